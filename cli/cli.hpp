@@ -1,0 +1,45 @@
+#pragma once
+// Shared pieces of the `bridges` commands.
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bridges/registry/registry.hpp"
+#include "bridges/similarity.hpp"
+
+namespace bridges::cli {
+
+/// Options every command shares, and the registry built from them.
+struct Context {
+  int threads = 0;                       ///< --threads; 0 = every core
+  std::vector<std::string> plugin_path;  ///< --plugin-path, searched before the default path
+  int exit_code = 0;                     ///< set by a command that found problems (1)
+
+  /// The registry, made on first use; its warnings are printed to stderr once.
+  Registry& registry();
+
+ private:
+  std::unique_ptr<Registry> registry_;
+};
+
+/// Prints rows under a header, each column as wide as its widest cell.
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+/// Splits repeated, comma-separated option values ("cosine,l1" "linf");
+/// a value that starts with '{' is kept whole (a JSON component spec).
+std::vector<std::string> list_values(const std::vector<std::string>& values);
+
+/// A similarity from a name ("cosine") or a JSON spec ('{"type": "linf", "p": 20}').
+std::shared_ptr<Similarity> make_similarity(Context& context, const std::string& spec);
+
+void add_plugins_command(CLI::App& app, Context& context);
+void add_project_command(CLI::App& app, Context& context);
+void add_invariances_command(CLI::App& app, Context& context);
+
+}  // namespace bridges::cli

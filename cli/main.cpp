@@ -1,0 +1,44 @@
+// bridges: the command-line front end. Exit codes: 0 ok, 1 error (or
+// problems found), 2 usage.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "bridges/build_info.hpp"
+#include "bridges/error.hpp"
+#include "bridges/tensor.hpp"
+#include "cli.hpp"
+
+int main(int argc, char** argv) {
+  using namespace bridges;
+  cli::Context context;
+  CLI::App app{"bridges: latent-space communication between neural networks.\n"
+               "Represents samples relative to anchors, compares latent spaces and stitches models.",
+               "bridges"};
+  app.set_version_flag("--version", fmt::format("bridges {} ({})", version(), build_id()));
+  app.option_defaults()->always_capture_default();
+  app.add_option("--threads", context.threads, "LibTorch intra-op threads (0 = every core)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--plugin-path", context.plugin_path,
+                 "folder or manifest searched for plugins before BRIDGES_PLUGIN_PATH and the installed plugins")
+      ->delimiter(':');
+  app.require_subcommand(1);
+  app.parse_complete_callback([&] { set_threads(context.threads); });
+
+  cli::add_plugins_command(app, context);
+  cli::add_project_command(app, context);
+  cli::add_invariances_command(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const Error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  }
+  return context.exit_code;
+}

@@ -1,0 +1,157 @@
+// bridges plugins list | show NAME | check
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "bridges/error.hpp"
+#include "bridges/text.hpp"
+#include "cli.hpp"
+
+namespace bridges::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string count(std::size_t n, std::string_view noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+
+json component_json(const ComponentInfo& c) {
+  json invariances = json::array();
+  for (Invariance inv : c.invariances) invariances.push_back(to_string(inv));
+  json out = {{"kind", to_string(c.kind)}, {"name", c.name},       {"plugin", c.provider},
+              {"description", c.description}, {"options", c.options.spec()}};
+  if (c.kind == ComponentKind::similarity) out["invariances"] = invariances;
+  return out;
+}
+
+void list(Context& context, bool as_json) {
+  Registry& registry = context.registry();
+  if (as_json) {
+    json plugins = json::array();
+    for (const auto& m : registry.plugins()) {
+      json components = json::array();
+      for (const auto& c : m.provides) components.push_back(component_json(c));
+      plugins.push_back({{"plugin", m.plugin}, {"version", m.version}, {"manifest", m.file.string()},
+                         {"library", m.library.string()}, {"components", components}});
+    }
+    json search = json::array();
+    for (const auto& p : registry.search_path()) search.push_back(p.string());
+    std::cout << json{{"search_path", search}, {"plugins", plugins}, {"warnings", registry.warnings()}}.dump(2) << '\n';
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : registry.components()) {
+    const auto& m = registry.plugin(c.provider);
+    rows.push_back({std::string(to_string(c.kind)), c.name, fmt::format("{} {}", m.plugin, m.version),
+                    c.kind == ComponentKind::similarity ? to_string(c.invariances) : "", c.description});
+  }
+  if (rows.empty()) {
+    std::cout << "No plugins found. Searched: "
+              << join(std::vector<std::string>(registry.search_path().begin(), registry.search_path().end()))
+              << ".\nSet BRIDGES_PLUGIN_PATH to a folder that holds *.plugin.json manifests.\n";
+    return;
+  }
+  print_table(std::cout, {"KIND", "NAME", "PLUGIN", "INVARIANCES", "DESCRIPTION"}, rows);
+  std::cout << fmt::format("\n{} in {}. `bridges plugins show NAME` shows the options.\n",
+                           count(rows.size(), "component"), count(registry.plugins().size(), "plugin"));
+}
+
+void show_component(const ComponentInfo& c, const PluginManifest& m) {
+  std::cout << fmt::format("{}\n  {}\n  plugin: {} {} ({})\n", c.qualified_name(), c.description, m.plugin, m.version,
+                           m.file.string());
+  if (c.kind == ComponentKind::similarity)
+    std::cout << fmt::format("  invariances: {}\n", c.invariances.empty() ? "none" : to_string(c.invariances));
+  if (c.options.names().empty()) {
+    std::cout << "  options: none\n";
+    return;
+  }
+  std::cout << "  options:\n";
+  for (const auto& name : c.options.names()) {
+    const json& decl = c.options.spec()[name];
+    const std::string fallback = decl.contains("default") ? "default " + decl["default"].dump() : "required";
+    std::cout << fmt::format("    {:<12} {:<8} {:<18} {}\n", name, decl["type"].get<std::string>(), fallback,
+                             decl.value("description", ""));
+  }
+}
+
+void show(Context& context, const std::string& name, bool as_json) {
+  Registry& registry = context.registry();
+  // NAME is a plugin ("distances"), a qualified name ("similarity/cosine")
+  // or a component name ("cosine").
+  std::vector<std::string> known;
+  for (const auto& m : registry.plugins()) {
+    known.push_back(m.plugin);
+    if (m.plugin != name) continue;
+    if (as_json) {
+      json components = json::array();
+      for (const auto& c : m.provides) components.push_back(component_json(c));
+      std::cout << json{{"plugin", m.plugin}, {"version", m.version}, {"description", m.description},
+                        {"manifest", m.file.string()}, {"library", m.library.string()}, {"components", components}}
+                       .dump(2)
+                << '\n';
+      return;
+    }
+    std::cout << fmt::format("plugin {} {}\n  {}\n  manifest: {}\n  library:  {}\n\n", m.plugin, m.version,
+                             m.description, m.file.string(), m.library.string());
+    for (const auto& c : m.provides) {
+      show_component(c, m);
+      std::cout << '\n';
+    }
+    return;
+  }
+  std::vector<ComponentInfo> matches;
+  for (const auto& c : registry.components()) {
+    known.push_back(c.qualified_name());
+    known.push_back(c.name);
+    if (c.qualified_name() == name || c.name == name) matches.push_back(c);
+  }
+  if (matches.empty()) throw_unknown_name("plugin or component", name, known);
+  for (const auto& c : matches) {
+    if (as_json)
+      std::cout << component_json(c).dump(2) << '\n';
+    else
+      show_component(c, registry.plugin(c.provider));
+  }
+}
+
+void check(Context& context) {
+  Registry& registry = context.registry();
+  const auto problems = registry.check();
+  std::size_t components = 0;
+  for (const auto& m : registry.plugins()) components += m.provides.size();
+  for (const auto& p : problems)
+    std::cout << fmt::format("FAIL {}: {}\n", p.plugin.empty() ? p.file.string() : p.plugin, p.message);
+  for (const auto& m : registry.plugins()) {
+    const bool failed = std::any_of(problems.begin(), problems.end(), [&](const auto& p) { return p.plugin == m.plugin; });
+    if (!failed)
+      std::cout << fmt::format("ok   {} {} ({})\n", m.plugin, m.version, count(m.provides.size(), "component"));
+  }
+  std::cout << fmt::format("{}, {}, {}.\n", count(registry.plugins().size(), "plugin"), count(components, "component"),
+                           count(problems.size(), "problem"));
+  if (!problems.empty()) context.exit_code = 1;
+}
+
+}  // namespace
+
+void add_plugins_command(CLI::App& app, Context& context) {
+  auto* plugins = app.add_subcommand("plugins", "List, inspect and check plugins");
+  plugins->require_subcommand(1);
+
+  auto* list_cmd = plugins->add_subcommand("list", "List every component of every plugin found");
+  auto list_json = std::make_shared<bool>(false);
+  list_cmd->add_flag("--json", *list_json, "Print JSON");
+  list_cmd->callback([&context, list_json] { list(context, *list_json); });
+
+  auto* show_cmd = plugins->add_subcommand("show", "Show a plugin or a component, with its options");
+  auto show_name = std::make_shared<std::string>();
+  auto show_json = std::make_shared<bool>(false);
+  show_cmd->add_option("NAME", *show_name, "plugin (distances), component (cosine) or kind/name")->required();
+  show_cmd->add_flag("--json", *show_json, "Print JSON");
+  show_cmd->callback([&context, show_name, show_json] { show(context, *show_name, *show_json); });
+
+  auto* check_cmd = plugins->add_subcommand(
+      "check", "Load every plugin, make every component and report each problem (exit 1 if any)");
+  check_cmd->callback([&context] { check(context); });
+}
+
+}  // namespace bridges::cli

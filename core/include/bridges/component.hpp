@@ -1,0 +1,36 @@
+#pragma once
+// The common base of every component a plugin or a host program provides.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "bridges/export.hpp"
+
+namespace bridges {
+
+/// What a component is. Its JSON spelling is the first half of a qualified
+/// name: "similarity/cosine".
+enum class ComponentKind { similarity, aggregator, encoder, dataset };
+
+BRIDGES_API std::string_view to_string(ComponentKind kind);
+/// Throws UnknownNameError listing the kinds.
+BRIDGES_API ComponentKind parse_component_kind(std::string_view name);
+
+/// Base of Similarity, Aggregator, Encoder and Dataset. Components are made by
+/// a ComponentSource from a name and JSON options, and write themselves back
+/// to the same JSON, so JSON -> object -> JSON is stable.
+class BRIDGES_API Component {
+ public:
+  virtual ~Component();
+
+  /// The component's name within its kind ("cosine").
+  virtual std::string type() const = 0;
+
+  /// {"type": type(), ...every option with its value}. The default writes
+  /// only the type: override it when the component has options.
+  virtual nlohmann::json to_json() const;
+};
+
+}  // namespace bridges

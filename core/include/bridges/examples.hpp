@@ -1,0 +1,44 @@
+#pragma once
+// A batch of samples of any modality.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bridges/export.hpp"
+#include "bridges/tensor.hpp"
+
+namespace bridges {
+
+/// Samples of one dataset split, for every modality:
+/// - vision: fields["image"] [n, c, h, w] float32;
+/// - tabular or precomputed latents: fields["x"] [n, f];
+/// - text: `texts` (raw UTF-8, one per sample) and optionally token fields;
+/// - graphs: node fields (fields["x"] [n, f]) plus graph-level tensors in
+///   `graph` (graph["edge_index"] [2, e] int64).
+/// `labels` [n] int64 (-1 where unknown) and `indices` [n] int64 (the row of
+/// each sample in its split) travel with the samples, so a subset remembers
+/// where it came from.
+struct BRIDGES_API Examples {
+  std::map<std::string, Tensor> fields;  ///< per-sample tensors, first dim n
+  std::map<std::string, Tensor> graph;   ///< graph-level tensors, not indexed by sample
+  std::vector<std::string> texts;        ///< raw texts, empty or of size n
+  Tensor labels;                         ///< [n] int64
+  Tensor indices;                        ///< [n] int64
+
+  /// Number of samples n (from labels, indices, texts or any field).
+  int64_t size() const;
+
+  /// fields[name]; throws ConfigError naming the fields that exist.
+  const Tensor& field(const std::string& name) const;
+
+  /// The samples at `rows` ([m] int64, positions in this batch), in that
+  /// order: per-sample fields, texts, labels and indices are indexed; graph
+  /// tensors are kept as they are.
+  Examples select(const Tensor& rows) const;
+
+  /// Throws ShapeError when the per-sample parts disagree on n.
+  void validate() const;
+};
+
+}  // namespace bridges

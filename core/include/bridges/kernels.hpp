@@ -1,0 +1,34 @@
+#pragma once
+// Pairwise kernels behind the built-in similarities. They take any
+// float32/float64 x [n, d] and anchors [k, d] and return [n, k]. Host
+// programs may call them directly.
+
+#include "bridges/export.hpp"
+#include "bridges/tensor.hpp"
+
+namespace bridges::kernels {
+
+/// cos(x_i, a_j) = <x_i, a_j> / (max(|x_i|, eps) max(|a_j|, eps)): a zero
+/// vector has similarity 0 to everything, never NaN. One GEMM, then an
+/// in-place scaling of the [n, k] result; differentiable.
+BRIDGES_API Tensor cosine(const Tensor& x, const Tensor& anchors, double eps = 1e-8);
+
+/// |x_i - a_j|_2 through the GEMM form |x|^2 + |a|^2 - 2 <x, a>, clamped at 0
+/// before the square root (rounding can make it slightly negative).
+/// Differentiable (the gradient at distance 0 is 0, not NaN).
+BRIDGES_API Tensor euclidean(const Tensor& x, const Tensor& anchors);
+
+/// |x_i - a_j|_1 (Manhattan). A cache-blocked, multi-threaded kernel (AVX2
+/// when the processor has it); when an input requires grad, LibTorch's
+/// differentiable cdist is used instead.
+BRIDGES_API Tensor l1(const Tensor& x, const Tensor& anchors);
+
+/// |x_i - a_j|_inf = max_t |x_it - a_jt| (Chebyshev), exact; same kernel and
+/// autograd rule as l1.
+BRIDGES_API Tensor linf(const Tensor& x, const Tensor& anchors);
+
+/// (sum_t |x_it - a_jt|^p)^(1/p): the smooth approximation of linf for large
+/// p, differentiable everywhere but at ties. p >= 1.
+BRIDGES_API Tensor pnorm(const Tensor& x, const Tensor& anchors, double p);
+
+}  // namespace bridges::kernels

@@ -1,0 +1,89 @@
+// Out-of-line parts of the component interfaces (Component, Similarity,
+// Encoder, Dataset). Their type_info lives here, in libbridges_core only.
+#include "bridges/component.hpp"
+
+#include <fmt/format.h>
+
+#include "bridges/dataset.hpp"
+#include "bridges/encoder.hpp"
+#include "bridges/error.hpp"
+#include "bridges/similarity.hpp"
+#include "bridges/text.hpp"
+
+namespace bridges {
+
+namespace {
+constexpr std::array<std::pair<ComponentKind, std::string_view>, 4> kKinds{{
+    {ComponentKind::similarity, "similarity"},
+    {ComponentKind::aggregator, "aggregator"},
+    {ComponentKind::encoder, "encoder"},
+    {ComponentKind::dataset, "dataset"},
+}};
+}  // namespace
+
+std::string_view to_string(ComponentKind kind) {
+  for (const auto& [k, name] : kKinds)
+    if (k == kind) return name;
+  return "unknown";
+}
+
+ComponentKind parse_component_kind(std::string_view name) {
+  std::vector<std::string> names;
+  for (const auto& [k, n] : kKinds) {
+    if (n == name) return k;
+    names.emplace_back(n);
+  }
+  throw_unknown_name("component kind", name, names);
+}
+
+Component::~Component() = default;
+
+nlohmann::json Component::to_json() const { return {{"type", type()}}; }
+
+Tensor Similarity::project(const Tensor& x, const Tensor& anchors) const {
+  const auto where = [&] { return fmt::format("similarity/{}", type()); };
+  if (!x.defined() || x.dim() != 2)
+    throw ShapeError(fmt::format("{}: x must be [n, d], found {}. Reshape the latents to one row per sample.",
+                                 where(), describe(x)));
+  if (!anchors.defined() || anchors.dim() != 2 || anchors.size(0) < 1)
+    throw ShapeError(fmt::format("{}: anchors must be [k, d] with k >= 1, found {}.", where(), describe(anchors)));
+  if (x.scalar_type() != anchors.scalar_type() ||
+      (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble))
+    throw ShapeError(fmt::format("{}: x and anchors must both be float32 or both float64, found x {} and anchors {}.",
+                                 where(), describe(x), describe(anchors)));
+  if (x.size(1) != anchors.size(1))
+    throw ShapeError(fmt::format("{}: x and anchors must have the same dimension d, found x {} and anchors {}. "
+                                 "Anchors must come from the same latent space as x.",
+                                 where(), describe(x), describe(anchors)));
+  Tensor r = compute(x, anchors);
+  if (!r.defined() || r.dim() != 2 || r.size(0) != x.size(0) || r.size(1) != anchors.size(0) ||
+      r.scalar_type() != x.scalar_type())
+    throw ShapeError(fmt::format("{}: the implementation returned {}, expected [{}, {}] of x's dtype. "
+                                 "This is a bug in the plugin.",
+                                 where(), describe(r), x.size(0), anchors.size(0)));
+  return r;
+}
+
+void Encoder::fit(const Examples&) {
+  throw NotImplemented(fmt::format("encoder/{}: fit (this encoder is not trainable)", type()));
+}
+
+void Encoder::save(const std::filesystem::path& file) const {
+  throw NotImplemented(fmt::format("encoder/{}: save to {}", type(), file.string()));
+}
+
+void Encoder::load(const std::filesystem::path& file) {
+  throw NotImplemented(fmt::format("encoder/{}: load from {}", type(), file.string()));
+}
+
+std::string_view to_string(Modality modality) {
+  switch (modality) {
+    case Modality::vision: return "vision";
+    case Modality::text: return "text";
+    case Modality::graph: return "graph";
+    case Modality::embeddings: return "embeddings";
+  }
+  return "unknown";
+}
+
+}  // namespace bridges

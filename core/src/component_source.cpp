@@ -1,0 +1,80 @@
+#include "bridges/component_source.hpp"
+
+#include <fmt/format.h>
+
+#include "bridges/text.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+std::string ComponentInfo::qualified_name() const { return fmt::format("{}/{}", to_string(kind), name); }
+
+ComponentSource::~ComponentSource() = default;
+
+ComponentInfo ComponentSource::info(ComponentKind kind, std::string_view name) const {
+  for (auto& c : components())
+    if (c.kind == kind && c.name == name) return c;
+  throw_unknown(kind, name);
+}
+
+void ComponentSource::throw_unknown(ComponentKind kind, std::string_view name) const {
+  std::vector<std::string> names;
+  for (const auto& c : components())
+    if (c.kind == kind) names.push_back(c.name);
+  throw_unknown_name(to_string(kind), name, names);
+}
+
+std::pair<std::string, json> ComponentSource::split_spec(ComponentKind kind, const json& spec) {
+  if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string())
+    throw ConfigError(fmt::format("a {} must be written as {{\"type\": \"<name>\", ...options}}, found {}.",
+                                  to_string(kind), spec.dump()));
+  json options = spec;
+  options.erase("type");
+  return {spec["type"].get<std::string>(), options};
+}
+
+void ComponentSource::throw_wrong_type(ComponentKind kind, std::string_view name) {
+  throw CreateError(fmt::format("{}/{}: the factory made an object that is not a {}. "
+                                "Check the kind the component is registered under.",
+                                to_string(kind), name, to_string(kind)));
+}
+
+void InProcessSource::add(ComponentKind kind, std::string name, Factory factory, const json& options_spec,
+                          std::string description) {
+  ComponentInfo info;
+  info.kind = kind;
+  info.name = std::move(name);
+  info.description = std::move(description);
+  info.provider = "in-process";
+  info.options = OptionSchema::parse(options_spec, info.qualified_name());
+  const std::string key = info.qualified_name();
+  if (entries_.contains(key))
+    throw ConfigError(fmt::format("{} is registered twice; each name may be added once.", key));
+  entries_.emplace(key, Entry{std::move(info), std::move(factory)});
+}
+
+std::vector<ComponentInfo> InProcessSource::components() const {
+  std::vector<ComponentInfo> out;
+  for (const auto& [key, entry] : entries_) out.push_back(entry.info);
+  return out;
+}
+
+std::shared_ptr<Component> InProcessSource::create(ComponentKind kind, std::string_view name, const json& options) {
+  auto it = entries_.find(fmt::format("{}/{}", to_string(kind), name));
+  if (it == entries_.end()) throw_unknown(kind, name);
+  const ComponentInfo& info = it->second.info;
+  const json complete = info.options.apply(options, info.qualified_name());
+  std::shared_ptr<Component> made;
+  try {
+    made = it->second.factory(complete);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CreateError(fmt::format("{}: the factory failed: {}", info.qualified_name(), e.what()));
+  }
+  if (!made) throw CreateError(fmt::format("{}: the factory returned nothing.", info.qualified_name()));
+  return made;
+}
+
+}  // namespace bridges

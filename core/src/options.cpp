@@ -1,0 +1,160 @@
+#include "bridges/options.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "bridges/error.hpp"
+#include "bridges/text.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> kTypes{"number", "integer", "string", "boolean", "array", "object"};
+const std::vector<std::string> kOptionKeys{"type", "default", "nullable", "enum", "minimum", "maximum", "description"};
+
+std::string short_json(const json& value) {
+  std::string s = value.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+bool is_integral(const json& v) {
+  if (v.is_number_integer()) return true;
+  if (!v.is_number_float()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15;
+}
+
+bool has_type(const json& v, const std::string& type) {
+  if (type == "number") return v.is_number();
+  if (type == "integer") return is_integral(v);
+  if (type == "string") return v.is_string();
+  if (type == "boolean") return v.is_boolean();
+  if (type == "array") return v.is_array();
+  return v.is_object();
+}
+
+// What the option accepts, for messages: "a number >= 1 or null".
+std::string expectation(const json& decl) {
+  const std::string type = decl["type"];
+  std::string out = type == "integer" ? "an integer" : type == "array" ? "an array" : type == "object" ? "an object" : "a " + type;
+  if (decl.contains("enum")) out = fmt::format("one of {}", decl["enum"].dump());
+  if (decl.contains("minimum")) out += fmt::format(" >= {}", decl["minimum"].dump());
+  if (decl.contains("maximum")) out += fmt::format(" <= {}", decl["maximum"].dump());
+  if (decl.value("nullable", false)) out += " or null";
+  return out;
+}
+
+// Returns the error text for `value` under `decl`, or "" when it is valid.
+std::string check_value(const json& decl, const json& value) {
+  if (value.is_null()) return decl.value("nullable", false) ? "" : "null is not allowed";
+  const std::string type = decl["type"];
+  if (!has_type(value, type)) return "wrong type";
+  if (decl.contains("enum")) {
+    bool found = false;
+    for (const auto& allowed : decl["enum"]) found = found || allowed == value;
+    if (!found) return "not an allowed value";
+  }
+  if (value.is_number()) {
+    if (decl.contains("minimum") && value.get<double>() < decl["minimum"].get<double>()) return "too small";
+    if (decl.contains("maximum") && value.get<double>() > decl["maximum"].get<double>()) return "too large";
+  }
+  return "";
+}
+
+}  // namespace
+
+OptionSchema::OptionSchema() : spec_(json::object()) {}
+
+OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
+  OptionSchema schema;
+  if (spec.is_null()) return schema;
+  if (!spec.is_object())
+    throw ConfigError(fmt::format("{}: \"options\" must be an object of option declarations, found {}.", where,
+                                  short_json(spec)));
+  for (const auto& [name, decl] : spec.items()) {
+    const auto at = [&] { return fmt::format("{}: option '{}'", where, name); };
+    if (!decl.is_object())
+      throw ConfigError(fmt::format("{} must be declared as an object like {{\"type\": \"number\", \"default\": 1}}, "
+                                    "found {}.",
+                                    at(), short_json(decl)));
+    for (const auto& [key, v] : decl.items())
+      if (std::find(kOptionKeys.begin(), kOptionKeys.end(), key) == kOptionKeys.end())
+        throw ConfigError(fmt::format("{}: unknown key \"{}\".{} Keys: {}.", at(), key, did_you_mean(key, kOptionKeys),
+                                      join(kOptionKeys)));
+    if (!decl.contains("type") || !decl["type"].is_string())
+      throw ConfigError(fmt::format("{}: \"type\" is missing; expected one of {}.", at(), join(kTypes)));
+    const std::string type = decl["type"];
+    if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end())
+      throw ConfigError(fmt::format("{}: type \"{}\" is not one of {}.{}", at(), type, join(kTypes),
+                                    did_you_mean(type, kTypes)));
+    if (decl.contains("nullable") && !decl["nullable"].is_boolean())
+      throw ConfigError(fmt::format("{}: \"nullable\" must be true or false.", at()));
+    if (decl.contains("enum") && (!decl["enum"].is_array() || decl["enum"].empty()))
+      throw ConfigError(fmt::format("{}: \"enum\" must be a non-empty array of allowed values.", at()));
+    for (const char* bound : {"minimum", "maximum"})
+      if (decl.contains(bound) && !decl[bound].is_number())
+        throw ConfigError(fmt::format("{}: \"{}\" must be a number, found {}.", at(), bound, short_json(decl[bound])));
+    json normalized = decl;
+    if (decl.contains("default") && decl["default"].is_null()) normalized["nullable"] = true;
+    if (decl.contains("default")) {
+      const std::string problem = check_value(normalized, decl["default"]);
+      if (!problem.empty())
+        throw ConfigError(fmt::format("{}: the default {} is not {}.", at(), short_json(decl["default"]),
+                                      expectation(normalized)));
+    }
+    schema.spec_[name] = normalized;
+  }
+  return schema;
+}
+
+json OptionSchema::apply(const json& options, std::string_view component) const {
+  json given = options.is_null() ? json::object() : options;
+  if (!given.is_object())
+    throw ConfigError(fmt::format("{}: options must be a JSON object like {{\"name\": value}}, found {}.", component,
+                                  short_json(options)));
+  const std::vector<std::string> known = names();
+  for (const auto& [name, value] : given.items()) {
+    if (!spec_.contains(name)) {
+      throw ConfigError(fmt::format("{}: unknown option '{}'.{} {}.", component, name, did_you_mean(name, known),
+                                    known.empty() ? std::string("It takes no options")
+                                                  : fmt::format("Its options: {}", join(known))));
+    }
+    const json& decl = spec_[name];
+    const std::string problem = check_value(decl, value);
+    if (!problem.empty())
+      throw ConfigError(fmt::format("{}: option '{}' must be {}, found {}.", component, name, expectation(decl),
+                                    short_json(value)));
+    if (decl["type"] == "integer" && value.is_number_float()) given[name] = static_cast<int64_t>(value.get<double>());
+  }
+  json out = json::object();
+  for (const auto& name : known) {
+    const json& decl = spec_[name];
+    if (given.contains(name))
+      out[name] = given[name];
+    else if (decl.contains("default"))
+      out[name] = decl["default"];
+    else
+      throw ConfigError(fmt::format("{}: option '{}' is required: give it as {}.", component, name,
+                                    expectation(decl)));
+  }
+  return out;
+}
+
+std::vector<std::string> OptionSchema::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, decl] : spec_.items()) out.push_back(name);
+  return out;
+}
+
+bool OptionSchema::has_required() const {
+  for (const auto& [name, decl] : spec_.items())
+    if (!decl.contains("default")) return true;
+  return false;
+}
+
+}  // namespace bridges

@@ -1,0 +1,295 @@
+#include "bridges/registry/registry.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <fmt/format.h>
+
+#include <ATen/ops/randn.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "bridges/build_info.hpp"
+#include "bridges/error.hpp"
+#include "bridges/plugin_abi.h"
+#include "bridges/similarity.hpp"
+#include "bridges/text.hpp"
+
+namespace bridges {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace detail {
+// What a loaded plugin hands out. Every object made from it holds `library`
+// in its deleter, so the code outlives the objects. (Not in the anonymous
+// namespace: Registry::Impl, declared in the header, holds one.)
+struct Loaded {
+  std::shared_ptr<boost::dll::shared_library> library;
+  const bridges_plugin_v1_t* descriptor = nullptr;
+};
+}  // namespace detail
+
+namespace {
+
+using detail::Loaded;
+
+std::vector<fs::path> manifests_in(const fs::path& entry, std::vector<std::string>& warnings) {
+  std::error_code ec;
+  if (fs::is_regular_file(entry, ec)) return {entry};
+  if (!fs::is_directory(entry, ec)) {
+    warnings.push_back(fmt::format("{}: plugin search path entry does not exist; it is ignored.", entry.string()));
+    return {};
+  }
+  std::vector<fs::path> found;
+  for (const auto& item : fs::directory_iterator(entry, ec)) {
+    const std::string name = item.path().filename().string();
+    if (name.size() > kManifestSuffix.size() && name.ends_with(kManifestSuffix)) found.push_back(item.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+Loaded open_library(const PluginManifest& m) {
+  std::error_code ec;
+  if (!fs::exists(m.library, ec))
+    throw LoadError(fmt::format("{}: plugin '{}': library {} does not exist. Build the plugin, or correct \"library\" "
+                                "in the manifest.",
+                                m.file.string(), m.plugin, m.library.string()));
+  Loaded loaded;
+  try {
+    // rtld_now: an unresolved symbol fails here, with the loader's message,
+    // rather than crashing the first call. rtld_local: plugins cannot
+    // interpose each other's symbols.
+    loaded.library = std::make_shared<boost::dll::shared_library>(
+        m.library, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    throw LoadError(fmt::format("{}: plugin '{}': cannot load {}: {}. Check that it was built against this bridges "
+                                "and that the libraries it needs are installed (ldd shows which are missing).",
+                                m.file.string(), m.plugin, m.library.string(), e.what()));
+  }
+  if (!loaded.library->has(BRIDGES_PLUGIN_ENTRY))
+    throw LoadError(fmt::format("{}: plugin '{}': {} does not export the entry point {}. A plugin declares itself with "
+                                "BRIDGES_PLUGIN(...) from <bridges/sdk/plugin.hpp>; check that the file with it is "
+                                "compiled into the library.",
+                                m.file.string(), m.plugin, m.library.string(), BRIDGES_PLUGIN_ENTRY));
+  const auto entry = loaded.library->get<const bridges_plugin_v1_t*()>(BRIDGES_PLUGIN_ENTRY);
+  loaded.descriptor = entry();
+  const bridges_plugin_v1_t* d = loaded.descriptor;
+  if (d == nullptr)
+    throw LoadError(fmt::format("{}: plugin '{}': {} returned no descriptor.", m.file.string(), m.plugin,
+                                BRIDGES_PLUGIN_ENTRY));
+  // abi_version is the one field whose place is fixed across ABIs: read it
+  // before trusting the rest.
+  if (d->abi_version != BRIDGES_PLUGIN_ABI_VERSION || d->struct_size < sizeof(bridges_plugin_v1_t))
+    throw AbiMismatchError(fmt::format("{}: plugin '{}': {} uses plugin ABI {} (descriptor of {} bytes); this bridges "
+                                       "loads ABI {} ({} bytes). Rebuild the plugin against bridges {}.",
+                                       m.file.string(), m.plugin, m.library.string(), d->abi_version, d->struct_size,
+                                       BRIDGES_PLUGIN_ABI_VERSION, sizeof(bridges_plugin_v1_t), version()));
+  const std::string differences = build_id_differences(build_id(), d->build_id ? d->build_id : "");
+  if (!differences.empty())
+    throw AbiMismatchError(fmt::format("{}: plugin '{}': {} was built for another build of bridges ({}). C++ objects "
+                                       "cannot cross between them safely. Rebuild the plugin against this bridges.",
+                                       m.file.string(), m.plugin, m.library.string(), differences));
+  if (m.plugin != (d->name ? d->name : ""))
+    throw ManifestError(fmt::format("{}: the manifest names plugin '{}' but {} calls itself '{}'. Make \"plugin\" in "
+                                    "the manifest equal to the name given to BRIDGES_PLUGIN.",
+                                    m.file.string(), m.plugin, m.library.string(), d->name ? d->name : ""));
+  std::set<std::string> in_library, in_manifest;
+  for (std::size_t i = 0; i < d->component_count; ++i)
+    in_library.insert(fmt::format("{}/{}", d->components[i].kind, d->components[i].name));
+  for (const auto& c : m.provides) in_manifest.insert(c.qualified_name());
+  std::vector<std::string> missing, extra;
+  std::set_difference(in_manifest.begin(), in_manifest.end(), in_library.begin(), in_library.end(),
+                      std::back_inserter(missing));
+  std::set_difference(in_library.begin(), in_library.end(), in_manifest.begin(), in_manifest.end(),
+                      std::back_inserter(extra));
+  if (!missing.empty() || !extra.empty())
+    throw ManifestError(fmt::format("{}: plugin '{}': the manifest and {} disagree. In the manifest only: {}. In the "
+                                    "library only: {}. Make \"provides\" list exactly what BRIDGES_PLUGIN declares.",
+                                    m.file.string(), m.plugin, m.library.string(), join(missing), join(extra)));
+  return loaded;
+}
+
+}  // namespace
+
+struct Registry::Impl {
+  struct Plugin {
+    PluginManifest manifest;
+    std::optional<detail::Loaded> loaded;
+    std::exception_ptr failure;
+  };
+  std::vector<fs::path> search_path;
+  std::vector<PluginManifest> manifests;
+  std::vector<Plugin> plugins;
+  std::map<std::string, std::size_t, std::less<>> by_component;  // qualified name -> plugin index
+  std::vector<std::string> warnings;
+  std::vector<std::pair<fs::path, std::string>> skipped;          // manifest, reason
+  std::mutex mutex;
+
+  std::size_t index_of(std::string_view plugin) const {
+    for (std::size_t i = 0; i < plugins.size(); ++i)
+      if (plugins[i].manifest.plugin == plugin) return i;
+    std::vector<std::string> names;
+    for (const auto& p : plugins) names.push_back(p.manifest.plugin);
+    throw_unknown_name("plugin", plugin, names);
+  }
+
+  const detail::Loaded& ensure_loaded(std::size_t index) {
+    std::lock_guard lock(mutex);
+    Plugin& p = plugins[index];
+    if (p.failure) std::rethrow_exception(p.failure);
+    if (!p.loaded) {
+      try {
+        p.loaded = open_library(p.manifest);
+      } catch (...) {
+        p.failure = std::current_exception();
+        throw;
+      }
+    }
+    return *p.loaded;
+  }
+};
+
+std::vector<fs::path> Registry::default_search_path() {
+  std::vector<fs::path> out;
+  if (const char* env = std::getenv("BRIDGES_PLUGIN_PATH"))
+    for (const auto& part : split_list(env, ':')) out.emplace_back(part);
+  std::error_code ec;
+  // The loader may have found this library through an RPATH like
+  // $ORIGIN/../lib: normalise "bin/../lib" so that messages show clean paths.
+  const fs::path beside =
+      (fs::path(boost::dll::this_line_location().parent_path()) / "bridges" / "plugins").lexically_normal();
+  if (fs::is_directory(beside, ec)) out.push_back(beside);
+  return out;
+}
+
+Registry::Registry(std::vector<fs::path> search_path) : impl_(std::make_unique<Impl>()) {
+  impl_->search_path = std::move(search_path);
+  for (const auto& entry : impl_->search_path) {
+    for (const auto& file : manifests_in(entry, impl_->warnings)) {
+      PluginManifest manifest;
+      try {
+        manifest = read_manifest(file);
+      } catch (const Error& e) {
+        impl_->warnings.push_back(fmt::format("skipped: {}", e.what()));
+        impl_->skipped.emplace_back(file, e.what());
+        continue;
+      }
+      const auto same = std::find_if(impl_->plugins.begin(), impl_->plugins.end(),
+                                     [&](const auto& p) { return p.manifest.plugin == manifest.plugin; });
+      if (same != impl_->plugins.end()) {
+        impl_->warnings.push_back(fmt::format("{}: plugin '{}' is shadowed by {}, earlier on the search path.",
+                                              file.string(), manifest.plugin, same->manifest.file.string()));
+        continue;
+      }
+      const std::size_t index = impl_->plugins.size();
+      for (const auto& c : manifest.provides) {
+        auto [it, inserted] = impl_->by_component.try_emplace(c.qualified_name(), index);
+        if (!inserted)
+          impl_->warnings.push_back(fmt::format("{}: {} is shadowed by plugin '{}', earlier on the search path.",
+                                                file.string(), c.qualified_name(),
+                                                impl_->plugins[it->second].manifest.plugin));
+      }
+      impl_->manifests.push_back(manifest);
+      impl_->plugins.push_back({std::move(manifest), std::nullopt, nullptr});
+    }
+  }
+}
+
+Registry::~Registry() = default;
+
+const std::vector<fs::path>& Registry::search_path() const { return impl_->search_path; }
+const std::vector<PluginManifest>& Registry::plugins() const { return impl_->manifests; }
+const std::vector<std::string>& Registry::warnings() const { return impl_->warnings; }
+const PluginManifest& Registry::plugin(std::string_view name) const {
+  return impl_->plugins[impl_->index_of(name)].manifest;
+}
+
+std::vector<ComponentInfo> Registry::components() const {
+  std::vector<ComponentInfo> out;
+  for (const auto& [qualified, index] : impl_->by_component)
+    for (const auto& c : impl_->plugins[index].manifest.provides)
+      if (c.qualified_name() == qualified) out.push_back(c);
+  return out;
+}
+
+void Registry::load(std::string_view name) { impl_->ensure_loaded(impl_->index_of(name)); }
+
+std::shared_ptr<Component> Registry::create(ComponentKind kind, std::string_view name, const json& options) {
+  const std::string qualified = fmt::format("{}/{}", to_string(kind), name);
+  const auto it = impl_->by_component.find(qualified);
+  if (it == impl_->by_component.end()) throw_unknown(kind, name);
+  const PluginManifest& manifest = impl_->plugins[it->second].manifest;
+  const auto info = std::find_if(manifest.provides.begin(), manifest.provides.end(),
+                                 [&](const auto& c) { return c.qualified_name() == qualified; });
+  const json complete = info->options.apply(options, qualified);
+  const detail::Loaded& loaded = impl_->ensure_loaded(it->second);
+
+  void* made = nullptr;
+  char message[2048] = {0};
+  const std::string kind_text(to_string(kind)), name_text(name), options_text = complete.dump();
+  const int rc = loaded.descriptor->create(kind_text.c_str(), name_text.c_str(), options_text.c_str(), &made, message,
+                                           sizeof message);
+  if (rc == BRIDGES_CREATE_BAD_CONFIG)
+    throw ConfigError(fmt::format("{} (plugin '{}'): invalid options {}: {}", qualified, manifest.plugin, options_text,
+                                  message));
+  if (rc != BRIDGES_CREATE_OK || made == nullptr)
+    throw CreateError(fmt::format("{} (plugin '{}', {}): create failed: {}", qualified, manifest.plugin,
+                                  manifest.library.string(), message[0] ? message : "no message"));
+  const auto destroy = loaded.descriptor->destroy;
+  return std::shared_ptr<Component>(static_cast<Component*>(made),
+                                    [library = loaded.library, destroy](Component* c) { destroy(c); });
+}
+
+std::vector<Registry::Problem> Registry::check() {
+  std::vector<Problem> problems;
+  for (const auto& [file, reason] : impl_->skipped) problems.push_back({"", file, reason});
+  for (const auto& plugin : impl_->plugins) {
+    const PluginManifest& m = plugin.manifest;
+    const auto report = [&](std::string message) { problems.push_back({m.plugin, m.file, std::move(message)}); };
+    try {
+      load(m.plugin);
+    } catch (const Error& e) {
+      report(e.what());
+      continue;
+    }
+    for (const auto& info : m.provides) {
+      if (info.options.has_required()) continue;  // cannot be made without user input
+      try {
+        const auto component = create(info.kind, info.name, json::object());
+        if (component->type() != info.name)
+          report(fmt::format("{}: type() returns '{}'.", info.qualified_name(), component->type()));
+        const json spec = component->to_json();
+        json options = spec;
+        options.erase("type");
+        const auto again = create(info.kind, spec.value("type", ""), options);
+        if (again->to_json() != spec)
+          report(fmt::format("{}: to_json() is not stable: {} becomes {}.", info.qualified_name(), spec.dump(),
+                             again->to_json().dump()));
+        if (info.kind != ComponentKind::similarity) continue;
+        const auto similarity = std::dynamic_pointer_cast<Similarity>(component);
+        if (!similarity) {
+          report(fmt::format("{}: the object made is not a Similarity.", info.qualified_name()));
+          continue;
+        }
+        if (similarity->invariances() != info.invariances)
+          report(fmt::format("{}: the manifest declares invariances [{}] but the code declares [{}].",
+                             info.qualified_name(), to_string(info.invariances), to_string(similarity->invariances())));
+        at::Generator gen = at::detail::createCPUGenerator(0);
+        const Tensor r = similarity->project(at::randn({3, 5}, gen), at::randn({2, 5}, gen));
+        if (!r.isfinite().all().item<bool>())
+          report(fmt::format("{}: projecting random data gave non-finite values.", info.qualified_name()));
+      } catch (const std::exception& e) {
+        report(e.what());
+      }
+    }
+  }
+  return problems;
+}
+
+}  // namespace bridges

@@ -1,0 +1,162 @@
+#pragma once
+// Everything a plugin author needs to declare a bridges plugin.
+//
+// Example (a complete plugin with one similarity):
+//
+//   #include <bridges/sdk/plugin.hpp>
+//
+//   class Angular final : public bridges::Similarity {
+//    public:
+//     explicit Angular(const nlohmann::json& options) : eps_(options.at("eps")) {}
+//     std::string type() const override { return "angular"; }
+//     nlohmann::json to_json() const override { return {{"type", type()}, {"eps", eps_}}; }
+//     bridges::InvarianceSet invariances() const override { return {...}; }
+//    protected:
+//     bridges::Tensor compute(const bridges::Tensor& x, const bridges::Tensor& a) const override;
+//    private:
+//     double eps_;
+//   };
+//
+//   BRIDGES_PLUGIN("angular", "1.0.0", bridges::sdk::component<Angular>("angular"))
+//
+// The registry validates options against the manifest and fills in defaults
+// before the constructor runs, so a constructor can read every declared
+// option with .at(). A constructor throws bridges::ConfigError for options
+// that are well-typed but unusable; any exception becomes an error message
+// for the caller, never a crash across the library boundary.
+
+#include <ATen/TensorOperators.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bridges/build_info.hpp"
+#include "bridges/component.hpp"
+#include "bridges/dataset.hpp"
+#include "bridges/encoder.hpp"
+#include "bridges/error.hpp"
+#include "bridges/plugin_abi.h"
+#include "bridges/similarity.hpp"
+
+namespace bridges::sdk {
+
+/// One row of a plugin's component table.
+struct Entry {
+  const char* kind;
+  const char* name;
+  Component* (*make)(const nlohmann::json& options);
+};
+
+constexpr const char* kind_name(ComponentKind kind) {
+  switch (kind) {
+    case ComponentKind::similarity: return "similarity";
+    case ComponentKind::aggregator: return "aggregator";
+    case ComponentKind::encoder: return "encoder";
+    case ComponentKind::dataset: return "dataset";
+  }
+  return "unknown";
+}
+
+/// The table row for class T (a Similarity, Aggregator, Encoder or Dataset
+/// constructible from const nlohmann::json&), under `name`.
+template <class T>
+Entry component(const char* name) {
+  return {kind_name(T::kind), name, [](const nlohmann::json& options) -> Component* { return new T(options); }};
+}
+
+inline void write_error(char* err, std::size_t errlen, std::string_view message) noexcept {
+  if (err == nullptr || errlen == 0) return;
+  const std::size_t n = std::min(message.size(), errlen - 1);
+  std::memcpy(err, message.data(), n);
+  err[n] = '\0';
+}
+
+/// The create() of the C descriptor: finds kind/name in the table and makes
+/// it, turning every exception into an error code and a message.
+inline int create(const Entry* entries, std::size_t count, const char* kind, const char* name,
+                  const char* options_json, void** out, char* err, std::size_t errlen) noexcept {
+  try {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (std::strcmp(entries[i].kind, kind) != 0 || std::strcmp(entries[i].name, name) != 0) continue;
+      const auto options = nlohmann::json::parse(options_json != nullptr ? options_json : "{}");
+      *out = static_cast<void*>(entries[i].make(options));
+      return BRIDGES_CREATE_OK;
+    }
+    write_error(err, errlen, std::string("this plugin has no ") + kind + "/" + name);
+    return BRIDGES_CREATE_UNKNOWN;
+  } catch (const ConfigError& e) {
+    write_error(err, errlen, e.what());
+    return BRIDGES_CREATE_BAD_CONFIG;
+  } catch (const nlohmann::json::exception& e) {
+    // An option read with the wrong type: the options are at fault.
+    write_error(err, errlen, e.what());
+    return BRIDGES_CREATE_BAD_CONFIG;
+  } catch (const std::exception& e) {
+    write_error(err, errlen, e.what());
+    return BRIDGES_CREATE_FAILED;
+  } catch (...) {
+    write_error(err, errlen, "an exception that is not a std::exception");
+    return BRIDGES_CREATE_FAILED;
+  }
+}
+
+/// The destroy() of the C descriptor.
+inline void destroy(void* object) noexcept { delete static_cast<Component*>(object); }
+
+/// Owns the descriptor and the component list it points to.
+class Descriptor {
+ public:
+  using Table = const Entry* (*)(std::size_t* count);
+  using Create = int (*)(const char*, const char*, const char*, void**, char*, std::size_t);
+
+  Descriptor(const char* name, const char* version, Table table, Create create_fn) {
+    std::size_t count = 0;
+    const Entry* entries = table(&count);
+    for (std::size_t i = 0; i < count; ++i) components_.push_back({entries[i].kind, entries[i].name});
+    descriptor_.abi_version = BRIDGES_PLUGIN_ABI_VERSION;
+    descriptor_.struct_size = sizeof(bridges_plugin_v1_t);
+    descriptor_.name = name;
+    descriptor_.version = version;
+    descriptor_.build_id = BRIDGES_BUILD_ID;
+    descriptor_.component_count = components_.size();
+    descriptor_.components = components_.data();
+    descriptor_.create = create_fn;
+    descriptor_.destroy = &sdk::destroy;
+  }
+  const bridges_plugin_v1_t* get() const { return &descriptor_; }
+
+ private:
+  std::vector<bridges_component_v1> components_;
+  bridges_plugin_v1_t descriptor_{};
+};
+
+}  // namespace bridges::sdk
+
+/// Declares the plugin: its name (equal to the manifest's "plugin"), its
+/// version, and its components as bridges::sdk::component<T>("name") rows.
+/// Use once per plugin library, at namespace scope in one .cpp file.
+#define BRIDGES_PLUGIN(NAME, VERSION, ...)                                                                  \
+  namespace {                                                                                               \
+  const ::bridges::sdk::Entry* bridges_plugin_table_(std::size_t* count) {                                  \
+    static const ::bridges::sdk::Entry entries[] = {__VA_ARGS__};                                           \
+    *count = sizeof(entries) / sizeof(entries[0]);                                                          \
+    return entries;                                                                                         \
+  }                                                                                                         \
+  int bridges_plugin_create_(const char* kind, const char* name, const char* options, void** out, char* err, \
+                             std::size_t errlen) {                                                          \
+    std::size_t count = 0;                                                                                  \
+    const ::bridges::sdk::Entry* entries = bridges_plugin_table_(&count);                                   \
+    return ::bridges::sdk::create(entries, count, kind, name, options, out, err, errlen);                   \
+  }                                                                                                         \
+  }                                                                                                         \
+  extern "C" __attribute__((visibility("default"))) const bridges_plugin_v1_t* bridges_plugin_v1() {        \
+    static const ::bridges::sdk::Descriptor descriptor(NAME, VERSION, &bridges_plugin_table_,               \
+                                                       &bridges_plugin_create_);                            \
+    return descriptor.get();                                                                                \
+  }

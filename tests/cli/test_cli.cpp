@@ -1,0 +1,155 @@
+// The `bridges` program, run as a user runs it.
+#include <ATen/ops/arange.h>
+#include <ATen/ops/index_select.h>
+#include <ATen/ops/stack.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "bridges/io.hpp"
+#include "bridges/kernels.hpp"
+#include "bridges/npy.hpp"
+#include "bridges/projector.hpp"
+#include "testing.hpp"
+
+using namespace bridges;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+// Runs `bridges ARGS` with a clean plugin environment; `env` is prepended
+// (e.g. "BRIDGES_PLUGIN_PATH=/x").
+Result bridges_cli(const std::string& args, const std::string& env = "") {
+  testing::TempDir dir;
+  const std::string command = "env -u BRIDGES_PLUGIN_PATH " + env + " " + BRIDGES_TEST_CLI + " " + args + " >" +
+                              (dir / "out").string() + " 2>" + (dir / "err").string();
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(dir / "out"), read_text(dir / "err")};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("exit codes: 0 for help and success, 2 for usage errors") {
+  const auto help = bridges_cli("--help");
+  CHECK(help.code == 0);
+  CHECK(contains(help.out, "plugins"));
+  CHECK(contains(help.out, "invariances"));
+  for (const auto& sub : {"plugins --help", "plugins list --help", "project --help", "invariances --help"})
+    CHECK(bridges_cli(sub).code == 0);
+  CHECK(contains(bridges_cli("--version").out, "bridges 0.1.0"));
+  CHECK(bridges_cli("").code == 2);
+  CHECK(bridges_cli("frobnicate").code == 2);
+  CHECK(bridges_cli("project --input x.npy").code == 2);
+  CHECK(bridges_cli("--threads -3 plugins list").code == 2);
+}
+
+TEST_CASE("plugins list, show and check describe the built-in plugins") {
+  const auto list = bridges_cli("plugins list");
+  CHECK(list.code == 0);
+  for (const auto& name : {"cosine", "euclidean", "l1", "linf", "distances 0.1.0"}) CHECK(contains(list.out, name));
+  const json listed = json::parse(bridges_cli("plugins list --json").out);
+  CHECK(listed["plugins"][0]["plugin"] == "distances");
+  CHECK(listed["plugins"][0]["components"].size() == 4);
+
+  const auto show = bridges_cli("plugins show linf");
+  CHECK(show.code == 0);
+  CHECK(contains(show.out, "similarity/linf"));
+  CHECK(contains(show.out, "default null"));
+  CHECK(json::parse(bridges_cli("plugins show similarity/cosine --json").out)["options"]["eps"]["default"] == 1e-8);
+  CHECK(contains(bridges_cli("plugins show distances").out, "libbridges_distances.so"));
+  const auto unknown = bridges_cli("plugins show cosnie");
+  CHECK(unknown.code == 1);
+  CHECK(contains(unknown.err, "Did you mean 'cosine'?"));
+
+  const auto check = bridges_cli("plugins check");
+  CHECK(check.code == 0);
+  CHECK(contains(check.out, "ok   distances 0.1.0 (4 components)"));
+}
+
+TEST_CASE("plugins check and list report a broken manifest and still serve the rest") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "broken.plugin.json", "{\"manifest_version\": 1}");
+  const auto check = bridges_cli("plugins check", "BRIDGES_PLUGIN_PATH=" + dir.path().string());
+  CHECK(check.code == 1);
+  CHECK(contains(check.out, "FAIL " + (dir / "broken.plugin.json").string()));
+  CHECK(contains(check.out, "ok   distances"));
+  const auto list = bridges_cli("--plugin-path " + dir.path().string() + " plugins list");
+  CHECK(list.code == 0);
+  CHECK(contains(list.err, "warning: skipped: " + (dir / "broken.plugin.json").string()));
+  CHECK(contains(list.out, "cosine"));
+}
+
+TEST_CASE("invariances prints the measured table beside the declared one, and fails on a disagreement") {
+  const auto table = bridges_cli("invariances");
+  CHECK(table.code == 0);
+  CHECK(contains(table.out, "Every measurement agrees"));
+  const json measured = json::parse(bridges_cli("invariances --json --similarity cosine,l1").out);
+  REQUIRE(measured.size() == 2);
+  CHECK(measured[0]["similarity"] == "cosine");
+  CHECK(measured[0]["invariances"]["orthogonal"]["invariant"] == true);
+  CHECK(measured[1]["invariances"]["orthogonal"]["invariant"] == false);
+  CHECK(measured[1]["agrees"] == true);
+  const auto standardized = bridges_cli("invariances --normalize standardize -s l1");
+  CHECK(standardized.code == 0);
+  CHECK(contains(standardized.out, "yes +"));
+
+  // The faulty fixture declares [orthogonal] in code; permutation is measured too.
+  const auto faulty = bridges_cli(std::string("--plugin-path ") + BRIDGES_TEST_FIXTURE_DIR + "/faulty invariances -s faulty");
+  CHECK(faulty.code == 1);
+  CHECK(contains(faulty.out, "DISAGREES faulty: not declared permutation invariant but measured invariant"));
+  CHECK(bridges_cli("invariances --normalize l3").code == 1);
+}
+
+TEST_CASE("project writes one relative representation per similarity, or one stacked file") {
+  testing::TempDir dir;
+  const Tensor x = testing::randn({20, 6}, 3);
+  write_npy(dir / "x.npy", x);
+  write_npy(dir / "idx.npy", at::arange(2, 7, at::TensorOptions().dtype(at::kLong)));
+  const Tensor anchors = at::index_select(x, 0, at::arange(2, 7, at::TensorOptions().dtype(at::kLong)));
+  write_npy(dir / "anchors.npy", anchors);
+  const std::string io = " -i " + (dir / "x.npy").string() + " -o " + (dir / "r.npy").string();
+
+  const auto two = bridges_cli("project -s cosine,l1 -a " + (dir / "idx.npy").string() + io);
+  CHECK(two.code == 0);
+  CHECK(contains(two.out, "r.cosine.npy float32 [20, 5]"));
+  CHECK(testing::max_abs_diff(read_npy(dir / "r.cosine.npy"), kernels::cosine(x, anchors)) < 1e-6);
+  CHECK(testing::max_abs_diff(read_npy(dir / "r.l1.npy"), kernels::l1(x, anchors)) < 1e-5);
+
+  CHECK(bridges_cli("project --stack --normalize l2 -s euclidean,linf -a " + (dir / "anchors.npy").string() + io).code == 0);
+  const Tensor stacked = read_npy(dir / "r.npy");
+  CHECK(stacked.sizes() == at::IntArrayRef{20, 2, 5});
+  CHECK(testing::max_abs_diff(stacked.select(1, 1), normalize_subspace(kernels::linf(x, anchors), SubspaceNorm::l2)) < 1e-6);
+
+  CHECK(bridges_cli(R"(project -s '{"type": "linf", "p": 4}' -a )" + (dir / "idx.npy").string() + io).code == 0);
+  CHECK(testing::max_abs_diff(read_npy(dir / "r.npy"), kernels::pnorm(x, anchors, 4)) < 1e-5);
+}
+
+TEST_CASE("project explains bad inputs and writes nothing") {
+  testing::TempDir dir;
+  write_npy(dir / "x.npy", testing::randn({4, 3}, 0));
+  write_npy(dir / "far.npy", at::arange(3, 6, at::TensorOptions().dtype(at::kLong)));
+  write_npy(dir / "cube.npy", testing::randn({2, 2, 3}, 0));
+  testing::write_bytes(dir / "junk.npy", "not an npy file");
+  const std::string io = " -i " + (dir / "x.npy").string() + " -o " + (dir / "out" / "r.npy").string();
+  const auto far = bridges_cli("project -a " + (dir / "far.npy").string() + io);
+  CHECK(far.code == 1);
+  CHECK(contains(far.err, "far.npy: anchor indices must lie in [0, 4)"));
+  const auto cube = bridges_cli("project -a " + (dir / "cube.npy").string() + io);
+  CHECK(cube.code == 1);
+  CHECK(contains(cube.err, "float32 [2, 2, 3]"));
+  const auto junk = bridges_cli("project -a " + (dir / "junk.npy").string() + io);
+  CHECK(junk.code == 1);
+  CHECK(contains(junk.err, "junk.npy: not a .npy file"));
+  const auto typo = bridges_cli("project -s cosine,l2 -a " + (dir / "x.npy").string() + io);
+  CHECK(typo.code == 1);
+  CHECK(contains(typo.err, "similarity 'l2' does not exist. Did you mean 'l1'?"));
+  CHECK_FALSE(fs::exists(dir / "out"));
+}

@@ -1,0 +1,143 @@
+#include <ATen/ops/arange.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/equal.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "bridges/error.hpp"
+#include "bridges/io.hpp"
+#include "bridges/npy.hpp"
+#include "testing.hpp"
+
+using namespace bridges;
+using bridges::testing::TempDir;
+
+namespace {
+
+// A .npy file as NumPy lays it out: magic, version, header length, a dict
+// literal padded with spaces to a 64-byte boundary and ending in '\n', data.
+std::string npy_file(const std::string& dict, const std::string& data, int major = 1) {
+  std::string header = dict;
+  const std::size_t preamble = major == 1 ? 10 : 12;
+  header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0';
+  const auto len = static_cast<uint32_t>(header.size());
+  out += static_cast<char>(len & 0xff);
+  out += static_cast<char>((len >> 8) & 0xff);
+  if (major != 1) {
+    out += static_cast<char>((len >> 16) & 0xff);
+    out += static_cast<char>((len >> 24) & 0xff);
+  }
+  return out + header + data;
+}
+
+std::string floats(std::initializer_list<float> values) {
+  std::string out(values.size() * sizeof(float), '\0');
+  std::memcpy(out.data(), values.begin(), out.size());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("npy round trip keeps dtype, shape and values") {
+  TempDir dir;
+  for (auto dtype : {at::kFloat, at::kDouble, at::kLong}) {
+    for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{7}, {3, 5}, {2, 3, 4}, {0, 5}, {0}}) {
+      CAPTURE(describe(at::empty(shape, at::TensorOptions().dtype(dtype))));
+      int64_t n = 1;
+      for (auto s : shape) n *= s;
+      const Tensor t = (at::arange(n, at::TensorOptions().dtype(at::kDouble)) * 1.5 - 3).to(dtype).reshape(shape);
+      write_npy(dir / "t.npy", t);
+      const Tensor back = read_npy(dir / "t.npy");
+      CHECK((back.scalar_type() == dtype));
+      CHECK(back.sizes() == t.sizes());
+      CHECK(at::equal(back, t));
+    }
+  }
+}
+
+TEST_CASE("npy files are written as NumPy writes them") {
+  TempDir dir;
+  write_npy(dir / "a.npy", at::arange(6, at::TensorOptions().dtype(at::kFloat)).reshape({2, 3}));
+  const std::string bytes = read_text(dir / "a.npy");
+  CHECK(bytes.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
+  const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  CHECK((10 + header_len) % 64 == 0);
+  CHECK(bytes[10 + header_len - 1] == '\n');
+  CHECK(bytes.find("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }") == 10);
+  CHECK(bytes.size() == 10 + header_len + 6 * sizeof(float));
+  write_npy(dir / "b.npy", at::arange(3, at::TensorOptions().dtype(at::kLong)));
+  CHECK(read_text(dir / "b.npy").find("'shape': (3,)") != std::string::npos);
+}
+
+TEST_CASE("npy reads NumPy files of format versions 1, 2 and 3") {
+  TempDir dir;
+  for (int major : {1, 2, 3}) {
+    testing::write_bytes(dir / "v.npy",
+                npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", floats({1, 2, 3, 4}), major));
+    const Tensor t = read_npy(dir / "v.npy");
+    CHECK(t.sizes() == at::IntArrayRef{2, 2});
+    CHECK(t[1][0].item<float>() == 3.0f);
+  }
+  // Double quotes and no trailing comma are valid Python too.
+  testing::write_bytes(dir / "q.npy", npy_file(R"({"descr": "<f4", "fortran_order": False, "shape": (4,)})", floats({1, 2, 3, 4})));
+  CHECK(read_npy(dir / "q.npy").size(0) == 4);
+}
+
+TEST_CASE("npy rejects what it cannot read, naming the file and what was found") {
+  TempDir dir;
+  const auto file = dir / "bad.npy";
+  const std::string path = file.string();
+  const std::string f4 = floats({1, 2, 3, 4});
+  const auto check_bad = [&](const std::string& bytes, std::vector<std::string> parts) {
+    testing::write_bytes(file, bytes);
+    parts.push_back(path);
+    try {
+      read_npy(file);
+      FAIL_CHECK("no error for " << parts[0]);
+    } catch (const FormatError& e) {
+      for (const auto& part : parts) CHECK_MESSAGE(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  check_bad(npy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", f4), {"Fortran", "ascontiguousarray"});
+  check_bad(npy_file("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", f4), {"big endian", "'>f4'"});
+  check_bad(npy_file("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", "xxxxxxxxxxxxxxxx"), {"Python objects"});
+  check_bad(npy_file("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", f4), {"'<i4' is not supported", "<f4"});
+  check_bad(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f4), {"truncated", "(2, 3)", "24 bytes", "16"});
+  check_bad(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4), {"4 bytes follow"});
+  check_bad("PK\x03\x04 this is a zip", {"magic"});
+  check_bad(std::string("\x93NUMPY\x09\x00", 8) + "xx", {"version 9.0"});
+  check_bad(std::string("\x93NUMPY\x01\x00\x40\x00{'descr'", 18), {"header is truncated"});
+  check_bad(npy_file("{'descr': '<f4', 'fortran_order': False}", f4), {"no 'shape' entry"});
+  check_bad(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", f4), {"not a tuple"});
+  check_bad(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 2), }", f4), {"not a tuple"});
+  check_bad("\x93NU", {"shorter than"});
+  CHECK_THROWS_WITH_ALL(read_npy(dir / "missing.npy"), IoError, "missing.npy", "cannot open");
+}
+
+TEST_CASE("npy refuses dtypes it cannot write") {
+  TempDir dir;
+  CHECK_THROWS_WITH_ALL(write_npy(dir / "i.npy", at::arange(3, at::TensorOptions().dtype(at::kInt))), ShapeError,
+                        "int32", "float32, float64 and int64");
+  CHECK(testing::list_folder(dir.path()).empty());
+}
+
+TEST_CASE("atomic writes leave the old file and no temporary file when writing fails") {
+  TempDir dir;
+  const auto file = dir / "out.txt";
+  write_text_atomically(file, "old");
+  CHECK_THROWS_AS(write_file_atomically(file,
+                                        [](std::ostream& out) {
+                                          out << "half";
+                                          throw IoError("interrupted");
+                                        }),
+                  IoError);
+  CHECK(read_text(file) == "old");
+  CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"out.txt"});
+  write_text_atomically(dir / "deep" / "er" / "new.txt", "new");  // creates the folders
+  CHECK(read_text(dir / "deep" / "er" / "new.txt") == "new");
+  CHECK_THROWS_WITH_ALL(write_text_atomically("/proc/bridges-cannot-write/x.txt", "x"), IoError,
+                        "/proc/bridges-cannot-write");
+}

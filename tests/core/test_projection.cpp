@@ -1,0 +1,212 @@
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/zeros.h>
+
+#include <limits>
+
+#include "bridges/error.hpp"
+#include "bridges/invariance_check.hpp"
+#include "bridges/kernels.hpp"
+#include "bridges/projector.hpp"
+#include "naive.hpp"
+#include "testing.hpp"
+
+using namespace bridges;
+using testing::Metric;
+
+namespace {
+
+struct Shape {
+  int64_t n, k, d;
+};
+// Awkward on purpose: d not a multiple of the vector width, k = 1, n = 1,
+// n = 0, row counts that leave micro-tile remainders, k wider than one tile,
+// n over one 64-row block (threads split it).
+const std::vector<Shape> kShapes{{1, 1, 1}, {0, 3, 4}, {7, 3, 5},    {33, 17, 9},
+                                 {5, 1, 31}, {4, 16, 8}, {130, 19, 67}, {67, 40, 3}};
+
+Tensor run(Metric metric, const Tensor& x, const Tensor& a) {
+  switch (metric) {
+    case Metric::cosine: return kernels::cosine(x, a);
+    case Metric::euclidean: return kernels::euclidean(x, a);
+    case Metric::l1: return kernels::l1(x, a);
+    case Metric::linf: return kernels::linf(x, a);
+  }
+  return {};
+}
+
+// A dot product: declared (wrongly) invariant to translation, to prove the
+// checker finds disagreements.
+class Dot final : public Similarity {
+ public:
+  InvarianceSet declared;
+  std::string type() const override { return "dot"; }
+  InvarianceSet invariances() const override { return declared; }
+
+ protected:
+  Tensor compute(const Tensor& x, const Tensor& a) const override { return x.mm(a.t()); }
+};
+
+}  // namespace
+
+TEST_CASE("every kernel matches the naive definition on awkward shapes, in float32 and float64") {
+  for (Metric metric : {Metric::cosine, Metric::euclidean, Metric::l1, Metric::linf}) {
+    for (auto dtype : {at::kFloat, at::kDouble}) {
+      for (const Shape& s : kShapes) {
+        CAPTURE(static_cast<int>(metric));
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        CAPTURE(s.d);
+        const Tensor x = testing::randn({s.n, s.d}, 1, dtype) * 3;
+        const Tensor a = testing::randn({s.k, s.d}, 2, dtype) * 3;
+        const Tensor r = run(metric, x, a);
+        CHECK((r.scalar_type() == dtype));
+        CHECK(r.sizes() == at::IntArrayRef{s.n, s.k});
+        const Tensor expected = testing::naive_pairwise(x, a, metric);
+        const double scale = expected.numel() ? expected.abs().max().item<double>() + 1 : 1;
+        // float32 GEMM forms round; the L1/Linf kernels and float64 are near exact.
+        const double tolerance = dtype == at::kDouble ? 1e-10 : 1e-4;
+        CHECK(testing::max_abs_diff(r, expected) / scale < tolerance);
+      }
+    }
+  }
+}
+
+TEST_CASE("kernels handle large values, negative zeros and non-contiguous inputs") {
+  const Tensor x = testing::randn({9, 11}, 3) * 1000;
+  const Tensor a = testing::randn({5, 11}, 4) * 1000;
+  for (Metric metric : {Metric::l1, Metric::linf, Metric::euclidean, Metric::cosine}) {
+    const Tensor expected = testing::naive_pairwise(x, a, metric);
+    CHECK(testing::max_abs_diff(run(metric, x, a), expected) / (expected.abs().max().item<double>() + 1) < 1e-4);
+    // Transposed views are not contiguous.
+    const Tensor xt = x.t().contiguous().t(), at_ = a.t().contiguous().t();
+    CHECK_FALSE(xt.is_contiguous());
+    CHECK(testing::max_abs_diff(run(metric, xt, at_), expected) / (expected.abs().max().item<double>() + 1) < 1e-4);
+  }
+  const Tensor pz = at::zeros({1, 3}), nz = pz * -1.0;
+  CHECK(kernels::l1(pz, nz).item<float>() == 0.0f);
+  CHECK(kernels::linf(nz, pz).item<float>() == 0.0f);
+}
+
+TEST_CASE("cosine of a zero vector is 0, never NaN") {
+  const Tensor x = at::cat({at::zeros({1, 4}), testing::randn({2, 4}, 1)});
+  const Tensor a = at::cat({testing::randn({2, 4}, 2), at::zeros({1, 4})});
+  const Tensor r = kernels::cosine(x, a);
+  CHECK(at::isfinite(r).all().item<bool>());
+  CHECK(r[0].abs().max().item<float>() == 0.0f);
+  CHECK(r.select(1, 2).abs().max().item<float>() == 0.0f);
+}
+
+TEST_CASE("euclidean distance of a point to itself is 0, not the root of a rounding error") {
+  const Tensor x = testing::randn({50, 33}, 5) * 10;
+  const Tensor r = kernels::euclidean(x, x);
+  CHECK(at::isfinite(r).all().item<bool>());
+  CHECK(r.min().item<float>() >= 0.0f);
+  CHECK(r.diagonal().max().item<float>() < 0.05f);  // |x| ~ 57: sqrt of float32 cancellation error
+}
+
+TEST_CASE("gradients flow through every kernel, and are 0 at zero distance") {
+  const Tensor x = testing::randn({6, 4}, 1, at::kDouble).requires_grad_(true);
+  const Tensor a = testing::randn({3, 4}, 2, at::kDouble);
+  for (Metric metric : {Metric::cosine, Metric::euclidean, Metric::l1, Metric::linf}) {
+    x.mutable_grad() = Tensor();
+    run(metric, x, a).sum().backward();
+    REQUIRE(x.grad().defined());
+    CHECK(at::isfinite(x.grad()).all().item<bool>());
+  }
+  // d/dx sum_j |x - a_j|_1 = sum_j sign(x - a_j), compared with the formula.
+  x.mutable_grad() = Tensor();
+  kernels::l1(x, a).sum().backward();
+  const Tensor expected = (x.detach().unsqueeze(1) - a.unsqueeze(0)).sign().sum(1);
+  CHECK(testing::max_abs_diff(x.grad(), expected) < 1e-12);
+
+  const Tensor same = a.clone().requires_grad_(true);
+  kernels::euclidean(same, a).sum().backward();
+  CHECK(at::isfinite(same.grad()).all().item<bool>());
+}
+
+TEST_CASE("the smooth p-norm approaches the exact L-infinity distance") {
+  const Tensor x = testing::randn({8, 16}, 1, at::kDouble);
+  const Tensor a = testing::randn({4, 16}, 2, at::kDouble);
+  const Tensor exact = kernels::linf(x, a);
+  CHECK(testing::max_abs_diff(kernels::pnorm(x, a, 3), testing::naive_pairwise(x, a, Metric::linf, 3)) < 1e-10);
+  const double err20 = testing::max_abs_diff(kernels::pnorm(x, a, 20), exact);
+  const double err200 = testing::max_abs_diff(kernels::pnorm(x, a, 200), exact);
+  CHECK(err200 < err20);
+  CHECK(err200 < 0.05);
+  CHECK_THROWS_WITH_ALL(kernels::pnorm(x, a, 0.5), ConfigError, "p must be >= 1");
+}
+
+TEST_CASE("kernels and similarities reject mismatched inputs with the shapes found") {
+  CHECK_THROWS_WITH_ALL(kernels::l1(testing::randn({3, 4}, 0), testing::randn({2, 5}, 0)), ShapeError,
+                        "float32 [3, 4]", "float32 [2, 5]");
+  Dot dot;
+  CHECK_THROWS_WITH_ALL(dot.project(testing::randn({3}, 0), testing::randn({2, 3}, 0)), ShapeError, "similarity/dot",
+                        "x must be [n, d]", "float32 [3]");
+  CHECK_THROWS_WITH_ALL(dot.project(testing::randn({3, 2}, 0), testing::randn({2, 3}, 0)), ShapeError,
+                        "same dimension d");
+  CHECK_THROWS_WITH_ALL(dot.project(testing::randn({3, 2}, 0), testing::randn({2, 2}, 0, at::kDouble)), ShapeError,
+                        "must both be float32 or both float64");
+  CHECK_THROWS_WITH_ALL(dot.project(testing::randn({3, 2}, 0), testing::randn({0, 2}, 0)), ShapeError, "k >= 1");
+}
+
+TEST_CASE("subspace normalisations work row by row") {
+  const Tensor r = testing::randn({5, 7}, 3, at::kDouble) * 4 + 2;
+  const Tensor l2 = normalize_subspace(r, SubspaceNorm::l2);
+  CHECK(testing::max_abs_diff(l2.norm(2, {1}), at::ones({5}, at::kDouble)) < 1e-12);
+  const Tensor st = normalize_subspace(r, SubspaceNorm::standardize);
+  CHECK(st.mean({1}).abs().max().item<double>() < 1e-12);
+  CHECK(testing::max_abs_diff(st.pow(2).mean({1}), at::ones({5}, at::kDouble)) < 1e-12);
+  // A sample's row does not depend on the other samples in the batch.
+  CHECK(testing::max_abs_diff(normalize_subspace(r.narrow(0, 2, 1), SubspaceNorm::standardize), st.narrow(0, 2, 1)) < 1e-12);
+  // Constant and zero rows give zeros, not NaN.
+  const Tensor flat = at::ones({2, 4}, at::kDouble);
+  CHECK(normalize_subspace(flat, SubspaceNorm::standardize).abs().max().item<double>() == 0.0);
+  CHECK(normalize_subspace(flat * 0, SubspaceNorm::l2).abs().max().item<double>() == 0.0);
+  CHECK(normalize_subspace(r, SubspaceNorm::none).equal(r));
+  CHECK(parse_subspace_norm("standardize") == SubspaceNorm::standardize);
+  CHECK_THROWS_WITH_ALL(parse_subspace_norm("l2norm"), UnknownNameError, "Did you mean 'l2'?");
+}
+
+TEST_CASE("the relative projector returns one normalised subspace per similarity, in order") {
+  auto dot = std::make_shared<Dot>();
+  struct Neg final : Similarity {
+    std::string type() const override { return "neg"; }
+    InvarianceSet invariances() const override { return {}; }
+    Tensor compute(const Tensor& x, const Tensor& a) const override { return -x.mm(a.t()); }
+  };
+  const Tensor anchors = testing::randn({6, 3}, 1);
+  const Tensor x = testing::randn({10, 3}, 2);
+  const RelativeProjector projector(anchors, {dot, std::make_shared<Neg>()}, SubspaceNorm::l2);
+  const auto spaces = projector.project(x);
+  REQUIRE(spaces.size() == 2);
+  CHECK(projector.num_anchors() == 6);
+  CHECK(spaces[0].sizes() == at::IntArrayRef{10, 6});
+  CHECK(testing::max_abs_diff(spaces[0], normalize_subspace(x.mm(anchors.t()), SubspaceNorm::l2)) < 1e-6);
+  CHECK(testing::max_abs_diff(spaces[1], -spaces[0]) < 1e-6);
+  CHECK_THROWS_WITH_ALL(RelativeProjector(anchors, {}), ConfigError, "at least one similarity");
+  CHECK_THROWS_WITH_ALL(RelativeProjector(testing::randn({3}, 0), {dot}), ShapeError, "anchors must be [k, d]");
+}
+
+TEST_CASE("the invariance checker measures a dot product and flags a false declaration") {
+  Dot dot;
+  dot.declared = {Invariance::orthogonal};
+  auto report = measure_invariances(dot);
+  CHECK(report.measured() == InvarianceSet{Invariance::orthogonal, Invariance::permutation});
+  CHECK_FALSE(report.agrees());  // permutation is measured but not declared
+  dot.declared = {Invariance::orthogonal, Invariance::permutation, Invariance::translation};
+  report = measure_invariances(dot);
+  CHECK_FALSE(report.agrees());  // translation is declared but not measured
+  for (const auto& m : report.rows)
+    if (m.invariance == Invariance::translation) {
+      CHECK(report.disagrees(m));
+      CHECK(m.deviation > 1e-3);
+    }
+  dot.declared = {Invariance::orthogonal, Invariance::permutation};
+  CHECK(measure_invariances(dot).agrees());
+  // manifold_isometry cannot be sampled by a linear map: reported, not judged.
+  CHECK_FALSE(report.rows.back().measurable);
+}

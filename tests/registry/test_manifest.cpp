@@ -1,0 +1,71 @@
+#include "bridges/error.hpp"
+#include "bridges/io.hpp"
+#include "bridges/registry/manifest.hpp"
+#include "testing.hpp"
+
+using namespace bridges;
+using nlohmann::json;
+
+namespace {
+json good() {
+  return json::parse(R"({
+    "manifest_version": 1, "plugin": "demo", "version": "1.2.3", "library": "libbridges_demo.so", "abi": 1,
+    "provides": [
+      {"kind": "similarity", "name": "angle", "description": "d", "invariances": ["orthogonal", "isotropic_scaling"],
+       "options": {"eps": {"type": "number", "default": 0.1}}},
+      {"kind": "dataset", "name": "toy"}
+    ]})");
+}
+}  // namespace
+
+TEST_CASE("a valid manifest is read with its library resolved beside it") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "demo.plugin.json", good().dump());
+  const PluginManifest m = read_manifest(dir / "demo.plugin.json");
+  CHECK(m.plugin == "demo");
+  CHECK(m.version == "1.2.3");
+  CHECK(m.library == dir / "libbridges_demo.so");
+  REQUIRE(m.provides.size() == 2);
+  CHECK(m.provides[0].qualified_name() == "similarity/angle");
+  CHECK(m.provides[0].invariances == InvarianceSet{Invariance::orthogonal, Invariance::isotropic_scaling});
+  CHECK(m.provides[0].options.apply(json::object(), "x") == json{{"eps", 0.1}});
+  CHECK(m.provides[0].provider == "demo");
+  CHECK(m.provides[1].kind == ComponentKind::dataset);
+}
+
+TEST_CASE("manifest errors name the file, the JSON path, the expectation and the fix") {
+  const std::string file = "/plugins/demo.plugin.json";
+  const auto bad = [&](const std::function<void(json&)>& edit, std::vector<std::string> parts) {
+    json m = good();
+    edit(m);
+    parts.push_back(file);
+    try {
+      parse_manifest(m, file);
+      FAIL_CHECK("accepted: " << m.dump());
+    } catch (const ManifestError& e) {
+      for (const auto& part : parts) CHECK_MESSAGE(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  bad([](json& m) { m["libary"] = "x"; }, {"$: unknown key \"libary\"", "Did you mean 'library'?"});
+  bad([](json& m) { m.erase("provides"); }, {"$.provides", "non-empty array"});
+  bad([](json& m) { m["manifest_version"] = 2; }, {"$.manifest_version", "found 2", "Upgrade bridges"});
+  bad([](json& m) { m["plugin"] = "My Plugin"; }, {"$.plugin", "lower-case letters"});
+  bad([](json& m) { m["version"] = 3; }, {"$.version", "expected a string, found 3"});
+  bad([](json& m) { m["provides"][0]["kind"] = "similarty"; }, {"$.provides[0].kind", "Did you mean 'similarity'?"});
+  bad([](json& m) { m["provides"][1]["invariances"] = json::array(); }, {"$.provides[1].invariances", "only similarities"});
+  bad([](json& m) { m["provides"][0]["invariances"][0] = "rotation"; }, {"$.provides[0].invariances", "\"rotation\" is not an invariance"});
+  bad([](json& m) { m["provides"][1]["name"] = "angle"; m["provides"][1]["kind"] = "similarity"; }, {"similarity/angle is listed twice"});
+  bad([](json& m) { m["provides"][0]["options"]["eps"]["type"] = "real"; }, {"$.provides[0].options", "option 'eps'"});
+  bad([](json& m) { m["provides"][0]["descripton"] = "x"; }, {"$.provides[0]", "Did you mean 'description'?"});
+  bad([](json& m) { m = json::array(); }, {"a manifest is a JSON object"});
+  json other_abi = good();
+  other_abi["abi"] = 2;
+  CHECK_THROWS_WITH_ALL(parse_manifest(other_abi, file), AbiMismatchError, file, "declares ABI 2", "loads ABI 1");
+}
+
+TEST_CASE("a manifest that is not JSON says so with the file") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "x.plugin.json", "{\"plugin\": \"x\",, }");
+  CHECK_THROWS_WITH_ALL(read_manifest(dir / "x.plugin.json"), ManifestError, "x.plugin.json", "not valid JSON");
+  CHECK_THROWS_AS(read_manifest(dir / "absent.plugin.json"), IoError);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs bridges into a fresh prefix, builds examples/custom-similarity
+# against the installed SDK (out of tree, no rebuild of bridges), and uses the
+# plugin through the *installed* bridges program.
+#   out_of_tree_plugin.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+source_dir=$1
+build_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+unset BRIDGES_PLUGIN_PATH
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect() {  # expect TEXT FILE
+  grep -qF -- "$1" "$2" || { cat "$2" >&2; fail "expected '$1' in the output above"; }
+}
+
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+bridges="$work/prefix/bin/bridges"
+[ -x "$bridges" ] || fail "the install has no bin/bridges"
+
+# The installed program finds the installed plugins, not the build tree's.
+"$bridges" plugins list --json > "$work/list.json"
+expect "$work/prefix/lib/bridges/plugins/distances.plugin.json" "$work/list.json"
+
+cmake -S "$source_dir/examples/custom-similarity" -B "$work/angular" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/angular" >/dev/null
+plugins="$work/angular/lib/bridges/plugins"
+[ -f "$plugins/libbridges_angular.so" ] || fail "the plugin was not staged in $plugins"
+[ -f "$plugins/angular.plugin.json" ] || fail "the manifest was not staged in $plugins"
+
+# Only the entry point is exported.
+exported=$(nm -D --defined-only "$plugins/libbridges_angular.so" | awk '{print $3}' | grep -v '^_' || true)
+[ "$exported" = "bridges_plugin_v1" ] || fail "exported symbols: $exported"
+
+export BRIDGES_PLUGIN_PATH="$plugins"
+"$bridges" plugins list > "$work/list.txt"
+expect "angular" "$work/list.txt"
+expect "cosine" "$work/list.txt"
+"$bridges" plugins check > "$work/check.txt" || { cat "$work/check.txt" >&2; fail "plugins check failed"; }
+expect "ok   angular 1.0.0 (1 component)" "$work/check.txt"
+"$bridges" invariances -s angular --json > "$work/inv.json" || { cat "$work/inv.json" >&2; fail "invariances disagree"; }
+expect '"agrees": true' "$work/inv.json"
+
+# Installing the plugin into the prefix makes it available with no search path.
+cmake --install "$work/angular" --prefix "$work/prefix" >/dev/null
+unset BRIDGES_PLUGIN_PATH
+"$bridges" plugins show angular > "$work/show.txt"
+expect "$work/prefix/lib/bridges/plugins/angular.plugin.json" "$work/show.txt"
+echo "out-of-tree plugin: ok"
