@@ -24,7 +24,7 @@ function(bridges_setup_pch)
   # in it would make every TU pay ~5 s or ~3 s, so they stay out.
   file(WRITE ${PROJECT_BINARY_DIR}/bridges_pch.cpp "// precompiled-header carrier\n")
   add_library(bridges_pch OBJECT ${PROJECT_BINARY_DIR}/bridges_pch.cpp)
-  target_link_libraries(bridges_pch PUBLIC torch nlohmann_json::nlohmann_json fmt::fmt)
+  target_link_libraries(bridges_pch PUBLIC torch nlohmann_json::nlohmann_json fmt::fmt OpenMP::OpenMP_CXX)
   target_precompile_headers(bridges_pch PUBLIC
     <ATen/core/Tensor.h> <nlohmann/json.hpp> <fmt/format.h>
     <filesystem> <map> <memory> <optional> <set> <string> <string_view> <vector>)
@@ -39,7 +39,7 @@ endfunction()
 # defined differently (FMT_SHARED, torch's USE_* ...), so the target also
 # gets the libraries whose compile definitions the PCH was built with.
 function(bridges_use_pch target)
-  target_link_libraries(${target} PRIVATE torch nlohmann_json::nlohmann_json fmt::fmt)
+  target_link_libraries(${target} PRIVATE torch nlohmann_json::nlohmann_json fmt::fmt OpenMP::OpenMP_CXX)
   target_precompile_headers(${target} REUSE_FROM bridges_pch)
 endfunction()
 

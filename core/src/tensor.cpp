@@ -1,9 +1,14 @@
 #include "bridges/tensor.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/from_blob.h>
+#include <sys/mman.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <thread>
 
 namespace bridges {
@@ -25,6 +30,18 @@ std::string dtype_name(at::ScalarType type) {
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined";
   return fmt::format("{} [{}]", dtype_name(t.scalar_type()), fmt::join(t.sizes(), ", "));
+}
+
+Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options) {
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  std::size_t bytes = c10::elementSize(c10::typeMetaToScalarType(options.dtype()));
+  for (int64_t s : sizes) bytes *= static_cast<std::size_t>(s);
+  if (bytes < 2 * kHugePage || options.device().type() != at::kCPU) return at::empty(sizes, options);
+  const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* data = nullptr;
+  if (::posix_memalign(&data, kHugePage, rounded) != 0) throw std::bad_alloc();
+  ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: without THP it changes nothing
+  return at::from_blob(data, sizes, [](void* p) { std::free(p); }, options);
 }
 
 int set_threads(int threads) {

@@ -75,6 +75,43 @@ TEST_CASE("every kernel matches the naive definition on awkward shapes, in float
   }
 }
 
+TEST_CASE("every instruction-set variant of the L1 and L-inf kernels matches the naive definition") {
+  std::vector<std::string> tried;
+  for (const char* isa : {"avx512", "avx2", "generic"}) {
+    try {
+      kernels::set_isa(isa);
+    } catch (const ConfigError&) {
+      continue;  // this processor lacks it
+    }
+    tried.emplace_back(kernels::isa());
+    for (Metric metric : {Metric::l1, Metric::linf})
+      for (auto dtype : {at::kFloat, at::kDouble})
+        for (const Shape& s : kShapes) {
+          CAPTURE(isa);
+          CAPTURE(s.n);
+          CAPTURE(s.k);
+          CAPTURE(s.d);
+          const Tensor x = testing::randn({s.n, s.d}, 5, dtype), a = testing::randn({s.k, s.d}, 6, dtype);
+          const Tensor expected = testing::naive_pairwise(x, a, metric);
+          const double scale = expected.numel() ? expected.abs().max().item<double>() + 1 : 1;
+          CHECK(testing::max_abs_diff(run(metric, x, a), expected) / scale < (dtype == at::kDouble ? 1e-12 : 1e-5));
+        }
+  }
+  kernels::set_isa("auto");
+  CHECK(std::find(tried.begin(), tried.end(), "generic") != tried.end());  // always available
+  CHECK_THROWS_WITH_ALL(kernels::set_isa("neon"), UnknownNameError, "kernel instruction set 'neon'");
+}
+
+TEST_CASE("large results are backed by huge-page-aligned memory and behave like any tensor") {
+  const Tensor big = empty_large({1024, 1024}, at::TensorOptions().dtype(at::kFloat));  // 4 MiB
+  CHECK(reinterpret_cast<uintptr_t>(big.data_ptr()) % (2u << 20) == 0);
+  big.fill_(2.0);
+  CHECK(big.sum().item<double>() == 2.0 * 1024 * 1024);
+  const Tensor small = empty_large({3, 4}, at::TensorOptions().dtype(at::kDouble));
+  CHECK((small.scalar_type() == at::kDouble));
+  CHECK(small.sizes() == at::IntArrayRef{3, 4});
+}
+
 TEST_CASE("kernels handle large values, negative zeros and non-contiguous inputs") {
   const Tensor x = testing::randn({9, 11}, 3) * 1000;
   const Tensor a = testing::randn({5, 11}, 4) * 1000;

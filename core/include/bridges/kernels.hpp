@@ -3,6 +3,8 @@
 // float32/float64 x [n, d] and anchors [k, d] and return [n, k]. Host
 // programs may call them directly.
 
+#include <string_view>
+
 #include "bridges/export.hpp"
 #include "bridges/tensor.hpp"
 
@@ -18,9 +20,9 @@ BRIDGES_API Tensor cosine(const Tensor& x, const Tensor& anchors, double eps = 1
 /// Differentiable (the gradient at distance 0 is 0, not NaN).
 BRIDGES_API Tensor euclidean(const Tensor& x, const Tensor& anchors);
 
-/// |x_i - a_j|_1 (Manhattan). A cache-blocked, multi-threaded kernel (AVX2
-/// when the processor has it); when an input requires grad, LibTorch's
-/// differentiable cdist is used instead.
+/// |x_i - a_j|_1 (Manhattan). A cache-blocked, multi-threaded kernel, in
+/// AVX-512, AVX2 or portable code chosen for the processor (see isa());
+/// when an input requires grad, LibTorch's differentiable cdist is used.
 BRIDGES_API Tensor l1(const Tensor& x, const Tensor& anchors);
 
 /// |x_i - a_j|_inf = max_t |x_it - a_jt| (Chebyshev), exact; same kernel and
@@ -30,5 +32,15 @@ BRIDGES_API Tensor linf(const Tensor& x, const Tensor& anchors);
 /// (sum_t |x_it - a_jt|^p)^(1/p): the smooth approximation of linf for large
 /// p, differentiable everywhere but at ties. p >= 1.
 BRIDGES_API Tensor pnorm(const Tensor& x, const Tensor& anchors, double p);
+
+/// The instruction set the L1 and L-inf kernels use: "avx512", "avx2" or
+/// "generic". The best the processor supports, unless the environment
+/// variable BRIDGES_KERNEL_ISA or set_isa() chose another.
+BRIDGES_API std::string_view isa();
+
+/// Uses instruction set `name` ("avx512", "avx2", "generic", or "auto" for
+/// the best) from now on, in every thread. Throws ConfigError when the
+/// processor lacks it, UnknownNameError for another name.
+BRIDGES_API void set_isa(std::string_view name);
 
 }  // namespace bridges::kernels

@@ -1,0 +1,94 @@
+// The L1 / L-inf tile engine, written once against a SIMD traits class S:
+//   S::T, S::V, S::kLanes, S::zero(), S::load(p), S::broadcast(p),
+//   S::absdiff(a, b), S::add(a, b), S::max(a, b), S::store(p, v)
+// Each variant file defines S and includes this file inside its own
+// `#pragma GCC target` region, so every function here is compiled for that
+// instruction set and for no other. (Deliberately no include guard.)
+//
+// Vectorised across anchors: a vector holds one coordinate of kLanes
+// consecutive anchors (the anchors are packed transposed). A micro-tile of
+// kRows samples x kCols vectors keeps kRows * kCols accumulators in
+// registers; per coordinate it loads kCols anchor vectors and broadcasts
+// kRows sample values. A block of kBlockRows samples stays in L2 while every
+// anchor tile streams past it.
+
+namespace tiles {
+
+constexpr int kRows = 6;
+constexpr int kCols = 2;
+constexpr int64_t kBlockRows = 96;
+
+template <class S>
+constexpr int64_t tile_width() {
+  return int64_t{S::kLanes} * kCols;
+}
+
+template <class S, Reduce R, int Rows>
+inline __attribute__((always_inline)) void micro_tile(const typename S::T* __restrict x, int64_t d,
+                                                      const typename S::T* __restrict at, int64_t kp, int64_t j0,
+                                                      int64_t k, typename S::T* __restrict out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  V acc[Rows][kCols];
+#pragma GCC unroll 8
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < kCols; ++c) acc[r][c] = S::zero();
+  const T* a = at + j0;
+  for (int64_t t = 0; t < d; ++t, a += kp) {
+    V av[kCols];
+#pragma GCC unroll 4
+    for (int c = 0; c < kCols; ++c) av[c] = S::load(a + c * S::kLanes);
+#pragma GCC unroll 8
+    for (int r = 0; r < Rows; ++r) {
+      const V xv = S::broadcast(x + r * d + t);
+#pragma GCC unroll 4
+      for (int c = 0; c < kCols; ++c) {
+        const V diff = S::absdiff(xv, av[c]);
+        acc[r][c] = R == Reduce::sum ? S::add(acc[r][c], diff) : S::max(acc[r][c], diff);
+      }
+    }
+  }
+  const int64_t width = k - j0 < tile_width<S>() ? k - j0 : tile_width<S>();
+  for (int r = 0; r < Rows; ++r) {
+    if (width == tile_width<S>()) {
+#pragma GCC unroll 4
+      for (int c = 0; c < kCols; ++c) S::store(out + r * k + j0 + c * S::kLanes, acc[r][c]);
+    } else {  // the last, partial tile: through a buffer, never past row end
+      T buffer[tile_width<S>()];
+      for (int c = 0; c < kCols; ++c) S::store(buffer + c * S::kLanes, acc[r][c]);
+      for (int64_t j = 0; j < width; ++j) out[r * k + j0 + j] = buffer[j];
+    }
+  }
+}
+
+template <class S, Reduce R>
+inline __attribute__((always_inline)) void rows(const typename S::T* x, int64_t i0, int64_t i1, int64_t d,
+                                                const typename S::T* at, int64_t kp, int64_t k, typename S::T* out) {
+  for (int64_t b0 = i0; b0 < i1; b0 += kBlockRows) {
+    const int64_t b1 = i1 < b0 + kBlockRows ? i1 : b0 + kBlockRows;
+    for (int64_t j0 = 0; j0 < k; j0 += tile_width<S>()) {
+      int64_t i = b0;
+      for (; i + kRows <= b1; i += kRows) micro_tile<S, R, kRows>(x + i * d, d, at, kp, j0, k, out + i * k);
+      switch (b1 - i) {
+        case 5: micro_tile<S, R, 5>(x + i * d, d, at, kp, j0, k, out + i * k); break;
+        case 4: micro_tile<S, R, 4>(x + i * d, d, at, kp, j0, k, out + i * k); break;
+        case 3: micro_tile<S, R, 3>(x + i * d, d, at, kp, j0, k, out + i * k); break;
+        case 2: micro_tile<S, R, 2>(x + i * d, d, at, kp, j0, k, out + i * k); break;
+        case 1: micro_tile<S, R, 1>(x + i * d, d, at, kp, j0, k, out + i * k); break;
+        default: break;
+      }
+    }
+  }
+}
+
+template <class S>
+void rows_dispatch(const typename S::T* x, int64_t i0, int64_t i1, int64_t d, const typename S::T* at, int64_t kp,
+                   int64_t k, typename S::T* out, Reduce reduce) {
+  if (reduce == Reduce::sum)
+    rows<S, Reduce::sum>(x, i0, i1, d, at, kp, k, out);
+  else
+    rows<S, Reduce::max>(x, i0, i1, d, at, kp, k, out);
+}
+
+}  // namespace tiles
