@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs bridges into a fresh prefix, builds examples/custom-similarity
-# against the installed SDK (out of tree, no rebuild of bridges), and uses the
-# plugin through the *installed* bridges program.
-#   out_of_tree_plugin.sh SOURCE_DIR BUILD_DIR
+# Installs bridges into a fresh prefix and uses it as third parties do:
+# builds examples/custom-similarity against the installed SDK (out of tree,
+# no rebuild of bridges) and uses the plugin through the *installed* bridges
+# program; builds and runs examples/host-app, a program embedding the library.
+#   installed_package.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 source_dir=$1
 build_dir=$2
@@ -16,6 +17,13 @@ expect() {  # expect TEXT FILE
 }
 
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+# The examples are built with the compiler flags of the build under test, so
+# that under the asan preset they carry the sanitizer runtime too.
+cxx_flags=$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")
+link_flags=$(sed -n 's/^CMAKE_EXE_LINKER_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")
+example_flags=(-G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_CXX_FLAGS="$cxx_flags" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" -DCMAKE_SHARED_LINKER_FLAGS="$link_flags"
+  -DCMAKE_MODULE_LINKER_FLAGS="$link_flags")
 bridges="$work/prefix/bin/bridges"
 [ -x "$bridges" ] || fail "the install has no bin/bridges"
 
@@ -23,8 +31,7 @@ bridges="$work/prefix/bin/bridges"
 "$bridges" plugins list --json > "$work/list.json"
 expect "$work/prefix/lib/bridges/plugins/distances.plugin.json" "$work/list.json"
 
-cmake -S "$source_dir/examples/custom-similarity" -B "$work/angular" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S "$source_dir/examples/custom-similarity" -B "$work/angular" "${example_flags[@]}" >/dev/null
 cmake --build "$work/angular" >/dev/null
 plugins="$work/angular/lib/bridges/plugins"
 [ -f "$plugins/libbridges_angular.so" ] || fail "the plugin was not staged in $plugins"
@@ -48,4 +55,10 @@ cmake --install "$work/angular" --prefix "$work/prefix" >/dev/null
 unset BRIDGES_PLUGIN_PATH
 "$bridges" plugins show angular > "$work/show.txt"
 expect "$work/prefix/lib/bridges/plugins/angular.plugin.json" "$work/show.txt"
-echo "out-of-tree plugin: ok"
+# A host program embedding the installed library.
+cmake -S "$source_dir/examples/host-app" -B "$work/host" "${example_flags[@]}" >/dev/null
+cmake --build "$work/host" >/dev/null
+"$work/host/host_app" > "$work/host.txt" || { cat "$work/host.txt" >&2; fail "host_app failed"; }
+expect "cosine relative" "$work/host.txt"
+cat "$work/host.txt"
+echo "installed package: ok"
