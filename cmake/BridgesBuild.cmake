@@ -22,7 +22,8 @@ function(bridges_setup_pch)
   # Heavy headers nearly every bridges TU includes. Loading a PCH is not free
   # (~2 s for this one, measured); <torch/types.h> or <ATen/TensorOperators.h>
   # in it would make every TU pay ~5 s or ~3 s, so they stay out.
-  file(WRITE ${PROJECT_BINARY_DIR}/bridges_pch.cpp "// precompiled-header carrier\n")
+  # CONFIGURE writes only when the content changes: no rebuild on reconfigure.
+  file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/bridges_pch.cpp CONTENT "// precompiled-header carrier\n")
   add_library(bridges_pch OBJECT ${PROJECT_BINARY_DIR}/bridges_pch.cpp)
   target_link_libraries(bridges_pch PUBLIC torch nlohmann_json::nlohmann_json fmt::fmt OpenMP::OpenMP_CXX)
   target_precompile_headers(bridges_pch PUBLIC
