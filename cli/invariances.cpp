@@ -98,11 +98,12 @@ void run(Context& context, const InvarianceOptions& o) {
 
 void add_invariances_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<InvarianceOptions>();
-  auto* cmd = app.add_subcommand(
-      "invariances",
-      "Measure which transformations (isotropic scaling, orthogonal, translation, permutation, affine,\n"
-      "linear) leave each similarity's relative representation unchanged, beside what it declares.\n"
-      "Exit code 1 when a measurement disagrees with a declaration.");
+  auto* cmd = app.add_subcommand("invariances", "Measure each similarity's invariances beside what it declares");
+  cmd->footer(
+      "Applies isotropic scaling, a random orthogonal map, a translation, a permutation of dimensions, a\n"
+      "random affine and a random linear map to random latents and anchors together, and reports which\n"
+      "leave the relative representation unchanged. Exit code 1 when a measurement disagrees with a\n"
+      "declaration.");
   cmd->add_option("--similarity,-s", o->similarities,
                   "similarities to measure, comma separated or JSON specs (default: every similarity found)");
   cmd->add_option("--normalize", o->normalize, "per-subspace normalisation applied first: none, l2 or standardize")

@@ -78,12 +78,13 @@ void run(Context& context, const ProjectOptions& o) {
 
 void add_project_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<ProjectOptions>();
-  auto* cmd = app.add_subcommand(
-      "project",
-      "Project latents onto anchors with one or more similarities.\n"
+  auto* cmd = app.add_subcommand("project", "Relative representations of latents (.npy) against anchors");
+  cmd->footer(
       "One similarity writes OUT. Several write one file each, OUT with the similarity's name before the\n"
-      "extension (R.npy -> R.cosine.npy, R.l1.npy), or, with --stack, one file OUT of shape [n, s, k]\n"
-      "in the order given.");
+      "extension (R.npy -> R.cosine.npy, R.l1.npy), or, with --stack, one file OUT of shape [n, s, k] in\n"
+      "the order given.\n\n"
+      "Example:\n"
+      "  bridges project -s cosine,l1 -a anchor_ids.npy -i latents.npy -o rel.npy --normalize l2");
   cmd->add_option("--similarity,-s", o->similarities,
                   "similarities, comma separated (cosine,l1) or a JSON spec ('{\"type\":\"linf\",\"p\":20}')")
       ->capture_default_str();
