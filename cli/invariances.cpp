@@ -43,10 +43,22 @@ void run(Context& context, const InvarianceOptions& o) {
       if (c.kind == ComponentKind::similarity && !c.options.has_required()) names.push_back(c.name);
   if (names.empty()) throw ConfigError("no similarity plugin was found; `bridges plugins list` shows the search path.");
 
+  // Without -s every similarity found is measured, and one whose plugin
+  // cannot be loaded is reported without stopping the others.
+  const bool every = list_values(o.similarities).empty();
   std::vector<InvarianceReport> reports;
-  for (const auto& name : names) reports.push_back(measure_invariances(*make_similarity(context, name), check));
+  std::vector<std::string> failures;
+  for (const auto& name : names) {
+    try {
+      reports.push_back(measure_invariances(*make_similarity(context, name), check));
+    } catch (const Error& e) {
+      if (!every) throw;
+      failures.push_back(fmt::format("{}: {}", name, e.what()));
+    }
+  }
+  for (const auto& failure : failures) std::cerr << "error: " << failure << '\n';
 
-  bool agree = true;
+  bool agree = failures.empty();
   for (const auto& r : reports) agree = agree && r.agrees();
   context.exit_code = agree ? 0 : 1;
 
@@ -92,6 +104,7 @@ void run(Context& context, const InvarianceOptions& o) {
                                  m.declared ? "declared" : "not declared", to_string(m.invariance),
                                  m.invariant ? "invariant" : "not invariant", m.deviation);
   if (agree) std::cout << "Every measurement agrees with the declarations.\n";
+  if (!failures.empty()) std::cout << fmt::format("{} similarities could not be measured (see the errors).\n", failures.size());
 }
 
 }  // namespace

@@ -106,6 +106,19 @@ TEST_CASE("invariances prints the measured table beside the declared one, and fa
   CHECK(faulty.code == 1);
   CHECK(contains(faulty.out, "DISAGREES faulty: not declared permutation invariant but measured invariant"));
   CHECK(bridges_cli("invariances --normalize l3").code == 1);
+
+  // A plugin whose library is missing is reported; the others are still measured.
+  testing::TempDir dir;
+  write_text_atomically(dir / "ghost.plugin.json",
+                        json{{"manifest_version", 1}, {"plugin", "ghost"}, {"version", "1"},
+                             {"library", "libbridges_ghost.so"}, {"abi", 1},
+                             {"provides", {{{"kind", "similarity"}, {"name", "ghost"}}}}}
+                            .dump());
+  const auto partial = bridges_cli("--plugin-path " + dir.path().string() + " invariances");
+  CHECK(partial.code == 1);
+  CHECK(contains(partial.err, "error: ghost: "));
+  CHECK(contains(partial.err, "libbridges_ghost.so does not exist"));
+  CHECK(contains(partial.out, "cosine      yes"));
 }
 
 TEST_CASE("project writes one relative representation per similarity, or one stacked file") {
