@@ -50,17 +50,13 @@ std::vector<std::string> list_values(const std::vector<std::string>& values) {
   return out;
 }
 
-std::shared_ptr<Similarity> make_similarity(Context& context, const std::string& spec) {
-  if (!spec.empty() && spec.front() == '{') {
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(spec);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw ConfigError(fmt::format("--similarity {}: not valid JSON: {}", spec, e.what()));
-    }
-    return context.registry().make_from_json<Similarity>(parsed);
+nlohmann::json parse_spec(const std::string& value, std::string_view option) {
+  if (value.empty() || value.front() != '{') return {{"type", value}};
+  try {
+    return nlohmann::json::parse(value);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(fmt::format("{} {}: not valid JSON: {}", option, value, e.what()));
   }
-  return context.registry().make<Similarity>(spec);
 }
 
 }  // namespace bridges::cli

@@ -35,11 +35,24 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
 /// a value that starts with '{' is kept whole (a JSON component spec).
 std::vector<std::string> list_values(const std::vector<std::string>& values);
 
+/// A JSON spec from a command-line value: a name ("cosine") or a JSON
+/// object ('{"type": "linf", "p": 20}'). `option` names the flag in errors.
+nlohmann::json parse_spec(const std::string& value, std::string_view option);
+
+/// A component from a name or a JSON spec, through the registry.
+template <class T>
+std::shared_ptr<T> make_component(Context& context, const std::string& value, std::string_view option) {
+  return context.registry().make_from_json<T>(parse_spec(value, option));
+}
+
 /// A similarity from a name ("cosine") or a JSON spec ('{"type": "linf", "p": 20}').
-std::shared_ptr<Similarity> make_similarity(Context& context, const std::string& spec);
+inline std::shared_ptr<Similarity> make_similarity(Context& context, const std::string& spec) {
+  return make_component<Similarity>(context, spec, "--similarity");
+}
 
 void add_plugins_command(CLI::App& app, Context& context);
 void add_project_command(CLI::App& app, Context& context);
 void add_invariances_command(CLI::App& app, Context& context);
+void add_encode_command(CLI::App& app, Context& context);
 
 }  // namespace bridges::cli

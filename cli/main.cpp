@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   using namespace bridges;
+  keep_freed_memory();
   cli::Context context;
   CLI::App app{"bridges: latent-space communication between neural networks.\n"
                "Represents samples relative to anchors, compares latent spaces and stitches models.",
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   cli::add_plugins_command(app, context);
   cli::add_project_command(app, context);
   cli::add_invariances_command(app, context);
+  cli::add_encode_command(app, context);
 
   try {
     app.parse(argc, argv);

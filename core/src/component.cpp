@@ -68,12 +68,16 @@ void Encoder::fit(const Examples&) {
   throw NotImplemented(fmt::format("encoder/{}: fit (this encoder is not trainable)", type()));
 }
 
-void Encoder::save(const std::filesystem::path& file) const {
-  throw NotImplemented(fmt::format("encoder/{}: save to {}", type(), file.string()));
+void Encoder::save(std::ostream&) const {
+  throw NotImplemented(fmt::format("encoder/{}: save (this encoder has no trained state)", type()));
 }
 
-void Encoder::load(const std::filesystem::path& file) {
-  throw NotImplemented(fmt::format("encoder/{}: load from {}", type(), file.string()));
+void Encoder::load(std::istream&) {
+  throw NotImplemented(fmt::format("encoder/{}: load (this encoder has no trained state)", type()));
+}
+
+nlohmann::json Encoder::quality(const Examples&) {
+  throw NotImplemented(fmt::format("encoder/{}: quality (this encoder has no end-to-end task)", type()));
 }
 
 std::string_view to_string(Modality modality) {

@@ -55,6 +55,8 @@ Examples Examples::select(const Tensor& rows) const {
 
   Examples out;
   out.graph = graph;
+  out.split = split;
+  out.split_size = split_size;
   for (const auto& [name, t] : fields) out.fields[name] = at::index_select(t, 0, idx);
   if (labels.defined()) out.labels = at::index_select(labels, 0, idx);
   if (indices.defined()) out.indices = at::index_select(indices, 0, idx);

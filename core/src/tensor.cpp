@@ -3,11 +3,13 @@
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <thread>
 
@@ -42,6 +44,13 @@ Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options) {
   if (::posix_memalign(&data, kHugePage, rounded) != 0) throw std::bad_alloc();
   ::madvise(data, rounded, MADV_HUGEPAGE);  // advice only: without THP it changes nothing
   return at::from_blob(data, sizes, [](void* p) { std::free(p); }, options);
+}
+
+void keep_freed_memory() {
+  // Blocks up to 32 MiB (glibc's ceiling for this setting) come from the
+  // heap instead of a fresh mmap, and the heap is never trimmed back.
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
 int set_threads(int threads) {

@@ -18,13 +18,16 @@ namespace bridges {
 ///   `graph` (graph["edge_index"] [2, e] int64).
 /// `labels` [n] int64 (-1 where unknown) and `indices` [n] int64 (the row of
 /// each sample in its split) travel with the samples, so a subset remembers
-/// where it came from.
+/// where it came from; `split` and `split_size` name that split and its full
+/// size (an encoder of precomputed latents checks its file against them).
 struct BRIDGES_API Examples {
   std::map<std::string, Tensor> fields;  ///< per-sample tensors, first dim n
   std::map<std::string, Tensor> graph;   ///< graph-level tensors, not indexed by sample
   std::vector<std::string> texts;        ///< raw texts, empty or of size n
   Tensor labels;                         ///< [n] int64
   Tensor indices;                        ///< [n] int64
+  std::string split;                     ///< "train", "test", ... ("" when unknown)
+  int64_t split_size = -1;               ///< samples in the whole split (-1 when unknown)
 
   /// Number of samples n (from labels, indices, texts or any field).
   int64_t size() const;

@@ -25,6 +25,16 @@ BRIDGES_API std::string describe(const Tensor& t);
 /// Used for every large result bridges computes.
 BRIDGES_API Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options);
 
+/// Makes glibc keep freed memory for reuse instead of returning it to the
+/// operating system after each large tensor dies. Training and inference
+/// allocate the same multi-megabyte activations batch after batch; handing
+/// them back means a page fault per 4 KiB page on the next batch. Measured
+/// here (a VM, ~12 us per fault): a CNN epoch on 5000 images took 5.8 s
+/// without and 2.5 s with it, encoding 2000 images 1.56 s and 0.33 s. The
+/// cost is a larger resident size between peaks. Process-wide: the bridges
+/// programs call it at start; a host program may call it once.
+BRIDGES_API void keep_freed_memory();
+
 /// Sets LibTorch's intra-op threads; `threads <= 0` means every core of the
 /// machine. LibTorch may start with one thread: every program calls this.
 /// Returns the number of threads now in use.

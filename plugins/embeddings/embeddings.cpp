@@ -1,0 +1,150 @@
+// Latents computed elsewhere (a pretrained model run in another framework),
+// brought in as .npy files.
+#include <ATen/ops/arange.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/index_select.h>
+#include <fmt/format.h>
+
+#include <bridges/npy.hpp>
+#include <bridges/sdk/plugin.hpp>
+#include <bridges/subsets.hpp>
+#include <bridges/text.hpp>
+
+#include <fstream>
+#include <map>
+#include <optional>
+
+namespace {
+
+using bridges::Tensor;
+using nlohmann::json;
+
+std::optional<std::string> path_option(const json& options, const std::string& name) {
+  if (!options.contains(name) || options[name].is_null()) return std::nullopt;
+  return options[name].get<std::string>();
+}
+
+Tensor read_latents(const std::string& file, const std::string& where) {
+  const Tensor x = bridges::read_npy(file);
+  if (x.dim() != 2 || !x.is_floating_point())
+    throw bridges::ShapeError(fmt::format("{}: {} must hold latents [n, d] float32 or float64, found {}.", where, file,
+                                          bridges::describe(x)));
+  return x.to(at::kFloat);
+}
+
+class EmbeddingsDataset final : public bridges::Dataset {
+ public:
+  explicit EmbeddingsDataset(json options) : options_(std::move(options)) {}
+  std::string type() const override { return "embeddings"; }
+  json to_json() const override {
+    json out = options_;
+    out["type"] = type();
+    return out;
+  }
+
+  bridges::Examples split(const std::string& name) override {
+    if (name != "train" && name != "test")
+      bridges::throw_unknown_name("split of dataset/embeddings", name, {"train", "test"});
+    auto& [x, y] = load(name);
+    const int64_t n = x.size(0);
+    Tensor rows = at::arange(n, at::TensorOptions().dtype(at::kLong));
+    if (const auto limit = options_[name + "_limit"]; !limit.is_null() && limit.get<int64_t>() < n) {
+      // Stratified by label; unlabelled rows all count as one class.
+      const Tensor strata = y.defined() ? y : at::zeros({n}, at::TensorOptions().dtype(at::kLong));
+      rows = bridges::stratified_subset(strata, limit.get<int64_t>(), options_["seed"].get<uint64_t>());
+    }
+    bridges::Examples out;
+    out.fields["x"] = at::index_select(x, 0, rows);
+    out.labels = y.defined() ? at::index_select(y, 0, rows) : at::full({rows.size(0)}, -1, at::TensorOptions().dtype(at::kLong));
+    out.indices = rows;
+    out.split = name;
+    out.split_size = n;
+    return out;
+  }
+
+  bridges::DatasetInfo info() const override {
+    auto& [x, y] = const_cast<EmbeddingsDataset*>(this)->load("train");
+    bridges::DatasetInfo info;
+    info.modality = bridges::Modality::embeddings;
+    info.num_classes = y.defined() && y.numel() ? y.max().item<int64_t>() + 1 : 0;
+    info.fields.push_back({"x", "float32", {x.size(1)}});
+    info.splits = {"train", "test"};
+    return info;
+  }
+
+ private:
+  std::pair<Tensor, Tensor>& load(const std::string& split) {
+    auto it = splits_.find(split);
+    if (it != splits_.end()) return it->second;
+    const auto x_file = path_option(options_, split + "_x");
+    if (!x_file)
+      throw bridges::ConfigError(fmt::format("dataset/embeddings: split '{}' needs the option \"{}_x\" (a .npy of latents).",
+                                             split, split));
+    Tensor x = read_latents(*x_file, "dataset/embeddings");
+    Tensor y;
+    if (const auto y_file = path_option(options_, split + "_y")) {
+      y = bridges::read_npy(*y_file);
+      if (y.dim() != 1 || y.scalar_type() != at::kLong || y.size(0) != x.size(0))
+        throw bridges::ShapeError(fmt::format("dataset/embeddings: {} must hold {} labels [n] int64 (one per row of {}), "
+                                              "found {}.",
+                                              *y_file, x.size(0), *x_file, bridges::describe(y)));
+    }
+    return splits_.emplace(split, std::make_pair(x, y)).first->second;
+  }
+
+  json options_;
+  std::map<std::string, std::pair<Tensor, Tensor>> splits_;
+};
+
+class EmbeddingsEncoder final : public bridges::Encoder {
+ public:
+  explicit EmbeddingsEncoder(json options) : options_(std::move(options)) {}
+  std::string type() const override { return "embeddings"; }
+  json to_json() const override {
+    json out = options_;
+    out["type"] = type();
+    return out;
+  }
+
+  int64_t dim() const override {
+    for (const char* split : {"train", "test"})
+      if (const auto file = path_option(options_, split)) {
+        std::ifstream in(*file, std::ios::binary);
+        if (!in) throw bridges::IoError(fmt::format("encoder/embeddings: cannot open {}.", *file));
+        const auto header = bridges::read_npy_header(in, *file);
+        if (header.shape.size() != 2)
+          throw bridges::ShapeError(fmt::format("encoder/embeddings: {} must be [n, d].", *file));
+        return header.shape[1];
+      }
+    return 0;
+  }
+
+  Tensor encode(const bridges::Examples& examples) override {
+    if (examples.split.empty() || examples.split_size < 0)
+      throw bridges::ConfigError("encoder/embeddings: the examples do not say which split they come from, so the rows "
+                                 "of the latents file cannot be matched to them.");
+    const auto file = path_option(options_, examples.split);
+    if (!file)
+      throw bridges::ConfigError(fmt::format("encoder/embeddings: no latents for split '{}': set the option \"{}\".",
+                                             examples.split, examples.split));
+    auto it = latents_.find(examples.split);
+    if (it == latents_.end()) it = latents_.emplace(examples.split, read_latents(*file, "encoder/embeddings")).first;
+    const Tensor& z = it->second;
+    if (z.size(0) != examples.split_size)
+      throw bridges::ShapeError(fmt::format(
+          "encoder/embeddings: {} has {} rows but split '{}' of the data set has {} samples; row i of the file must "
+          "be the latent of sample i of that split.",
+          *file, z.size(0), examples.split, examples.split_size));
+    return at::index_select(z, 0, examples.indices);
+  }
+
+ private:
+  json options_;
+  std::map<std::string, Tensor> latents_;
+};
+
+}  // namespace
+
+BRIDGES_PLUGIN("embeddings", "0.1.0",
+               bridges::sdk::component<EmbeddingsDataset>("embeddings"),
+               bridges::sdk::component<EmbeddingsEncoder>("embeddings"))

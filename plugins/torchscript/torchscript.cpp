@@ -1,0 +1,139 @@
+// Users' pretrained models (a timm or Hugging Face model traced with
+// torch.jit.trace) as encoders.
+#include <torch/script.h>
+
+#include <ATen/ops/upsample_bilinear2d.h>
+#include <fmt/format.h>
+
+#include <bridges/sdk/plugin.hpp>
+
+#include <atomic>
+#include <optional>
+
+namespace {
+
+using bridges::Tensor;
+using nlohmann::json;
+
+class TorchScriptEncoder final : public bridges::Encoder {
+ public:
+  explicit TorchScriptEncoder(json options) : options_(std::move(options)) {
+    const std::string path = options_.at("path");
+    try {
+      module_ = torch::jit::load(path);
+    } catch (const c10::Error& e) {
+      throw bridges::IoError(fmt::format("encoder/torchscript: cannot load {}: {}. The file must be a TorchScript "
+                                         "module saved with torch.jit.save (of torch.jit.trace or torch.jit.script).",
+                                         path, e.what_without_backtrace()));
+    }
+    module_.eval();
+    if (!options_.at("mean").is_null()) mean_ = per_channel("mean");
+    if (!options_.at("std").is_null()) std_ = per_channel("std");
+    if (!options_.at("resize").is_null()) {
+      resize_ = options_.at("resize").get<std::vector<int64_t>>();
+      if (resize_->size() != 2 || (*resize_)[0] < 1 || (*resize_)[1] < 1)
+        throw bridges::ConfigError(fmt::format("encoder/torchscript: \"resize\" must be [h, w], found {}.",
+                                               options_.at("resize").dump()));
+    }
+  }
+
+  std::string type() const override { return "torchscript"; }
+  json to_json() const override {
+    json out = options_;
+    out["type"] = type();
+    return out;
+  }
+
+  int64_t dim() const override {
+    if (dim_ < 0)
+      throw bridges::ConfigError("encoder/torchscript: the latent size is known after the first encode (it is the "
+                                 "size of the module's output).");
+    return dim_;
+  }
+
+  Tensor encode(const bridges::Examples& examples) override {
+    const Tensor input = examples.field(options_.at("field"));
+    const int64_t n = input.size(0), batch = options_.at("batch_size").get<int64_t>();
+    torch::NoGradGuard no_grad;
+    std::vector<Tensor> outputs;
+    for (int64_t begin = 0; begin < n; begin += batch) {
+      const Tensor x = preprocess(input.narrow(0, begin, std::min(batch, n - begin)));
+      outputs.push_back(select(module_.forward({x})).reshape({x.size(0), -1}).to(at::kFloat));
+    }
+    Tensor z = outputs.empty() ? torch::empty({0, std::max<int64_t>(dim_, 0)}) : torch::cat(outputs);
+    dim_ = z.size(1);
+    return z;
+  }
+
+ private:
+  Tensor per_channel(const char* name) const {
+    const auto values = options_.at(name).get<std::vector<double>>();
+    return torch::tensor(values, torch::kFloat).reshape({1, -1, 1, 1});
+  }
+
+  Tensor preprocess(Tensor x) const {
+    if (!resize_ && !mean_ && !std_ && options_.at("channels").is_null()) return x;
+    if (x.dim() != 4)
+      throw bridges::ShapeError(fmt::format("encoder/torchscript: resize, channels, mean and std apply to images "
+                                            "[n, c, h, w]; the field is {}.",
+                                            bridges::describe(x)));
+    x = x.to(at::kFloat);
+    if (!options_.at("channels").is_null() && x.size(1) == 1)
+      x = x.expand({-1, options_.at("channels").get<int64_t>(), -1, -1});
+    if (resize_) x = at::upsample_bilinear2d(x, *resize_, /*align_corners=*/false);
+    if (mean_) x = x - *mean_;
+    if (std_) x = x / *std_;
+    return x.contiguous();
+  }
+
+  Tensor select(const c10::IValue& out) const {
+    const json& output = options_.at("output");
+    if (output.is_null()) {
+      if (!out.isTensor())
+        throw bridges::ConfigError(fmt::format("encoder/torchscript: forward returned a {}, not a tensor: set "
+                                               "\"output\" to the element (\"0\") or key to use.",
+                                               out.tagKind()));
+      return out.toTensor();
+    }
+    const std::string key = output.get<std::string>();
+    if (out.isGenericDict()) {
+      for (const auto& item : out.toGenericDict())
+        if (item.key().isString() && item.key().toStringRef() == key) return item.value().toTensor();
+      std::vector<std::string> keys;
+      for (const auto& item : out.toGenericDict())
+        if (item.key().isString()) keys.push_back(item.key().toStringRef());
+      throw bridges::ConfigError(fmt::format("encoder/torchscript: forward returned a dict without key \"{}\"; its "
+                                             "keys: {}.",
+                                             key, fmt::join(keys, ", ")));
+    }
+    if (out.isTuple() || out.isList()) {
+      const auto elements = out.isTuple() ? out.toTupleRef().elements().vec() : out.toListRef().vec();
+      std::size_t index = 0;
+      try {
+        index = std::stoul(key);
+      } catch (const std::exception&) {
+        throw bridges::ConfigError(fmt::format("encoder/torchscript: forward returned a {} of {}; \"output\" must be "
+                                               "an index, found \"{}\".",
+                                               out.tagKind(), elements.size(), key));
+      }
+      if (index >= elements.size())
+        throw bridges::ConfigError(fmt::format("encoder/torchscript: \"output\" {} is out of range: forward returned "
+                                               "{} elements.",
+                                               index, elements.size()));
+      return elements[index].toTensor();
+    }
+    throw bridges::ConfigError(fmt::format("encoder/torchscript: forward returned a {}; \"output\" selects from a "
+                                           "tuple, list or dict only.",
+                                           out.tagKind()));
+  }
+
+  json options_;
+  torch::jit::Module module_;
+  std::optional<Tensor> mean_, std_;
+  std::optional<std::vector<int64_t>> resize_;
+  std::atomic<int64_t> dim_{-1};
+};
+
+}  // namespace
+
+BRIDGES_PLUGIN("torchscript", "0.1.0", bridges::sdk::component<TorchScriptEncoder>("torchscript"))

@@ -1,0 +1,221 @@
+#include "vision_encoder.hpp"
+
+#include <fmt/format.h>
+
+#include <bridges/progress.hpp>
+
+#include <mutex>
+#include <random>
+#include <sstream>
+
+namespace vision_encoders {
+
+namespace {
+
+// LibTorch initialises parameters from one global generator: two encoders
+// built at once on two threads would interleave their draws. Building and
+// seeding happen under this lock so a seed always gives the same network.
+std::mutex& global_rng_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Restores LibTorch's thread count when a fit with its own "threads" ends.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
+    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  }
+  ~ThreadScope() { at::set_num_threads(previous_); }
+
+ private:
+  int previous_;
+};
+
+// A random permutation of 0..n-1 from std::mt19937_64 with rejection
+// sampling: the same sequence on every platform and LibTorch version.
+Tensor permutation(int64_t n, std::mt19937_64& rng) {
+  std::vector<int64_t> p(static_cast<std::size_t>(n));
+  std::iota(p.begin(), p.end(), int64_t{0});
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto range = static_cast<uint64_t>(i + 1);
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    uint64_t r;
+    do r = rng();
+    while (r >= limit);
+    std::swap(p[static_cast<std::size_t>(i)], p[r % range]);
+  }
+  return torch::tensor(p, torch::kLong);
+}
+
+// Small enough that a batch's activations (128 x 32 x 28 x 28 floats = 13 MB for
+// the CNN) stay below the 32 MiB that glibc serves from its reusable heap
+// (see bridges::keep_freed_memory): 512 made encoding 3x slower here.
+constexpr int64_t kEncodeBatch = 128;
+
+}  // namespace
+
+VisionEncoder::VisionEncoder(json options) : options_(std::move(options)) {}
+
+json VisionEncoder::to_json() const {
+  json out = options_;
+  out["type"] = type();
+  return out;
+}
+
+int64_t VisionEncoder::dim() const {
+  if (shape_) return latent_size(*shape_);
+  if (options_.contains("latent_dim")) return int_option("latent_dim");
+  throw bridges::ConfigError(fmt::format("encoder/{}: the latent size depends on the image size; it is known once the "
+                                         "encoder is fitted or loaded.",
+                                         type()));
+}
+
+void VisionEncoder::require_built() const {
+  if (!shape_)
+    throw bridges::ConfigError(fmt::format("encoder/{}: not trained yet: fit it (or load a trained one) first.", type()));
+}
+
+Tensor VisionEncoder::images_of(const bridges::Examples& examples) const {
+  const std::string field = options_.at("field");
+  const Tensor& images = examples.field(field);
+  if (images.dim() != 4 || !images.is_floating_point())
+    throw bridges::ShapeError(fmt::format("encoder/{}: field '{}' must hold images [n, c, h, w] (float), found {}.",
+                                          type(), field, bridges::describe(images)));
+  if (shape_ && (images.size(1) != shape_->c || images.size(2) != shape_->h || images.size(3) != shape_->w))
+    throw bridges::ShapeError(fmt::format("encoder/{}: it was trained on images [{}, {}, {}], these are {}.", type(),
+                                          shape_->c, shape_->h, shape_->w, bridges::describe(images)));
+  return images.to(at::kFloat).contiguous();
+}
+
+void VisionEncoder::fit(const bridges::Examples& train) {
+  const Tensor images = images_of(train);
+  const Tensor labels = train.labels.defined() ? train.labels.to(at::kLong) : Tensor();
+  const Shape shape{images.size(1), images.size(2), images.size(3)};
+  if (shape.h % 4 != 0 || shape.w % 4 != 0)
+    throw bridges::ShapeError(fmt::format("encoder/{}: image height and width must be multiples of 4 (two 2x poolings), "
+                                          "found {}x{}.",
+                                          type(), shape.h, shape.w));
+  const int64_t n = images.size(0);
+  if (n == 0) throw bridges::ConfigError(fmt::format("encoder/{}: no training examples.", type()));
+  const ThreadScope threads(int_option("threads"));
+  const auto seed = options_.at("seed").get<uint64_t>();
+  {
+    std::lock_guard lock(global_rng_mutex());
+    torch::manual_seed(seed);
+    net_ = torch::nn::Module();
+    shape_ = shape;
+    classes_ = labels.defined() && labels.numel() ? labels.max().item<int64_t>() + 1 : 0;
+    build(shape, classes_);
+  }
+  net_.train();
+  torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.at("lr").get<double>()));
+  std::mt19937_64 rng(seed);
+  const int64_t epochs = int_option("epochs"), batch = int_option("batch_size");
+  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+    bridges::Progress progress(fmt::format("{} epoch {}/{}", type(), epoch + 1, epochs), n, "img");
+    const Tensor order = permutation(n, rng);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    for (int64_t begin = 0; begin < n; begin += batch) {
+      const Tensor rows = order.narrow(0, begin, std::min(batch, n - begin));
+      const Tensor batch_images = images.index_select(0, rows);
+      const Tensor batch_labels = labels.defined() ? labels.index_select(0, rows) : Tensor();
+      optimizer.zero_grad();
+      // The global generator also draws the VAEs' sampling noise.
+      std::lock_guard lock(global_rng_mutex());
+      const Tensor value = loss(batch_images, batch_labels);
+      value.backward();
+      optimizer.step();
+      loss_sum += value.item<double>() * static_cast<double>(rows.size(0));
+      seen += rows.size(0);
+      progress.update(seen, {{"loss", loss_sum / static_cast<double>(seen)}});
+    }
+    progress.finish({{"loss", loss_sum / static_cast<double>(seen)}});
+  }
+  net_.eval();
+}
+
+void VisionEncoder::for_batches(const Tensor& images, const std::function<void(int64_t, const Tensor&)>& f) {
+  require_built();
+  torch::NoGradGuard no_grad;
+  net_.eval();
+  for (int64_t begin = 0; begin < images.size(0); begin += kEncodeBatch)
+    f(begin, images.narrow(0, begin, std::min(kEncodeBatch, images.size(0) - begin)));
+}
+
+Tensor VisionEncoder::encode(const bridges::Examples& examples) {
+  const Tensor images = images_of(examples);
+  require_built();
+  Tensor out = torch::empty({images.size(0), dim()}, torch::kFloat);
+  for_batches(images, [&](int64_t begin, const Tensor& batch) {
+    out.narrow(0, begin, batch.size(0)).copy_(latents(batch).reshape({batch.size(0), -1}));
+  });
+  return out;
+}
+
+void VisionEncoder::save(std::ostream& out) const {
+  require_built();
+  torch::serialize::OutputArchive archive;
+  net_.save(archive);
+  const json meta{{"encoder", to_json()}, {"shape", {shape_->c, shape_->h, shape_->w}}, {"classes", classes_}};
+  archive.write("bridges_meta", c10::IValue(meta.dump()));
+  archive.save_to(out);
+}
+
+void VisionEncoder::load(std::istream& in) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(in);
+  c10::IValue value;
+  if (!archive.try_read("bridges_meta", value) || !value.isString())
+    throw bridges::FormatError(fmt::format("encoder/{}: the saved state has no bridges metadata.", type()));
+  const json meta = json::parse(value.toStringRef());
+  if (meta.at("encoder") != to_json())
+    throw bridges::ConfigError(fmt::format("encoder/{}: the saved state is of {}, not of {}.", type(),
+                                           meta.at("encoder").dump(), to_json().dump()));
+  const auto s = meta.at("shape").get<std::vector<int64_t>>();
+  {
+    std::lock_guard lock(global_rng_mutex());
+    net_ = torch::nn::Module();
+    shape_ = Shape{s.at(0), s.at(1), s.at(2)};
+    classes_ = meta.at("classes").get<int64_t>();
+    build(*shape_, classes_);
+  }
+  net_.load(archive);
+  net_.eval();
+}
+
+void Classifier::build(const Shape& shape, int64_t classes) {
+  if (classes < 2)
+    throw bridges::ConfigError(fmt::format("encoder/{}: a classifier needs labels of at least 2 classes.", type()));
+  backbone_ = net_.register_module("backbone", backbone(shape));
+  head_ = net_.register_module("head", torch::nn::Sequential(torch::nn::ReLU(),
+                                                             torch::nn::Linear(int_option("latent_dim"), classes)));
+}
+
+Tensor Classifier::loss(const Tensor& images, const Tensor& labels) {
+  if (!labels.defined()) throw bridges::ConfigError(fmt::format("encoder/{}: training a classifier needs labels.", type()));
+  return torch::cross_entropy_loss(head_->forward(backbone_->forward(images)), labels);
+}
+
+json Classifier::quality(const bridges::Examples& test) {
+  const Tensor images = images_of(test);
+  const Tensor labels = test.labels.to(at::kLong);
+  int64_t correct = 0;
+  for_batches(images, [&](int64_t begin, const Tensor& batch) {
+    const Tensor predicted = head_->forward(backbone_->forward(batch)).argmax(1);
+    correct += predicted.eq(labels.narrow(0, begin, batch.size(0))).sum().item<int64_t>();
+  });
+  return {{"accuracy", images.size(0) ? static_cast<double>(correct) / static_cast<double>(images.size(0)) : 0.0}};
+}
+
+json AutoEncoder::quality(const bridges::Examples& test) {
+  const Tensor images = images_of(test);
+  double squared = 0;
+  for_batches(images, [&](int64_t, const Tensor& batch) {
+    squared += (reconstruct(batch) - batch).pow(2).sum().item<double>();
+  });
+  return {{"mse", images.numel() ? squared / static_cast<double>(images.numel()) : 0.0}};
+}
+
+}  // namespace vision_encoders
