@@ -28,6 +28,12 @@ nn::Sequential upsampler(const Shape& s) {
 
 int64_t features(const Shape& s) { return 64 * (s.h / 4) * (s.w / 4); }
 
+// Appends the layers of `tail` to `head`. (Not a range-for over
+// *upsampler(s): the temporary holder would die before the loop runs.)
+void append(nn::Sequential& head, const nn::Sequential& tail) {
+  for (const auto& layer : *tail) head->push_back(layer);
+}
+
 // mean + noise * exp(logvar / 2), and the KL divergence to N(0, I) per input
 // element, so that kl_weight weighs it against the per-element MSE.
 std::pair<Tensor, Tensor> sample(const Tensor& mean, const Tensor& logvar, const Shape& s) {
@@ -83,7 +89,7 @@ class Ae final : public AutoEncoder {
     encoder_ = net_.register_module("encoder", downsampler(s));
     encoder_->push_back(conv(64, lc, 3, 1, 1));
     decoder_ = net_.register_module("decoder", nn::Sequential(conv(lc, 64, 3, 1, 1), nn::ReLU()));
-    for (const auto& m : *upsampler(s)) decoder_->push_back(m);
+    append(decoder_, upsampler(s));
   }
   Tensor loss(const Tensor& images, const Tensor&) override { return torch::mse_loss(reconstruct(images), images); }
   Tensor latents(const Tensor& images) override { return encoder_->forward(images); }
@@ -107,7 +113,7 @@ class Vae final : public AutoEncoder {
     mean_ = net_.register_module("mean", conv(64, lc, 3, 1, 1));
     logvar_ = net_.register_module("logvar", conv(64, lc, 3, 1, 1));
     decoder_ = net_.register_module("decoder", nn::Sequential(conv(lc, 64, 3, 1, 1), nn::ReLU()));
-    for (const auto& m : *upsampler(s)) decoder_->push_back(m);
+    append(decoder_, upsampler(s));
   }
   Tensor loss(const Tensor& images, const Tensor&) override {
     const Tensor h = body_->forward(images);
@@ -137,7 +143,7 @@ class LinAe final : public AutoEncoder {
     decoder_ = net_.register_module(
         "decoder", nn::Sequential(nn::Linear(int_option("latent_dim"), features(s)), nn::ReLU(),
                                   nn::Unflatten(nn::UnflattenOptions(1, {64, s.h / 4, s.w / 4}))));
-    for (const auto& m : *upsampler(s)) decoder_->push_back(m);
+    append(decoder_, upsampler(s));
   }
   Tensor loss(const Tensor& images, const Tensor&) override { return torch::mse_loss(reconstruct(images), images); }
   Tensor latents(const Tensor& images) override { return encoder_->forward(images); }
@@ -163,7 +169,7 @@ class LinVae final : public AutoEncoder {
     decoder_ = net_.register_module(
         "decoder", nn::Sequential(nn::Linear(int_option("latent_dim"), features(s)), nn::ReLU(),
                                   nn::Unflatten(nn::UnflattenOptions(1, {64, s.h / 4, s.w / 4}))));
-    for (const auto& m : *upsampler(s)) decoder_->push_back(m);
+    append(decoder_, upsampler(s));
   }
   Tensor loss(const Tensor& images, const Tensor&) override {
     const Tensor h = body_->forward(images);

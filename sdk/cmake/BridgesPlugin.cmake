@@ -64,9 +64,13 @@ function(bridges_add_plugin)
   if(TARGET bridges_pch)
     target_precompile_headers(${target} REUSE_FROM bridges_pch)
   endif()
-  add_custom_command(TARGET ${target} POST_BUILD
-    COMMAND ${CMAKE_COMMAND} -E copy_if_different ${manifest} ${BRIDGES_PLUGIN_STAGING_DIR}/${ARG_NAME}.plugin.json
-    VERBATIM)
+  # The staged manifest is a build output of the plugin that depends on the
+  # source manifest, so editing only the manifest re-stages it.
+  set(staged ${BRIDGES_PLUGIN_STAGING_DIR}/${ARG_NAME}.plugin.json)
+  add_custom_command(OUTPUT ${staged}
+    COMMAND ${CMAKE_COMMAND} -E copy ${manifest} ${staged}
+    DEPENDS ${manifest} VERBATIM)
+  target_sources(${target} PRIVATE ${staged})
   if(NOT ARG_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${BRIDGES_PLUGIN_INSTALL_DIR})
     install(FILES ${manifest} DESTINATION ${BRIDGES_PLUGIN_INSTALL_DIR} RENAME ${ARG_NAME}.plugin.json)

@@ -166,3 +166,28 @@ TEST_CASE("project explains bad inputs and writes nothing") {
   CHECK(contains(typo.err, "similarity 'l2' does not exist. Did you mean 'l1'?"));
   CHECK_FALSE(fs::exists(dir / "out"));
 }
+
+TEST_CASE("encode trains once, reuses the cache on the next run, and writes the latents") {
+  testing::TempDir dir;
+  const std::string args = R"(encode -d '{"type": "fashion_mnist", "train_limit": 300, "test_limit": 100}' )"
+                           R"(-e '{"type": "mlp", "epochs": 1}' --json --cache )" +
+                           (dir / "cache").string() + " --out " + (dir / "z.npy").string();
+  const auto first = bridges_cli(args);
+  REQUIRE(first.code == 0);
+  const json a = json::parse(first.out);
+  CHECK(a["training"]["trained"] == true);
+  CHECK(a["quality"]["accuracy"].get<double>() > 0.3);
+  CHECK(a["encode"]["shape"] == json::array({100, 64}));
+  CHECK(read_npy(dir / "z.npy").sizes() == at::IntArrayRef{100, 64});
+  const json b = json::parse(bridges_cli(args).out);
+  CHECK(b["training"]["trained"] == false);
+  CHECK(b["quality"] == a["quality"]);
+  CHECK(b["training"]["cache_file"] == a["training"]["cache_file"]);
+
+  const auto typo = bridges_cli("encode -d fashion_mnst -e mlp");
+  CHECK(typo.code == 1);
+  CHECK(contains(typo.err, "dataset 'fashion_mnst' does not exist. Did you mean 'fashion_mnist'?"));
+  const auto bad_option = bridges_cli(R"(encode -e '{"type": "cnn", "epoch": 1}')");
+  CHECK(bad_option.code == 1);
+  CHECK(contains(bad_option.err, "unknown option 'epoch'. Did you mean 'epochs'?"));
+}

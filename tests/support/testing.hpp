@@ -30,6 +30,8 @@ Tensor randn(std::vector<int64_t> sizes, uint64_t seed, at::ScalarType dtype = a
 
 /// Writes raw bytes to a file (for hand-made malformed files).
 void write_bytes(const std::filesystem::path& file, const std::string& bytes);
+/// The raw bytes of a file.
+std::string read_file(const std::filesystem::path& file);
 
 /// The names of the entries of a folder (to check that nothing was left behind).
 std::vector<std::string> list_folder(const std::filesystem::path& folder);
