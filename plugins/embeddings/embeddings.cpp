@@ -54,7 +54,7 @@ class EmbeddingsDataset final : public bridges::Dataset {
       rows = bridges::stratified_subset(strata, limit.get<int64_t>(), options_["seed"].get<uint64_t>());
     }
     bridges::Examples out;
-    out.fields["x"] = at::index_select(x, 0, rows);
+    out.fields["x"] = normalize(at::index_select(x, 0, rows));
     out.labels = y.defined() ? at::index_select(y, 0, rows) : at::full({rows.size(0)}, -1, at::TensorOptions().dtype(at::kLong));
     out.indices = rows;
     out.split = name;
@@ -73,6 +73,20 @@ class EmbeddingsDataset final : public bridges::Dataset {
   }
 
  private:
+  Tensor normalize(const Tensor& x) {
+    const std::string mode = options_["normalize"];
+    if (mode == "l2") return x / x.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
+    if (mode == "standardize") {
+      if (!train_mean_.defined()) {  // the whole training split's statistics, shared by every split
+        const Tensor& train = load("train").first;
+        train_mean_ = train.mean({0}, /*keepdim=*/true);
+        train_std_ = train.std({0}, /*unbiased=*/true, /*keepdim=*/true).clamp_min(1e-12);
+      }
+      return (x - train_mean_) / train_std_;
+    }
+    return x;
+  }
+
   std::pair<Tensor, Tensor>& load(const std::string& split) {
     auto it = splits_.find(split);
     if (it != splits_.end()) return it->second;
@@ -94,6 +108,7 @@ class EmbeddingsDataset final : public bridges::Dataset {
 
   json options_;
   std::map<std::string, std::pair<Tensor, Tensor>> splits_;
+  Tensor train_mean_, train_std_;
 };
 
 class EmbeddingsEncoder final : public bridges::Encoder {

@@ -100,6 +100,13 @@ TEST_CASE("precomputed latents: a data set of rows, and an encoder that matches 
   CHECK(train.size() == 9);
   CHECK(at::equal(train.field("x"), x.index_select(0, train.indices)));
   CHECK(data->info().num_classes == 3);
+  auto standardized = vision::registry().make<Dataset>(
+      "embeddings", {{"train_x", (dir / "x.npy").string()}, {"normalize", "standardize"}});
+  const Tensor sx = standardized->split("train").field("x");
+  CHECK(sx.mean({0}).abs().max().item<float>() < 1e-5);
+  CHECK((sx.std({0}) - 1).abs().max().item<float>() < 1e-5);
+  auto unit = vision::registry().make<Dataset>("embeddings", {{"train_x", (dir / "x.npy").string()}, {"normalize", "l2"}});
+  CHECK((unit->split("train").field("x").norm(2, {1}) - 1).abs().max().item<float>() < 1e-5);
 
   // The encoder serves row i of its file for sample i of the split.
   auto encoder = vision::registry().make<Encoder>("embeddings", {{"train", (dir / "x.npy").string()}});
