@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::add_project_command(app, context);
   cli::add_invariances_command(app, context);
   cli::add_encode_command(app, context);
+  cli::add_run_command(app, context);
 
   try {
     app.parse(argc, argv);

@@ -11,29 +11,12 @@
 #include <random>
 
 #include "bridges/error.hpp"
+#include "bridges/random.hpp"
 #include "bridges/text.hpp"
 
 namespace bridges {
 
 namespace {
-
-// Uniform integer in [0, bound) by rejection. std::uniform_int_distribution
-// is implementation-defined, so it would tie anchor choices to one standard
-// library; this is the same everywhere.
-uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % bound;
-  uint64_t r;
-  do r = rng();
-  while (r >= limit);
-  return r % bound;
-}
-
-// The first `count` entries of `items` become a uniform random sample.
-void partial_shuffle(std::vector<int64_t>& items, int64_t count, std::mt19937_64& rng) {
-  const auto n = static_cast<uint64_t>(items.size());
-  for (uint64_t i = 0; i < static_cast<uint64_t>(count); ++i)
-    std::swap(items[i], items[i + uniform_below(rng, n - i)]);
-}
 
 Tensor to_tensor(const std::vector<int64_t>& v) {
   return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).clone();
@@ -52,7 +35,7 @@ Tensor random_anchors(int64_t num_samples, int64_t count, uint64_t seed) {
   std::vector<int64_t> all(static_cast<std::size_t>(num_samples));
   std::iota(all.begin(), all.end(), int64_t{0});
   std::mt19937_64 rng(seed);
-  partial_shuffle(all, count, rng);
+  shuffle_prefix(all, count, rng);
   all.resize(static_cast<std::size_t>(count));
   return to_tensor(all);
 }
@@ -74,7 +57,7 @@ Tensor stratified_anchors(const Tensor& labels, int64_t count, uint64_t seed) {
   const auto num_classes = static_cast<int64_t>(members.size());
   std::vector<int64_t> order;
   for (const auto& [label, m] : members) order.push_back(label);
-  partial_shuffle(order, num_classes, rng);  // the first count % C classes get one more
+  shuffle_prefix(order, num_classes, rng);  // the first count % C classes get one more
   std::map<int64_t, int64_t> quota;
   for (int64_t c = 0; c < num_classes; ++c)
     quota[order[static_cast<std::size_t>(c)]] = count / num_classes + (c < count % num_classes ? 1 : 0);
@@ -86,7 +69,7 @@ Tensor stratified_anchors(const Tensor& labels, int64_t count, uint64_t seed) {
       throw ConfigError(fmt::format("stratified anchors: class {} has {} samples but needs {} anchors. "
                                     "Use fewer anchors, or the 'random' strategy.",
                                     label, m.size(), want));
-    partial_shuffle(m, want, rng);
+    shuffle_prefix(m, want, rng);
     out.insert(out.end(), m.begin(), m.begin() + want);
   }
   return to_tensor(out);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "bridges/interrupt.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +62,7 @@ std::string Progress::line(int64_t done, const Metrics& metrics, bool final) con
 }
 
 void Progress::update(int64_t done, const Metrics& metrics) {
+  throw_if_interrupted();
   if (quiet_ || finished_) return;
   const auto now = std::chrono::steady_clock::now();
   if (interactive_) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "bridges/error.hpp"
+#include "bridges/random.hpp"
 
 namespace bridges {
 
@@ -48,15 +49,7 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> choose(const Tensor& label
   std::mt19937_64 rng(seed);
   std::vector<int64_t> chosen, rest;
   for (auto& [label, rows] : members) {
-    // Fisher-Yates with rejection sampling: the same on every platform.
-    for (std::size_t i = 0; i + 1 < rows.size(); ++i) {
-      const uint64_t range = rows.size() - i;
-      const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-      uint64_t r;
-      do r = rng();
-      while (r >= limit);
-      std::swap(rows[i], rows[i + r % range]);
-    }
+    shuffle_prefix(rows, static_cast<int64_t>(rows.size()), rng);
     const auto take = static_cast<std::size_t>(quota.at(label));
     chosen.insert(chosen.end(), rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take));
     rest.insert(rest.end(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end());

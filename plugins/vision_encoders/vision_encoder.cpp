@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <bridges/progress.hpp>
+#include <bridges/random.hpp>
 
 #include <mutex>
 #include <random>
@@ -11,14 +12,6 @@
 namespace vision_encoders {
 
 namespace {
-
-// LibTorch initialises parameters from one global generator: two encoders
-// built at once on two threads would interleave their draws. Building and
-// seeding happen under this lock so a seed always gives the same network.
-std::mutex& global_rng_mutex() {
-  static std::mutex m;
-  return m;
-}
 
 // Restores LibTorch's thread count when a fit with its own "threads" ends.
 class ThreadScope {
@@ -31,22 +24,6 @@ class ThreadScope {
  private:
   int previous_;
 };
-
-// A random permutation of 0..n-1 from std::mt19937_64 with rejection
-// sampling: the same sequence on every platform and LibTorch version.
-Tensor permutation(int64_t n, std::mt19937_64& rng) {
-  std::vector<int64_t> p(static_cast<std::size_t>(n));
-  std::iota(p.begin(), p.end(), int64_t{0});
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto range = static_cast<uint64_t>(i + 1);
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-    uint64_t r;
-    do r = rng();
-    while (r >= limit);
-    std::swap(p[static_cast<std::size_t>(i)], p[r % range]);
-  }
-  return torch::tensor(p, torch::kLong);
-}
 
 // Small enough that a batch's activations (128 x 32 x 28 x 28 floats = 13 MB for
 // the CNN) stay below the 32 MiB that glibc serves from its reusable heap
@@ -101,7 +78,7 @@ void VisionEncoder::fit(const bridges::Examples& train) {
   const ThreadScope threads(int_option("threads"));
   const auto seed = options_.at("seed").get<uint64_t>();
   {
-    std::lock_guard lock(global_rng_mutex());
+    std::lock_guard lock(bridges::torch_rng_mutex());
     torch::manual_seed(seed);
     net_ = torch::nn::Module();
     shape_ = shape;
@@ -114,7 +91,7 @@ void VisionEncoder::fit(const bridges::Examples& train) {
   const int64_t epochs = int_option("epochs"), batch = int_option("batch_size");
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     bridges::Progress progress(fmt::format("{} epoch {}/{}", type(), epoch + 1, epochs), n, "img");
-    const Tensor order = permutation(n, rng);
+    const Tensor order = bridges::permutation(n, rng);
     double loss_sum = 0;
     int64_t seen = 0;
     for (int64_t begin = 0; begin < n; begin += batch) {
@@ -123,7 +100,7 @@ void VisionEncoder::fit(const bridges::Examples& train) {
       const Tensor batch_labels = labels.defined() ? labels.index_select(0, rows) : Tensor();
       optimizer.zero_grad();
       // The global generator also draws the VAEs' sampling noise.
-      std::lock_guard lock(global_rng_mutex());
+      std::lock_guard lock(bridges::torch_rng_mutex());
       const Tensor value = loss(batch_images, batch_labels);
       value.backward();
       optimizer.step();
@@ -175,7 +152,7 @@ void VisionEncoder::load(std::istream& in) {
                                            meta.at("encoder").dump(), to_json().dump()));
   const auto s = meta.at("shape").get<std::vector<int64_t>>();
   {
-    std::lock_guard lock(global_rng_mutex());
+    std::lock_guard lock(bridges::torch_rng_mutex());
     net_ = torch::nn::Module();
     shape_ = Shape{s.at(0), s.at(1), s.at(2)};
     classes_ = meta.at("classes").get<int64_t>();

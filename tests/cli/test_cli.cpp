@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <map>
 
 #include "bridges/io.hpp"
 #include "bridges/kernels.hpp"
@@ -56,8 +57,10 @@ TEST_CASE("plugins list, show and check describe the built-in plugins") {
   CHECK(list.code == 0);
   for (const auto& name : {"cosine", "euclidean", "l1", "linf", "distances 0.1.0"}) CHECK(contains(list.out, name));
   const json listed = json::parse(bridges_cli("plugins list --json").out);
-  CHECK(listed["plugins"][0]["plugin"] == "distances");
-  CHECK(listed["plugins"][0]["components"].size() == 4);
+  std::map<std::string, std::size_t> components_per_plugin;
+  for (const auto& plugin : listed["plugins"]) components_per_plugin[plugin["plugin"]] = plugin["components"].size();
+  CHECK(components_per_plugin["distances"] == 4);
+  CHECK(components_per_plugin["aggregators"] == 5);
 
   const auto show = bridges_cli("plugins show linf");
   CHECK(show.code == 0);
@@ -190,4 +193,19 @@ TEST_CASE("encode trains once, reuses the cache on the next run, and writes the 
   const auto bad_option = bridges_cli(R"(encode -e '{"type": "cnn", "epoch": 1}')");
   CHECK(bad_option.code == 1);
   CHECK(contains(bad_option.err, "unknown option 'epoch'. Did you mean 'epochs'?"));
+}
+
+TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid one is an error with its path") {
+  const std::string pipelines = std::string(BRIDGES_TEST_SOURCE_DIR) + "/examples/pipelines/";
+  const auto plan = bridges_cli("run --dry-run " + pipelines + "fashion-mnist-stitching.json");
+  CHECK(plan.code == 0);
+  CHECK(contains(plan.out, "encoder      cnn-2"));
+  CHECK(contains(plan.out, "is valid; nothing was run"));
+  testing::TempDir dir;
+  write_text_atomically(dir / "bad.json", R"({"name": "x", "encoders": [{"type": "cnn"}, {"type": "mpl"}], "projections": ["cosine"]})");
+  const auto bad = bridges_cli("run " + (dir / "bad.json").string());
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, (dir / "bad.json").string() + ": $.encoders[1].type: encoder 'mpl' does not exist. Did you mean 'mlp'?"));
+  CHECK_FALSE(fs::exists(dir / "runs"));
+  CHECK(bridges_cli("run " + (dir / "absent.json").string()).code == 2);
 }

@@ -60,5 +60,6 @@ cmake -S "$source_dir/examples/host-app" -B "$work/host" "${example_flags[@]}" >
 cmake --build "$work/host" >/dev/null
 "$work/host/host_app" > "$work/host.txt" || { cat "$work/host.txt" >&2; fail "host_app failed"; }
 expect "cosine relative" "$work/host.txt"
+expect "zero-shot stitching (cosine)" "$work/host.txt"
 cat "$work/host.txt"
 echo "installed package: ok"

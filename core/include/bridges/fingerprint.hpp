@@ -20,6 +20,8 @@ class BRIDGES_API Fingerprint {
  public:
   Fingerprint& add(const void* data, std::size_t bytes);
   Fingerprint& add(std::string_view text);
+  Fingerprint& add(const std::string& text) { return add(std::string_view(text)); }
+  Fingerprint& add(const char* text) { return add(std::string_view(text)); }
   /// dtype, shape and contents (made contiguous first).
   Fingerprint& add(const Tensor& t);
   /// The compact dump of `j` (keys sorted, so equal JSON hashes equally).

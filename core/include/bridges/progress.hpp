@@ -28,7 +28,8 @@ class BRIDGES_API Progress {
   Progress& operator=(const Progress&) = delete;
 
   /// `done` units so far. Redraws at most 10 times a second on a terminal;
-  /// elsewhere writes a line at each further 25% or every 30 s.
+  /// elsewhere writes a line at each further 25% or every 30 s. Throws
+  /// Interrupted when an interruption was requested (interrupt.hpp).
   void update(int64_t done, const Metrics& metrics = {});
   /// The final line, with the elapsed time and the rate.
   void finish(const Metrics& metrics = {});

@@ -1,0 +1,83 @@
+// bridges run: validate a pipeline, then run it into its run folder.
+#include <fmt/format.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "bridges/error.hpp"
+#include "bridges/interrupt.hpp"
+#include "bridges/pipeline.hpp"
+#include "bridges/runner.hpp"
+#include "cli.hpp"
+
+namespace bridges::cli {
+
+namespace {
+
+struct RunCommandOptions {
+  std::string file, out;
+  bool dry_run = false;
+};
+
+// The first Ctrl-C asks the run to stop at its next step (files stay whole);
+// a second one ends the program at once.
+void on_interrupt(int) {
+  request_interrupt();
+  std::signal(SIGINT, SIG_DFL);
+}
+
+void run(Context& context, const RunCommandOptions& o) {
+  const Pipeline pipeline = Pipeline::load(o.file, context.registry());
+  if (o.dry_run) {
+    std::cout << describe_plan(pipeline, context.registry());
+    std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
+    return;
+  }
+  std::signal(SIGINT, on_interrupt);
+  RunOptions options;
+  options.out = o.out;
+  try {
+    const nlohmann::json results = run_pipeline(pipeline, context.registry(), options, std::cout);
+    if (results.contains("stitching")) {
+      std::cout << "\nzero-shot stitching (accuracy, mean over decoder seeds):\n";
+      std::vector<std::vector<std::string>> rows;
+      auto add = [&](const nlohmann::json& r, const std::string& name) {
+        const auto& s = r["summary"];
+        const auto v = [](const nlohmann::json& ms) { return ms.is_object() ? fmt::format("{:.4f}", ms["mean"].get<double>()) : "-"; };
+        rows.push_back({name, v(s["end_to_end"]["accuracy"]), v(s["stitched"]["accuracy"]), v(s["index"])});
+      };
+      for (const auto& r : results["stitching"]["runs"]) {
+        std::string name;
+        for (const auto& p : r["projections"]) name += (name.empty() ? "" : "+") + p.get<std::string>();
+        add(r, name + " | " + r["aggregator"].get<std::string>());
+      }
+      if (results["stitching"].contains("absolute")) add(results["stitching"]["absolute"], "absolute");
+      print_table(std::cout, {"PROJECTIONS | AGGREGATOR", "END TO END", "STITCHED", "INDEX"}, rows);
+    }
+  } catch (const Interrupted& e) {
+    clear_interrupt();
+    std::cerr << e.what() << '\n';
+    context.exit_code = 130;
+  }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Context& context) {
+  auto o = std::make_shared<RunCommandOptions>();
+  auto* cmd = app.add_subcommand("run", "Run an experiment pipeline (JSON) into a run folder");
+  cmd->footer(
+      "The whole file is validated first (unknown keys and names are errors with their JSON path);\n"
+      "--dry-run stops there and prints the plan. The run folder holds the resolved pipeline.json,\n"
+      "results.json, report.md, report.html, run.log and the caches of trained encoders and latents:\n"
+      "running again reuses them. Ctrl-C stops at the next step and leaves no half-written file\n"
+      "(exit code 130).\n\n"
+      "Example:\n"
+      "  bridges run examples/pipelines/fashion-mnist-stitching.json");
+  cmd->add_option("PIPELINE", o->file, "the pipeline's JSON file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out,-o", o->out, "run folder (default: the pipeline's \"output\", runs/<name>)");
+  cmd->add_flag("--dry-run", o->dry_run, "validate and print the plan; run nothing");
+  cmd->callback([&context, o] { run(context, *o); });
+}
+
+}  // namespace bridges::cli

@@ -1,0 +1,98 @@
+#pragma once
+// Decoders on relative (product) spaces, and the scores of zero-shot
+// stitching. An aggregator merges the subspaces; a decoder on top is trained
+// on one encoder's relative space and reused, untouched, on another's.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bridges/aggregator.hpp"
+#include "bridges/export.hpp"
+#include "bridges/tensor.hpp"
+
+namespace bridges {
+
+/// Training of a relative decoder (and of the aggregator's parameters).
+struct BRIDGES_API DecoderOptions {
+  int64_t hidden = 256;     ///< width of the hidden layer
+  int64_t epochs = 5;
+  int64_t batch_size = 256;
+  double lr = 1e-3;         ///< Adam
+  uint64_t seed = 0;        ///< initial weights and batch order
+
+  /// From {"hidden": 256, "epochs": 5, "batch_size": 256, "lr": 0.001}
+  /// (missing keys keep their defaults; "seed" is set by the caller).
+  static DecoderOptions from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+/// accuracy and macro-averaged F1 of predicted [n] against labels [n]
+/// (int64) over `classes` classes; a class absent from both counts F1 = 0
+/// only if it appears in either (classes seen in neither are skipped).
+struct BRIDGES_API Scores {
+  double accuracy = 0;
+  double macro_f1 = 0;
+};
+BRIDGES_API Scores classification_scores(const Tensor& predicted, const Tensor& labels, int64_t classes);
+
+/// aggregator -> LayerNorm -> Linear(hidden) -> Tanh -> Linear(classes),
+/// the relative decoder for classification. Without an aggregator its
+/// input is a single subspace (e.g. absolute latents, for the baseline).
+///
+/// Example:
+///   bridges::RelativeClassifier model(agg, 4, 1280, 10, options);
+///   model.fit(source_train_spaces, labels);              // on encoder i
+///   Tensor predicted = model.predict(target_test_spaces);  // encoder j, zero-shot
+class BRIDGES_API RelativeClassifier {
+ public:
+  RelativeClassifier(std::shared_ptr<Aggregator> aggregator, int64_t num_subspaces, int64_t k, int64_t classes,
+                     DecoderOptions options);
+  ~RelativeClassifier();
+
+  /// Trains decoder and aggregator on subspaces (each [n, k]) and labels [n].
+  /// `label` names the run in progress output.
+  void fit(const std::vector<Tensor>& subspaces, const Tensor& labels, const std::string& label = "decoder");
+  /// [n, classes], in evaluation mode, without gradients.
+  Tensor logits(const std::vector<Tensor>& subspaces);
+  /// [n] int64.
+  Tensor predict(const std::vector<Tensor>& subspaces);
+
+  /// Trains only "qkv" (the aggregator's attention projections q, k, v) or
+  /// "head" (the decoder's last layer) for `steps` Adam steps of batch size
+  /// options.batch_size on the given examples. Throws ConfigError for "qkv"
+  /// when the aggregator has no q, k, v.
+  void finetune(const std::string& params, int64_t steps, double lr, const std::vector<Tensor>& subspaces,
+                const Tensor& labels, uint64_t seed);
+
+  /// The mean attention weight each subspace receives over these examples,
+  /// [s], summing to 1; undefined when the aggregator does not attend.
+  Tensor mean_attention(const std::vector<Tensor>& subspaces);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// aggregator -> LayerNorm -> Linear(hidden) -> ReLU -> Linear(c * h * w):
+/// reconstructs images [n, c, h, w] from a relative space.
+class BRIDGES_API RelativeReconstructor {
+ public:
+  RelativeReconstructor(std::shared_ptr<Aggregator> aggregator, int64_t num_subspaces, int64_t k,
+                        std::vector<int64_t> image_shape, DecoderOptions options);
+  ~RelativeReconstructor();
+
+  void fit(const std::vector<Tensor>& subspaces, const Tensor& images, const std::string& label = "decoder");
+  /// [n, c, h, w].
+  Tensor reconstruct(const std::vector<Tensor>& subspaces);
+  /// Mean squared error per pixel against `images`.
+  double mse(const std::vector<Tensor>& subspaces, const Tensor& images);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bridges

@@ -1,0 +1,302 @@
+#include "bridges/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace bridges {
+
+using nlohmann::json;
+
+namespace {
+
+std::string num(const json& v, int digits = 3) {
+  return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : "–";
+}
+
+// "0.891 ± 0.002" from {"mean", "std"}.
+std::string pm(const json& ms, int digits = 3) {
+  if (!ms.is_object()) return "–";
+  return fmt::format("{} ± {}", num(ms["mean"], digits), num(ms["std"], digits));
+}
+
+std::string run_name(const json& run) {
+  std::string projections;
+  for (const auto& p : run["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
+  return run["aggregator"].is_string() ? fmt::format("{} · {}", projections, run["aggregator"].get<std::string>())
+                                       : projections;
+}
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+// A matrix as a Markdown table: rows are the encoder a decoder was trained
+// on, columns the encoder it was evaluated on.
+std::string md_matrix(const json& names, const json& stats, int digits) {
+  std::string out = "| trained on ↓ / evaluated on → |";
+  for (const auto& n : names) out += fmt::format(" {} |", n.get<std::string>());
+  out += "\n|---|";
+  for (std::size_t j = 0; j < names.size(); ++j) out += "---|";
+  out += "\n";
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    out += fmt::format("| **{}** |", names[i].get<std::string>());
+    for (std::size_t j = 0; j < names.size(); ++j)
+      out += fmt::format(" {} |", stats["mean"][i][j].is_null()
+                                      ? std::string("–")
+                                      : fmt::format("{} ± {}", num(stats["mean"][i][j], digits), num(stats["std"][i][j], digits)));
+    out += "\n";
+  }
+  return out;
+}
+
+// ---- SVG -------------------------------------------------------------------
+
+// White -> deep blue for values in [lo, hi]; grey for missing.
+std::string color(const json& v, double lo, double hi) {
+  if (!v.is_number()) return "#eeeeee";
+  const double t = std::clamp((v.get<double>() - lo) / std::max(hi - lo, 1e-12), 0.0, 1.0);
+  const auto mix = [&](int a, int b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
+  return fmt::format("#{:02x}{:02x}{:02x}", mix(247, 8), mix(251, 48), mix(255, 107));
+}
+
+std::string svg_heatmap(const json& names, const json& mean, double lo, double hi, int digits) {
+  const int n = static_cast<int>(names.size()), cell = 64, left = 110, top = 100;
+  std::string out = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">)svg",
+                                left + n * cell + 10, top + n * cell + 10);
+  for (int j = 0; j < n; ++j)
+    out += fmt::format(R"svg(<text transform="translate({},{}) rotate(-45)">{}</text>)svg", left + j * cell + cell / 2, top - 6,
+                       escape(names[j]));
+  for (int i = 0; i < n; ++i) {
+    out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end">{}</text>)svg", left - 6, top + i * cell + cell / 2 + 4,
+                       escape(names[i]));
+    for (int j = 0; j < n; ++j) {
+      const json& v = mean[i][j];
+      const bool dark = v.is_number() && (v.get<double>() - lo) / std::max(hi - lo, 1e-12) > 0.55;
+      out += fmt::format(R"svg(<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="white"/>)svg", left + j * cell,
+                         top + i * cell, cell, cell, color(v, lo, hi));
+      out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>)svg", left + j * cell + cell / 2,
+                         top + i * cell + cell / 2 + 4, dark ? "white" : "#222", num(v, digits));
+    }
+  }
+  return out + "</svg>";
+}
+
+// Grouped bars with error bars: one group per label, one bar per series.
+std::string svg_bars(const std::vector<std::string>& labels, const std::vector<std::string>& series,
+                     const std::vector<std::vector<std::pair<double, double>>>& values, double hi) {
+  const int group = 26 * static_cast<int>(series.size()) + 18, left = 50, top = 20, height = 220, bottom = 130;
+  const int width = left + group * static_cast<int>(labels.size()) + 160;
+  const char* palette[] = {"#3b6ea8", "#e08a2c", "#5aa05a", "#b04a5a"};
+  std::string out = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">)svg",
+                                width, top + height + bottom);
+  for (int t = 0; t <= 4; ++t) {
+    const double v = hi * t / 4;
+    const int y = top + height - static_cast<int>(height * t / 4);
+    out += fmt::format(R"svg(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{:.2f}</text>)svg",
+                       left, width - 160, y, y, left - 4, y + 4, v);
+  }
+  for (std::size_t g = 0; g < labels.size(); ++g) {
+    const int x0 = left + static_cast<int>(g) * group + 9;
+    for (std::size_t s = 0; s < series.size(); ++s) {
+      const auto [mean, sd] = values[g][s];
+      if (std::isnan(mean)) continue;
+      const int x = x0 + static_cast<int>(s) * 26;
+      const int h = static_cast<int>(height * std::clamp(mean / hi, 0.0, 1.0));
+      out += fmt::format(R"svg(<rect x="{}" y="{}" width="22" height="{}" fill="{}"><title>{}: {:.4f} ± {:.4f}</title></rect>)svg", x,
+                         top + height - h, h, palette[s % 4], escape(series[s]), mean, sd);
+      const int e1 = top + height - static_cast<int>(height * std::clamp((mean + sd) / hi, 0.0, 1.0));
+      const int e2 = top + height - static_cast<int>(height * std::clamp((mean - sd) / hi, 0.0, 1.0));
+      out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="black"/><line x1="{3}" x2="{4}" y1="{1}" y2="{1}" stroke="black"/><line x1="{3}" x2="{4}" y1="{2}" y2="{2}" stroke="black"/>)svg",
+                         x + 11, e1, e2, x + 7, x + 15);
+    }
+    out += fmt::format(R"svg(<text transform="translate({},{}) rotate(-40)" text-anchor="end">{}</text>)svg", x0 + group / 2 - 9,
+                       top + height + 14, escape(labels[g]));
+  }
+  for (std::size_t s = 0; s < series.size(); ++s)
+    out += fmt::format(R"svg(<rect x="{}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>)svg", width - 150,
+                       top + 16 * static_cast<int>(s), palette[s % 4], width - 134, top + 16 * static_cast<int>(s) + 10,
+                       escape(series[s]));
+  return out + "</svg>";
+}
+
+std::pair<double, double> ms_pair(const json& ms) {
+  if (!ms.is_object() || !ms["mean"].is_number()) return {NAN, 0};
+  return {ms["mean"].get<double>(), ms["std"].get<double>()};
+}
+
+std::vector<json> stitching_runs(const json& results) {
+  std::vector<json> runs;
+  if (!results.contains("stitching")) return runs;
+  for (const auto& r : results["stitching"]["runs"]) runs.push_back(r);
+  if (results["stitching"].contains("absolute")) runs.push_back(results["stitching"]["absolute"]);
+  return runs;
+}
+
+}  // namespace
+
+std::string markdown_report(const json& r) {
+  std::string out = fmt::format("# {}\n\n", r.value("pipeline", "pipeline"));
+  out += fmt::format("Data set `{}`: decoders trained on {} samples, evaluated on {} test samples, {} classes. "
+                     "{} {} anchors, shared by every encoder.\n\n",
+                     r["dataset"].value("type", "?"), r["samples"]["train"].get<int64_t>(),
+                     r["samples"]["test"].get<int64_t>(), r["classes"].get<int64_t>(), r["anchors"]["count"].get<int64_t>(),
+                     r["anchors"]["strategy"].get<std::string>());
+  out += "## Encoders\n\n| encoder | spec | latent | own quality (test) |\n|---|---|---|---|\n";
+  for (const auto& [name, e] : r["encoders"].items()) {
+    std::string quality = "–";
+    if (e["quality"].is_object())
+      for (const auto& [metric, value] : e["quality"].items()) quality = fmt::format("{} {}", metric, num(value, 4));
+    out += fmt::format("| {} | `{}` | {} | {} |\n", name, e["spec"].dump(), e.value("dim", int64_t{0}), quality);
+  }
+  if (r.contains("stitching")) {
+    out += "\n## Zero-shot stitching\n\nA decoder is trained on one encoder's relative space and evaluated, untouched, "
+           "on every encoder's. Accuracy, mean ± std over decoder seeds. *End to end*: evaluated on the encoder it was "
+           "trained on; *stitched*: on the others; *stitching index*: stitched accuracy / the target's end-to-end "
+           "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.\n\n";
+    out += "| projections · aggregator | end to end | stitched | stitching index | macro-F1 end to end | macro-F1 stitched |\n"
+           "|---|---|---|---|---|---|\n";
+    for (const auto& run : stitching_runs(r)) {
+      const json& s = run["summary"];
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", run_name(run), pm(s["end_to_end"]["accuracy"]),
+                         pm(s["stitched"]["accuracy"]), pm(s["index"]), pm(s["end_to_end"]["macro_f1"]),
+                         pm(s["stitched"]["macro_f1"]));
+    }
+    for (const auto& run : stitching_runs(r)) {
+      out += fmt::format("\n### {}: accuracy\n\n", run_name(run));
+      out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);
+    }
+  }
+  if (r.contains("ablation")) {
+    out += "\n## Aggregation ablation\n\n| projections | aggregator | end to end | stitched | stitching index |\n|---|---|---|---|---|\n";
+    for (const auto& row : r["ablation"]["rows"]) {
+      std::string projections;
+      for (const auto& p : row["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
+      out += fmt::format("| {} | {} | {} | {} | {} |\n", projections, row["aggregator"].get<std::string>(),
+                         pm(row["summary"]["end_to_end"]["accuracy"]), pm(row["summary"]["stitched"]["accuracy"]),
+                         pm(row["summary"]["index"]));
+    }
+  }
+  for (const json& f : r.value("finetune", json::array())) {
+    out += fmt::format("\n## Stitch-time fine-tuning of {} ({} steps on {} labelled target samples, aggregator {})\n\n",
+                       f["params"].get<std::string>(), f["steps"].get<int64_t>(), f["samples"].get<int64_t>(),
+                       f["aggregator"].get<std::string>());
+    out += "| source → target | accuracy before | after | mean attention per subspace before | after |\n|---|---|---|---|---|\n";
+    for (const auto& p : f["pairs"]) {
+      const auto att = [](const json& a) {
+        if (!a.is_array()) return std::string("–");
+        std::string s;
+        for (const auto& v : a) s += (s.empty() ? "" : ", ") + num(v, 3);
+        return s;
+      };
+      out += fmt::format("| {} → {} | {} | {} | {} | {} |\n", p["source"].get<std::string>(), p["target"].get<std::string>(),
+                         num(p["before"]["accuracy"], 4), num(p["after"]["accuracy"], 4), att(p["attention_before"]),
+                         att(p["attention_after"]));
+    }
+  }
+  if (r.contains("reconstruction")) {
+    out += "\n## Reconstruction stitching (MSE per pixel; index = end-to-end MSE of the target / stitched MSE)\n\n"
+           "| projections · aggregator | end to end | stitched | index |\n|---|---|---|---|\n";
+    for (const auto& run : r["reconstruction"]["runs"])
+      out += fmt::format("| {} | {} | {} | {} |\n", run_name(run), pm(run["summary"]["end_to_end"], 5),
+                         pm(run["summary"]["stitched"], 5), pm(run["summary"]["index"]));
+  }
+  return out;
+}
+
+std::string html_report(const json& r) {
+  std::string out = R"svg(<!DOCTYPE html><html><head><meta charset="utf-8"><title>)svg" + escape(r.value("pipeline", "bridges")) +
+                    R"(</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-size:90%}.maps{display:flex;flex-wrap:wrap;gap:1em}
+.map{border:1px solid #eee;padding:.5em}</style></head><body>)";
+  // The tables of the Markdown report, rendered simply: each "|"-row becomes an HTML row.
+  std::string md = markdown_report(r);
+  std::string body;
+  bool in_table = false;
+  std::size_t pos = 0;
+  while (pos < md.size()) {
+    std::size_t end = md.find('\n', pos);
+    if (end == std::string::npos) end = md.size();
+    std::string line = md.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line[0] == '|') {
+      if (line.find("|---") == 0) continue;
+      if (!in_table) body += "<table>";
+      const bool header = !in_table;
+      in_table = true;
+      body += "<tr>";
+      std::size_t a = 1;
+      while (a < line.size()) {
+        std::size_t b = line.find('|', a);
+        if (b == std::string::npos) break;
+        std::string cell = line.substr(a, b - a);
+        cell.erase(0, cell.find_first_not_of(' '));
+        cell.erase(cell.find_last_not_of(' ') + 1);
+        std::string html = escape(cell);
+        for (const char* mark : {"**", "`"}) {
+          while (html.find(mark) != std::string::npos) html.erase(html.find(mark), std::string(mark).size());
+        }
+        body += fmt::format("<{0}>{1}</{0}>", header ? "th" : "td", html);
+        a = b + 1;
+      }
+      body += "</tr>";
+      continue;
+    }
+    if (in_table) {
+      body += "</table>";
+      in_table = false;
+    }
+    if (line.rfind("### ", 0) == 0) body += "<h3>" + escape(line.substr(4)) + "</h3>";
+    else if (line.rfind("## ", 0) == 0) body += "<h2>" + escape(line.substr(3)) + "</h2>";
+    else if (line.rfind("# ", 0) == 0) body += "<h1>" + escape(line.substr(2)) + "</h1>";
+    else if (!line.empty()) body += "<p>" + escape(line) + "</p>";
+  }
+  if (in_table) body += "</table>";
+
+  // Figures after the tables they illustrate.
+  std::string figures;
+  const auto runs = stitching_runs(r);
+  if (!runs.empty()) {
+    std::vector<std::string> labels;
+    std::vector<std::vector<std::pair<double, double>>> values;
+    for (const auto& run : runs) {
+      labels.push_back(run_name(run));
+      values.push_back({ms_pair(run["summary"]["end_to_end"]["accuracy"]), ms_pair(run["summary"]["stitched"]["accuracy"])});
+    }
+    figures += "<h2>Accuracy per projection set and aggregator</h2>" +
+               svg_bars(labels, {"end to end", "stitched"}, values, 1.0);
+    figures += "<h2>Stitching matrices (accuracy; rows: trained on, columns: evaluated on)</h2><div class=\"maps\">";
+    for (const auto& run : runs)
+      figures += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
+                 svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], 0.0, 1.0, 2) + "</div>";
+    figures += "</div>";
+  }
+  for (const json& f : r.value("finetune", json::array())) {
+    std::vector<std::string> labels;
+    std::vector<std::vector<std::pair<double, double>>> values;
+    for (const auto& p : f["pairs"])
+      if (p["attention_before"].is_array()) {
+        for (std::size_t s = 0; s < p["attention_before"].size(); ++s) {
+          labels.push_back(fmt::format("{}→{} · {}", p["source"].get<std::string>(), p["target"].get<std::string>(),
+                                       f["projections"][s].get<std::string>()));
+          values.push_back({{p["attention_before"][s].get<double>(), 0.0}, {p["attention_after"][s].get<double>(), 0.0}});
+        }
+      }
+    if (!labels.empty())
+      figures += "<h2>Mean attention per subspace, before and after fine-tuning " + escape(f["params"].get<std::string>()) + "</h2>" +
+                 svg_bars(labels, {"before", "after"}, values, 1.0);
+  }
+  return out + body + figures + "</body></html>\n";
+}
+
+}  // namespace bridges

@@ -1,0 +1,524 @@
+#include "bridges/runner.hpp"
+
+#include <ATen/ops/arange.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <numeric>
+
+#include "bridges/anchors.hpp"
+#include "bridges/dataset.hpp"
+#include "bridges/encoder.hpp"
+#include "bridges/encoder_cache.hpp"
+#include "bridges/error.hpp"
+#include "bridges/fingerprint.hpp"
+#include "bridges/interrupt.hpp"
+#include "bridges/io.hpp"
+#include "bridges/npy.hpp"
+#include "bridges/projector.hpp"
+#include "bridges/report.hpp"
+#include "bridges/stitching.hpp"
+#include "bridges/subsets.hpp"
+#include "bridges/text.hpp"
+
+namespace bridges {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using Names = std::vector<std::string>;
+
+// mean and sample standard deviation (0 for a single value).
+json mean_std(const std::vector<double>& v) {
+  if (v.empty()) return nullptr;
+  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {{"mean", mean}, {"std", v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0}};
+}
+
+// values[seed][i][j] (NaN: not defined) -> {"mean": [[...]], "std": [[...]]}, null cells where undefined.
+json matrix_stats(const std::vector<std::vector<std::vector<double>>>& values) {
+  const std::size_t m = values.at(0).size();
+  json mean = json::array(), sd = json::array();
+  for (std::size_t i = 0; i < m; ++i) {
+    json mrow = json::array(), srow = json::array();
+    for (std::size_t j = 0; j < m; ++j) {
+      std::vector<double> cell;
+      for (const auto& seed : values)
+        if (!std::isnan(seed[i][j])) cell.push_back(seed[i][j]);
+      const json st = mean_std(cell);
+      mrow.push_back(st.is_null() ? json(nullptr) : st["mean"]);
+      srow.push_back(st.is_null() ? json(nullptr) : st["std"]);
+    }
+    mean.push_back(mrow);
+    sd.push_back(srow);
+  }
+  return {{"mean", mean}, {"std", sd}};
+}
+
+// Per seed: the mean over the diagonal (end to end) or off it (stitched),
+// then mean and std over seeds.
+json summary_stats(const std::vector<std::vector<std::vector<double>>>& values, bool diagonal) {
+  std::vector<double> per_seed;
+  for (const auto& seed : values) {
+    double sum = 0;
+    int count = 0;
+    for (std::size_t i = 0; i < seed.size(); ++i)
+      for (std::size_t j = 0; j < seed.size(); ++j)
+        if ((i == j) == diagonal && !std::isnan(seed[i][j])) {
+          sum += seed[i][j];
+          ++count;
+        }
+    if (count > 0) per_seed.push_back(sum / count);
+  }
+  return mean_std(per_seed);
+}
+
+class Run {
+ public:
+  Run(const Pipeline& p, ComponentSource& source, fs::path out, std::ostream& log)
+      : p_(p), source_(source), out_(std::move(out)), log_(log), start_(std::chrono::steady_clock::now()) {}
+
+  json execute() {
+    fs::create_directories(out_);
+    logfile_.open(out_ / "run.log", std::ios::app);
+    write_text_atomically(out_ / "pipeline.json", p_.to_json().dump(2) + "\n");
+    note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));
+    load_data();
+    prepare_encoders();
+    project();
+    json results{{"pipeline", p_.name},
+                 {"dataset", p_.dataset},
+                 {"samples", {{"train", train_labels_.size(0)}, {"test", test_labels_.size(0)}}},
+                 {"classes", classes_},
+                 {"anchors", {{"count", anchors_.size(0)}, {"strategy", p_.anchors["strategy"]},
+                              {"fingerprint", Fingerprint().add(anchors_).hex()}}},
+                 {"encoders", encoder_results_},
+                 {"projections", projection_names()}};
+    for (const auto& e : p_.experiments) {
+      throw_if_interrupted();
+      note(fmt::format("experiment {}", e.type));
+      if (e.type == "stitching") {
+        // Several stitching experiments (e.g. single projections with one
+        // aggregator, the product with another) make one table.
+        json part = stitching(e.options);
+        if (!results.contains("stitching")) {
+          results["stitching"] = part;
+        } else {
+          for (const auto& run : part["runs"]) results["stitching"]["runs"].push_back(run);
+          if (part.contains("absolute")) results["stitching"]["absolute"] = part["absolute"];
+        }
+      }
+      if (e.type == "ablation") results["ablation"] = ablation(e.options);
+      if (e.type == "finetune") results["finetune"].push_back(finetune(e.options));  // one entry per experiment
+      if (e.type == "reconstruction") results["reconstruction"] = reconstruction(e.options);
+    }
+    write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
+    write_text_atomically(out_ / "report.md", markdown_report(results));
+    write_text_atomically(out_ / "report.html", html_report(results));
+    note(fmt::format("wrote {}, report.md and report.html", (out_ / "results.json").string()));
+    return results;
+  }
+
+ private:
+  struct EncoderState {
+    std::string name;
+    std::shared_ptr<Encoder> encoder;
+    Tensor anchors, train, test;                          // latents
+    std::map<std::string, std::pair<Tensor, Tensor>> rel;  // projection -> (train, test) [n, k]
+  };
+
+  void note(const std::string& text) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const std::string line = fmt::format("[{:7.1f}s] {}", t, text);
+    log_ << line << '\n' << std::flush;
+    logfile_ << line << '\n' << std::flush;
+  }
+
+  Names projection_names() const {
+    Names names;
+    for (const auto& pr : p_.projections) names.push_back(pr.name);
+    return names;
+  }
+
+  void load_data() {
+    dataset_ = source_.make_from_json<Dataset>(p_.dataset);
+    train_full_ = dataset_->split("train");
+    const Examples test_full = dataset_->split("test");
+    if (!train_full_.labels.defined() || !test_full.labels.defined())
+      throw ConfigError(fmt::format("pipeline {}: stitching needs labelled data; dataset/{} has no labels.", p_.name,
+                                    p_.dataset["type"].get<std::string>()));
+    const auto rows = [](const Examples& e, const json& limit) {
+      return limit.is_null() || limit.get<int64_t>() >= e.size()
+                 ? at::arange(e.size(), at::TensorOptions().dtype(at::kLong))
+                 : stratified_subset(e.labels, limit.get<int64_t>(), 0);
+    };
+    train_ = train_full_.select(rows(train_full_, p_.decoder["train_samples"]));
+    test_ = test_full.select(rows(test_full, p_.decoder["test_samples"]));
+    train_labels_ = train_.labels;
+    test_labels_ = test_.labels;
+    classes_ = std::max(train_full_.labels.max().item<int64_t>(), test_full.labels.max().item<int64_t>()) + 1;
+    note(fmt::format("dataset {}: {} training samples ({} for the decoders), {} test samples, {} classes",
+                     p_.dataset["type"].get<std::string>(), train_full_.size(), train_.size(), test_.size(), classes_));
+  }
+
+  // Latents of `examples`, read from the run's cache when this encoder
+  // (cache key) has encoded these samples before.
+  Tensor latents(EncoderState& e, const std::string& key, const Examples& examples, const std::string& what) {
+    const fs::path file = out_ / "cache" / "latents" /
+                          fmt::format("{}-{}-{}.npy", e.name, what, Fingerprint().add(std::string_view(key)).add(examples.indices).add(examples.split).hex());
+    if (fs::exists(file)) {
+      try {
+        return read_npy(file);
+      } catch (const Error& err) {
+        note(fmt::format("warning: {}; encoding again", err.what()));
+      }
+    }
+    const Tensor z = e.encoder->encode(examples).to(at::kFloat).contiguous();
+    write_npy(file, z);
+    return z;
+  }
+
+  void prepare_encoders() {
+    for (const auto& pe : p_.encoders) {
+      throw_if_interrupted();
+      EncoderState e{pe.name, source_.make_from_json<Encoder>(pe.spec), {}, {}, {}, {}};
+      const CachedFit fit = fit_cached(*e.encoder, train_full_, out_ / "cache" / "encoders");
+      if (!fit.warning.empty()) note("warning: " + fit.warning);
+      note(fmt::format("encoder {}: {}", pe.name, !e.encoder->trainable() ? "fixed (not trained)"
+                                                   : fit.trained              ? "trained"
+                                                                              : "loaded from the cache"));
+      json quality = nullptr;
+      try {
+        quality = e.encoder->quality(test_);
+      } catch (const NotImplemented&) {
+      }
+      encoder_results_[pe.name] = {{"spec", pe.spec}, {"quality", quality}};
+      encoders_.push_back(std::move(e));
+    }
+    // The anchors: samples of the training split, the same for every encoder.
+    const std::string strategy = p_.anchors["strategy"];
+    const int64_t count = p_.anchors["count"];
+    const auto seed = p_.anchors["seed"].get<uint64_t>();
+    Tensor latents_for_anchors;
+    if (strategy == "farthest_point") {
+      auto& e = state(p_.anchors["encoder"]);
+      latents_for_anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), train_full_, "train-all");
+    }
+    anchors_ = select_anchors(strategy, count, seed, train_full_.labels, latents_for_anchors);
+    const Examples anchor_examples = train_full_.select(anchors_);
+    for (auto& e : encoders_) {
+      const std::string key = encoder_cache_key(*e.encoder, train_full_);
+      e.anchors = latents(e, key, anchor_examples, "anchors");
+      e.train = latents(e, key, train_, "train");
+      e.test = latents(e, key, test_, "test");
+      encoder_results_[e.name]["dim"] = e.train.size(1);
+    }
+    note(fmt::format("{} {} anchors; latents of {} encoders ready", count, strategy, encoders_.size()));
+  }
+
+  EncoderState& state(const std::string& name) {
+    for (auto& e : encoders_)
+      if (e.name == name) return e;
+    throw ConfigError(fmt::format("no encoder named {}", name));
+  }
+
+  void project() {
+    const SubspaceNorm norm = parse_subspace_norm(p_.normalize);
+    for (const auto& pr : p_.projections) {
+      const auto similarity = source_.make_from_json<Similarity>(pr.spec);
+      for (auto& e : encoders_) {
+        const RelativeProjector projector(e.anchors, {similarity}, norm);
+        e.rel[pr.name] = {projector.project(e.train)[0], projector.project(e.test)[0]};
+      }
+    }
+    note(fmt::format("relative spaces: {} projections x {} encoders x {} anchors", p_.projections.size(), encoders_.size(),
+                     anchors_.size(0)));
+  }
+
+  std::vector<Tensor> space(const EncoderState& e, const Names& set, bool train) const {
+    std::vector<Tensor> out;
+    for (const auto& name : set) out.push_back(train ? e.rel.at(name).first : e.rel.at(name).second);
+    return out;
+  }
+
+  // "each" -> every projection alone, "all" -> all together; duplicates dropped.
+  std::vector<Names> expand_sets(const json& sets) const {
+    std::vector<Names> out;
+    const auto add = [&](Names set) {
+      if (std::find(out.begin(), out.end(), set) == out.end()) out.push_back(std::move(set));
+    };
+    for (const auto& s : sets) {
+      if (s == "each")
+        for (const auto& name : projection_names()) add({name});
+      else if (s == "all")
+        add(projection_names());
+      else
+        add(s.get<Names>());
+    }
+    return out;
+  }
+
+  std::vector<json> aggregators(const json& names) const {
+    if (names.is_null()) return p_.aggregators;
+    std::vector<json> out;
+    for (const auto& a : p_.aggregators)
+      if (std::find(names.begin(), names.end(), a["type"]) != names.end()) out.push_back(a);
+    return out;
+  }
+
+  std::vector<uint64_t> decoder_seeds() const { return p_.decoder["seeds"].get<std::vector<uint64_t>>(); }
+
+  Names encoder_names() const {
+    Names out;
+    for (const auto& e : encoders_) out.push_back(e.name);
+    return out;
+  }
+
+  // Trains a decoder on every encoder for every seed and scores it on every
+  // encoder: the stitching matrices of one projection set and aggregator.
+  json stitch(const Names& set, const json& aggregator) {
+    const std::string key = fmt::format("{}|{}", join(set, "+"), aggregator["type"].get<std::string>());
+    if (auto it = stitched_.find(key); it != stitched_.end()) return it->second;
+    const std::size_t m = encoders_.size();
+    const auto seeds = decoder_seeds();
+    using Cube = std::vector<std::vector<std::vector<double>>>;
+    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), f1 = acc, index = acc;
+    const int64_t k = anchors_.size(0);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < seeds.size(); ++s) {
+        RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()), k,
+                                 classes_, p_.decoder_options(seeds[s]));
+        model.fit(space(encoders_[i], set, true), train_labels_,
+                  fmt::format("{} on {} (seed {})", key, encoders_[i].name, seeds[s]));
+        for (std::size_t j = 0; j < m; ++j) {
+          const Scores sc = classification_scores(model.predict(space(encoders_[j], set, false)), test_labels_, classes_);
+          acc[s][i][j] = sc.accuracy;
+          f1[s][i][j] = sc.macro_f1;
+        }
+      }
+    for (std::size_t s = 0; s < seeds.size(); ++s)
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < m; ++j) index[s][i][j] = acc[s][j][j] > 0 ? acc[s][i][j] / acc[s][j][j] : NAN;
+    json out{{"projections", set},
+             {"aggregator", aggregator["type"]},
+             {"accuracy", matrix_stats(acc)},
+             {"macro_f1", matrix_stats(f1)},
+             {"index", matrix_stats(index)},
+             {"summary",
+              {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
+               {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
+               {"index", summary_stats(index, false)}}}};
+    note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}", key,
+                     out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
+                     out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
+                     out["summary"]["index"]["mean"].get<double>()));
+    stitched_[key] = out;
+    return out;
+  }
+
+  // The decoder on raw latents; stitched only where the dimensions match.
+  json absolute() {
+    const std::size_t m = encoders_.size();
+    const auto seeds = decoder_seeds();
+    using Cube = std::vector<std::vector<std::vector<double>>>;
+    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc, index = acc;
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < seeds.size(); ++s) {
+        const int64_t dim = encoders_[i].train.size(1);
+        RelativeClassifier model(nullptr, 1, dim, classes_, p_.decoder_options(seeds[s]));
+        model.fit({encoders_[i].train}, train_labels_, fmt::format("absolute on {} (seed {})", encoders_[i].name, seeds[s]));
+        for (std::size_t j = 0; j < m; ++j) {
+          if (encoders_[j].test.size(1) != dim) continue;
+          const Scores sc = classification_scores(model.predict({encoders_[j].test}), test_labels_, classes_);
+          acc[s][i][j] = sc.accuracy;
+          f1[s][i][j] = sc.macro_f1;
+        }
+      }
+    for (std::size_t s = 0; s < seeds.size(); ++s)
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < m; ++j)
+          if (!std::isnan(acc[s][i][j]) && acc[s][j][j] > 0) index[s][i][j] = acc[s][i][j] / acc[s][j][j];
+    json out{{"projections", {"absolute"}},
+             {"aggregator", nullptr},
+             {"accuracy", matrix_stats(acc)},
+             {"macro_f1", matrix_stats(f1)},
+             {"index", matrix_stats(index)},
+             {"summary",
+              {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
+               {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
+               {"index", summary_stats(index, false)}}}};
+    return out;
+  }
+
+  json stitching(const json& options) {
+    json runs = json::array();
+    for (const auto& set : expand_sets(options["projection_sets"]))
+      for (const auto& aggregator : aggregators(options["aggregators"])) {
+        throw_if_interrupted();
+        runs.push_back(stitch(set, aggregator));
+      }
+    json out{{"encoders", encoder_names()}, {"runs", runs}};
+    if (options["absolute"].get<bool>() && !absolute_done_) {
+      out["absolute"] = absolute();
+      absolute_done_ = true;
+    }
+    return out;
+  }
+
+  json ablation(const json& options) {
+    const Names names = projection_names();
+    const auto min_size = options["min_size"].get<std::size_t>();
+    json rows = json::array();
+    for (const auto& aggregator : aggregators(options["aggregators"]))
+      for (uint64_t mask = 1; mask < (uint64_t{1} << names.size()); ++mask) {
+        Names set;
+        for (std::size_t b = 0; b < names.size(); ++b)
+          if (mask & (uint64_t{1} << b)) set.push_back(names[b]);
+        if (set.size() < min_size) continue;
+        throw_if_interrupted();
+        const json run = stitch(set, aggregator);
+        rows.push_back({{"projections", set}, {"aggregator", aggregator["type"]}, {"summary", run["summary"]}});
+      }
+    return {{"rows", rows}};
+  }
+
+  json finetune(const json& options) {
+    const Names set = expand_sets(json::array({options["projections"]})).at(0);
+    json aggregator;
+    for (const auto& a : p_.aggregators)
+      if (a["type"] == options["aggregator"]) aggregator = a;
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;
+    const auto index_of = [&](const std::string& name) {
+      const Names names = encoder_names();
+      return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+    };
+    if (options["pairs"].is_null()) {
+      for (std::size_t i = 0; i < encoders_.size(); ++i)
+        for (std::size_t j = 0; j < encoders_.size(); ++j)
+          if (i != j) pairs.emplace_back(i, j);
+    } else {
+      for (const auto& pair : options["pairs"]) pairs.emplace_back(index_of(pair[0]), index_of(pair[1]));
+    }
+    const uint64_t seed = decoder_seeds().at(0);
+    const int64_t samples = std::min(options["samples"].get<int64_t>(), train_labels_.size(0));
+    const Tensor rows = stratified_subset(train_labels_, samples, seed);
+    json out = json::array();
+    const auto attention_json = [](const Tensor& a) {
+      return a.defined() ? json(std::vector<double>(a.data_ptr<float>(), a.data_ptr<float>() + a.numel())) : json(nullptr);
+    };
+    for (const auto& [i, j] : pairs) {
+      throw_if_interrupted();
+      RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()),
+                               anchors_.size(0), classes_, p_.decoder_options(seed));
+      model.fit(space(encoders_[i], set, true), train_labels_,
+                fmt::format("fine-tune: {} decoder on {}", aggregator["type"].get<std::string>(), encoders_[i].name));
+      const auto target_test = space(encoders_[j], set, false);
+      const Scores before = classification_scores(model.predict(target_test), test_labels_, classes_);
+      const Tensor attention_before = model.mean_attention(target_test).contiguous();
+      std::vector<Tensor> target_train;
+      for (const auto& r : space(encoders_[j], set, true)) target_train.push_back(r.index_select(0, rows));
+      model.finetune(options["params"], options["steps"], options["lr"], target_train, train_labels_.index_select(0, rows),
+                     seed);
+      const Scores after = classification_scores(model.predict(target_test), test_labels_, classes_);
+      const Tensor attention_after = model.mean_attention(target_test).contiguous();
+      out.push_back({{"source", encoders_[i].name},
+                     {"target", encoders_[j].name},
+                     {"before", {{"accuracy", before.accuracy}, {"macro_f1", before.macro_f1}}},
+                     {"after", {{"accuracy", after.accuracy}, {"macro_f1", after.macro_f1}}},
+                     {"attention_before", attention_json(attention_before)},
+                     {"attention_after", attention_json(attention_after)}});
+      note(fmt::format("fine-tune {} -> {} ({}): accuracy {:.4f} -> {:.4f}", encoders_[i].name, encoders_[j].name,
+                       options["params"].get<std::string>(), before.accuracy, after.accuracy));
+    }
+    return {{"params", options["params"]}, {"aggregator", options["aggregator"]}, {"projections", set},
+            {"steps", options["steps"]}, {"samples", samples}, {"pairs", out}};
+  }
+
+  json reconstruction(const json& options) {
+    if (!train_.fields.count("image"))
+      throw ConfigError(fmt::format("pipeline {}: reconstruction needs images (field \"image\"); dataset/{} has none.",
+                                    p_.name, p_.dataset["type"].get<std::string>()));
+    const Tensor train_images = train_.field("image"), test_images = test_.field("image");
+    const std::vector<int64_t> shape(train_images.sizes().begin() + 1, train_images.sizes().end());
+    const std::size_t m = encoders_.size();
+    const auto seeds = decoder_seeds();
+    json runs = json::array();
+    for (const auto& set : expand_sets(options["projection_sets"]))
+      for (const auto& aggregator : aggregators(options["aggregators"])) {
+        using Cube = std::vector<std::vector<std::vector<double>>>;
+        Cube mse(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), index = mse;
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t s = 0; s < seeds.size(); ++s) {
+            throw_if_interrupted();
+            RelativeReconstructor model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()),
+                                        anchors_.size(0), shape, p_.decoder_options(seeds[s]));
+            model.fit(space(encoders_[i], set, true), train_images,
+                      fmt::format("reconstruction {} on {} (seed {})", join(set, "+"), encoders_[i].name, seeds[s]));
+            for (std::size_t j = 0; j < m; ++j) mse[s][i][j] = model.mse(space(encoders_[j], set, false), test_images);
+          }
+        for (std::size_t s = 0; s < seeds.size(); ++s)
+          for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < m; ++j) index[s][i][j] = mse[s][j][j] / mse[s][i][j];
+        runs.push_back({{"projections", set},
+                        {"aggregator", aggregator["type"]},
+                        {"mse", matrix_stats(mse)},
+                        {"index", matrix_stats(index)},
+                        {"summary",
+                         {{"end_to_end", summary_stats(mse, true)},
+                          {"stitched", summary_stats(mse, false)},
+                          {"index", summary_stats(index, false)}}}});
+        note(fmt::format("reconstruction {}|{}: end to end MSE {:.5f}, stitched {:.5f}", join(set, "+"),
+                         aggregator["type"].get<std::string>(),
+                         runs.back()["summary"]["end_to_end"]["mean"].get<double>(),
+                         runs.back()["summary"]["stitched"]["mean"].get<double>()));
+      }
+    return {{"encoders", encoder_names()}, {"runs", runs}};
+  }
+
+  const Pipeline& p_;
+  ComponentSource& source_;
+  fs::path out_;
+  std::ostream& log_;
+  std::ofstream logfile_;
+  std::chrono::steady_clock::time_point start_;
+  std::shared_ptr<Dataset> dataset_;
+  Examples train_full_, train_, test_;
+  Tensor train_labels_, test_labels_, anchors_;
+  int64_t classes_ = 0;
+  std::vector<EncoderState> encoders_;
+  json encoder_results_ = json::object();
+  std::map<std::string, json> stitched_;
+  bool absolute_done_ = false;
+};
+
+}  // namespace
+
+std::string describe_plan(const Pipeline& p, const ComponentSource&) {
+  std::string out = fmt::format("pipeline {}{}\n", p.name, p.description.empty() ? "" : ": " + p.description);
+  out += fmt::format("  dataset      {}\n", p.dataset.dump());
+  for (const auto& e : p.encoders) out += fmt::format("  encoder      {:<12} {}\n", e.name, e.spec.dump());
+  out += fmt::format("  anchors      {}\n", p.anchors.dump());
+  for (const auto& pr : p.projections) out += fmt::format("  projection   {:<12} {}\n", pr.name, pr.spec.dump());
+  out += fmt::format("  normalize    {}\n", p.normalize);
+  for (const auto& a : p.aggregators) out += fmt::format("  aggregator   {}\n", a.dump());
+  out += fmt::format("  decoder      {}\n", p.decoder.dump());
+  const std::size_t m = p.encoders.size(), seeds = p.decoder["seeds"].size();
+  for (const auto& e : p.experiments) out += fmt::format("  experiment   {}\n", e.options.dump());
+  out += fmt::format("  output       {}\n", p.output);
+  out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
+                     m * seeds, m, seeds, m);
+  return out;
+}
+
+json run_pipeline(const Pipeline& pipeline, ComponentSource& source, const RunOptions& options, std::ostream& log) {
+  return Run(pipeline, source, options.out.empty() ? fs::path(pipeline.output) : options.out, log).execute();
+}
+
+}  // namespace bridges

@@ -1,0 +1,182 @@
+// The product of relative subspaces: how the subspaces of several
+// similarity functions become one representation.
+#include <torch/torch.h>
+
+#include <fmt/format.h>
+
+#include <bridges/aggregator.hpp>
+#include <bridges/projector.hpp>
+#include <bridges/sdk/plugin.hpp>
+
+#include <cmath>
+
+namespace {
+
+namespace nn = torch::nn;
+using bridges::Tensor;
+using nlohmann::json;
+
+// Options echoed by to_json, and the checks every aggregator shares.
+class Base : public bridges::Aggregator {
+ public:
+  explicit Base(json options) : options_(std::move(options)), norm_(bridges::parse_subspace_norm(options_.at("normalize").get<std::string>())) {}
+  json to_json() const override {
+    json out = options_;
+    out["type"] = type();
+    return out;
+  }
+
+ protected:
+  // Each subspace normalised row by row, checked to share n and k.
+  std::vector<Tensor> normalized(const std::vector<Tensor>& subspaces) const {
+    if (subspaces.empty()) throw bridges::ShapeError(fmt::format("aggregator/{}: no subspaces to aggregate.", type()));
+    std::vector<Tensor> out;
+    for (const auto& r : subspaces) {
+      if (r.dim() != 2 || r.sizes() != subspaces[0].sizes())
+        throw bridges::ShapeError(fmt::format("aggregator/{}: subspaces must all be [n, k] of one shape; found {} and {}.",
+                                              type(), bridges::describe(subspaces[0]), bridges::describe(r)));
+      out.push_back(bridges::normalize_subspace(r, norm_));
+    }
+    return out;
+  }
+
+  void check_built(const std::vector<Tensor>& subspaces, int64_t s, int64_t k) const {
+    if (s < 0) throw bridges::ConfigError(fmt::format("aggregator/{}: call build(num_subspaces, k) before aggregate.", type()));
+    if (static_cast<int64_t>(subspaces.size()) != s || subspaces[0].size(1) != k)
+      throw bridges::ShapeError(fmt::format("aggregator/{}: built for {} subspaces of {} anchors, given {} of {}.", type(), s,
+                                            k, subspaces.size(), subspaces[0].size(1)));
+  }
+
+  json options_;
+  bridges::SubspaceNorm norm_;
+};
+
+class Concat final : public Base {
+ public:
+  using Base::Base;
+  std::string type() const override { return "concat"; }
+  Tensor aggregate(const std::vector<Tensor>& subspaces) override { return torch::cat(normalized(subspaces), 1); }
+  int64_t output_dim(int64_t s, int64_t k) const override { return s * k; }
+};
+
+class Sum final : public Base {
+ public:
+  using Base::Base;
+  std::string type() const override { return "sum"; }
+  Tensor aggregate(const std::vector<Tensor>& subspaces) override {
+    const auto parts = normalized(subspaces);
+    Tensor out = parts[0].clone();
+    for (std::size_t i = 1; i < parts.size(); ++i) out += parts[i];
+    return out;
+  }
+  int64_t output_dim(int64_t, int64_t k) const override { return k; }
+};
+
+// One LayerNorm(k) -> Linear(k, k) -> Tanh per subspace.
+nn::ModuleList subspace_mlps(int64_t s, int64_t k) {
+  nn::ModuleList list;
+  for (int64_t i = 0; i < s; ++i) list->push_back(nn::Sequential(nn::LayerNorm(nn::LayerNormOptions({k})), nn::Linear(k, k), nn::Tanh()));
+  return list;
+}
+
+std::vector<Tensor> through_mlps(nn::ModuleList& mlps, const std::vector<Tensor>& parts) {
+  std::vector<Tensor> out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out.push_back(mlps[i]->as<nn::Sequential>()->forward(parts[i]));
+  return out;
+}
+
+class MlpSum final : public Base {
+ public:
+  using Base::Base;
+  std::string type() const override { return "mlp_sum"; }
+  void build(int64_t s, int64_t k) override {
+    mlps_ = register_module("mlps", subspace_mlps(s, k));
+    s_ = s;
+    k_ = k;
+  }
+  Tensor aggregate(const std::vector<Tensor>& subspaces) override {
+    check_built(subspaces, s_, k_);
+    const auto parts = through_mlps(mlps_, normalized(subspaces));
+    Tensor out = parts[0];
+    for (std::size_t i = 1; i < parts.size(); ++i) out = out + parts[i];
+    return out;
+  }
+  int64_t output_dim(int64_t, int64_t k) const override { return k; }
+
+ private:
+  nn::ModuleList mlps_{nullptr};
+  int64_t s_ = -1, k_ = -1;
+};
+
+// Each subspace is a token. Multi-head scaled dot-product attention over the
+// tokens (projections q, k, v, out; a residual connection), then the tokens
+// are pooled by mean or sum. With "mlp", each subspace first goes through its
+// own LayerNorm -> Linear -> Tanh. With "dim", tokens are first projected
+// from k to dim (k must otherwise divide by heads).
+class SelfAttention : public Base {
+ public:
+  SelfAttention(json options, bool mlp, std::string name) : Base(std::move(options)), mlp_(mlp), name_(std::move(name)) {}
+  std::string type() const override { return name_; }
+
+  void build(int64_t s, int64_t k) override {
+    const int64_t heads = options_.at("heads");
+    d_ = options_.at("dim").is_null() ? k : options_.at("dim").get<int64_t>();
+    if (d_ % heads != 0)
+      throw bridges::ConfigError(fmt::format("aggregator/{}: the token size ({}) must be a multiple of \"heads\" ({}); "
+                                             "set \"dim\" to a multiple of it.",
+                                             type(), d_, heads));
+    if (mlp_) mlps_ = register_module("mlps", subspace_mlps(s, k));
+    if (d_ != k) embed_ = register_module("embed", nn::Linear(k, d_));
+    q_ = register_module("q", nn::Linear(d_, d_));
+    k_proj_ = register_module("k", nn::Linear(d_, d_));
+    v_ = register_module("v", nn::Linear(d_, d_));
+    out_ = register_module("out", nn::Linear(d_, d_));
+    s_ = s;
+    k_ = k;
+  }
+
+  Tensor aggregate(const std::vector<Tensor>& subspaces) override {
+    check_built(subspaces, s_, k_);
+    auto parts = normalized(subspaces);
+    if (mlp_) parts = through_mlps(mlps_, parts);
+    Tensor tokens = torch::stack(parts, 1);  // [n, s, k]
+    if (!embed_.is_empty()) tokens = embed_->forward(tokens);
+    const int64_t n = tokens.size(0), heads = options_.at("heads"), hd = d_ / heads;
+    const auto split = [&](const Tensor& t) { return t.view({n, s_, heads, hd}).transpose(1, 2); };  // [n, h, s, hd]
+    const Tensor q = split(q_->forward(tokens)), key = split(k_proj_->forward(tokens)), v = split(v_->forward(tokens));
+    const Tensor weights = torch::softmax(q.matmul(key.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
+    attention_ = weights.detach();
+    const Tensor mixed = weights.matmul(v).transpose(1, 2).reshape({n, s_, d_});
+    const Tensor out = tokens + out_->forward(mixed);
+    return options_.at("pool") == "sum" ? out.sum(1) : out.mean(1);
+  }
+
+  int64_t output_dim(int64_t, int64_t k) const override {
+    return options_.at("dim").is_null() ? k : options_.at("dim").get<int64_t>();
+  }
+  Tensor attention() const override { return attention_; }
+
+ private:
+  bool mlp_;
+  std::string name_;
+  nn::ModuleList mlps_{nullptr};
+  nn::Linear embed_{nullptr}, q_{nullptr}, k_proj_{nullptr}, v_{nullptr}, out_{nullptr};
+  int64_t s_ = -1, k_ = -1, d_ = 0;
+  Tensor attention_;
+};
+
+struct PlainAttention final : SelfAttention {
+  explicit PlainAttention(const json& options) : SelfAttention(options, false, "self_attention") {}
+};
+struct MlpAttention final : SelfAttention {
+  explicit MlpAttention(const json& options) : SelfAttention(options, true, "mlp_self_attention") {}
+};
+
+}  // namespace
+
+BRIDGES_PLUGIN("aggregators", "0.1.0",
+               bridges::sdk::component<Concat>("concat"),
+               bridges::sdk::component<Sum>("sum"),
+               bridges::sdk::component<MlpSum>("mlp_sum"),
+               bridges::sdk::component<PlainAttention>("self_attention"),
+               bridges::sdk::component<MlpAttention>("mlp_self_attention"))

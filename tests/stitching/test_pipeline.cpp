@@ -1,0 +1,152 @@
+#include <stdlib.h>
+
+#include <sstream>
+#include <thread>
+
+#include "bridges/error.hpp"
+#include "bridges/interrupt.hpp"
+#include "bridges/io.hpp"
+#include "bridges/pipeline.hpp"
+#include "bridges/runner.hpp"
+#include "stitching_support.hpp"
+
+using namespace bridges;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+json minimal() {
+  return json::parse(R"({
+    "name": "t",
+    "dataset": {"type": "fashion_mnist", "train_limit": 2000, "test_limit": 400},
+    "encoders": [{"type": "mlp", "seeds": [0, 1], "epochs": 2}],
+    "anchors": {"count": 64},
+    "projections": ["cosine", {"type": "linf", "p": 20, "name": "smooth"}],
+    "aggregators": ["sum", {"type": "self_attention", "heads": 2}],
+    "decoder": {"epochs": 6, "batch_size": 64, "seeds": [0, 1], "train_samples": 1000},
+    "experiments": [{"type": "stitching"}, {"type": "finetune", "steps": 5, "samples": 50}]
+  })");
+}
+
+Pipeline parse(const json& j) { return Pipeline::parse(j, stitching::registry(), "t.json"); }
+
+void check_error(const std::function<void(json&)>& edit, const std::vector<std::string>& parts) {
+  json j = minimal();
+  edit(j);
+  try {
+    parse(j);
+    FAIL_CHECK("accepted: " << j.dump());
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    for (const auto& part : parts) CHECK_MESSAGE(message.find(part) != std::string::npos, message << " lacks: " << part);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a pipeline expands seeds, names its parts and fills every default") {
+  const Pipeline p = parse(minimal());
+  REQUIRE(p.encoders.size() == 2);
+  CHECK(p.encoders[0].name == "mlp-0");
+  CHECK(p.encoders[1].spec["seed"] == 1);
+  CHECK(p.encoders[1].spec["hidden"] == 256);  // the plugin's default
+  CHECK(p.projections[1].name == "smooth");
+  CHECK(p.anchors == json{{"count", 64}, {"strategy", "random"}, {"seed", 0}});
+  CHECK(p.decoder["hidden"] == 256);
+  CHECK(p.experiments[0].options["projection_sets"] == json::array({"each", "all"}));
+  CHECK(p.experiments[1].options["aggregator"] == "self_attention");
+  CHECK(p.output == "runs/t");
+}
+
+TEST_CASE("pipeline -> JSON -> pipeline -> JSON is stable, for every shipped pipeline too") {
+  const json once = parse(minimal()).to_json();
+  CHECK(parse(once).to_json() == once);
+  int shipped = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(BRIDGES_TEST_SOURCE_DIR) / "examples" / "pipelines")) {
+    CAPTURE(entry.path().string());
+    const Pipeline p = Pipeline::load(entry.path(), stitching::registry());
+    const json resolved = p.to_json();
+    CHECK(parse(resolved).to_json() == resolved);
+    ++shipped;
+  }
+  CHECK(shipped >= 3);
+}
+
+TEST_CASE("pipeline errors name the file, the JSON path and the closest name") {
+  check_error([](json& j) { j["encoder"] = j["encoders"]; }, {"t.json: $: unknown key \"encoder\"", "Did you mean 'encoders'?"});
+  check_error([](json& j) { j["encoders"][0]["type"] = "mpl"; }, {"$.encoders[0].type", "encoder 'mpl' does not exist", "Did you mean 'mlp'?"});
+  check_error([](json& j) { j["encoders"][0]["epoch"] = 1; }, {"$.encoders[0]", "unknown option 'epoch'", "Did you mean 'epochs'?"});
+  check_error([](json& j) { j["encoders"][0]["seed"] = 3; }, {"$.encoders[0]", "either \"seed\" or \"seeds\""});
+  check_error([](json& j) { j["encoders"].push_back({{"type", "mlp"}, {"seeds", {1}}}); }, {"two encoders are named \"mlp-1\""});
+  check_error([](json& j) { j["projections"][0] = "cosin"; }, {"$.projections[0].type", "Did you mean 'cosine'?"});
+  check_error([](json& j) { j["anchors"]["strategy"] = "kmeans"; }, {"$.anchors.strategy", "\"kmeans\" is not one of random, stratified, farthest_point"});
+  check_error([](json& j) { j["experiments"][0]["projection_sets"] = json::array({json::array({"cosine", "l1"})}); }, {"$.experiments[0].projection_sets[0]", "\"l1\" is not a projection", "cosine, smooth"});
+  check_error([](json& j) { j["experiments"][0]["type"] = "stiching"; }, {"$.experiments[0].type", "Did you mean 'stitching'?"});
+  check_error([](json& j) { j["experiments"][1]["pairs"] = json::array({json::array({"mlp-0", "cnn-0"})}); }, {"$.experiments[1].pairs", "\"cnn-0\" is not an encoder", "mlp-0, mlp-1"});
+  check_error([](json& j) { j["decoder"]["seeds"] = json::array(); }, {"$.decoder.seeds", "non-empty list"});
+  check_error([](json& j) { j["encoders"] = {{{"type", "mlp"}}}; }, {"$.encoders", "at least two encoders"});
+  check_error([](json& j) { j.erase("name"); }, {"\"name\" is missing"});
+  check_error([](json& j) { j["output"] = "runs/${BRIDGES_TEST_UNSET_VARIABLE}"; }, {"$.output", "BRIDGES_TEST_UNSET_VARIABLE is not set"});
+}
+
+TEST_CASE("${VAR} in any string is replaced by the environment") {
+  ::setenv("BRIDGES_TEST_RUNS", "/srv/runs", 1);
+  json j = minimal();
+  j["output"] = "${BRIDGES_TEST_RUNS}/${BRIDGES_TEST_RUNS}x";
+  CHECK(parse(j).output == "/srv/runs//srv/runsx");
+  ::unsetenv("BRIDGES_TEST_RUNS");
+}
+
+TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and repeats its results exactly") {
+  testing::TempDir dir;
+  const Pipeline p = parse(minimal());
+  std::ostringstream log;
+  const json first = run_pipeline(p, stitching::registry(), {dir.path()}, log);
+  for (const char* file : {"pipeline.json", "results.json", "report.md", "report.html", "run.log"})
+    CHECK(fs::exists(dir / file));
+  CHECK(log.str().find("encoder mlp-0: trained") != std::string::npos);
+  const json& stitching = first["stitching"];
+  REQUIRE(stitching["runs"].size() == 6);  // (cosine, smooth, both) x (sum, self_attention)
+  for (const auto& run : stitching["runs"]) {
+    CHECK(run["accuracy"]["mean"].size() == 2);
+    CHECK(run["summary"]["end_to_end"]["accuracy"]["mean"].get<double>() > 0.45);  // chance: 0.1
+  }
+  // Relative stitching works where raw latents do not (same dimension, other seed).
+  CHECK(stitching["runs"][0]["summary"]["stitched"]["accuracy"]["mean"].get<double>() >
+        stitching["absolute"]["summary"]["stitched"]["accuracy"]["mean"].get<double>() + 0.2);
+  REQUIRE(first["finetune"].size() == 1);
+  REQUIRE(first["finetune"][0]["pairs"].size() == 2);
+  CHECK(first["finetune"][0]["pairs"][0]["attention_before"].size() == 2);
+  const std::string report = read_text(dir / "report.html");
+  CHECK(report.find("<svg") != std::string::npos);
+  CHECK(report.find("http") == report.find("http://www.w3.org/2000/svg"));  // self-contained: no external link
+  CHECK(read_text(dir / "report.md").find("| cosine · sum |") != std::string::npos);
+  CHECK(json::parse(read_text(dir / "pipeline.json")) == p.to_json());
+
+  std::ostringstream again;
+  const json second = run_pipeline(p, stitching::registry(), {dir.path()}, again);
+  CHECK(again.str().find("encoder mlp-0: loaded from the cache") != std::string::npos);
+  CHECK(second == first);
+  CHECK(read_text(dir / "results.json") == first.dump(2) + "\n");
+}
+
+TEST_CASE("an interrupted run leaves no half-written file, and the next run completes") {
+  testing::TempDir dir;
+  json j = minimal();
+  j["decoder"]["epochs"] = 30;  // long enough to be interrupted while training
+  const Pipeline p = parse(j);
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+    request_interrupt();
+  });
+  std::ostringstream log;
+  CHECK_THROWS_AS(run_pipeline(p, stitching::registry(), {dir.path()}, log), Interrupted);
+  interrupter.join();
+  clear_interrupt();
+  CHECK_FALSE(fs::exists(dir / "results.json"));
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path()))
+    CHECK_MESSAGE(entry.path().filename().string().find(".tmp-") == std::string::npos, entry.path().string());
+  j["decoder"]["epochs"] = 1;
+  CHECK(run_pipeline(parse(j), stitching::registry(), {dir.path()}, log).contains("stitching"));
+}
