@@ -71,9 +71,9 @@ void add_run_command(CLI::App& app, Context& context) {
       "--dry-run stops there and prints the plan. The run folder holds the resolved pipeline.json,\n"
       "results.json, report.md, report.html, run.log and the caches of trained encoders and latents:\n"
       "running again reuses them. Ctrl-C stops at the next step and leaves no half-written file\n"
-      "(exit code 130).\n\n"
+      "(exit code 130). Global options may follow: --threads N sets LibTorch's threads.\n\n"
       "Example:\n"
-      "  bridges run examples/pipelines/fashion-mnist-stitching.json");
+      "  bridges run examples/pipelines/fashion-mnist-stitching.json --threads 2");
   cmd->add_option("PIPELINE", o->file, "the pipeline's JSON file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out,-o", o->out, "run folder (default: the pipeline's \"output\", runs/<name>)");
   cmd->add_flag("--dry-run", o->dry_run, "validate and print the plan; run nothing");

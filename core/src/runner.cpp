@@ -207,7 +207,7 @@ class Run {
     const int64_t count = p_.anchors["count"];
     const auto seed = p_.anchors["seed"].get<uint64_t>();
     Tensor latents_for_anchors;
-    if (strategy == "farthest_point") {
+    if (strategy == "farthest_point" || strategy == "kmeans") {  // chosen in one encoder's latent space
       auto& e = state(p_.anchors["encoder"]);
       latents_for_anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), train_full_, "train-all");
     }
@@ -413,12 +413,23 @@ class Run {
     const auto attention_json = [](const Tensor& a) {
       return a.defined() ? json(std::vector<double>(a.data_ptr<float>(), a.data_ptr<float>() + a.numel())) : json(nullptr);
     };
+    const auto make_model = [&] {
+      return std::make_unique<RelativeClassifier>(source_.make_from_json<Aggregator>(aggregator),
+                                                  static_cast<int64_t>(set.size()), anchors_.size(0), classes_,
+                                                  p_.decoder_options(seed));
+    };
+    // One decoder trained per source encoder, copied for each of its targets.
+    std::map<std::size_t, std::unique_ptr<RelativeClassifier>> trained;
     for (const auto& [i, j] : pairs) {
       throw_if_interrupted();
-      RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()),
-                               anchors_.size(0), classes_, p_.decoder_options(seed));
-      model.fit(space(encoders_[i], set, true), train_labels_,
-                fmt::format("fine-tune: {} decoder on {}", aggregator["type"].get<std::string>(), encoders_[i].name));
+      if (!trained.count(i)) {
+        trained[i] = make_model();
+        trained[i]->fit(space(encoders_[i], set, true), train_labels_,
+                        fmt::format("fine-tune: {} decoder on {}", aggregator["type"].get<std::string>(), encoders_[i].name));
+      }
+      auto copy = make_model();
+      copy->copy_weights(*trained[i]);
+      RelativeClassifier& model = *copy;
       const auto target_test = space(encoders_[j], set, false);
       const Scores before = classification_scores(model.predict(target_test), test_labels_, classes_);
       const Tensor attention_before = model.mean_attention(target_test).contiguous();

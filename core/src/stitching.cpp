@@ -47,7 +47,10 @@ Scores classification_scores(const Tensor& predicted, const Tensor& labels, int6
   return s;
 }
 
-namespace {
+// Not an anonymous namespace: the pimpl structs below hold a Net, and a
+// member of an internal-linkage type in an external class draws
+// -Wsubobject-linkage.
+namespace decoder_detail {
 
 constexpr int64_t kEvalBatch = 1024;
 
@@ -144,7 +147,9 @@ Tensor evaluate(Net& net, const std::vector<Tensor>& subspaces) {
   return parts.empty() ? torch::empty({0}) : torch::cat(parts);
 }
 
-}  // namespace
+}  // namespace decoder_detail
+
+using namespace decoder_detail;
 
 struct RelativeClassifier::Impl {
   Net net;
@@ -202,6 +207,28 @@ void RelativeClassifier::finetune(const std::string& params, int64_t steps, doub
   train(net, chosen, subspaces, labels.to(at::kLong),
         [](const Tensor& out, const Tensor& y) { return torch::cross_entropy_loss(out, y); }, 0, steps,
         impl_->options.batch_size, lr, seed, fmt::format("fine-tune {}", params));
+}
+
+void RelativeClassifier::copy_weights(const RelativeClassifier& trained) {
+  const auto into = impl_->net.named_parameters(), from = trained.impl_->net.named_parameters();
+  const auto into_buffers = impl_->net.named_buffers(), from_buffers = trained.impl_->net.named_buffers();
+  const auto mismatch = [&] {
+    return ShapeError(fmt::format("relative decoder: cannot copy weights between decoders of different shapes "
+                                  "({} and {} parameters); build both with the same aggregator and sizes.",
+                                  from.size(), into.size()));
+  };
+  if (into.size() != from.size() || into_buffers.size() != from_buffers.size()) throw mismatch();
+  torch::NoGradGuard no_grad;
+  for (const auto& item : from) {
+    const Tensor* target = into.find(item.key());
+    if (target == nullptr || target->sizes() != item.value().sizes()) throw mismatch();
+    target->copy_(item.value());
+  }
+  for (const auto& item : from_buffers) {
+    const Tensor* target = into_buffers.find(item.key());
+    if (target == nullptr || target->sizes() != item.value().sizes()) throw mismatch();
+    target->copy_(item.value());
+  }
 }
 
 Tensor RelativeClassifier::mean_attention(const std::vector<Tensor>& subspaces) {

@@ -72,10 +72,17 @@ class Sum final : public Base {
   int64_t output_dim(int64_t, int64_t k) const override { return k; }
 };
 
-// One LayerNorm(k) -> Linear(k, k) -> Tanh per subspace.
+// One LayerNorm(k) -> Linear(k, k) -> Tanh per subspace. The LayerNorm has
+// no affine parameters: a per-feature scale and shift right before a Linear
+// folds into the Linear's weights, so it adds nothing the model can express,
+// while training it needs the gradient with respect to the Linear's input,
+// a third of the cost of training these k x k layers (bench_stitching:
+// mlp_sum on 4 subspaces fits 1.4x faster without it).
 nn::ModuleList subspace_mlps(int64_t s, int64_t k) {
   nn::ModuleList list;
-  for (int64_t i = 0; i < s; ++i) list->push_back(nn::Sequential(nn::LayerNorm(nn::LayerNormOptions({k})), nn::Linear(k, k), nn::Tanh()));
+  for (int64_t i = 0; i < s; ++i)
+    list->push_back(nn::Sequential(nn::LayerNorm(nn::LayerNormOptions({k}).elementwise_affine(false)), nn::Linear(k, k),
+                                   nn::Tanh()));
   return list;
 }
 

@@ -100,6 +100,15 @@ TEST_CASE("the same decoder seed gives the same decoder; fine-tuning qkv changes
   CHECK(attention.sum().item<float>() == doctest::Approx(1.0).epsilon(1e-5));
   b.finetune("qkv", 5, 0.01, spaces, data.labels, 1);
   CHECK_FALSE(at::equal(a.logits(spaces), b.logits(spaces)));
+
+  // copy_weights: another seed's decoder becomes a, exactly.
+  options.seed = 6;
+  RelativeClassifier copy(agg(), 2, 16, 4, options);
+  CHECK_FALSE(at::equal(copy.logits(spaces), a.logits(spaces)));
+  copy.copy_weights(a);
+  CHECK(at::equal(copy.logits(spaces), a.logits(spaces)));
+  RelativeClassifier other_shape(stitching::registry().make<Aggregator>("mlp_sum"), 2, 16, 4, options);
+  CHECK_THROWS_AS(other_shape.copy_weights(a), ShapeError);
   RelativeClassifier plain(stitching::registry().make<Aggregator>("sum"), 2, 16, 4, options);
   CHECK_THROWS_WITH_ALL(plain.finetune("qkv", 1, 0.01, spaces, data.labels, 0), ConfigError, "needs an attention aggregator");
   plain.finetune("head", 2, 0.01, spaces, data.labels, 0);

@@ -67,6 +67,12 @@ class BRIDGES_API RelativeClassifier {
   void finetune(const std::string& params, int64_t steps, double lr, const std::vector<Tensor>& subspaces,
                 const Tensor& labels, uint64_t seed);
 
+  /// Copies every parameter and buffer of `trained`, a classifier built with
+  /// the same aggregator type and sizes (e.g. to fine-tune one trained
+  /// decoder towards several targets without training it again). Throws
+  /// ShapeError when the two differ.
+  void copy_weights(const RelativeClassifier& trained);
+
   /// The mean attention weight each subspace receives over these examples,
   /// [s], summing to 1; undefined when the aggregator does not attend.
   Tensor mean_attention(const std::vector<Tensor>& subspaces);
