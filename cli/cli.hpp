@@ -55,5 +55,6 @@ void add_project_command(CLI::App& app, Context& context);
 void add_invariances_command(CLI::App& app, Context& context);
 void add_encode_command(CLI::App& app, Context& context);
 void add_run_command(CLI::App& app, Context& context);
+void add_compare_command(CLI::App& app, Context& context);
 
 }  // namespace bridges::cli

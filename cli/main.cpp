@@ -24,12 +24,15 @@ int main(int argc, char** argv) {
                  "folder or manifest searched for plugins before BRIDGES_PLUGIN_PATH and the installed plugins")
       ->delimiter(':');
   app.require_subcommand(1);
+  // Global options may also follow the command: `bridges run P.json --threads 2`.
+  app.fallthrough();
   app.parse_complete_callback([&] { set_threads(context.threads); });
 
   cli::add_plugins_command(app, context);
   cli::add_project_command(app, context);
   cli::add_invariances_command(app, context);
   cli::add_encode_command(app, context);
+  cli::add_compare_command(app, context);
   cli::add_run_command(app, context);
 
   try {

@@ -16,12 +16,6 @@ namespace {
 const std::vector<std::string> kTypes{"number", "integer", "string", "boolean", "array", "object"};
 const std::vector<std::string> kOptionKeys{"type", "default", "nullable", "enum", "minimum", "maximum", "description"};
 
-std::string short_json(const json& value) {
-  std::string s = value.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
 bool is_integral(const json& v) {
   if (v.is_number_integer()) return true;
   if (!v.is_number_float()) return false;
@@ -68,6 +62,12 @@ std::string check_value(const json& decl, const json& value) {
 
 }  // namespace
 
+std::string json_excerpt(const json& value, std::size_t max) {
+  std::string s = value.dump();
+  if (s.size() > max) s = s.substr(0, max > 3 ? max - 3 : 0) + "...";
+  return s;
+}
+
 OptionSchema::OptionSchema() : spec_(json::object()) {}
 
 OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
@@ -75,13 +75,13 @@ OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
   if (spec.is_null()) return schema;
   if (!spec.is_object())
     throw ConfigError(fmt::format("{}: \"options\" must be an object of option declarations, found {}.", where,
-                                  short_json(spec)));
+                                  json_excerpt(spec)));
   for (const auto& [name, decl] : spec.items()) {
     const auto at = [&] { return fmt::format("{}: option '{}'", where, name); };
     if (!decl.is_object())
       throw ConfigError(fmt::format("{} must be declared as an object like {{\"type\": \"number\", \"default\": 1}}, "
                                     "found {}.",
-                                    at(), short_json(decl)));
+                                    at(), json_excerpt(decl)));
     for (const auto& [key, v] : decl.items())
       if (std::find(kOptionKeys.begin(), kOptionKeys.end(), key) == kOptionKeys.end())
         throw ConfigError(fmt::format("{}: unknown key \"{}\".{} Keys: {}.", at(), key, did_you_mean(key, kOptionKeys),
@@ -98,13 +98,13 @@ OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
       throw ConfigError(fmt::format("{}: \"enum\" must be a non-empty array of allowed values.", at()));
     for (const char* bound : {"minimum", "maximum"})
       if (decl.contains(bound) && !decl[bound].is_number())
-        throw ConfigError(fmt::format("{}: \"{}\" must be a number, found {}.", at(), bound, short_json(decl[bound])));
+        throw ConfigError(fmt::format("{}: \"{}\" must be a number, found {}.", at(), bound, json_excerpt(decl[bound])));
     json normalized = decl;
     if (decl.contains("default") && decl["default"].is_null()) normalized["nullable"] = true;
     if (decl.contains("default")) {
       const std::string problem = check_value(normalized, decl["default"]);
       if (!problem.empty())
-        throw ConfigError(fmt::format("{}: the default {} is not {}.", at(), short_json(decl["default"]),
+        throw ConfigError(fmt::format("{}: the default {} is not {}.", at(), json_excerpt(decl["default"]),
                                       expectation(normalized)));
     }
     schema.spec_[name] = normalized;
@@ -116,7 +116,7 @@ json OptionSchema::apply(const json& options, std::string_view component) const 
   json given = options.is_null() ? json::object() : options;
   if (!given.is_object())
     throw ConfigError(fmt::format("{}: options must be a JSON object like {{\"name\": value}}, found {}.", component,
-                                  short_json(options)));
+                                  json_excerpt(options)));
   const std::vector<std::string> known = names();
   for (const auto& [name, value] : given.items()) {
     if (!spec_.contains(name)) {
@@ -128,7 +128,7 @@ json OptionSchema::apply(const json& options, std::string_view component) const 
     const std::string problem = check_value(decl, value);
     if (!problem.empty())
       throw ConfigError(fmt::format("{}: option '{}' must be {}, found {}.", component, name, expectation(decl),
-                                    short_json(value)));
+                                    json_excerpt(value)));
     if (decl["type"] == "integer" && value.is_number_float()) given[name] = static_cast<int64_t>(value.get<double>());
   }
   json out = json::object();

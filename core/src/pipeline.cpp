@@ -8,6 +8,7 @@
 #include "bridges/anchors.hpp"
 #include "bridges/error.hpp"
 #include "bridges/io.hpp"
+#include "bridges/options.hpp"
 #include "bridges/projector.hpp"
 #include "bridges/text.hpp"
 
@@ -21,11 +22,6 @@ const std::vector<std::string> kTopKeys{"name", "description", "dataset", "encod
                                         "normalize", "aggregators", "decoder", "experiments", "output"};
 const std::vector<std::string> kExperimentTypes{"stitching", "ablation", "finetune", "reconstruction"};
 
-std::string short_json(const json& v) {
-  std::string s = v.dump();
-  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
-}
-
 // Validation with the file and JSON path in every message.
 struct Checker {
   std::string where;
@@ -36,7 +32,7 @@ struct Checker {
   }
 
   void only_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& path) const {
-    if (!obj.is_object()) fail(path, fmt::format("expected an object, found {}.", short_json(obj)));
+    if (!obj.is_object()) fail(path, fmt::format("expected an object, found {}.", json_excerpt(obj)));
     for (const auto& [key, value] : obj.items())
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
         fail(path, fmt::format("unknown key \"{}\".{} Allowed: {}.", key, did_you_mean(key, allowed), join(allowed)));
@@ -46,7 +42,7 @@ struct Checker {
     if (!obj.contains(key)) return fallback;
     const json& v = obj[key];
     if (!v.is_number_integer() || v.get<int64_t>() < minimum)
-      fail(path + "." + key, fmt::format("expected an integer >= {}, found {}.", minimum, short_json(v)));
+      fail(path + "." + key, fmt::format("expected an integer >= {}, found {}.", minimum, json_excerpt(v)));
     return v.get<int64_t>();
   }
 
@@ -54,7 +50,7 @@ struct Checker {
                      const std::vector<std::string>& allowed = {}) const {
     if (!obj.contains(key)) return fallback;
     const json& v = obj[key];
-    if (!v.is_string()) fail(path + "." + key, fmt::format("expected a string, found {}.", short_json(v)));
+    if (!v.is_string()) fail(path + "." + key, fmt::format("expected a string, found {}.", json_excerpt(v)));
     const std::string s = v;
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end())
       fail(path + "." + key, fmt::format("\"{}\" is not one of {}.{}", s, join(allowed), did_you_mean(s, allowed)));
@@ -68,7 +64,7 @@ struct Checker {
     json spec = value.is_string() ? json{{"type", value}} : value;
     if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string())
       fail(path, fmt::format("a {} is a name or {{\"type\": \"<name>\", ...options}}, found {}.", to_string(kind),
-                             short_json(value)));
+                             json_excerpt(value)));
     const std::string type = spec["type"];
     json options = spec;
     options.erase("type");
@@ -111,7 +107,7 @@ json projection_sets(const Checker& c, const json& value, const std::vector<std:
     if (!set.is_array() || set.empty()) c.fail(at, "expected \"each\", \"all\" or a non-empty list of projection names.");
     for (const auto& name : set)
       if (!name.is_string() || std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
-        c.fail(at, fmt::format("{} is not a projection of this pipeline.{} Projections: {}.", short_json(name),
+        c.fail(at, fmt::format("{} is not a projection of this pipeline.{} Projections: {}.", json_excerpt(name),
                                name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", join(names)));
   }
   return value;
@@ -122,7 +118,7 @@ json aggregator_names(const Checker& c, const json& value, const std::vector<std
   if (!value.is_array() || value.empty()) c.fail(path, "expected null (every aggregator) or a list of aggregator names.");
   for (const auto& name : value)
     if (!name.is_string() || std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
-      c.fail(path, fmt::format("{} is not an aggregator of this pipeline.{} Aggregators: {}.", short_json(name),
+      c.fail(path, fmt::format("{} is not an aggregator of this pipeline.{} Aggregators: {}.", json_excerpt(name),
                                name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", join(names)));
   return value;
 }
@@ -130,7 +126,7 @@ json aggregator_names(const Checker& c, const json& value, const std::vector<std
 json experiment(const Checker& c, const json& value, const Pipeline& p, const std::string& path) {
   const json spec = value.is_string() ? json{{"type", value}} : value;
   if (!spec.is_object() || !spec.contains("type"))
-    c.fail(path, fmt::format("an experiment is {{\"type\": \"stitching\", ...}}, found {}.", short_json(value)));
+    c.fail(path, fmt::format("an experiment is {{\"type\": \"stitching\", ...}}, found {}.", json_excerpt(value)));
   const std::string type = c.string(spec, "type", "", path, kExperimentTypes);
   std::vector<std::string> projection_names, aggregator_names_list, encoder_names;
   for (const auto& pr : p.projections) projection_names.push_back(pr.name);
@@ -158,7 +154,7 @@ json experiment(const Checker& c, const json& value, const Pipeline& p, const st
     out["params"] = c.string(spec, "params", "qkv", path, {"qkv", "head"});
     out["steps"] = c.integer(spec, "steps", 100, 1, path);
     if (spec.contains("lr") && (!spec["lr"].is_number() || spec["lr"].get<double>() <= 0))
-      c.fail(path + ".lr", fmt::format("expected a positive number, found {}.", short_json(spec["lr"])));
+      c.fail(path + ".lr", fmt::format("expected a positive number, found {}.", json_excerpt(spec["lr"])));
     out["lr"] = spec.value("lr", 1e-3);
     out["samples"] = c.integer(spec, "samples", 500, 1, path);
     const std::string fallback = out["params"] == "qkv" ? "self_attention" : aggregator_names_list.at(0);
@@ -170,11 +166,11 @@ json experiment(const Checker& c, const json& value, const Pipeline& p, const st
       if (!pairs.is_array()) c.fail(path + ".pairs", "expected null (every source and target) or [[source, target], ...].");
       for (const auto& pair : pairs)
         if (!pair.is_array() || pair.size() != 2)
-          c.fail(path + ".pairs", fmt::format("{} is not [source, target].", short_json(pair)));
+          c.fail(path + ".pairs", fmt::format("{} is not [source, target].", json_excerpt(pair)));
         else
           for (const auto& name : pair)
             if (!name.is_string() || std::find(encoder_names.begin(), encoder_names.end(), name.get<std::string>()) == encoder_names.end())
-              c.fail(path + ".pairs", fmt::format("{} is not an encoder of this pipeline.{} Encoders: {}.", short_json(name),
+              c.fail(path + ".pairs", fmt::format("{} is not an encoder of this pipeline.{} Encoders: {}.", json_excerpt(name),
                                                   name.is_string() ? did_you_mean(name.get<std::string>(), encoder_names) : "",
                                                   join(encoder_names)));
     }
@@ -257,7 +253,7 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
     if (taken.contains("seeds")) {
       const json& seeds = taken["seeds"];
       if (!seeds.is_array() || seeds.empty())
-        c.fail(path + ".seeds", fmt::format("expected a non-empty list of integers, found {}.", short_json(seeds)));
+        c.fail(path + ".seeds", fmt::format("expected a non-empty list of integers, found {}.", json_excerpt(seeds)));
       if (!spec.contains("seed"))
         c.fail(path + ".seeds", fmt::format("encoder/{} has no \"seed\" option to vary.", spec["type"].get<std::string>()));
       const json written = j["encoders"][i];
@@ -267,7 +263,7 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
       group.erase("seed");
       for (const auto& seed : seeds) {
         if (!seed.is_number_integer() || seed.get<int64_t>() < 0)
-          c.fail(path + ".seeds", fmt::format("{} is not a seed (a non-negative integer).", short_json(seed)));
+          c.fail(path + ".seeds", fmt::format("{} is not a seed (a non-negative integer).", json_excerpt(seed)));
         json one = spec;
         one["seed"] = seed;
         p.encoders.push_back({fmt::format("{}-{}", base, seed.get<int64_t>()), one});
@@ -288,12 +284,12 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
   p.anchors = {{"count", c.integer(anchors, "count", 1280, 1, "$.anchors")},
                {"strategy", c.string(anchors, "strategy", "random", "$.anchors", anchor_strategies())},
                {"seed", c.integer(anchors, "seed", 0, 0, "$.anchors")}};
-  if (p.anchors["strategy"] == "farthest_point") {
+  if (p.anchors["strategy"] == "farthest_point" || p.anchors["strategy"] == "kmeans") {
     std::vector<std::string> encoder_names;
     for (const auto& e : p.encoders) encoder_names.push_back(e.name);
     p.anchors["encoder"] = c.string(anchors, "encoder", p.encoders[0].name, "$.anchors", encoder_names);
   } else if (anchors.contains("encoder")) {
-    c.fail("$.anchors.encoder", "only farthest_point anchors are chosen in an encoder's latent space.");
+    c.fail("$.anchors.encoder", "only farthest_point and kmeans anchors are chosen in an encoder's latent space.");
   }
 
   if (!j.contains("projections") || !j["projections"].is_array() || j["projections"].empty())
@@ -330,15 +326,15 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
                {"train_samples", decoder.value("train_samples", json())},
                {"test_samples", decoder.value("test_samples", json())}};
   if (!p.decoder["lr"].is_number() || p.decoder["lr"].get<double>() <= 0)
-    c.fail("$.decoder.lr", fmt::format("expected a positive number, found {}.", short_json(p.decoder["lr"])));
+    c.fail("$.decoder.lr", fmt::format("expected a positive number, found {}.", json_excerpt(p.decoder["lr"])));
   if (!p.decoder["seeds"].is_array() || p.decoder["seeds"].empty())
     c.fail("$.decoder.seeds", "expected a non-empty list of seeds, e.g. [0, 1, 2].");
   for (const auto& seed : p.decoder["seeds"])
-    if (!seed.is_number_integer() || seed.get<int64_t>() < 0) c.fail("$.decoder.seeds", fmt::format("{} is not a seed.", short_json(seed)));
+    if (!seed.is_number_integer() || seed.get<int64_t>() < 0) c.fail("$.decoder.seeds", fmt::format("{} is not a seed.", json_excerpt(seed)));
   for (const char* key : {"train_samples", "test_samples"})
     if (!p.decoder[key].is_null() && (!p.decoder[key].is_number_integer() || p.decoder[key].get<int64_t>() < 1))
       c.fail(fmt::format("$.decoder.{}", key), fmt::format("expected null (the whole split) or a positive integer, found {}.",
-                                                           short_json(p.decoder[key])));
+                                                           json_excerpt(p.decoder[key])));
 
   const json experiments = j.value("experiments", json::array({"stitching"}));
   if (!experiments.is_array() || experiments.empty()) c.fail("$.experiments", "expected a non-empty array of experiments.");

@@ -15,6 +15,8 @@ uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
   return r % bound;
 }
 
+double uniform_unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
 void shuffle_prefix(std::vector<int64_t>& items, int64_t count, std::mt19937_64& rng) {
   const auto n = static_cast<uint64_t>(items.size());
   for (uint64_t i = 0; i < static_cast<uint64_t>(count) && i + 1 < n; ++i)

@@ -1,6 +1,7 @@
 // The `bridges` program, run as a user runs it.
 #include <ATen/ops/arange.h>
 #include <ATen/ops/index_select.h>
+#include <ATen/ops/linalg_qr.h>
 #include <ATen/ops/stack.h>
 #include <sys/wait.h>
 
@@ -197,7 +198,8 @@ TEST_CASE("encode trains once, reuses the cache on the next run, and writes the 
 
 TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid one is an error with its path") {
   const std::string pipelines = std::string(BRIDGES_TEST_SOURCE_DIR) + "/examples/pipelines/";
-  const auto plan = bridges_cli("run --dry-run " + pipelines + "fashion-mnist-stitching.json");
+  // Global options may follow the command.
+  const auto plan = bridges_cli("run --dry-run " + pipelines + "fashion-mnist-stitching.json --threads 1");
   CHECK(plan.code == 0);
   CHECK(contains(plan.out, "encoder      cnn-2"));
   CHECK(contains(plan.out, "is valid; nothing was run"));
@@ -208,4 +210,42 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(bad.err, (dir / "bad.json").string() + ": $.encoders[1].type: encoder 'mpl' does not exist. Did you mean 'mlp'?"));
   CHECK_FALSE(fs::exists(dir / "runs"));
   CHECK(bridges_cli("run " + (dir / "absent.json").string()).code == 2);
+}
+
+TEST_CASE("compare: absolute and relative similarity of two spaces, as a table and as JSON") {
+  testing::TempDir dir;
+  // B is A rotated: CKA sees through the rotation, entry-wise correlation of
+  // the absolute latents does not; cosine relative representations coincide,
+  // L1 ones do not.
+  const Tensor a = testing::randn({200, 8}, 1);
+  const Tensor q = std::get<0>(at::linalg_qr(testing::randn({8, 8}, 2)));
+  write_npy(dir / "a.npy", a);
+  write_npy(dir / "b.npy", a.mm(q));
+  write_npy(dir / "narrow.npy", a.narrow(1, 0, 5));
+  const std::string files = (dir / "a.npy").string() + " " + (dir / "b.npy").string();
+  const auto result = bridges_cli("compare " + files + " -s cosine,l1 --num-anchors 20 --json");
+  REQUIRE(result.code == 0);
+  const json j = json::parse(result.out)["measures"];
+  CHECK(j["absolute"]["cka_linear"].get<double>() == doctest::Approx(1.0).epsilon(1e-4));
+  CHECK(j["absolute"]["pearson"].get<double>() < 0.9);
+  CHECK(j["cosine"]["pearson"].get<double>() == doctest::Approx(1.0).epsilon(1e-4));
+  CHECK(j["cosine"]["knn_mrr"].get<double>() == doctest::Approx(1.0));
+  CHECK(j["l1"]["pearson"].get<double>() < j["cosine"]["pearson"].get<double>() - 1e-3);
+
+  const auto table = bridges_cli("compare " + (dir / "a.npy").string() + " " + (dir / "narrow.npy").string() +
+                                 " -m cka_linear,spearman");
+  CHECK(table.code == 0);
+  CHECK(contains(table.out, "CKA_LINEAR"));
+  CHECK(contains(table.out, "-: needs the same width"));
+
+  const auto typo = bridges_cli("compare " + files + " -m cka");
+  CHECK(typo.code == 1);
+  CHECK(contains(typo.err, "Did you mean"));
+  const auto no_anchors = bridges_cli("compare " + files + " -s cosine");
+  CHECK(no_anchors.code == 1);
+  CHECK(contains(no_anchors.err, "--similarity needs anchors"));
+  write_npy(dir / "short.npy", a.narrow(0, 0, 10));
+  const auto rows = bridges_cli("compare " + (dir / "a.npy").string() + " " + (dir / "short.npy").string());
+  CHECK(rows.code == 1);
+  CHECK(contains(rows.err, "same samples"));
 }

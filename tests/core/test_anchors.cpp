@@ -1,5 +1,7 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/cdist.h>
 #include <ATen/ops/equal.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/zeros_like.h>
@@ -104,5 +106,34 @@ TEST_CASE("select_anchors dispatches by name and says what each strategy needs")
   CHECK(at::equal(select_anchors("farthest_point", 2, 5, {}, x), farthest_point_anchors(x, 2, 5)));
   CHECK_THROWS_WITH_ALL(select_anchors("stratified", 2, 0, {}, x), ConfigError, "need the samples' labels");
   CHECK_THROWS_WITH_ALL(select_anchors("farthest_point", 2, 0, labels, {}), ConfigError, "need latents");
+  CHECK(at::equal(select_anchors("kmeans", 2, 5, {}, x), kmeans_anchors(x, 2, 5)));
+  CHECK_THROWS_WITH_ALL(select_anchors("kmeans", 2, 0, labels, {}), ConfigError, "need latents");
   CHECK_THROWS_WITH_ALL(select_anchors("farthest", 2, 0, labels, x), UnknownNameError, "Did you mean 'farthest_point'?");
+}
+
+TEST_CASE("k-means anchors: one per well-separated cluster, distinct, and fixed by the seed") {
+  // 6 tight clusters far apart, 50 samples each: 6 anchors land one in each.
+  const int64_t clusters = 6, per = 50;
+  const Tensor centres = testing::randn({clusters, 8}, 3) * 20;
+  const Tensor members = at::arange(clusters * per, at::kLong).floor_divide(per);
+  const Tensor x = centres.index_select(0, members) + testing::randn({clusters * per, 8}, 4) * 0.1;
+  const Tensor a = kmeans_anchors(x, clusters, 0);
+  CHECK(at::equal(a, kmeans_anchors(x, clusters, 0)));
+  const auto picked = values(members.index_select(0, a));
+  CHECK(std::set<int64_t>(picked.begin(), picked.end()).size() == static_cast<std::size_t>(clusters));
+
+  // More anchors than distinct points: still distinct samples.
+  const Tensor duplicated = at::cat({x.narrow(0, 0, 3), x.narrow(0, 0, 3)});
+  const auto all = values(kmeans_anchors(duplicated, 6, 1));
+  CHECK(std::set<int64_t>(all.begin(), all.end()).size() == 6);
+  CHECK_THROWS_AS(kmeans_anchors(x, 0, 0), ConfigError);
+  CHECK_THROWS_AS(kmeans_anchors(x, 301, 0), ConfigError);
+}
+
+TEST_CASE("k-means anchors cover the data better than random ones") {
+  // Mean distance from each sample to its nearest anchor: k-means minimises it
+  // (measured: 0.905 against 1.031 for random anchors).
+  const Tensor x = testing::randn({2000, 4}, 5);
+  const auto coverage = [&](const Tensor& idx) { return at::cdist(x, x.index_select(0, idx)).amin(1).mean().item<double>(); };
+  CHECK(coverage(kmeans_anchors(x, 32, 0)) < 0.93 * coverage(random_anchors(2000, 32, 0)));
 }

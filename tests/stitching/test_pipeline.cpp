@@ -80,7 +80,7 @@ TEST_CASE("pipeline errors name the file, the JSON path and the closest name") {
   check_error([](json& j) { j["encoders"][0]["seed"] = 3; }, {"$.encoders[0]", "either \"seed\" or \"seeds\""});
   check_error([](json& j) { j["encoders"].push_back({{"type", "mlp"}, {"seeds", {1}}}); }, {"two encoders are named \"mlp-1\""});
   check_error([](json& j) { j["projections"][0] = "cosin"; }, {"$.projections[0].type", "Did you mean 'cosine'?"});
-  check_error([](json& j) { j["anchors"]["strategy"] = "kmeans"; }, {"$.anchors.strategy", "\"kmeans\" is not one of random, stratified, farthest_point"});
+  check_error([](json& j) { j["anchors"]["strategy"] = "k_means"; }, {"$.anchors.strategy", "\"k_means\" is not one of random, stratified, farthest_point, kmeans"});
   check_error([](json& j) { j["experiments"][0]["projection_sets"] = json::array({json::array({"cosine", "l1"})}); }, {"$.experiments[0].projection_sets[0]", "\"l1\" is not a projection", "cosine, smooth"});
   check_error([](json& j) { j["experiments"][0]["type"] = "stiching"; }, {"$.experiments[0].type", "Did you mean 'stitching'?"});
   check_error([](json& j) { j["experiments"][1]["pairs"] = json::array({json::array({"mlp-0", "cnn-0"})}); }, {"$.experiments[1].pairs", "\"cnn-0\" is not an encoder", "mlp-0, mlp-1"});

@@ -28,11 +28,18 @@ BRIDGES_API Tensor stratified_anchors(const Tensor& labels, int64_t count, uint6
 /// already chosen (ties: lowest index). Result [count] int64.
 BRIDGES_API Tensor farthest_point_anchors(const Tensor& latents, int64_t count, uint64_t seed);
 
-/// The strategies by name: "random", "stratified", "farthest_point".
+/// k-means on latents [n, d] (Euclidean): k-means++ seeding (seeded,
+/// std::mt19937_64), then Lloyd iterations until no assignment changes or
+/// `iterations` passes; the anchors are the samples nearest each centroid
+/// (distinct: a centroid whose nearest sample is taken gets the next
+/// nearest). Result [count] int64, in centroid order.
+BRIDGES_API Tensor kmeans_anchors(const Tensor& latents, int64_t count, uint64_t seed, int64_t iterations = 50);
+
+/// The strategies by name: "random", "stratified", "farthest_point", "kmeans".
 BRIDGES_API const std::vector<std::string>& anchor_strategies();
 
 /// Dispatches on `strategy`. `labels` is needed by stratified, `latents` by
-/// farthest_point (ConfigError otherwise); num_samples comes from whichever
+/// farthest_point and kmeans (ConfigError otherwise); num_samples comes from whichever
 /// is given. Throws UnknownNameError for another name.
 BRIDGES_API Tensor select_anchors(std::string_view strategy, int64_t count, uint64_t seed,
                                   const Tensor& labels, const Tensor& latents);

@@ -11,6 +11,10 @@
 
 namespace bridges {
 
+/// A JSON value as compact text for messages, cut to `max` characters
+/// ("{\"type\": \"cnn\", \"seed...").
+BRIDGES_API std::string json_excerpt(const nlohmann::json& value, std::size_t max = 60);
+
 /// The options a component accepts, as a manifest declares them:
 ///
 ///   {"eps": {"type": "number", "default": 1e-8, "minimum": 0,

@@ -18,6 +18,9 @@ namespace bridges {
 /// Uniform integer in [0, bound), bound >= 1, by rejection sampling.
 BRIDGES_API uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound);
 
+/// Uniform real in [0, 1) from the top 53 bits of one draw.
+BRIDGES_API double uniform_unit(std::mt19937_64& rng);
+
 /// Fisher-Yates on the first `count` positions: afterwards items[0..count)
 /// is a uniform random sample of `items`, in random order.
 BRIDGES_API void shuffle_prefix(std::vector<int64_t>& items, int64_t count, std::mt19937_64& rng);

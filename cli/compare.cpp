@@ -1,0 +1,163 @@
+// bridges compare: how similar two latent spaces of the same samples are,
+// absolute and through relative representations.
+#include <ATen/ops/index_select.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <iostream>
+
+#include "bridges/anchors.hpp"
+#include "bridges/error.hpp"
+#include "bridges/latent_similarity.hpp"
+#include "bridges/npy.hpp"
+#include "bridges/projector.hpp"
+#include "bridges/text.hpp"
+#include "cli.hpp"
+
+namespace bridges::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CompareOptions {
+  fs::path a, b, anchors;
+  std::vector<std::string> measures{"cka_linear,cka_debiased,svcca,pearson,spearman,knn_jaccard,knn_mrr,knn_cosine"};
+  std::vector<std::string> similarities;
+  int64_t num_anchors = 0;
+  std::string strategy = "random";
+  uint64_t seed = 0;
+  std::string normalize = "none";
+  int64_t knn = 10;
+  bool json = false;
+};
+
+Tensor read_latents(const fs::path& file) {
+  const Tensor x = read_npy(file);
+  if (x.dim() != 2 || !x.is_floating_point())
+    throw ShapeError(fmt::format("{}: expected latents [n, d] float32 or float64, found {}.", file.string(), describe(x)));
+  return x;
+}
+
+Tensor anchor_indices(const CompareOptions& o, const Tensor& a) {
+  if (!o.anchors.empty()) {
+    const Tensor idx = read_npy(o.anchors);
+    if (idx.scalar_type() != at::kLong || idx.dim() != 1)
+      throw ShapeError(fmt::format("{}: --anchors must hold anchor indices [k] int64 (the same rows of both files), "
+                                   "found {}.",
+                                   o.anchors.string(), describe(idx)));
+    if (idx.lt(0).logical_or(idx.ge(a.size(0))).any().item<bool>())
+      throw ShapeError(fmt::format("{}: anchor indices must lie in [0, {}) (the rows of {}).", o.anchors.string(),
+                                   a.size(0), o.a.string()));
+    return idx;
+  }
+  return select_anchors(o.strategy, o.num_anchors, o.seed, Tensor(), a);
+}
+
+void run(Context&, const CompareOptions& o);
+
+}  // namespace
+
+void add_compare_command(CLI::App& app, Context& context) {
+  auto o = std::make_shared<CompareOptions>();
+  auto* cmd = app.add_subcommand("compare", "How similar two latent spaces of the same samples are");
+  cmd->footer(
+      "Row i of A and row i of B must encode the same sample. Each measure is computed on the absolute\n"
+      "latents and, with --similarity, on the relative representations of both against the same anchor\n"
+      "samples (--anchors IDX.npy, or --num-anchors K chosen in A by --anchor-strategy).\n"
+      "Measures: cka_linear, cka_debiased, cka_rbf, svcca, pearson, pearson_per_sample, spearman,\n"
+      "spearman_per_sample, knn_jaccard, knn_mrr, knn_cosine. Correlations, knn_mrr and knn_cosine pair\n"
+      "a_i with b_i and need the same width: '-' where the widths differ.\n\n"
+      "Example:\n"
+      "  bridges compare za.npy zb.npy -s cosine,euclidean,l1,linf --num-anchors 300 --anchor-strategy kmeans");
+  cmd->add_option("A", o->a, "first latents [n, d] (.npy)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("B", o->b, "second latents [n, d'] (.npy), the same samples in the same order")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--measures,-m", o->measures, "measures, comma separated")->capture_default_str();
+  cmd->add_option("--similarity,-s", o->similarities, "also compare relative representations: similarities, comma separated");
+  auto* anchors = cmd->add_option("--anchors,-a", o->anchors, "anchor indices [k] int64 (.npy) into both files")
+                      ->check(CLI::ExistingFile);
+  auto* count = cmd->add_option("--num-anchors", o->num_anchors, "number of anchors to choose in A")
+                    ->check(CLI::PositiveNumber);
+  anchors->excludes(count);
+  cmd->add_option("--anchor-strategy", o->strategy, "random, farthest_point or kmeans (with --num-anchors)")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "anchor selection seed")->capture_default_str();
+  cmd->add_option("--normalize", o->normalize, "per-subspace normalisation of relative representations")
+      ->capture_default_str();
+  cmd->add_option("--knn", o->knn, "neighbours for the knn_* measures")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", o->json, "print JSON");
+  cmd->callback([&context, o] { run(context, *o); });
+}
+
+namespace {
+
+void run(Context& context, const CompareOptions& o) {
+  const auto measures = list_values(o.measures);
+  if (measures.empty()) throw ConfigError("--measures: give at least one measure, e.g. --measures cka_linear.");
+  for (const auto& m : measures)
+    if (std::find(latent_measures().begin(), latent_measures().end(), m) == latent_measures().end())
+      throw_unknown_name("measure (--measures)", m, latent_measures());
+  const Tensor a = read_latents(o.a), b = read_latents(o.b);
+  if (a.size(0) != b.size(0))
+    throw ShapeError(fmt::format("{} has {} rows and {} has {}: both must encode the same samples, row by row.",
+                                 o.a.string(), a.size(0), o.b.string(), b.size(0)));
+  MeasureOptions options;
+  options.knn = o.knn;
+  options.seed = o.seed;
+
+  // Representations to compare: absolute, then one per similarity.
+  std::vector<std::pair<std::string, std::pair<Tensor, Tensor>>> reps{{"absolute", {a, b}}};
+  const auto names = list_values(o.similarities);
+  if (!names.empty()) {
+    if (o.anchors.empty() && o.num_anchors == 0)
+      throw ConfigError("--similarity needs anchors: --anchors IDX.npy (indices into both files) or --num-anchors K.");
+    const Tensor idx = anchor_indices(o, a);
+    std::vector<std::shared_ptr<const Similarity>> similarities;
+    for (const auto& name : names) similarities.push_back(make_similarity(context, name));
+    const SubspaceNorm norm = parse_subspace_norm(o.normalize);
+    const auto ra = RelativeProjector(at::index_select(a, 0, idx), similarities, norm).project(a);
+    const auto rb = RelativeProjector(at::index_select(b, 0, idx), similarities, norm).project(b.to(a.scalar_type()));
+    for (std::size_t i = 0; i < names.size(); ++i) reps.push_back({similarities[i]->type(), {ra[i], rb[i]}});
+  }
+
+  nlohmann::json out = nlohmann::json::object();
+  std::vector<std::vector<std::string>> rows;
+  bool skipped = false;
+  for (const auto& [name, pair] : reps) {
+    const auto& [x, y] = pair;
+    std::vector<std::string> applicable;
+    for (const auto& m : measures)
+      if (!measure_needs_same_width(m) || x.size(1) == y.size(1)) applicable.push_back(m);
+    const auto values = latent_similarities(applicable, x, y, options);
+    std::vector<std::string> row{name};
+    for (const auto& m : measures) {
+      const auto it = values.find(m);
+      out[name][m] = it == values.end() ? nlohmann::json() : nlohmann::json(it->second);
+      row.push_back(it == values.end() ? "-" : fmt::format("{:.4f}", it->second));
+      skipped = skipped || it == values.end();
+    }
+    rows.push_back(row);
+  }
+  if (o.json) {
+    std::cout << nlohmann::json{{"a", o.a.string()}, {"b", o.b.string()}, {"samples", a.size(0)}, {"measures", out}}.dump(2)
+              << '\n';
+    return;
+  }
+  std::vector<std::string> header{"REPRESENTATION"};
+  for (std::string m : measures) {
+    std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    header.push_back(m);
+  }
+  print_table(std::cout, header, rows);
+  if (skipped)
+    std::cout << fmt::format("-: needs the same width ({} is [{}, {}], {} is [{}, {}])\n", o.a.filename().string(),
+                             a.size(0), a.size(1), o.b.filename().string(), b.size(0), b.size(1));
+}
+
+}  // namespace
+
+}  // namespace bridges::cli

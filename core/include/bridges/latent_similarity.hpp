@@ -1,0 +1,91 @@
+#pragma once
+// How similar two latent spaces are: measures over two representations of
+// the same samples (row i of each is sample i). They compare absolute
+// latents (any widths) or relative representations (same anchors, so same
+// width), and answer the method's first question: which similarity makes
+// two encoders' spaces most alike.
+//
+//   double s = bridges::latent_similarity("cka_linear", a, b);
+//   auto all = bridges::latent_similarities({"cka_linear", "spearman"}, a, b);
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bridges/export.hpp"
+#include "bridges/tensor.hpp"
+
+namespace bridges {
+
+struct BRIDGES_API MeasureOptions {
+  int64_t knn = 10;             ///< neighbours for the knn_* measures
+  double rbf_sigma = 1.0;       ///< RBF width as a fraction of the median pairwise distance
+  double svcca_variance = 0.99; ///< fraction of variance SVCCA keeps in each space
+  uint64_t seed = 0;            ///< samples used to estimate the median distance when n is large
+};
+
+/// Linear CKA (Kornblith et al., 2019) computed in feature space:
+/// ||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) with column-centred X, Y.
+/// O(n d^2) time and O(d^2) memory: never an n x n matrix. `debiased` uses
+/// the unbiased HSIC estimator (Song et al., 2012; needs n >= 4), which
+/// stays near 0 for independent spaces where the biased one does not.
+BRIDGES_API double linear_cka(const Tensor& x, const Tensor& y, bool debiased = false);
+
+/// The same through n x n Gram matrices: the textbook form, O(n^2) memory.
+/// For tests and the benchmark.
+BRIDGES_API double linear_cka_gram(const Tensor& x, const Tensor& y, bool debiased = false);
+
+/// CKA with Gaussian kernels exp(-|xi - xj|^2 / (2 sigma^2)), sigma =
+/// options.rbf_sigma x the median pairwise distance (estimated on at most
+/// 4096 samples, seeded). The Gram matrices are built and reduced in blocks
+/// of rows, so memory stays O(block x n).
+BRIDGES_API double rbf_cka(const Tensor& x, const Tensor& y, const MeasureOptions& options = {});
+
+/// SVCCA (Raghu et al., 2017): each space reduced to the top singular
+/// directions that keep options.svcca_variance of its variance, then the
+/// mean canonical correlation between the two reduced spaces.
+BRIDGES_API double svcca(const Tensor& x, const Tensor& y, const MeasureOptions& options = {});
+
+/// Pearson correlation over all entries of two tensors of the same shape.
+BRIDGES_API double pearson(const Tensor& a, const Tensor& b);
+/// Spearman correlation over all entries: Pearson of the ranks, tied values
+/// sharing their average rank.
+BRIDGES_API double spearman(const Tensor& a, const Tensor& b);
+/// The mean over rows of the row-wise Pearson / Spearman correlation (rows
+/// of zero variance count 0).
+BRIDGES_API double pearson_per_sample(const Tensor& a, const Tensor& b);
+BRIDGES_API double spearman_per_sample(const Tensor& a, const Tensor& b);
+/// Ranks of the entries of each row (1-based, ties averaged), float64.
+BRIDGES_API Tensor rank_rows(const Tensor& a);
+
+/// Retrieval between two spaces over the same samples, after the relative
+/// representations paper's word-embedding experiment. Neighbours by cosine
+/// similarity.
+struct BRIDGES_API RetrievalScores {
+  double jaccard = 0;      ///< mean Jaccard of sample i's k nearest neighbours in each space (itself excluded)
+  double mrr = 0;          ///< mean reciprocal rank of b_i among all b_j when queried with a_i (same width only)
+  double mean_cosine = 0;  ///< mean cos(a_i, b_i) (same width only)
+};
+/// `same_width` false (different widths): mrr and mean_cosine are NaN.
+BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10);
+
+/// The measures by name: cka_linear, cka_debiased, cka_rbf, svcca, pearson,
+/// pearson_per_sample, spearman, spearman_per_sample, knn_jaccard, knn_mrr,
+/// knn_cosine.
+BRIDGES_API const std::vector<std::string>& latent_measures();
+/// True for the measures that pair entry i of one representation with entry
+/// i of the other (correlations, knn_mrr, knn_cosine): they need the same
+/// width, which relative representations over the same anchors always have.
+BRIDGES_API bool measure_needs_same_width(std::string_view measure);
+/// One measure by name. Throws UnknownNameError (with "did you mean") for
+/// another name, ShapeError when the inputs do not fit the measure.
+BRIDGES_API double latent_similarity(std::string_view measure, const Tensor& a, const Tensor& b,
+                                     const MeasureOptions& options = {});
+/// Several at once, sharing work (e.g. one retrieval pass for the three knn_*).
+BRIDGES_API std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures,
+                                                              const Tensor& a, const Tensor& b,
+                                                              const MeasureOptions& options = {});
+
+}  // namespace bridges

@@ -1,0 +1,356 @@
+#include "bridges/latent_similarity.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "bridges/anchors.hpp"
+#include "bridges/error.hpp"
+#include "bridges/text.hpp"
+
+namespace bridges {
+
+namespace {
+
+// Rows per block when a pass over n x n similarities is cut into blocks:
+// at most ~8 M entries (32 MB of float32) per block.
+int64_t block_rows(int64_t n) { return std::max<int64_t>(1, std::min<int64_t>(n, (int64_t{1} << 23) / std::max<int64_t>(1, n))); }
+
+void check_pair(std::string_view what, const Tensor& a, const Tensor& b, int64_t min_rows) {
+  for (const Tensor* t : {&a, &b})
+    if (!t->defined() || t->dim() != 2 || !t->is_floating_point())
+      throw ShapeError(fmt::format("{}: each representation must be [n, d] floating point, found {} and {}.", what,
+                                   describe(a), describe(b)));
+  if (a.size(0) != b.size(0))
+    throw ShapeError(fmt::format("{}: both representations must hold the same samples (row i = sample i); found {} "
+                                 "and {} rows.",
+                                 what, a.size(0), b.size(0)));
+  if (a.size(0) < min_rows)
+    throw ShapeError(fmt::format("{}: needs at least {} samples, found {}.", what, min_rows, a.size(0)));
+  if (a.size(1) == 0 || b.size(1) == 0) throw ShapeError(fmt::format("{}: a representation has no columns.", what));
+  for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
+    if (!at::isfinite(*t).all().item<bool>())
+      throw ShapeError(fmt::format("{}: the {} representation contains NaN or infinity.", what, name));
+}
+
+void check_same_shape(std::string_view what, const Tensor& a, const Tensor& b) {
+  check_pair(what, a, b, 1);
+  if (a.numel() < 2) throw ShapeError(fmt::format("{}: needs at least 2 entries, found {}.", what, a.numel()));
+  if (a.sizes() != b.sizes())
+    throw ShapeError(fmt::format("{}: compares entry by entry and needs the same shape, found {} and {}. Compare "
+                                 "relative representations (the same anchors give the same width), or use CKA.",
+                                 what, describe(a), describe(b)));
+}
+
+// The statistics of two n x n kernel matrices K, L that both HSIC
+// estimators need: sums of K*L, K*K, L*L, the row sums and the diagonals.
+struct GramStats {
+  double n = 0;
+  double kl = 0, kk = 0, ll = 0;
+  Tensor row_k, row_l, diag_k, diag_l;  // [n] float64
+};
+
+// HSIC up to a factor that cancels in CKA. Biased: tr(K H L H). Unbiased
+// (Song et al., 2012): on K~, L~ with zeroed diagonals,
+// tr(K~L~) + 1'K~1 1'L~1 / ((n-1)(n-2)) - 2/(n-2) 1'K~L~1.
+double hsic(double kl, const Tensor& row_k, const Tensor& row_l, const Tensor& diag_k, const Tensor& diag_l, double n,
+            bool debiased) {
+  if (!debiased) return kl - 2.0 / n * row_k.dot(row_l).item<double>() + row_k.sum().item<double>() * row_l.sum().item<double>() / (n * n);
+  const Tensor rk = row_k - diag_k, rl = row_l - diag_l;
+  const double trace = kl - diag_k.dot(diag_l).item<double>();
+  return trace + rk.sum().item<double>() * rl.sum().item<double>() / ((n - 1) * (n - 2)) -
+         2.0 / (n - 2) * rk.dot(rl).item<double>();
+}
+
+double cka_from(const GramStats& s, bool debiased) {
+  const double xy = hsic(s.kl, s.row_k, s.row_l, s.diag_k, s.diag_l, s.n, debiased);
+  const double xx = hsic(s.kk, s.row_k, s.row_k, s.diag_k, s.diag_k, s.n, debiased);
+  const double yy = hsic(s.ll, s.row_l, s.row_l, s.diag_l, s.diag_l, s.n, debiased);
+  if (xx <= 0 || yy <= 0) return 0.0;  // a constant representation is similar to nothing
+  return xy / std::sqrt(xx * yy);
+}
+
+// Column means as float64 [d].
+Tensor column_means(const Tensor& x) { return x.to(at::kDouble).mean(0); }
+
+double median_distance(const Tensor& x, uint64_t seed) {
+  const int64_t n = x.size(0), m = std::min<int64_t>(n, 4096);
+  const Tensor rows = m < n ? x.index_select(0, random_anchors(n, m, seed)) : x;
+  const Tensor d = at::cdist(rows.to(at::kDouble), rows.to(at::kDouble));
+  const Tensor upper = d.masked_select(at::ones({m, m}, at::kBool).triu(1));
+  if (upper.numel() == 0) return 1.0;
+  const double median = upper.median().item<double>();
+  return median > 0 ? median : 1.0;
+}
+
+}  // namespace
+
+double linear_cka(const Tensor& x, const Tensor& y, bool debiased) {
+  check_pair("linear CKA", x, y, debiased ? 4 : 2);
+  // In feature space: with column-centred X and Y, sum(K*L) = |X'Y|_F^2,
+  // the row sums of K are 0 and its diagonal is |x_i|^2. Products are taken
+  // in blocks of rows in the input's precision and summed in float64.
+  const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1), block = 8192;
+  const Tensor mx = column_means(x).to(dtype), my = column_means(y).to(dtype);
+  Tensor xy = at::zeros({dx, dy}, at::kDouble), xx = at::zeros({dx, dx}, at::kDouble), yy = at::zeros({dy, dy}, at::kDouble);
+  Tensor diag_k = at::empty({n}, at::kDouble), diag_l = at::empty({n}, at::kDouble);
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    const Tensor xc = x.narrow(0, begin, rows).to(dtype) - mx, yc = y.narrow(0, begin, rows).to(dtype) - my;
+    xy += at::mm(xc.t(), yc).to(at::kDouble);
+    xx += at::mm(xc.t(), xc).to(at::kDouble);
+    yy += at::mm(yc.t(), yc).to(at::kDouble);
+    diag_k.narrow(0, begin, rows).copy_(xc.pow(2).sum(1));
+    diag_l.narrow(0, begin, rows).copy_(yc.pow(2).sum(1));
+  }
+  GramStats s;
+  s.n = static_cast<double>(n);
+  s.kl = xy.pow(2).sum().item<double>();
+  s.kk = xx.pow(2).sum().item<double>();
+  s.ll = yy.pow(2).sum().item<double>();
+  s.row_k = at::zeros({n}, at::kDouble);
+  s.row_l = s.row_k;
+  s.diag_k = diag_k;
+  s.diag_l = diag_l;
+  return cka_from(s, debiased);
+}
+
+double linear_cka_gram(const Tensor& x, const Tensor& y, bool debiased) {
+  check_pair("linear CKA (Gram form)", x, y, debiased ? 4 : 2);
+  const Tensor xd = x.to(at::kDouble), yd = y.to(at::kDouble);
+  const Tensor k = at::mm(xd, xd.t()), l = at::mm(yd, yd.t());
+  GramStats s;
+  s.n = static_cast<double>(x.size(0));
+  s.kl = (k * l).sum().item<double>();
+  s.kk = (k * k).sum().item<double>();
+  s.ll = (l * l).sum().item<double>();
+  s.row_k = k.sum(1);
+  s.row_l = l.sum(1);
+  s.diag_k = k.diagonal().clone();
+  s.diag_l = l.diagonal().clone();
+  return cka_from(s, debiased);
+}
+
+double rbf_cka(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
+  check_pair("RBF CKA", x, y, 2);
+  if (!(options.rbf_sigma > 0)) throw ConfigError(fmt::format("RBF CKA: sigma must be positive, found {}.", options.rbf_sigma));
+  const int64_t n = x.size(0);
+  const Tensor xd = x.to(at::kDouble), yd = y.to(at::kDouble);
+  const double sx = options.rbf_sigma * median_distance(xd, options.seed);
+  const double sy = options.rbf_sigma * median_distance(yd, options.seed);
+  const Tensor nx = xd.pow(2).sum(1), ny = yd.pow(2).sum(1);
+  GramStats s;
+  s.n = static_cast<double>(n);
+  s.row_k = at::empty({n}, at::kDouble);
+  s.row_l = at::empty({n}, at::kDouble);
+  s.diag_k = at::ones({n}, at::kDouble);
+  s.diag_l = at::ones({n}, at::kDouble);
+  const auto gram = [](const Tensor& block, const Tensor& all, const Tensor& block_norms, const Tensor& norms, double sigma) {
+    const Tensor d2 = (block_norms.unsqueeze(1) + norms.unsqueeze(0) - 2 * at::mm(block, all.t())).clamp_min(0);
+    return at::exp(d2 / (-2 * sigma * sigma));
+  };
+  const int64_t block = block_rows(n);
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    const Tensor k = gram(xd.narrow(0, begin, rows), xd, nx.narrow(0, begin, rows), nx, sx);
+    const Tensor l = gram(yd.narrow(0, begin, rows), yd, ny.narrow(0, begin, rows), ny, sy);
+    s.kl += (k * l).sum().item<double>();
+    s.kk += (k * k).sum().item<double>();
+    s.ll += (l * l).sum().item<double>();
+    s.row_k.narrow(0, begin, rows).copy_(k.sum(1));
+    s.row_l.narrow(0, begin, rows).copy_(l.sum(1));
+  }
+  return cka_from(s, false);
+}
+
+double svcca(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
+  check_pair("SVCCA", x, y, 2);
+  if (!(options.svcca_variance > 0 && options.svcca_variance <= 1))
+    throw ConfigError(fmt::format("SVCCA: the variance kept must be in (0, 1], found {}.", options.svcca_variance));
+  // The orthonormal basis of the top singular directions keeping the
+  // asked-for variance; canonical correlations are then the singular values
+  // of U_x' U_y.
+  const auto basis = [&](const Tensor& t) {
+    const Tensor c = t.to(at::kDouble) - column_means(t);
+    const auto [u, sv, vh] = at::linalg_svd(c, /*full_matrices=*/false);
+    const Tensor energy = sv.pow(2);
+    const double total = energy.sum().item<double>();
+    if (total <= 0) return u.narrow(1, 0, 0);
+    const Tensor kept = (energy.cumsum(0) / total) < options.svcca_variance - 1e-12;
+    const int64_t r = std::min<int64_t>(sv.size(0), kept.sum().item<int64_t>() + 1);
+    return u.narrow(1, 0, r);
+  };
+  const Tensor ux = basis(x), uy = basis(y);
+  if (ux.size(1) == 0 || uy.size(1) == 0) return 0.0;
+  const Tensor correlations = at::linalg_svdvals(at::mm(ux.t(), uy)).clamp(0, 1);
+  return correlations.mean().item<double>();
+}
+
+namespace {
+
+double pearson_of(const Tensor& a, const Tensor& b) {
+  const Tensor ac = a - a.mean(), bc = b - b.mean();
+  const double denominator = std::sqrt(ac.dot(ac).item<double>() * bc.dot(bc).item<double>());
+  return denominator > 0 ? ac.dot(bc).item<double>() / denominator : 0.0;
+}
+
+// Row-wise Pearson of two [n, d] float64 matrices, [n]; 0 for a constant row.
+Tensor pearson_rows(const Tensor& a, const Tensor& b) {
+  const Tensor ac = a - a.mean(1, true), bc = b - b.mean(1, true);
+  const Tensor denominator = (ac.pow(2).sum(1) * bc.pow(2).sum(1)).sqrt();
+  return at::where(denominator > 0, (ac * bc).sum(1) / denominator.clamp_min(1e-300), at::zeros_like(denominator));
+}
+
+}  // namespace
+
+Tensor rank_rows(const Tensor& a) {
+  if (!a.defined() || a.dim() != 2) throw ShapeError(fmt::format("ranks: expected [n, d], found {}.", describe(a)));
+  const Tensor values = a.to(at::kDouble).contiguous();
+  // (c10::optional<bool> spells out the stable overload: a plain `true` would
+  // pick sort(dim, descending).)
+  const auto [sorted, order] = at::sort(values, c10::optional<bool>(true), /*dim=*/1, /*descending=*/false);
+  Tensor ranks = at::empty_like(values);
+  const int64_t n = values.size(0), d = values.size(1);
+  const double* sp = sorted.data_ptr<double>();
+  const int64_t* op = order.data_ptr<int64_t>();
+  double* rp = ranks.data_ptr<double>();
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const double* s = sp + r * d;
+      const int64_t* o = op + r * d;
+      double* out = rp + r * d;
+      for (int64_t i = 0; i < d;) {
+        int64_t j = i + 1;
+        while (j < d && s[j] == s[i]) ++j;
+        const double average = 0.5 * static_cast<double>(i + 1 + j);  // mean of ranks i+1 .. j
+        for (int64_t t = i; t < j; ++t) out[o[t]] = average;
+        i = j;
+      }
+    }
+  });
+  return ranks;
+}
+
+double pearson(const Tensor& a, const Tensor& b) {
+  check_same_shape("Pearson correlation", a, b);
+  return pearson_of(a.to(at::kDouble).flatten(), b.to(at::kDouble).flatten());
+}
+
+double spearman(const Tensor& a, const Tensor& b) {
+  check_same_shape("Spearman correlation", a, b);
+  return pearson_of(rank_rows(a.reshape({1, -1})).flatten(), rank_rows(b.reshape({1, -1})).flatten());
+}
+
+double pearson_per_sample(const Tensor& a, const Tensor& b) {
+  check_same_shape("per-sample Pearson correlation", a, b);
+  return pearson_rows(a.to(at::kDouble), b.to(at::kDouble)).mean().item<double>();
+}
+
+double spearman_per_sample(const Tensor& a, const Tensor& b) {
+  check_same_shape("per-sample Spearman correlation", a, b);
+  return pearson_rows(rank_rows(a), rank_rows(b)).mean().item<double>();
+}
+
+RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k) {
+  check_pair("kNN retrieval", a, b, 2);
+  const int64_t n = a.size(0);
+  if (k < 1 || k >= n)
+    throw ConfigError(fmt::format("kNN retrieval: k must be between 1 and the number of samples - 1 ({}), found {}.",
+                                  n - 1, k));
+  const auto unit = [](const Tensor& t) {
+    const Tensor f = t.to(at::kFloat);
+    return f / f.norm(2, 1, true).clamp_min(1e-12);
+  };
+  const Tensor ua = unit(a), ub = unit(b);
+  const bool same_width = a.size(1) == b.size(1);
+  const int64_t block = block_rows(n);
+  double jaccard = 0, mrr = 0, cosine = 0;
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
+    const auto neighbours = [&](const Tensor& u) {
+      Tensor sim = at::mm(u.narrow(0, begin, rows), u.t());
+      sim.scatter_(1, self, -std::numeric_limits<float>::infinity());
+      return std::get<1>(sim.topk(k, 1));
+    };
+    const Tensor na = neighbours(ua), nb = neighbours(ub);
+    // |A ∩ B| per row: each of A's neighbours found among B's.
+    const Tensor common = (na.unsqueeze(2) == nb.unsqueeze(1)).any(2).sum(1).to(at::kDouble);
+    jaccard += (common / (2.0 * static_cast<double>(k) - common)).sum().item<double>();
+    if (same_width) {
+      const Tensor sim = at::mm(ua.narrow(0, begin, rows), ub.t());  // query a_i against every b_j
+      const Tensor match = sim.gather(1, self);
+      const Tensor rank = (sim > match).sum(1).to(at::kDouble) + 1;
+      mrr += (1.0 / rank).sum().item<double>();
+      cosine += match.sum().item<double>();
+    }
+  }
+  const double count = static_cast<double>(n);
+  RetrievalScores s;
+  s.jaccard = jaccard / count;
+  s.mrr = same_width ? mrr / count : std::numeric_limits<double>::quiet_NaN();
+  s.mean_cosine = same_width ? cosine / count : std::numeric_limits<double>::quiet_NaN();
+  return s;
+}
+
+const std::vector<std::string>& latent_measures() {
+  static const std::vector<std::string> names{"cka_linear", "cka_debiased", "cka_rbf", "svcca",
+                                              "pearson", "pearson_per_sample", "spearman", "spearman_per_sample",
+                                              "knn_jaccard", "knn_mrr", "knn_cosine"};
+  return names;
+}
+
+bool measure_needs_same_width(std::string_view measure) {
+  return measure.rfind("pearson", 0) == 0 || measure.rfind("spearman", 0) == 0 || measure == "knn_mrr" ||
+         measure == "knn_cosine";
+}
+
+std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures, const Tensor& a,
+                                                  const Tensor& b, const MeasureOptions& options) {
+  for (const auto& m : measures)
+    if (std::find(latent_measures().begin(), latent_measures().end(), m) == latent_measures().end())
+      throw_unknown_name("latent similarity measure", m, latent_measures());
+  std::map<std::string, double> out;
+  std::optional<RetrievalScores> retrieval;
+  for (const auto& m : measures) {
+    if (m.rfind("knn_", 0) == 0) {
+      if (m != "knn_jaccard" && a.dim() == 2 && b.dim() == 2 && a.size(1) != b.size(1))
+        throw ShapeError(fmt::format("{} compares a_i with b_i and needs representations of the same width, found {} "
+                                     "and {}. Compare relative representations (the same anchors give the same "
+                                     "width), or use knn_jaccard.",
+                                     m, describe(a), describe(b)));
+      if (!retrieval) retrieval = knn_retrieval(a, b, options.knn);
+      out[m] = m == "knn_jaccard" ? retrieval->jaccard : m == "knn_mrr" ? retrieval->mrr : retrieval->mean_cosine;
+    } else if (m == "cka_linear") {
+      out[m] = linear_cka(a, b, false);
+    } else if (m == "cka_debiased") {
+      out[m] = linear_cka(a, b, true);
+    } else if (m == "cka_rbf") {
+      out[m] = rbf_cka(a, b, options);
+    } else if (m == "svcca") {
+      out[m] = svcca(a, b, options);
+    } else if (m == "pearson") {
+      out[m] = pearson(a, b);
+    } else if (m == "pearson_per_sample") {
+      out[m] = pearson_per_sample(a, b);
+    } else if (m == "spearman") {
+      out[m] = spearman(a, b);
+    } else {
+      out[m] = spearman_per_sample(a, b);
+    }
+  }
+  return out;
+}
+
+double latent_similarity(std::string_view measure, const Tensor& a, const Tensor& b, const MeasureOptions& options) {
+  const std::string name(measure);
+  return latent_similarities({name}, a, b, options).at(name);
+}
+
+}  // namespace bridges
