@@ -2,11 +2,17 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/asinh.h>
+#include <ATen/ops/cos.h>
 #include <ATen/ops/linalg_qr.h>
+#include <ATen/ops/rand.h>
 #include <ATen/ops/randn.h>
 #include <ATen/ops/randperm.h>
+#include <ATen/ops/sin.h>
+#include <ATen/ops/stack.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 namespace bridges {
@@ -27,6 +33,24 @@ InvarianceSet InvarianceReport::measured() const {
     if (m.measurable && m.invariant) out.insert(m.invariance);
   return out;
 }
+
+namespace {
+
+// A sheet and the same sheet rolled up into a Swiss roll. The sheet's first
+// coordinate is the arc length along the roll's spiral (r = t), so rolling
+// preserves every distance measured along the sheet: a manifold isometry
+// that changes distances through the ambient space. t is drawn with density
+// proportional to t, which spreads samples evenly over the sheet.
+std::pair<Tensor, Tensor> sheet_and_roll(int64_t n, at::Generator& gen) {
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const double t0 = 1.5 * M_PI, t1 = 4.5 * M_PI;
+  const Tensor t = (t0 * t0 + (t1 * t1 - t0 * t0) * at::rand({n}, gen, f64)).sqrt();
+  const Tensor h = 10.0 * at::rand({n}, gen, f64);
+  const Tensor arc = 0.5 * (t * (1 + t * t).sqrt() + at::asinh(t));
+  return {at::stack({arc, h}, 1), at::stack({t * at::cos(t), h, t * at::sin(t)}, 1)};
+}
+
+}  // namespace
 
 InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceCheckOptions& options) {
   at::Generator gen = at::detail::createCPUGenerator(options.seed);
@@ -63,9 +87,21 @@ InvarianceReport measure_invariances(const Similarity& similarity, const Invaria
       case Invariance::permutation: transform = [&](const Tensor& t) { return t.index_select(1, permutation); }; break;
       case Invariance::affine: transform = [&](const Tensor& t) { return t.mm(linear) + shift; }; break;
       case Invariance::linear: transform = [&](const Tensor& t) { return t.mm(linear); }; break;
-      case Invariance::manifold_isometry: m.measurable = false; break;
+      case Invariance::manifold_isometry: {
+        // Not a map of the random latents: a sheet against its Swiss roll,
+        // the first `anchors` samples as anchors, and a looser tolerance,
+        // since a similarity can only follow the manifold through the
+        // samples (e.g. a neighbour graph).
+        const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
+        const Tensor flat = represent(sheet, sheet.narrow(0, 0, options.anchors));
+        const Tensor rolled = represent(roll, roll.narrow(0, 0, options.anchors));
+        m.deviation = (rolled - flat).abs().max().item<double>() / std::max(flat.abs().max().item<double>(), 1e-300);
+        m.invariant = m.deviation < options.manifold_tolerance;
+        report.rows.push_back(m);
+        continue;
+      }
     }
-    if (m.measurable) {
+    {
       const Tensor moved = represent(transform(x), transform(anchors));
       m.deviation = (moved - reference).abs().max().item<double>() / scale;
       m.invariant = m.deviation < options.tolerance;

@@ -244,6 +244,11 @@ TEST_CASE("the invariance checker measures a dot product and flags a false decla
     }
   dot.declared = {Invariance::orthogonal, Invariance::permutation};
   CHECK(measure_invariances(dot).agrees());
-  // manifold_isometry cannot be sampled by a linear map: reported, not judged.
-  CHECK_FALSE(report.rows.back().measurable);
+  // manifold_isometry is measured on a sheet and its Swiss roll: a dot
+  // product changes completely.
+  const auto& manifold = report.rows.back();
+  CHECK((manifold.invariance == Invariance::manifold_isometry));
+  CHECK(manifold.measurable);
+  CHECK_FALSE(manifold.invariant);
+  CHECK(manifold.deviation > 0.5);
 }

@@ -54,6 +54,7 @@ TEST_CASE("measured invariances of the built-ins equal the declared ones") {
       {"euclidean", {Invariance::orthogonal, Invariance::translation, Invariance::permutation}},
       {"l1", {Invariance::translation, Invariance::permutation}},
       {"linf", {Invariance::translation, Invariance::permutation}},
+      {"geodesic", {Invariance::orthogonal, Invariance::translation, Invariance::permutation, Invariance::manifold_isometry}},
   };
   for (const auto& [name, invariances] : expected) {
     CAPTURE(name);
@@ -88,7 +89,8 @@ TEST_CASE("standardize and l2 make every distance invariant to isotropic scaling
 
 TEST_CASE("every built-in writes itself back to JSON that makes an equal component") {
   for (const json& spec : {json{{"type", "cosine"}, {"eps", 1e-6}}, json{{"type", "euclidean"}}, json{{"type", "l1"}},
-                           json{{"type", "linf"}, {"p", nullptr}}, json{{"type", "linf"}, {"p", 30.0}}}) {
+                           json{{"type", "linf"}, {"p", nullptr}}, json{{"type", "linf"}, {"p", 30.0}},
+                           json{{"type", "geodesic"}, {"k", 7}, {"symmetrize", "mutual"}, {"unreachable", "penalty"}}}) {
     CAPTURE(spec.dump());
     const auto s = registry().make_from_json<Similarity>(spec);
     CHECK(s->to_json() == spec);

@@ -79,7 +79,7 @@ TEST_CASE("options are validated against the manifest before the plugin sees the
                         "unknown option 'q'", "Did you mean 'p'?");
   CHECK_THROWS_WITH_ALL(registry.make<Similarity>("linf", {{"p", 0.5}}), ConfigError, "must be a number >= 1");
   CHECK_THROWS_WITH_ALL(registry.make<Similarity>("cosnie"), UnknownNameError, "similarity 'cosnie' does not exist",
-                        "Did you mean 'cosine'?", "Available: cosine, euclidean, l1, linf");
+                        "Did you mean 'cosine'?", "Available: cosine, euclidean, geodesic, l1, linf");
 }
 
 TEST_CASE("a library without the entry point is a LoadError that names the fix") {

@@ -19,12 +19,14 @@ struct BRIDGES_API InvarianceCheckOptions {
   uint64_t seed = 0;
   double tolerance = 1e-6;    ///< invariant when deviation < tolerance
   SubspaceNorm norm = SubspaceNorm::none;  ///< applied to both representations
+  int64_t manifold_samples = 1000;  ///< samples on the sheet / Swiss roll (manifold_isometry)
+  double manifold_tolerance = 0.05; ///< manifold_isometry: a neighbour graph only approximates the manifold
 };
 
 /// One transformation's outcome.
 struct BRIDGES_API InvarianceMeasurement {
   Invariance invariance;
-  bool measurable = true;   ///< false for classes no linear map samples (manifold_isometry)
+  bool measurable = true;   ///< false when a class cannot be measured
   bool invariant = false;   ///< measured
   bool declared = false;
   double deviation = 0.0;   ///< max |r(Tx, Ta) - r(x, a)| / max |r(x, a)|
@@ -46,7 +48,9 @@ struct BRIDGES_API InvarianceReport {
 /// Projects random latents and anchors (float64) before and after each
 /// transformation class, applied to both together: isotropic scaling (s =
 /// 3.7), a random orthogonal map, a translation, a permutation of
-/// dimensions, a random affine and a random linear map.
+/// dimensions, a random affine and a random linear map; and, for
+/// manifold_isometry, a sheet against the same sheet rolled into a Swiss
+/// roll (deviation below options.manifold_tolerance).
 BRIDGES_API InvarianceReport measure_invariances(const Similarity& similarity,
                                                  const InvarianceCheckOptions& options = {});
 
