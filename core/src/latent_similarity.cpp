@@ -150,6 +150,10 @@ double median_distance(const Tensor& x, uint64_t seed) {
 
 double linear_cka(const Tensor& x, const Tensor& y, bool debiased) {
   check_pair("linear CKA", x, y, debiased ? 4 : 2);
+  // Wider than long (e.g. 1000 relative representations over 1280 anchors):
+  // the n x n Gram form costs n^2 (dx + dy) against n (dx + dy)^2 / 2 here,
+  // and its n^2 memory is then below the feature form's (dx + dy)^2.
+  if (2 * x.size(0) < x.size(1) + y.size(1)) return linear_cka_gram(x, y, debiased);
   // In feature space: with column-centred X and Y, sum(K*L) = |X'Y|_F^2,
   // the row sums of K are 0 and its diagonal is |x_i|^2. Products are taken
   // in blocks of rows in the input's precision and summed in float64.

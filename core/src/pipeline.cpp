@@ -8,6 +8,7 @@
 #include "bridges/anchors.hpp"
 #include "bridges/error.hpp"
 #include "bridges/io.hpp"
+#include "bridges/latent_similarity.hpp"
 #include "bridges/options.hpp"
 #include "bridges/projector.hpp"
 #include "bridges/text.hpp"
@@ -20,7 +21,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys{"name", "description", "dataset", "encoders", "anchors", "projections",
                                         "normalize", "aggregators", "decoder", "experiments", "output"};
-const std::vector<std::string> kExperimentTypes{"stitching", "ablation", "finetune", "reconstruction"};
+const std::vector<std::string> kExperimentTypes{"stitching", "ablation", "finetune", "reconstruction", "latent_similarity"};
 
 // Validation with the file and JSON path in every message.
 struct Checker {
@@ -145,6 +146,32 @@ json experiment(const Checker& c, const json& value, const Pipeline& p, const st
     } else if (spec.contains("absolute")) {
       c.fail(path + ".absolute", "the absolute baseline belongs to stitching experiments.");
     }
+  } else if (type == "latent_similarity") {
+    c.only_keys(spec, {"type", "measures", "representations", "knn"}, path);
+    const json measures = spec.value("measures", json::array({"cka_linear", "pearson", "spearman"}));
+    if (!measures.is_array() || measures.empty())
+      c.fail(path + ".measures", "expected a non-empty list of measures, e.g. [\"cka_linear\", \"spearman\"].");
+    // Each element a string from `allowed`, with its index in the path.
+    const auto names_from = [&](const json& list, const std::string& where, const std::vector<std::string>& allowed) {
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string at = fmt::format("{}[{}]", where, i);
+        if (!list[i].is_string()) c.fail(at, fmt::format("expected a string, found {}.", json_excerpt(list[i])));
+        const std::string name = list[i];
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+          c.fail(at, fmt::format("\"{}\" is not one of {}.{}", name, join(allowed), did_you_mean(name, allowed)));
+      }
+    };
+    names_from(measures, path + ".measures", latent_measures());
+    out["measures"] = measures;
+    std::vector<std::string> representation_names{"absolute"};
+    for (const auto& name : projection_names) representation_names.push_back(name);
+    representation_names.push_back("product");
+    const json representations = spec.value("representations", json(representation_names));
+    if (!representations.is_array() || representations.empty())
+      c.fail(path + ".representations", fmt::format("expected a non-empty list of {}.", join(representation_names)));
+    names_from(representations, path + ".representations", representation_names);
+    out["representations"] = representations;
+    out["knn"] = c.integer(spec, "knn", 10, 1, path);
   } else if (type == "ablation") {
     c.only_keys(spec, {"type", "aggregators", "min_size"}, path);
     out["aggregators"] = aggregator_names(c, spec.value("aggregators", json()), aggregator_names_list, path + ".aggregators");

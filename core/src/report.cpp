@@ -203,6 +203,33 @@ std::string markdown_report(const json& r) {
                          att(p["attention_after"]));
     }
   }
+  if (r.contains("latent_similarity")) {
+    const json& ls = r["latent_similarity"];
+    out += "\n## Latent similarity\n\nEach measure between every pair of encoders on the test samples, mean ± std over "
+           "the pairs of each group; *product*: every projection side by side, each standardised per sample.\n";
+    for (const auto& [group, reps] : ls["summary"].items()) {
+      out += fmt::format("\n### {}\n\n| representation |", group);
+      for (const auto& m : ls["measures"]) out += fmt::format(" {} |", m.get<std::string>());
+      out += "\n|---|";
+      for (std::size_t i = 0; i < ls["measures"].size(); ++i) out += "---|";
+      out += "\n";
+      for (const auto& rep : ls["representations"]) {
+        out += fmt::format("| {} |", rep.get<std::string>());
+        for (const auto& m : ls["measures"]) {
+          const bool best = ls["most_similar"].contains(group) && ls["most_similar"][group].value(m.get<std::string>(), "") == rep;
+          const json cell = reps.contains(rep) && reps[rep].contains(m) ? reps[rep][m] : json();
+          out += fmt::format(" {}{}{} |", best ? "**" : "", pm(cell), best ? "**" : "");
+        }
+        out += "\n";
+      }
+    }
+    out += "\nMost similar relative representation (bold above):\n\n";
+    for (const auto& [group, by_measure] : ls["most_similar"].items()) {
+      std::string picks;
+      for (const auto& [m, rep] : by_measure.items()) picks += fmt::format("{}{}: {}", picks.empty() ? "" : ", ", m, rep.get<std::string>());
+      out += fmt::format("- {}: {}\n", group, picks);
+    }
+  }
   if (r.contains("reconstruction")) {
     out += "\n## Reconstruction stitching (MSE per pixel; index = end-to-end MSE of the target / stitched MSE)\n\n"
            "| projections · aggregator | end to end | stitched | index |\n|---|---|---|---|\n";

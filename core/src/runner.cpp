@@ -1,11 +1,13 @@
 #include "bridges/runner.hpp"
 
 #include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -17,6 +19,7 @@
 #include "bridges/fingerprint.hpp"
 #include "bridges/interrupt.hpp"
 #include "bridges/io.hpp"
+#include "bridges/latent_similarity.hpp"
 #include "bridges/npy.hpp"
 #include "bridges/projector.hpp"
 #include "bridges/report.hpp"
@@ -118,6 +121,7 @@ class Run {
       if (e.type == "ablation") results["ablation"] = ablation(e.options);
       if (e.type == "finetune") results["finetune"].push_back(finetune(e.options));  // one entry per experiment
       if (e.type == "reconstruction") results["reconstruction"] = reconstruction(e.options);
+      if (e.type == "latent_similarity") results["latent_similarity"] = latent_similarity(e.options);
     }
     write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
     write_text_atomically(out_ / "report.md", markdown_report(results));
@@ -452,6 +456,89 @@ class Run {
             {"steps", options["steps"]}, {"samples", samples}, {"pairs", out}};
   }
 
+  // Every measure between every pair of encoders, for each representation
+  // of the test samples: absolute latents, each projection, and the product
+  // (the projections side by side, each row-standardised). Pairs are grouped
+  // into cross-seed pairs of one architecture and cross-architecture pairs.
+  json latent_similarity(const json& options) {
+    const auto measures = options["measures"].get<std::vector<std::string>>();
+    const auto representations = options["representations"].get<std::vector<std::string>>();
+    MeasureOptions measure_options;
+    measure_options.knn = options["knn"];
+    const auto representation = [&](const EncoderState& e, const std::string& name) -> Tensor {
+      if (name == "absolute") return e.test;
+      if (name == "product") {
+        std::vector<Tensor> parts;
+        for (const auto& projection : projection_names())
+          parts.push_back(normalize_subspace(e.rel.at(projection).second, SubspaceNorm::standardize));
+        return at::cat(parts, 1);
+      }
+      return e.rel.at(name).second;
+    };
+    const auto architecture = [&](const EncoderState& e) { return p_.encoder(e.name).spec["type"].get<std::string>(); };
+    // Spearman is Pearson on ranks: each encoder's representation is ranked
+    // once (float32 holds ranks exactly up to 2^24 entries), not once per
+    // pair it belongs to.
+    std::map<std::string, Tensor> ranks;
+    const auto ranked = [&](const EncoderState& e, const std::string& rep, bool per_sample) -> const Tensor& {
+      const std::string key = fmt::format("{}|{}|{}", e.name, rep, per_sample);
+      auto it = ranks.find(key);
+      if (it == ranks.end()) {
+        const Tensor x = representation(e, rep);
+        const Tensor r = per_sample ? rank_rows(x) : rank_rows(x.reshape({1, -1})).reshape(x.sizes());
+        it = ranks.emplace(key, r.numel() < (int64_t{1} << 24) ? r.to(at::kFloat) : r).first;
+      }
+      return it->second;
+    };
+    json pairs = json::array();
+    std::map<std::string, std::map<std::string, std::map<std::string, std::vector<double>>>> grouped;  // group -> rep -> measure
+    for (std::size_t i = 0; i < encoders_.size(); ++i)
+      for (std::size_t j = i + 1; j < encoders_.size(); ++j) {
+        throw_if_interrupted();
+        const auto &a = encoders_[i], &b = encoders_[j];
+        const std::string ta = architecture(a), tb = architecture(b);
+        const std::string group = ta == tb ? ta + " (across seeds)" : std::min(ta, tb) + " ↔ " + std::max(ta, tb);
+        json values = json::object();
+        for (const auto& rep : representations) {
+          const Tensor x = representation(a, rep), y = representation(b, rep);
+          std::vector<std::string> applicable;
+          std::map<std::string, double> found;
+          for (const auto& m : measures) {
+            if (measure_needs_same_width(m) && x.size(1) != y.size(1)) continue;
+            if (m == "spearman") found[m] = pearson(ranked(a, rep, false), ranked(b, rep, false));
+            else if (m == "spearman_per_sample") found[m] = pearson_per_sample(ranked(a, rep, true), ranked(b, rep, true));
+            else applicable.push_back(m);
+          }
+          found.merge(latent_similarities(applicable, x, y, measure_options));
+          for (const auto& [m, v] : found) {
+            values[rep][m] = v;
+            grouped[group][rep][m].push_back(v);
+          }
+        }
+        pairs.push_back({{"a", a.name}, {"b", b.name}, {"group", group}, {"values", values}});
+      }
+    json summary = json::object(), most_similar = json::object();
+    for (const auto& [group, reps] : grouped) {
+      for (const auto& [rep, by_measure] : reps)
+        for (const auto& [m, values] : by_measure) summary[group][rep][m] = mean_std(values);
+      for (const auto& m : measures) {
+        std::string best;
+        double best_value = -std::numeric_limits<double>::infinity();
+        for (const auto& rep : representations)
+          if (rep != "absolute" && summary[group].contains(rep) && summary[group][rep].contains(m) &&
+              summary[group][rep][m]["mean"].get<double>() > best_value) {
+            best_value = summary[group][rep][m]["mean"];
+            best = rep;
+          }
+        if (!best.empty()) most_similar[group][m] = best;
+      }
+    }
+    note(fmt::format("latent similarity: {} pairs x {} representations x {} measures", pairs.size(), representations.size(),
+                     measures.size()));
+    return {{"measures", measures}, {"representations", representations}, {"pairs", pairs}, {"summary", summary},
+            {"most_similar", most_similar}};
+  }
+
   json reconstruction(const json& options) {
     if (!train_.fields.count("image"))
       throw ConfigError(fmt::format("pipeline {}: reconstruction needs images (field \"image\"); dataset/{} has none.",
@@ -523,7 +610,10 @@ std::string describe_plan(const Pipeline& p, const ComponentSource&) {
   const std::size_t m = p.encoders.size(), seeds = p.decoder["seeds"].size();
   for (const auto& e : p.experiments) out += fmt::format("  experiment   {}\n", e.options.dump());
   out += fmt::format("  output       {}\n", p.output);
-  out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
+  const bool decoders = std::any_of(p.experiments.begin(), p.experiments.end(),
+                                    [](const PipelineExperiment& e) { return e.type != "latent_similarity"; });
+  if (decoders)
+    out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
                      m * seeds, m, seeds, m);
   return out;
 }

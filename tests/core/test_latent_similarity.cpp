@@ -26,6 +26,10 @@ TEST_CASE("CKA is 1 under orthogonal maps and isotropic scaling, for every form"
     CHECK(linear_cka(x, x * 7.5, debiased) == doctest::Approx(1.0).epsilon(1e-5));
     CHECK(linear_cka_gram(x, x.mm(q) * 0.1, debiased) == doctest::Approx(1.0).epsilon(1e-5));
   }
+  // Wider than long: linear_cka takes the Gram form, with the same results.
+  const Tensor wide = testing::randn({12, 40}, 11), other = testing::randn({12, 30}, 12);
+  CHECK(linear_cka(wide, wide.mm(orthogonal(40, 13))) == doctest::Approx(1.0).epsilon(1e-5));
+  CHECK(linear_cka(wide, other, true) == doctest::Approx(linear_cka_gram(wide, other, true)).epsilon(1e-9));
   CHECK(rbf_cka(x, x.mm(q)) == doctest::Approx(1.0).epsilon(1e-5));
   CHECK(rbf_cka(x, x * 4) == doctest::Approx(1.0).epsilon(1e-5));
   CHECK(svcca(x, x.mm(q)) == doctest::Approx(1.0).epsilon(1e-5));

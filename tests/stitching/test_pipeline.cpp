@@ -25,7 +25,8 @@ json minimal() {
     "projections": ["cosine", {"type": "linf", "p": 20, "name": "smooth"}],
     "aggregators": ["sum", {"type": "self_attention", "heads": 2}],
     "decoder": {"epochs": 6, "batch_size": 64, "seeds": [0, 1], "train_samples": 1000},
-    "experiments": [{"type": "stitching"}, {"type": "finetune", "steps": 5, "samples": 50}]
+    "experiments": [{"type": "stitching"}, {"type": "finetune", "steps": 5, "samples": 50},
+                    {"type": "latent_similarity", "measures": ["cka_linear", "spearman", "knn_jaccard"]}]
   })");
 }
 
@@ -80,6 +81,10 @@ TEST_CASE("pipeline errors name the file, the JSON path and the closest name") {
   check_error([](json& j) { j["encoders"][0]["seed"] = 3; }, {"$.encoders[0]", "either \"seed\" or \"seeds\""});
   check_error([](json& j) { j["encoders"].push_back({{"type", "mlp"}, {"seeds", {1}}}); }, {"two encoders are named \"mlp-1\""});
   check_error([](json& j) { j["projections"][0] = "cosin"; }, {"$.projections[0].type", "Did you mean 'cosine'?"});
+  check_error([](json& j) { j["experiments"][2]["measures"][1] = "spearmann"; },
+              {"$.experiments[2].measures[1]", "\"spearmann\" is not one of", "Did you mean 'spearman'?"});
+  check_error([](json& j) { j["experiments"][2]["representations"] = json::array({"absolute", "l1"}); },
+              {"$.experiments[2].representations[1]", "absolute, cosine, smooth, product"});
   check_error([](json& j) { j["anchors"]["strategy"] = "k_means"; }, {"$.anchors.strategy", "\"k_means\" is not one of random, stratified, farthest_point, kmeans"});
   check_error([](json& j) { j["experiments"][0]["projection_sets"] = json::array({json::array({"cosine", "l1"})}); }, {"$.experiments[0].projection_sets[0]", "\"l1\" is not a projection", "cosine, smooth"});
   check_error([](json& j) { j["experiments"][0]["type"] = "stiching"; }, {"$.experiments[0].type", "Did you mean 'stitching'?"});
@@ -118,6 +123,16 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   REQUIRE(first["finetune"].size() == 1);
   REQUIRE(first["finetune"][0]["pairs"].size() == 2);
   CHECK(first["finetune"][0]["pairs"][0]["attention_before"].size() == 2);
+  // Latent similarity: the one pair of seeds, every representation; entry by
+  // entry, relative representations agree where absolute latents do not.
+  const json& similarity = first["latent_similarity"];
+  REQUIRE(similarity["pairs"].size() == 1);
+  const json& summary = similarity["summary"]["mlp (across seeds)"];
+  for (const char* rep : {"absolute", "cosine", "smooth", "product"}) CHECK(summary.contains(rep));
+  CHECK(summary["absolute"]["cka_linear"]["mean"].get<double>() > 0.5);
+  CHECK(summary["cosine"]["spearman"]["mean"].get<double>() > summary["absolute"]["spearman"]["mean"].get<double>() + 0.3);
+  CHECK(similarity["most_similar"]["mlp (across seeds)"]["spearman"] != "absolute");
+  CHECK(read_text(dir / "report.md").find("## Latent similarity") != std::string::npos);
   const std::string report = read_text(dir / "report.html");
   CHECK(report.find("<svg") != std::string::npos);
   CHECK(report.find("http") == report.find("http://www.w3.org/2000/svg"));  // self-contained: no external link

@@ -31,6 +31,7 @@ struct BRIDGES_API MeasureOptions {
 /// O(n d^2) time and O(d^2) memory: never an n x n matrix. `debiased` uses
 /// the unbiased HSIC estimator (Song et al., 2012; needs n >= 4), which
 /// stays near 0 for independent spaces where the biased one does not.
+/// Wider than long (n < (dx + dy) / 2), the Gram form is cheaper and used.
 BRIDGES_API double linear_cka(const Tensor& x, const Tensor& y, bool debiased = false);
 
 /// The same through n x n Gram matrices: the textbook form, O(n^2) memory.
