@@ -3,6 +3,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bridges/dataset.hpp"
 #include "bridges/error.hpp"
 #include "bridges/interrupt.hpp"
 #include "bridges/io.hpp"
@@ -144,6 +145,34 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   CHECK(again.str().find("encoder mlp-0: loaded from the cache") != std::string::npos);
   CHECK(second == first);
   CHECK(read_text(dir / "results.json") == first.dump(2) + "\n");
+}
+
+TEST_CASE("the ablation and reconstruction experiments on real images") {
+  testing::TempDir dir;
+  json j = minimal();
+  j["aggregators"] = json::array({"sum", "concat"});
+  j["decoder"] = {{"epochs", 3}, {"batch_size", 64}, {"seeds", {0}}, {"train_samples", 1000}, {"hidden", 128}};
+  j["experiments"] = json::array({json{{"type", "ablation"}},
+                                  json{{"type", "reconstruction"}, {"projection_sets", {"all"}}, {"aggregators", {"sum"}}}});
+  std::ostringstream log;
+  const json r = run_pipeline(parse(j), stitching::registry(), {dir.path()}, log);
+  // Two projections: one subset of two or more, for each of the two aggregators.
+  REQUIRE(r["ablation"]["rows"].size() == 2);
+  for (const auto& row : r["ablation"]["rows"]) {
+    CHECK(row["projections"].size() == 2);
+    CHECK(row["summary"]["end_to_end"]["accuracy"]["mean"].get<double>() > 0.45);
+  }
+  REQUIRE(r["reconstruction"]["runs"].size() == 1);
+  const json& run = r["reconstruction"]["runs"][0];
+  // Better than the best constant guess: the per-pixel mean image of the test split.
+  auto data = stitching::registry().make_from_json<Dataset>(j["dataset"]);
+  const Tensor images = data->split("test").field("image");
+  const double variance = (images - images.mean(0, true)).pow(2).mean().item<double>();
+  CHECK(run["summary"]["end_to_end"]["mean"].get<double>() < 0.8 * variance);
+  CHECK(run["summary"]["stitched"]["mean"].get<double>() > 0);
+  const std::string report = read_text(dir / "report.md");
+  CHECK(report.find("## Aggregation ablation") != std::string::npos);
+  CHECK(report.find("## Reconstruction stitching") != std::string::npos);
 }
 
 TEST_CASE("an interrupted run leaves no half-written file, and the next run completes") {
