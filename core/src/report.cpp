@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace bridges {
 
@@ -307,6 +308,31 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
       figures += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
                  svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], 0.0, 1.0, 2) + "</div>";
     figures += "</div>";
+  }
+  if (r.contains("latent_similarity")) {
+    // One heatmap per measure and representation over every pair of encoders.
+    const json& ls = r["latent_similarity"];
+    json names = json::array();
+    std::map<std::string, std::size_t> index;
+    for (const auto& pair : ls["pairs"])
+      for (const char* side : {"a", "b"})
+        if (index.emplace(pair[side].get<std::string>(), names.size()).second) names.push_back(pair[side]);
+    for (const auto& m : ls["measures"]) {
+      figures += "<h2>Latent similarity: " + escape(m.get<std::string>()) + " between encoders</h2><div class=\"maps\">";
+      for (const auto& rep : ls["representations"]) {
+        json matrix = json::array();
+        for (std::size_t i = 0; i < names.size(); ++i) matrix.push_back(json(std::vector<json>(names.size(), json())));
+        for (const auto& pair : ls["pairs"]) {
+          const json& values = pair["values"];
+          if (!values.contains(rep) || !values[rep].contains(m)) continue;
+          const std::size_t i = index[pair["a"]], j = index[pair["b"]];
+          matrix[i][j] = matrix[j][i] = values[rep][m];
+        }
+        figures += "<div class=\"map\"><h3>" + escape(rep.get<std::string>()) + "</h3>" + svg_heatmap(names, matrix, 0.0, 1.0, 2) +
+                   "</div>";
+      }
+      figures += "</div>";
+    }
   }
   for (const json& f : r.value("finetune", json::array())) {
     std::vector<std::string> labels;

@@ -135,6 +135,7 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   CHECK(similarity["most_similar"]["mlp (across seeds)"]["spearman"] != "absolute");
   CHECK(read_text(dir / "report.md").find("## Latent similarity") != std::string::npos);
   const std::string report = read_text(dir / "report.html");
+  CHECK(report.find("<h2>Latent similarity: spearman between encoders</h2>") != std::string::npos);
   CHECK(report.find("<svg") != std::string::npos);
   CHECK(report.find("http") == report.find("http://www.w3.org/2000/svg"));  // self-contained: no external link
   CHECK(read_text(dir / "report.md").find("| cosine · sum |") != std::string::npos);
