@@ -308,7 +308,18 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
 
   const json anchors = j.value("anchors", json::object());
   c.only_keys(anchors, {"count", "strategy", "seed", "encoder"}, "$.anchors");
-  p.anchors = {{"count", c.integer(anchors, "count", 1280, 1, "$.anchors")},
+  // "count": an integer, or a list of them to sweep the anchor count.
+  json count = 1280;
+  if (anchors.contains("count") && anchors["count"].is_array()) {
+    count = anchors["count"];
+    if (count.empty()) c.fail("$.anchors.count", "an anchor-count sweep needs at least one count, e.g. [16, 64, 256, 1280].");
+    for (std::size_t i = 0; i < count.size(); ++i)
+      if (!count[i].is_number_integer() || count[i].get<int64_t>() < 1)
+        c.fail(fmt::format("$.anchors.count[{}]", i), fmt::format("expected an integer >= 1, found {}.", json_excerpt(count[i])));
+  } else {
+    count = c.integer(anchors, "count", 1280, 1, "$.anchors");
+  }
+  p.anchors = {{"count", count},
                {"strategy", c.string(anchors, "strategy", "random", "$.anchors", anchor_strategies())},
                {"seed", c.integer(anchors, "seed", 0, 0, "$.anchors")}};
   if (p.anchors["strategy"] == "farthest_point" || p.anchors["strategy"] == "kmeans") {

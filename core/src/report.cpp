@@ -177,6 +177,33 @@ std::string markdown_report(const json& r) {
       out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);
     }
   }
+  if (r.contains("sweep")) {
+    // One column per anchor count: the stitched accuracy (stitching index).
+    const json& sweep = r["sweep"];
+    out += "\n## Anchor-count sweep\n\nStitched accuracy (stitching index), mean over decoder seeds and encoder pairs; "
+           "every count's full results are in results.json (\"sweep\"). The sections above are for the last count.\n\n"
+           "| projections · aggregator |";
+    for (const auto& entry : sweep) out += fmt::format(" {} anchors |", entry["count"].get<int64_t>());
+    out += "\n|---|";
+    for (std::size_t i = 0; i < sweep.size(); ++i) out += "---|";
+    out += "\n";
+    const json& first = sweep[0]["results"];
+    std::vector<std::string> names;
+    if (first.contains("stitching"))
+      for (const auto& run : stitching_runs(first)) names.push_back(run_name(run));
+    for (const auto& name : names) {
+      out += fmt::format("| {} |", name);
+      for (const auto& entry : sweep) {
+        std::string cell = "–";
+        if (entry["results"].contains("stitching"))
+          for (const auto& run : stitching_runs(entry["results"]))
+            if (run_name(run) == name)
+              cell = fmt::format("{} ({})", num(run["summary"]["stitched"]["accuracy"]["mean"]), num(run["summary"]["index"]["mean"]));
+        out += " " + cell + " |";
+      }
+      out += "\n";
+    }
+  }
   if (r.contains("ablation")) {
     out += "\n## Aggregation ablation\n\n| projections | aggregator | end to end | stitched | stitching index |\n|---|---|---|---|---|\n";
     for (const auto& row : r["ablation"]["rows"]) {

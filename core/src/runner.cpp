@@ -95,7 +95,36 @@ class Run {
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));
     load_data();
     prepare_encoders();
-    project();
+    // "count": [16, 64, ...] sweeps the anchor count: every experiment runs
+    // once per count. The top-level results are those of the last count;
+    // "sweep" keeps every count's.
+    const json& counts = p_.anchors["count"];
+    const std::vector<int64_t> sweep = counts.is_array() ? counts.get<std::vector<int64_t>>() : std::vector<int64_t>{counts};
+    json results, per_count = json::array();
+    for (const int64_t count : sweep) {
+      throw_if_interrupted();
+      choose_anchors(count);
+      project();
+      stitched_.clear();
+      absolute_done_ = false;
+      results = run_experiments();
+      if (counts.is_array()) per_count.push_back({{"count", count}, {"results", results}});
+    }
+    if (counts.is_array()) {
+      for (auto& entry : per_count)
+        for (const char* shared : {"pipeline", "dataset", "samples", "classes", "encoders", "projections"})
+          entry["results"].erase(shared);  // the same for every count: kept once, at the top
+      results["sweep"] = per_count;
+    }
+    write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
+    write_text_atomically(out_ / "report.md", markdown_report(results));
+    write_text_atomically(out_ / "report.html", html_report(results));
+    note(fmt::format("wrote {}, report.md and report.html", (out_ / "results.json").string()));
+    return results;
+  }
+
+ private:
+  json run_experiments() {
     json results{{"pipeline", p_.name},
                  {"dataset", p_.dataset},
                  {"samples", {{"train", train_labels_.size(0)}, {"test", test_labels_.size(0)}}},
@@ -123,14 +152,9 @@ class Run {
       if (e.type == "reconstruction") results["reconstruction"] = reconstruction(e.options);
       if (e.type == "latent_similarity") results["latent_similarity"] = latent_similarity(e.options);
     }
-    write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
-    write_text_atomically(out_ / "report.md", markdown_report(results));
-    write_text_atomically(out_ / "report.html", html_report(results));
-    note(fmt::format("wrote {}, report.md and report.html", (out_ / "results.json").string()));
     return results;
   }
 
- private:
   struct EncoderState {
     std::string name;
     std::shared_ptr<Encoder> encoder;
@@ -206,9 +230,17 @@ class Run {
       encoder_results_[pe.name] = {{"spec", pe.spec}, {"quality", quality}};
       encoders_.push_back(std::move(e));
     }
-    // The anchors: samples of the training split, the same for every encoder.
+    for (auto& e : encoders_) {
+      const std::string key = encoder_cache_key(*e.encoder, train_full_);
+      e.train = latents(e, key, train_, "train");
+      e.test = latents(e, key, test_, "test");
+      encoder_results_[e.name]["dim"] = e.train.size(1);
+    }
+  }
+
+  // The anchors: samples of the training split, the same for every encoder.
+  void choose_anchors(int64_t count) {
     const std::string strategy = p_.anchors["strategy"];
-    const int64_t count = p_.anchors["count"];
     const auto seed = p_.anchors["seed"].get<uint64_t>();
     Tensor latents_for_anchors;
     if (strategy == "farthest_point" || strategy == "kmeans") {  // chosen in one encoder's latent space
@@ -217,13 +249,7 @@ class Run {
     }
     anchors_ = select_anchors(strategy, count, seed, train_full_.labels, latents_for_anchors);
     const Examples anchor_examples = train_full_.select(anchors_);
-    for (auto& e : encoders_) {
-      const std::string key = encoder_cache_key(*e.encoder, train_full_);
-      e.anchors = latents(e, key, anchor_examples, "anchors");
-      e.train = latents(e, key, train_, "train");
-      e.test = latents(e, key, test_, "test");
-      encoder_results_[e.name]["dim"] = e.train.size(1);
-    }
+    for (auto& e : encoders_) e.anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), anchor_examples, "anchors");
     note(fmt::format("{} {} anchors; latents of {} encoders ready", count, strategy, encoders_.size()));
   }
 

@@ -176,6 +176,29 @@ TEST_CASE("the ablation and reconstruction experiments on real images") {
   CHECK(report.find("## Reconstruction stitching") != std::string::npos);
 }
 
+TEST_CASE("an anchor-count sweep runs every experiment once per count") {
+  testing::TempDir dir;
+  json j = minimal();
+  j["anchors"] = {{"count", {8, 64}}};
+  j["decoder"] = {{"epochs", 4}, {"batch_size", 64}, {"seeds", {0}}, {"train_samples", 1000}};
+  j["experiments"] = json::array({json{{"type", "stitching"}, {"projection_sets", {"all"}}, {"aggregators", {"sum"}}}});
+  const Pipeline p = parse(j);
+  CHECK(p.to_json()["anchors"]["count"] == json({8, 64}));
+  std::ostringstream log;
+  const json r = run_pipeline(p, stitching::registry(), {dir.path()}, log);
+  REQUIRE(r["sweep"].size() == 2);
+  CHECK(r["sweep"][0]["count"] == 8);
+  CHECK(r["sweep"][0]["results"]["anchors"]["count"] == 8);
+  CHECK(r["sweep"][1]["results"]["anchors"]["count"] == 64);
+  CHECK(r["anchors"]["count"] == 64);  // the top level is the last count
+  const double few = r["sweep"][0]["results"]["stitching"]["runs"][0]["summary"]["end_to_end"]["accuracy"]["mean"];
+  const double many = r["sweep"][1]["results"]["stitching"]["runs"][0]["summary"]["end_to_end"]["accuracy"]["mean"];
+  CHECK(few != many);  // different anchors, different decoders
+  CHECK(read_text(dir / "report.md").find("| cosine + smooth · sum |") != std::string::npos);
+  CHECK(read_text(dir / "report.md").find("## Anchor-count sweep") != std::string::npos);
+  check_error([](json& x) { x["anchors"]["count"] = json::array({16, 0}); }, {"$.anchors.count[1]", "integer >= 1"});
+}
+
 TEST_CASE("an interrupted run leaves no half-written file, and the next run completes") {
   testing::TempDir dir;
   json j = minimal();
