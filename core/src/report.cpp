@@ -181,7 +181,7 @@ std::string markdown_report(const json& r) {
     // One column per anchor count: the stitched accuracy (stitching index).
     const json& sweep = r["sweep"];
     out += "\n## Anchor-count sweep\n\nStitched accuracy (stitching index), mean over decoder seeds and encoder pairs; "
-           "every count's full results are in results.json (\"sweep\"). The sections above are for the last count.\n\n"
+           "every count's full results are in results.json (\"sweep\"). The other sections are for the last count.\n\n"
            "| projections · aggregator |";
     for (const auto& entry : sweep) out += fmt::format(" {} anchors |", entry["count"].get<int64_t>());
     out += "\n|---|";
