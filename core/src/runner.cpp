@@ -35,6 +35,8 @@ using nlohmann::json;
 namespace {
 
 using Names = std::vector<std::string>;
+/// Scores indexed [decoder seed][trained on][evaluated on].
+using Cube = std::vector<std::vector<std::vector<double>>>;
 
 // mean and sample standard deviation (0 for a single value).
 json mean_std(const std::vector<double>& v) {
@@ -46,7 +48,7 @@ json mean_std(const std::vector<double>& v) {
 }
 
 // values[seed][i][j] (NaN: not defined) -> {"mean": [[...]], "std": [[...]]}, null cells where undefined.
-json matrix_stats(const std::vector<std::vector<std::vector<double>>>& values) {
+json matrix_stats(const Cube& values) {
   const std::size_t m = values.at(0).size();
   json mean = json::array(), sd = json::array();
   for (std::size_t i = 0; i < m; ++i) {
@@ -67,7 +69,7 @@ json matrix_stats(const std::vector<std::vector<std::vector<double>>>& values) {
 
 // Per seed: the mean over the diagonal (end to end) or off it (stitched),
 // then mean and std over seeds.
-json summary_stats(const std::vector<std::vector<std::vector<double>>>& values, bool diagonal) {
+json summary_stats(const Cube& values, bool diagonal) {
   std::vector<double> per_seed;
   for (const auto& seed : values) {
     double sum = 0;
@@ -318,8 +320,7 @@ class Run {
     if (auto it = stitched_.find(key); it != stitched_.end()) return it->second;
     const std::size_t m = encoders_.size();
     const auto seeds = decoder_seeds();
-    using Cube = std::vector<std::vector<std::vector<double>>>;
-    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), f1 = acc, index = acc;
+    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), f1 = acc;
     const int64_t k = anchors_.size(0);
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t s = 0; s < seeds.size(); ++s) {
@@ -333,18 +334,7 @@ class Run {
           f1[s][i][j] = sc.macro_f1;
         }
       }
-    for (std::size_t s = 0; s < seeds.size(); ++s)
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < m; ++j) index[s][i][j] = acc[s][j][j] > 0 ? acc[s][i][j] / acc[s][j][j] : NAN;
-    json out{{"projections", set},
-             {"aggregator", aggregator["type"]},
-             {"accuracy", matrix_stats(acc)},
-             {"macro_f1", matrix_stats(f1)},
-             {"index", matrix_stats(index)},
-             {"summary",
-              {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
-               {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
-               {"index", summary_stats(index, false)}}}};
+    json out = stitching_result(acc, f1, set, aggregator["type"]);
     note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}", key,
                      out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
                      out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
@@ -357,8 +347,7 @@ class Run {
   json absolute() {
     const std::size_t m = encoders_.size();
     const auto seeds = decoder_seeds();
-    using Cube = std::vector<std::vector<std::vector<double>>>;
-    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc, index = acc;
+    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc;
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t s = 0; s < seeds.size(); ++s) {
         const int64_t dim = encoders_[i].train.size(1);
@@ -371,20 +360,27 @@ class Run {
           f1[s][i][j] = sc.macro_f1;
         }
       }
-    for (std::size_t s = 0; s < seeds.size(); ++s)
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < m; ++j)
-          if (!std::isnan(acc[s][i][j]) && acc[s][j][j] > 0) index[s][i][j] = acc[s][i][j] / acc[s][j][j];
-    json out{{"projections", {"absolute"}},
-             {"aggregator", nullptr},
-             {"accuracy", matrix_stats(acc)},
-             {"macro_f1", matrix_stats(f1)},
-             {"index", matrix_stats(index)},
-             {"summary",
-              {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
-               {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
-               {"index", summary_stats(index, false)}}}};
-    return out;
+    return stitching_result(acc, f1, json::array({"absolute"}), nullptr);
+  }
+
+  // The matrices and summaries of one stitching run from accuracy and
+  // macro-F1 cubes [seed][trained on][evaluated on] (NaN: not evaluated).
+  // The index divides by the target's own end-to-end accuracy.
+  static json stitching_result(const Cube& acc, const Cube& f1, const json& projections, const json& aggregator) {
+    Cube index = acc;
+    for (std::size_t s = 0; s < acc.size(); ++s)
+      for (std::size_t i = 0; i < acc[s].size(); ++i)
+        for (std::size_t j = 0; j < acc[s].size(); ++j)
+          index[s][i][j] = !std::isnan(acc[s][i][j]) && acc[s][j][j] > 0 ? acc[s][i][j] / acc[s][j][j] : NAN;
+    return {{"projections", projections},
+            {"aggregator", aggregator},
+            {"accuracy", matrix_stats(acc)},
+            {"macro_f1", matrix_stats(f1)},
+            {"index", matrix_stats(index)},
+            {"summary",
+             {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
+              {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
+              {"index", summary_stats(index, false)}}}};
   }
 
   json stitching(const json& options) {
@@ -576,7 +572,6 @@ class Run {
     json runs = json::array();
     for (const auto& set : expand_sets(options["projection_sets"]))
       for (const auto& aggregator : aggregators(options["aggregators"])) {
-        using Cube = std::vector<std::vector<std::vector<double>>>;
         Cube mse(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), index = mse;
         for (std::size_t i = 0; i < m; ++i)
           for (std::size_t s = 0; s < seeds.size(); ++s) {
