@@ -18,6 +18,7 @@
 
 #include "bridges/latent_similarity.hpp"
 #include "bridges/tensor.hpp"
+#include "bench_support.hpp"
 
 namespace {
 
@@ -61,8 +62,7 @@ int one(const std::string& form, int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* env = std::getenv("BRIDGES_BENCH_THREADS");
-  at::set_num_threads(env ? std::atoi(env) : 2);
+  bench::use_bench_threads();
   if (argc == 4 && std::string(argv[1]) == "--one") return one(argv[2], std::atoll(argv[3]));
 
   fmt::print("bridges CKA benchmark, {} threads\n\n", at::get_num_threads());

@@ -18,21 +18,13 @@
 #include "bridges/registry/registry.hpp"
 #include "bridges/stitching.hpp"
 #include "bridges/tensor.hpp"
+#include "bench_support.hpp"
 
-namespace {
-
-double seconds(const std::function<void()>& f) {
-  const auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
+using bench::seconds;
 
 int main() {
   bridges::keep_freed_memory();
-  const char* env = std::getenv("BRIDGES_BENCH_THREADS");
-  at::set_num_threads(env ? std::atoi(env) : 2);
+  bench::use_bench_threads();
   bridges::Registry registry({BRIDGES_BENCH_PLUGIN_DIR});
   const int64_t n = 5000, k = 1280, classes = 10, evaluated = 5000;
   bridges::DecoderOptions options;

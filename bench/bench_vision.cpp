@@ -14,14 +14,11 @@
 #include "bridges/encoder.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/tensor.hpp"
+#include "bench_support.hpp"
 
 namespace {
 
-double seconds(const std::function<void()>& f) {
-  const auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using bench::seconds;
 
 void target(const std::string& what, double value, const std::string& unit, const std::string& goal, bool pass) {
   fmt::print("  {:<60} {:>8.3f} {:<2} target {:<6} {}\n", what, value, unit, goal, pass ? "PASS" : "FAIL");
@@ -31,8 +28,7 @@ void target(const std::string& what, double value, const std::string& unit, cons
 
 int main() {
   bridges::keep_freed_memory();
-  const char* env = std::getenv("BRIDGES_BENCH_THREADS");
-  at::set_num_threads(env ? std::atoi(env) : 2);
+  bench::use_bench_threads();
   bridges::Registry registry({BRIDGES_BENCH_PLUGIN_DIR});
   auto data = registry.make<bridges::Dataset>("fashion_mnist");
   const bridges::Examples train = data->split("train"), test = data->split("test");
