@@ -1,10 +1,13 @@
 #include "bridges/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
+#include <string_view>
 
 namespace bridges {
 
@@ -38,6 +41,40 @@ std::string escape(const std::string& s) {
     else if (c == '"') out += "&quot;";
     else out += c;
   }
+  return out;
+}
+
+// The most similar relative representation of each cross-seed group, by
+// measure: measure -> architecture -> representation. The runner names the
+// group of the pairs of one architecture "<architecture> (across seeds)".
+using Winners = std::map<std::string, std::map<std::string, std::string>>;
+constexpr std::string_view kAcrossSeeds = " (across seeds)";
+
+Winners cross_seed_winners(const json& latent_similarity) {
+  Winners winners;
+  for (const auto& [group, by_measure] : latent_similarity["most_similar"].items()) {
+    if (group.size() <= kAcrossSeeds.size() || group.compare(group.size() - kAcrossSeeds.size(), kAcrossSeeds.size(), kAcrossSeeds) != 0)
+      continue;
+    const std::string architecture = group.substr(0, group.size() - kAcrossSeeds.size());
+    for (const auto& [measure, rep] : by_measure.items()) winners[measure][architecture] = rep.get<std::string>();
+  }
+  return winners;
+}
+
+// "no: euclidean for every one of ae, vae" or "yes: cosine (ae, vae), l1 (lin_ae)"
+// from the choice made under each name.
+std::string choice_statement(const std::map<std::string, std::string>& choice_by_name) {
+  std::map<std::string, std::string> names_by_choice;
+  for (const auto& [name, choice] : choice_by_name)
+    names_by_choice[choice] += (names_by_choice[choice].empty() ? "" : ", ") + name;
+  if (names_by_choice.size() == 1) {
+    const auto& [choice, names] = *names_by_choice.begin();
+    return choice_by_name.size() == 1 ? fmt::format("{} (only {})", choice, names)
+                                      : fmt::format("no: {} for every one of {}", choice, names);
+  }
+  std::string out = "yes: ";
+  for (const auto& [choice, names] : names_by_choice)
+    out += fmt::format("{}{} ({})", out.size() > 5 ? ", " : "", choice, names);
   return out;
 }
 
@@ -257,6 +294,11 @@ std::string markdown_report(const json& r) {
       for (const auto& [m, rep] : by_measure.items()) picks += fmt::format("{}{}: {}", picks.empty() ? "" : ", ", m, rep.get<std::string>());
       out += fmt::format("- {}: {}\n", group, picks);
     }
+    const Winners winners = cross_seed_winners(ls);
+    if (!winners.empty()) {
+      out += "\nDoes the most similar representation across seeds change with the architecture?\n\n";
+      for (const auto& [measure, by_architecture] : winners) out += fmt::format("- {}: {}\n", measure, choice_statement(by_architecture));
+    }
   }
   if (r.contains("reconstruction")) {
     out += "\n## Reconstruction stitching (MSE per pixel; index = end-to-end MSE of the target / stitched MSE)\n\n"
@@ -377,6 +419,85 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
                  svg_bars(labels, {"before", "after"}, values, 1.0);
   }
   return out + body + figures + "</body></html>\n";
+}
+
+namespace {
+
+// "euclidean 0.912 (+0.004 over l1)": the winner's mean and its margin over
+// the runner-up among the relative representations, so near-ties show.
+std::string winner_cell(const json& group_summary, const std::string& winner, const std::string& measure) {
+  const auto mean = [&](const std::string& rep) { return group_summary[rep][measure]["mean"].get<double>(); };
+  std::string runner_up;
+  for (const auto& [rep, by_measure] : group_summary.items())
+    if (rep != winner && rep != "absolute" && by_measure.contains(measure) && (runner_up.empty() || mean(rep) > mean(runner_up)))
+      runner_up = rep;
+  return runner_up.empty() ? fmt::format("{} {:.3f}", winner, mean(winner))
+                           : fmt::format("{} {:.3f} (+{:.3f} over {})", winner, mean(winner), mean(winner) - mean(runner_up), runner_up);
+}
+
+}  // namespace
+
+std::string latent_similarity_comparison(const std::vector<json>& all_runs) {
+  std::vector<json> runs;
+  for (const auto& r : all_runs)
+    if (r.contains("latent_similarity")) runs.push_back(r);
+  // Columns are named by data set, or by pipeline where two runs share one.
+  std::vector<std::string> columns;
+  std::map<std::string, int> datasets;
+  for (const auto& r : runs) ++datasets[r["dataset"].value("type", "?")];
+  for (const auto& r : runs) {
+    const std::string dataset = r["dataset"].value("type", "?");
+    columns.push_back(datasets[dataset] > 1 ? r.value("pipeline", dataset) : dataset);
+  }
+  // measure -> architecture -> column -> winner, and each winner's mean.
+  std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> table;
+  for (std::size_t c = 0; c < runs.size(); ++c) {
+    const json& ls = runs[c]["latent_similarity"];
+    for (const auto& [measure, by_architecture] : cross_seed_winners(ls))
+      for (const auto& [architecture, rep] : by_architecture)
+        table[measure][architecture][columns[c]] = winner_cell(ls["summary"][architecture + std::string(kAcrossSeeds)], rep, measure);
+  }
+  std::string out = "# Latent similarity across runs\n\nThe most similar relative representation between encoders of one "
+                    "architecture trained with different seeds, per architecture and run: the mean of the measure over "
+                    "the pairs, and its margin over the runner-up.\n";
+  for (const auto& [measure, by_architecture] : table) {
+    out += fmt::format("\n## {}\n\n| architecture |", measure);
+    for (const auto& c : columns) out += fmt::format(" {} |", c);
+    out += "\n|---|";
+    for (std::size_t c = 0; c < columns.size(); ++c) out += "---|";
+    out += "\n";
+    std::set<std::string> everywhere;
+    for (const auto& [architecture, by_column] : by_architecture) {
+      out += fmt::format("| {} |", architecture);
+      for (const auto& c : columns) {
+        const auto it = by_column.find(c);
+        out += fmt::format(" {} |", it == by_column.end() ? "–" : it->second);
+        if (it != by_column.end()) everywhere.insert(it->second.substr(0, it->second.find(' ')));
+      }
+      out += "\n";
+    }
+    out += "\nDoes the choice change with the architecture?\n\n";
+    for (const auto& c : columns) {
+      std::map<std::string, std::string> by_name;
+      for (const auto& [architecture, by_column] : by_architecture)
+        if (by_column.count(c)) by_name[architecture] = by_column.at(c).substr(0, by_column.at(c).find(' '));
+      if (!by_name.empty()) out += fmt::format("- {}: {}\n", c, choice_statement(by_name));
+    }
+    out += "\nDoes it change with the data set?\n\n";
+    for (const auto& [architecture, by_column] : by_architecture) {
+      std::map<std::string, std::string> by_name;
+      for (const auto& [c, cell] : by_column) by_name[c] = cell.substr(0, cell.find(' '));
+      out += fmt::format("- {}: {}\n", architecture, choice_statement(by_name));
+    }
+    out += everywhere.size() == 1
+               ? fmt::format("\n**{}**: {} is the most similar everywhere; no dependence on architecture or data set "
+                             "was found.\n",
+                             measure, *everywhere.begin())
+               : fmt::format("\n**{}**: no single representation is the most similar everywhere ({} differ), as the "
+                             "method claims.\n",
+                             measure, fmt::join(everywhere, ", "));
+  }
+  return out;
 }
 
 }  // namespace bridges

@@ -249,3 +249,79 @@ TEST_CASE("compare: absolute and relative similarity of two spaces, as a table a
   CHECK(rows.code == 1);
   CHECK(contains(rows.err, "same samples"));
 }
+
+namespace {
+
+// A results.json of a latent-similarity run in which `winners` maps each
+// architecture to its most similar representation under Pearson.
+json latent_results(const std::string& dataset, const std::map<std::string, std::string>& winners) {
+  json summary = json::object(), most_similar = json::object();
+  for (const auto& [architecture, winner] : winners) {
+    const std::string group = architecture + " (across seeds)";
+    for (const char* rep : {"absolute", "cosine", "euclidean"})
+      summary[group][rep]["pearson"] = {{"mean", rep == winner ? 0.9 : 0.5}, {"std", 0.01}};
+    most_similar[group]["pearson"] = winner;
+  }
+  return {{"pipeline", "latent-analysis-" + dataset},
+          {"dataset", {{"type", dataset}}},
+          {"samples", {{"train", 100}, {"test", 100}}},
+          {"classes", 10},
+          {"anchors", {{"count", 16}, {"strategy", "random"}}},
+          {"encoders", json::object()},
+          {"projections", {"cosine", "euclidean"}},
+          {"latent_similarity",
+           {{"measures", {"pearson"}},
+            {"representations", {"absolute", "cosine", "euclidean"}},
+            {"pairs", json::array()},
+            {"summary", summary},
+            {"most_similar", most_similar}}}};
+}
+
+}  // namespace
+
+TEST_CASE("report: writes a run's reports again, and compares the most similar representation across runs") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "f" / "results.json",
+                        latent_results("fashion_mnist", {{"ae", "cosine"}, {"vae", "euclidean"}}).dump());
+  write_text_atomically(dir / "m" / "results.json", latent_results("mnist", {{"ae", "cosine"}, {"vae", "cosine"}}).dump());
+
+  const auto again = bridges_cli("report " + (dir / "f").string());
+  REQUIRE(again.code == 0);
+  const std::string md = read_text(dir / "f" / "report.md");
+  CHECK(contains(md, "| cosine | **0.900 ± 0.010** |"));
+  CHECK(contains(md, "- pearson: yes: cosine (ae), euclidean (vae)"));
+  CHECK(fs::exists(dir / "f" / "report.html"));
+
+  const auto both = bridges_cli("report " + (dir / "f").string() + " " + (dir / "m" / "results.json").string());
+  REQUIRE(both.code == 0);
+  CHECK(contains(both.out, "| architecture | fashion_mnist | mnist |"));
+  CHECK(contains(both.out, "| vae | euclidean 0.900 (+0.400 over cosine) | cosine 0.900 (+0.400 over euclidean) |"));
+  CHECK(contains(both.out, "- fashion_mnist: yes: cosine (ae), euclidean (vae)"));
+  CHECK(contains(both.out, "- mnist: no: cosine for every one of ae, vae"));
+  CHECK(contains(both.out, "- ae: no: cosine for every one of fashion_mnist, mnist"));
+  CHECK(contains(both.out, "- vae: yes: cosine (mnist), euclidean (fashion_mnist)"));
+  CHECK(contains(both.out, "no single representation is the most similar everywhere (cosine, euclidean differ)"));
+
+  // The same choice everywhere is reported as such.
+  write_text_atomically(dir / "g" / "results.json", latent_results("kmnist", {{"ae", "cosine"}}).dump());
+  const auto same = bridges_cli("report " + (dir / "m").string() + " " + (dir / "g").string() + " -o " +
+                                (dir / "same.md").string());
+  REQUIRE(same.code == 0);
+  CHECK(contains(read_text(dir / "same.md"), "cosine is the most similar everywhere"));
+
+  // Bad input names the file and what is wrong; nothing is written.
+  write_text_atomically(dir / "bad" / "results.json", R"({"pipeline": "x", "dataset": {}})");
+  const auto bad = bridges_cli("report " + (dir / "bad").string());
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, (dir / "bad" / "results.json").string() + ": field \"samples\" is missing"));
+  CHECK_FALSE(fs::exists(dir / "bad" / "report.md"));
+  const auto empty = bridges_cli("report " + (dir / "bad").string() + " " + (dir / "nowhere").string());
+  CHECK(empty.code == 2);  // a path that does not exist is a usage error
+  write_text_atomically(dir / "plain" / "results.json", json(latent_results("x", {})).dump());
+  json plain = json::parse(read_text(dir / "plain" / "results.json"));
+  plain.erase("latent_similarity");
+  write_text_atomically(dir / "plain" / "results.json", plain.dump());
+  const auto none = bridges_cli("report " + (dir / "plain").string() + " " + (dir / "plain").string());
+  CHECK(none.code == 1);
+  CHECK(contains(none.err, "none of these runs has a latent_similarity experiment"));
+}

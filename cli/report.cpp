@@ -1,0 +1,99 @@
+// bridges report: write a run's reports again from its results.json, or
+// compare the latent-similarity experiments of several runs (e.g. the same
+// pipeline on two data sets).
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "bridges/error.hpp"
+#include "bridges/io.hpp"
+#include "bridges/report.hpp"
+#include "cli.hpp"
+
+namespace bridges::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ReportOptions {
+  std::vector<fs::path> runs;
+  fs::path out;
+};
+
+// A run folder or its results.json.
+fs::path results_file(const fs::path& run) {
+  const fs::path file = fs::is_directory(run) ? run / "results.json" : run;
+  if (!fs::is_regular_file(file))
+    throw IoError(fmt::format("{}: no results.json here; give a run folder written by `bridges run` or its results.json.",
+                              run.string()));
+  return file;
+}
+
+nlohmann::json read_results(const fs::path& file) {
+  nlohmann::json results;
+  try {
+    results = nlohmann::json::parse(read_text(file));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw FormatError(fmt::format("{}: not valid JSON ({}); run the pipeline again to write it anew.", file.string(), e.what()));
+  }
+  if (!results.is_object())
+    throw FormatError(fmt::format("{}: expected the results of `bridges run` (a JSON object), found {}.", file.string(),
+                                  results.type_name()));
+  for (const char* key : {"pipeline", "dataset", "samples", "classes", "anchors", "encoders"})
+    if (!results.contains(key))
+      throw FormatError(fmt::format("{}: field \"{}\" is missing; is this a results.json written by `bridges run`? "
+                                    "Run the pipeline again to write it anew.",
+                                    file.string(), key));
+  return results;
+}
+
+void run(const ReportOptions& o) {
+  std::vector<nlohmann::json> results;
+  std::vector<fs::path> files;
+  for (const auto& r : o.runs) {
+    files.push_back(results_file(r));
+    results.push_back(read_results(files.back()));
+  }
+  if (results.size() == 1) {
+    const fs::path folder = o.out.empty() ? files[0].parent_path() : o.out;
+    write_text_atomically(folder / "report.md", markdown_report(results[0]));
+    write_text_atomically(folder / "report.html", html_report(results[0]));
+    std::cout << fmt::format("wrote {} and report.html\n", (folder / "report.md").string());
+    return;
+  }
+  std::size_t with_latent_similarity = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i].contains("latent_similarity")) ++with_latent_similarity;
+    else std::cerr << fmt::format("note: {} has no latent_similarity experiment; left out.\n", files[i].string());
+  }
+  if (with_latent_similarity == 0)
+    throw ConfigError("none of these runs has a latent_similarity experiment to compare; add "
+                      "{\"type\": \"latent_similarity\"} to the pipelines' \"experiments\" and run them.");
+  const std::string md = latent_similarity_comparison(results);
+  if (o.out.empty()) {
+    std::cout << md;
+  } else {
+    write_text_atomically(o.out, md);
+    std::cout << fmt::format("wrote {}\n", o.out.string());
+  }
+}
+
+}  // namespace
+
+void add_report_command(CLI::App& app, Context&) {
+  auto o = std::make_shared<ReportOptions>();
+  auto* cmd = app.add_subcommand("report", "Write a run's reports again, or compare the latent similarity of several runs");
+  cmd->footer(
+      "With one run: writes report.md and report.html again from its results.json (into the run\n"
+      "folder, or the folder --out). With several: for every measure, the most similar relative\n"
+      "representation across seeds per architecture and run, and whether that choice changes with\n"
+      "the architecture and the data set; Markdown to stdout or the file --out.\n\n"
+      "Example:\n"
+      "  bridges report runs/latent-analysis-fashion-mnist runs/latent-analysis-mnist -o latent-analysis.md");
+  cmd->add_option("RUN", o->runs, "run folders (or their results.json)")->required()->check(CLI::ExistingPath);
+  cmd->add_option("--out,-o", o->out, "one run: the folder for the reports; several: the comparison's Markdown file");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace bridges::cli
