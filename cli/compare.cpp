@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 struct CompareOptions {
   fs::path a, b, anchors;
-  std::vector<std::string> measures{"cka_linear,cka_debiased,svcca,pearson,spearman,knn_jaccard,knn_mrr,knn_cosine"};
+  std::vector<std::string> measures{"cka_linear,cka_debiased,svcca,pearson,spearman,knn_jaccard,knn_cross_jaccard,knn_mrr,knn_cosine"};
   std::vector<std::string> similarities;
   int64_t num_anchors = 0;
   std::string strategy = "random";
@@ -68,7 +68,8 @@ void add_compare_command(CLI::App& app, Context& context) {
       "latents and, with --similarity, on the relative representations of both against the same anchor\n"
       "samples (--anchors IDX.npy, or --num-anchors K chosen in A by --anchor-strategy).\n"
       "Measures: cka_linear, cka_debiased, cka_rbf, svcca, pearson, pearson_per_sample, spearman,\n"
-      "spearman_per_sample, knn_jaccard, knn_mrr, knn_cosine. Correlations, knn_mrr and knn_cosine pair\n"
+      "spearman_per_sample, knn_jaccard, knn_cross_jaccard, knn_mrr, knn_cosine. Correlations,\n"
+      "knn_cross_jaccard, knn_mrr and knn_cosine pair\n"
       "a_i with b_i and need the same width: '-' where the widths differ.\n\n"
       "Example:\n"
       "  bridges compare za.npy zb.npy -s cosine,euclidean,l1,linf --num-anchors 300 --anchor-strategy kmeans");

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::add_compare_command(app, context);
   cli::add_run_command(app, context);
   cli::add_report_command(app, context);
+  cli::add_vectors_command(app, context);
 
   try {
     app.parse(argc, argv);

@@ -345,7 +345,7 @@ RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k) {
   const Tensor ua = unit(a), ub = unit(b);
   const bool same_width = a.size(1) == b.size(1);
   const int64_t block = block_rows(n);
-  double jaccard = 0, mrr = 0, cosine = 0;
+  double jaccard = 0, cross_jaccard = 0, mrr = 0, cosine = 0;
   for (int64_t begin = 0; begin < n; begin += block) {
     const int64_t rows = std::min(block, n - begin);
     const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
@@ -364,11 +364,18 @@ RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k) {
       const Tensor rank = (sim > match).sum(1).to(at::kDouble) + 1;
       mrr += (1.0 / rank).sum().item<double>();
       cosine += match.sum().item<double>();
+      // The k nearest b_j of a_i against those of b_i (itself included: a
+      // perfect match retrieves b_i first).
+      const Tensor from_a = std::get<1>(sim.topk(k, 1));
+      const Tensor from_b = std::get<1>(at::mm(ub.narrow(0, begin, rows), ub.t()).topk(k, 1));
+      const Tensor shared = (from_a.unsqueeze(2) == from_b.unsqueeze(1)).any(2).sum(1).to(at::kDouble);
+      cross_jaccard += (shared / (2.0 * static_cast<double>(k) - shared)).sum().item<double>();
     }
   }
   const double count = static_cast<double>(n);
   RetrievalScores s;
   s.jaccard = jaccard / count;
+  s.cross_jaccard = same_width ? cross_jaccard / count : std::numeric_limits<double>::quiet_NaN();
   s.mrr = same_width ? mrr / count : std::numeric_limits<double>::quiet_NaN();
   s.mean_cosine = same_width ? cosine / count : std::numeric_limits<double>::quiet_NaN();
   return s;
@@ -377,13 +384,13 @@ RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k) {
 const std::vector<std::string>& latent_measures() {
   static const std::vector<std::string> names{"cka_linear", "cka_debiased", "cka_rbf", "svcca",
                                               "pearson", "pearson_per_sample", "spearman", "spearman_per_sample",
-                                              "knn_jaccard", "knn_mrr", "knn_cosine"};
+                                              "knn_jaccard", "knn_cross_jaccard", "knn_mrr", "knn_cosine"};
   return names;
 }
 
 bool measure_needs_same_width(std::string_view measure) {
-  return measure.rfind("pearson", 0) == 0 || measure.rfind("spearman", 0) == 0 || measure == "knn_mrr" ||
-         measure == "knn_cosine";
+  return measure.rfind("pearson", 0) == 0 || measure.rfind("spearman", 0) == 0 || measure == "knn_cross_jaccard" ||
+         measure == "knn_mrr" || measure == "knn_cosine";
 }
 
 std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures, const Tensor& a,
@@ -401,7 +408,10 @@ std::map<std::string, double> latent_similarities(const std::vector<std::string>
                                      "width), or use knn_jaccard.",
                                      m, describe(a), describe(b)));
       if (!retrieval) retrieval = knn_retrieval(a, b, options.knn);
-      out[m] = m == "knn_jaccard" ? retrieval->jaccard : m == "knn_mrr" ? retrieval->mrr : retrieval->mean_cosine;
+      out[m] = m == "knn_jaccard"         ? retrieval->jaccard
+               : m == "knn_cross_jaccard" ? retrieval->cross_jaccard
+               : m == "knn_mrr"           ? retrieval->mrr
+                                          : retrieval->mean_cosine;
     } else if (m == "cka_linear") {
       out[m] = linear_cka(a, b, false);
     } else if (m == "cka_debiased") {

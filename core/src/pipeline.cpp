@@ -293,10 +293,10 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
           c.fail(path + ".seeds", fmt::format("{} is not a seed (a non-negative integer).", json_excerpt(seed)));
         json one = spec;
         one["seed"] = seed;
-        p.encoders.push_back({fmt::format("{}-{}", base, seed.get<int64_t>()), one});
+        p.encoders.push_back({fmt::format("{}-{}", base, seed.get<int64_t>()), one, base});
       }
     } else {
-      p.encoders.push_back({base, spec});
+      p.encoders.push_back({base, spec, base});
     }
     p.encoder_groups.push_back(group);
   }
@@ -308,21 +308,42 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
 
   const json anchors = j.value("anchors", json::object());
   c.only_keys(anchors, {"count", "strategy", "seed", "encoder"}, "$.anchors");
-  // "count": an integer, or a list of them to sweep the anchor count.
-  json count = 1280;
-  if (anchors.contains("count") && anchors["count"].is_array()) {
-    count = anchors["count"];
-    if (count.empty()) c.fail("$.anchors.count", "an anchor-count sweep needs at least one count, e.g. [16, 64, 256, 1280].");
-    for (std::size_t i = 0; i < count.size(); ++i)
-      if (!count[i].is_number_integer() || count[i].get<int64_t>() < 1)
-        c.fail(fmt::format("$.anchors.count[{}]", i), fmt::format("expected an integer >= 1, found {}.", json_excerpt(count[i])));
-  } else {
-    count = c.integer(anchors, "count", 1280, 1, "$.anchors");
-  }
-  p.anchors = {{"count", count},
-               {"strategy", c.string(anchors, "strategy", "random", "$.anchors", anchor_strategies())},
-               {"seed", c.integer(anchors, "seed", 0, 0, "$.anchors")}};
-  if (p.anchors["strategy"] == "farthest_point" || p.anchors["strategy"] == "kmeans") {
+  // "count", "strategy" and "seed" each take one value, or a list of them to
+  // sweep: every experiment then runs once per combination.
+  const auto one_or_list = [&](const char* key, json fallback, const auto& check) {
+    if (!anchors.contains(key)) return fallback;
+    const json& v = anchors[key];
+    if (!v.is_array()) return check(v, fmt::format("$.anchors.{}", key));
+    if (v.empty())
+      c.fail(fmt::format("$.anchors.{}", key), "a sweep needs at least one value, e.g. \"count\": [16, 64, 256, 1280].");
+    json out = json::array();
+    for (std::size_t i = 0; i < v.size(); ++i)
+      out.push_back(check(v[i], fmt::format("$.anchors.{}[{}]", key, i)));
+    return out;
+  };
+  const auto integer_at_least = [&](int64_t minimum) {
+    return [&c, minimum](const json& v, const std::string& path) -> json {
+      if (!v.is_number_integer() || v.get<int64_t>() < minimum)
+        c.fail(path, fmt::format("expected an integer >= {}, found {}.", minimum, json_excerpt(v)));
+      return v;
+    };
+  };
+  const auto strategy_name = [&](const json& v, const std::string& path) -> json {
+    if (!v.is_string()) c.fail(path, fmt::format("expected a string, found {}.", json_excerpt(v)));
+    const std::string s = v;
+    const auto allowed = anchor_strategies();
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end())
+      c.fail(path, fmt::format("\"{}\" is not one of {}.{}", s, join(allowed), did_you_mean(s, allowed)));
+    return v;
+  };
+  p.anchors = {{"count", one_or_list("count", json(1280), integer_at_least(1))},
+               {"strategy", one_or_list("strategy", json("random"), strategy_name)},
+               {"seed", one_or_list("seed", json(0), integer_at_least(0))}};
+  const json& strategies = p.anchors["strategy"];
+  const auto uses = [&](const char* name) {
+    return strategies.is_array() ? std::find(strategies.begin(), strategies.end(), name) != strategies.end() : strategies == name;
+  };
+  if (uses("farthest_point") || uses("kmeans")) {
     std::vector<std::string> encoder_names;
     for (const auto& e : p.encoders) encoder_names.push_back(e.name);
     p.anchors["encoder"] = c.string(anchors, "encoder", p.encoders[0].name, "$.anchors", encoder_names);

@@ -180,15 +180,94 @@ std::vector<json> stitching_runs(const json& results) {
   return runs;
 }
 
+// The anchor sweep: one column per (strategy, count), each cell the mean ±
+// std over the anchor seeds; rows are the stitching runs (stitched accuracy
+// and index) and each latent-similarity group's representation and measure.
+std::string sweep_section(const json& sweep) {
+  std::vector<std::pair<std::string, int64_t>> settings;
+  std::map<std::pair<std::string, int64_t>, std::vector<const json*>> runs;  // setting -> results, one per seed
+  std::set<int64_t> seeds;
+  for (const auto& entry : sweep) {
+    const std::pair<std::string, int64_t> setting{entry["strategy"].get<std::string>(), entry["count"].get<int64_t>()};
+    if (!runs.count(setting)) settings.push_back(setting);
+    runs[setting].push_back(&entry["results"]);
+    seeds.insert(entry["seed"].get<int64_t>());
+  }
+  const auto cell = [](const std::vector<double>& v) {
+    if (v.empty()) return std::string("–");
+    double mean = 0, var = 0;
+    for (double x : v) mean += x / static_cast<double>(v.size());
+    for (double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size());
+    return v.size() == 1 ? num(mean) : fmt::format("{} ± {}", num(mean), num(std::sqrt(var)));
+  };
+  const auto header = [&](const std::string& first) {
+    std::string h = fmt::format("| {} |", first);
+    for (const auto& [strategy, count] : settings) h += fmt::format(" {} · {} |", strategy, count);
+    h += "\n|---|";
+    for (std::size_t i = 0; i < settings.size(); ++i) h += "---|";
+    return h + "\n";
+  };
+  std::string out = fmt::format(
+      "\n## Anchor sweep\n\nColumns: anchor strategy · count. Each cell: the mean ± std over the anchor seeds {} "
+      "(one seed: its value). Every run's full results are in results.json (\"sweep\"); the other sections are for "
+      "the last.\n",
+      fmt::join(seeds, ", "));
+  const json& first = *runs[settings[0]][0];
+  if (first.contains("stitching")) {
+    out += "\n### Stitching: stitched accuracy (stitching index)\n\n" + header("projections · aggregator");
+    for (const auto& run0 : stitching_runs(first)) {
+      const std::string name = run_name(run0);
+      out += fmt::format("| {} |", name);
+      for (const auto& setting : settings) {
+        std::vector<double> accuracy, index;
+        for (const json* results : runs[setting])
+          for (const auto& run : stitching_runs(*results))
+            if (run_name(run) == name) {
+              accuracy.push_back(run["summary"]["stitched"]["accuracy"]["mean"].get<double>());
+              index.push_back(run["summary"]["index"]["mean"].get<double>());
+            }
+        out += fmt::format(" {} ({}) |", cell(accuracy), cell(index));
+      }
+      out += "\n";
+    }
+  }
+  if (first.contains("latent_similarity")) {
+    const json& ls = first["latent_similarity"];
+    for (const auto& [group, reps] : ls["summary"].items()) {
+      out += fmt::format("\n### Latent similarity: {}\n\n", group) + header("representation · measure");
+      for (const auto& rep : ls["representations"])
+        for (const auto& m : ls["measures"]) {
+          if (!reps.contains(rep) || !reps[rep].contains(m)) continue;
+          out += fmt::format("| {} · {} |", rep.get<std::string>(), m.get<std::string>());
+          for (const auto& setting : settings) {
+            std::vector<double> values;
+            for (const json* results : runs[setting]) {
+              const json& s = (*results)["latent_similarity"]["summary"];
+              if (s.contains(group) && s[group].contains(rep) && s[group][rep].contains(m))
+                values.push_back(s[group][rep][m]["mean"].get<double>());
+            }
+            out += fmt::format(" {} |", cell(values));
+          }
+          out += "\n";
+        }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string markdown_report(const json& r) {
   std::string out = fmt::format("# {}\n\n", r.value("pipeline", "pipeline"));
-  out += fmt::format("Data set `{}`: decoders trained on {} samples, evaluated on {} test samples, {} classes. "
-                     "{} {} anchors, shared by every encoder.\n\n",
-                     r["dataset"].value("type", "?"), r["samples"]["train"].get<int64_t>(),
-                     r["samples"]["test"].get<int64_t>(), r["classes"].get<int64_t>(), r["anchors"]["count"].get<int64_t>(),
-                     r["anchors"]["strategy"].get<std::string>());
+  const std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", r["anchors"]["count"].get<int64_t>(),
+                                          r["anchors"]["strategy"].get<std::string>());
+  if (r["classes"].get<int64_t>() > 0)
+    out += fmt::format("Data set `{}`: decoders trained on {} samples, evaluated on {} test samples, {} classes. {}\n\n",
+                       r["dataset"].value("type", "?"), r["samples"]["train"].get<int64_t>(),
+                       r["samples"]["test"].get<int64_t>(), r["classes"].get<int64_t>(), anchors);
+  else  // unlabelled samples (e.g. words): nothing is classified
+    out += fmt::format("Data set `{}`: {} samples, unlabelled. {}\n\n", r["dataset"].value("type", "?"),
+                       r["samples"]["test"].get<int64_t>(), anchors);
   out += "## Encoders\n\n| encoder | spec | latent | own quality (test) |\n|---|---|---|---|\n";
   for (const auto& [name, e] : r["encoders"].items()) {
     std::string quality = "–";
@@ -214,33 +293,7 @@ std::string markdown_report(const json& r) {
       out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);
     }
   }
-  if (r.contains("sweep")) {
-    // One column per anchor count: the stitched accuracy (stitching index).
-    const json& sweep = r["sweep"];
-    out += "\n## Anchor-count sweep\n\nStitched accuracy (stitching index), mean over decoder seeds and encoder pairs; "
-           "every count's full results are in results.json (\"sweep\"). The other sections are for the last count.\n\n"
-           "| projections · aggregator |";
-    for (const auto& entry : sweep) out += fmt::format(" {} anchors |", entry["count"].get<int64_t>());
-    out += "\n|---|";
-    for (std::size_t i = 0; i < sweep.size(); ++i) out += "---|";
-    out += "\n";
-    const json& first = sweep[0]["results"];
-    std::vector<std::string> names;
-    if (first.contains("stitching"))
-      for (const auto& run : stitching_runs(first)) names.push_back(run_name(run));
-    for (const auto& name : names) {
-      out += fmt::format("| {} |", name);
-      for (const auto& entry : sweep) {
-        std::string cell = "–";
-        if (entry["results"].contains("stitching"))
-          for (const auto& run : stitching_runs(entry["results"]))
-            if (run_name(run) == name)
-              cell = fmt::format("{} ({})", num(run["summary"]["stitched"]["accuracy"]["mean"]), num(run["summary"]["index"]["mean"]));
-        out += " " + cell + " |";
-      }
-      out += "\n";
-    }
-  }
+  if (r.contains("sweep")) out += sweep_section(r["sweep"]);
   if (r.contains("ablation")) {
     out += "\n## Aggregation ablation\n\n| projections | aggregator | end to end | stitched | stitching index |\n|---|---|---|---|---|\n";
     for (const auto& row : r["ablation"]["rows"]) {

@@ -97,26 +97,31 @@ class Run {
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));
     load_data();
     prepare_encoders();
-    // "count": [16, 64, ...] sweeps the anchor count: every experiment runs
-    // once per count. The top-level results are those of the last count;
-    // "sweep" keeps every count's.
-    const json& counts = p_.anchors["count"];
-    const std::vector<int64_t> sweep = counts.is_array() ? counts.get<std::vector<int64_t>>() : std::vector<int64_t>{counts};
-    json results, per_count = json::array();
-    for (const int64_t count : sweep) {
-      throw_if_interrupted();
-      choose_anchors(count);
-      project();
-      stitched_.clear();
-      absolute_done_ = false;
-      results = run_experiments();
-      if (counts.is_array()) per_count.push_back({{"count", count}, {"results", results}});
-    }
-    if (counts.is_array()) {
-      for (auto& entry : per_count)
+    // "count", "strategy" and "seed" may each be a list: every experiment
+    // runs once per combination (strategy, then count, then seed). The
+    // top-level results are those of the last; "sweep" keeps every one's.
+    const auto values = [&](const char* key) {
+      const json& v = p_.anchors[key];
+      return v.is_array() ? std::vector<json>(v.begin(), v.end()) : std::vector<json>{v};
+    };
+    const bool sweeping = p_.anchors["count"].is_array() || p_.anchors["strategy"].is_array() || p_.anchors["seed"].is_array();
+    json results, sweep = json::array();
+    for (const json& strategy : values("strategy"))
+      for (const json& count : values("count"))
+        for (const json& seed : values("seed")) {
+          throw_if_interrupted();
+          choose_anchors(strategy, count, seed);
+          project();
+          stitched_.clear();
+          absolute_done_ = false;
+          results = run_experiments();
+          if (sweeping) sweep.push_back({{"strategy", strategy}, {"count", count}, {"seed", seed}, {"results", results}});
+        }
+    if (sweeping) {
+      for (auto& entry : sweep)
         for (const char* shared : {"pipeline", "dataset", "samples", "classes", "encoders", "projections"})
-          entry["results"].erase(shared);  // the same for every count: kept once, at the top
-      results["sweep"] = per_count;
+          entry["results"].erase(shared);  // the same for every entry: kept once, at the top
+      results["sweep"] = sweep;
     }
     write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
     write_text_atomically(out_ / "report.md", markdown_report(results));
@@ -131,8 +136,8 @@ class Run {
                  {"dataset", p_.dataset},
                  {"samples", {{"train", train_labels_.size(0)}, {"test", test_labels_.size(0)}}},
                  {"classes", classes_},
-                 {"anchors", {{"count", anchors_.size(0)}, {"strategy", p_.anchors["strategy"]},
-                              {"fingerprint", Fingerprint().add(anchors_).hex()}}},
+                 {"anchors", {{"count", anchor_setting_["count"]}, {"strategy", anchor_setting_["strategy"]},
+                              {"seed", anchor_setting_["seed"]}, {"fingerprint", Fingerprint().add(anchors_).hex()}}},
                  {"encoders", encoder_results_},
                  {"projections", projection_names()}};
     for (const auto& e : p_.experiments) {
@@ -241,18 +246,17 @@ class Run {
   }
 
   // The anchors: samples of the training split, the same for every encoder.
-  void choose_anchors(int64_t count) {
-    const std::string strategy = p_.anchors["strategy"];
-    const auto seed = p_.anchors["seed"].get<uint64_t>();
+  void choose_anchors(const std::string& strategy, int64_t count, uint64_t seed) {
     Tensor latents_for_anchors;
     if (strategy == "farthest_point" || strategy == "kmeans") {  // chosen in one encoder's latent space
       auto& e = state(p_.anchors["encoder"]);
       latents_for_anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), train_full_, "train-all");
     }
     anchors_ = select_anchors(strategy, count, seed, train_full_.labels, latents_for_anchors);
+    anchor_setting_ = {{"count", anchors_.size(0)}, {"strategy", strategy}, {"seed", seed}};
     const Examples anchor_examples = train_full_.select(anchors_);
     for (auto& e : encoders_) e.anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), anchor_examples, "anchors");
-    note(fmt::format("{} {} anchors; latents of {} encoders ready", count, strategy, encoders_.size()));
+    note(fmt::format("{} {} anchors (seed {}); latents of {} encoders ready", count, strategy, seed, encoders_.size()));
   }
 
   EncoderState& state(const std::string& name) {
@@ -497,7 +501,9 @@ class Run {
       }
       return e.rel.at(name).second;
     };
-    const auto architecture = [&](const EncoderState& e) { return p_.encoder(e.name).spec["type"].get<std::string>(); };
+    // Encoders of one "encoders" entry differ only by seed: their pairs are
+    // cross-seed pairs, named after the entry ("ae", or its "name").
+    const auto architecture = [&](const EncoderState& e) { return p_.encoder(e.name).group; };
     // Spearman is Pearson on ranks: each encoder's representation is ranked
     // once (float32 holds ranks exactly up to 2^24 entries), not once per
     // pair it belongs to.
@@ -609,6 +615,7 @@ class Run {
   std::chrono::steady_clock::time_point start_;
   std::shared_ptr<Dataset> dataset_;
   Examples train_full_, train_, test_;
+  json anchor_setting_;  // {"count", "strategy", "seed"} of anchors_
   Tensor train_labels_, test_labels_, anchors_;
   int64_t classes_ = 0;
   std::vector<EncoderState> encoders_;

@@ -176,27 +176,36 @@ TEST_CASE("the ablation and reconstruction experiments on real images") {
   CHECK(report.find("## Reconstruction stitching") != std::string::npos);
 }
 
-TEST_CASE("an anchor-count sweep runs every experiment once per count") {
+TEST_CASE("an anchor sweep runs every experiment once per count and seed, and reports the mean over seeds") {
   testing::TempDir dir;
   json j = minimal();
-  j["anchors"] = {{"count", {8, 64}}};
+  j["anchors"] = {{"count", {8, 64}}, {"seed", {0, 1}}};
   j["decoder"] = {{"epochs", 4}, {"batch_size", 64}, {"seeds", {0}}, {"train_samples", 1000}};
   j["experiments"] = json::array({json{{"type", "stitching"}, {"projection_sets", {"all"}}, {"aggregators", {"sum"}}}});
   const Pipeline p = parse(j);
   CHECK(p.to_json()["anchors"]["count"] == json({8, 64}));
   std::ostringstream log;
   const json r = run_pipeline(p, stitching::registry(), {dir.path()}, log);
-  REQUIRE(r["sweep"].size() == 2);
+  REQUIRE(r["sweep"].size() == 4);  // counts x seeds
   CHECK(r["sweep"][0]["count"] == 8);
+  CHECK(r["sweep"][1]["seed"] == 1);
   CHECK(r["sweep"][0]["results"]["anchors"]["count"] == 8);
-  CHECK(r["sweep"][1]["results"]["anchors"]["count"] == 64);
-  CHECK(r["anchors"]["count"] == 64);  // the top level is the last count
+  CHECK(r["sweep"][2]["results"]["anchors"]["count"] == 64);
+  CHECK(r["sweep"][0]["results"]["anchors"]["fingerprint"] != r["sweep"][1]["results"]["anchors"]["fingerprint"]);
+  CHECK(r["anchors"]["seed"] == 1);  // the top level is the last entry
+  CHECK(r["anchors"]["count"] == 64);
   const double few = r["sweep"][0]["results"]["stitching"]["runs"][0]["summary"]["end_to_end"]["accuracy"]["mean"];
-  const double many = r["sweep"][1]["results"]["stitching"]["runs"][0]["summary"]["end_to_end"]["accuracy"]["mean"];
+  const double many = r["sweep"][2]["results"]["stitching"]["runs"][0]["summary"]["end_to_end"]["accuracy"]["mean"];
   CHECK(few != many);  // different anchors, different decoders
-  CHECK(read_text(dir / "report.md").find("| cosine + smooth · sum |") != std::string::npos);
-  CHECK(read_text(dir / "report.md").find("## Anchor-count sweep") != std::string::npos);
+  const std::string report = read_text(dir / "report.md");
+  CHECK(report.find("| cosine + smooth · sum |") != std::string::npos);
+  CHECK(report.find("## Anchor sweep") != std::string::npos);
+  CHECK(report.find("| projections · aggregator | random · 8 | random · 64 |") != std::string::npos);
+  CHECK(report.find(" ± ") != std::string::npos);  // the spread over two anchor seeds
   check_error([](json& x) { x["anchors"]["count"] = json::array({16, 0}); }, {"$.anchors.count[1]", "integer >= 1"});
+  check_error([](json& x) { x["anchors"]["strategy"] = json::array({"random", "k_means"}); },
+              {"$.anchors.strategy[1]", "\"k_means\" is not one of", "Did you mean 'kmeans'?"});
+  check_error([](json& x) { x["anchors"]["seed"] = json::array(); }, {"$.anchors.seed", "at least one value"});
 }
 
 TEST_CASE("an interrupted run leaves no half-written file, and the next run completes") {

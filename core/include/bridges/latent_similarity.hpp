@@ -65,19 +65,20 @@ BRIDGES_API Tensor rank_rows(const Tensor& a);
 /// representations paper's word-embedding experiment. Neighbours by cosine
 /// similarity.
 struct BRIDGES_API RetrievalScores {
-  double jaccard = 0;      ///< mean Jaccard of sample i's k nearest neighbours in each space (itself excluded)
-  double mrr = 0;          ///< mean reciprocal rank of b_i among all b_j when queried with a_i (same width only)
-  double mean_cosine = 0;  ///< mean cos(a_i, b_i) (same width only)
+  double jaccard = 0;        ///< mean Jaccard of sample i's k nearest neighbours in each space (itself excluded)
+  double cross_jaccard = 0;  ///< mean Jaccard of the k nearest b_j of a_i and of b_i (same width only; the paper's Jaccard)
+  double mrr = 0;            ///< mean reciprocal rank of b_i among all b_j when queried with a_i (same width only)
+  double mean_cosine = 0;    ///< mean cos(a_i, b_i) (same width only)
 };
-/// `same_width` false (different widths): mrr and mean_cosine are NaN.
+/// For a and b of different widths, cross_jaccard, mrr and mean_cosine are NaN.
 BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10);
 
 /// The measures by name: cka_linear, cka_debiased, cka_rbf, svcca, pearson,
-/// pearson_per_sample, spearman, spearman_per_sample, knn_jaccard, knn_mrr,
-/// knn_cosine.
+/// pearson_per_sample, spearman, spearman_per_sample, knn_jaccard,
+/// knn_cross_jaccard, knn_mrr, knn_cosine.
 BRIDGES_API const std::vector<std::string>& latent_measures();
 /// True for the measures that pair entry i of one representation with entry
-/// i of the other (correlations, knn_mrr, knn_cosine): they need the same
+/// i of the other (correlations, knn_cross_jaccard, knn_mrr, knn_cosine): they need the same
 /// width, which relative representations over the same anchors always have.
 BRIDGES_API bool measure_needs_same_width(std::string_view measure);
 /// One measure by name. Throws UnknownNameError (with "did you mean") for

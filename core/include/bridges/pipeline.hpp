@@ -32,6 +32,7 @@ namespace bridges {
 struct BRIDGES_API PipelineEncoder {
   std::string name;
   nlohmann::json spec;  ///< {"type": ..., options with "seed" set}
+  std::string group;    ///< the entry it was written in: its "name", or its type ("cnn" for cnn-0, cnn-1, ...)
 };
 
 /// A projection (similarity) with the name experiments refer to it by.

@@ -1,0 +1,59 @@
+#pragma once
+// What every text data set of this plugin shares: lazy loading, a seeded
+// stratified train/test split of one pool of documents, stratified limits,
+// and writing its options back to JSON.
+
+#include <bridges/sdk/plugin.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace text_data {
+
+using bridges::Tensor;
+using nlohmann::json;
+
+/// Texts (valid UTF-8, none empty) and their labels.
+struct Corpus {
+  std::vector<std::string> texts;
+  std::vector<int64_t> labels;
+  /// The document each text comes from (for splitting by document), or
+  /// empty when every text is its own document.
+  std::vector<int64_t> documents;
+};
+
+class TextDataset : public bridges::Dataset {
+ public:
+  /// `options`: the complete options (the registry filled in the defaults).
+  explicit TextDataset(json options);
+
+  bridges::Examples split(const std::string& name) override;
+  bridges::DatasetInfo info() const override;
+  json to_json() const override;
+
+ protected:
+  /// Every document of a source without its own splits; the default
+  /// splits() divides it with the options "test_fraction" and "split_seed".
+  virtual Corpus load_all() const;
+  /// The train and test splits. Default: load_all(), split by document and
+  /// stratified by label, so no test text shares a document with a
+  /// training text.
+  virtual std::pair<Corpus, Corpus> splits() const;
+  virtual std::vector<std::string> class_names() const = 0;
+
+  /// The option `name` when it is set (not null).
+  std::optional<json> option(const std::string& name) const;
+
+  json options_;
+
+ private:
+  const Corpus& corpus(const std::string& split) const;
+  mutable std::map<std::string, Corpus> corpora_;
+};
+
+/// The texts whose labels are `rows` of a pool.
+Corpus select(const Corpus& pool, const std::vector<int64_t>& rows);
+
+}  // namespace text_data
