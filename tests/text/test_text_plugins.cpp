@@ -22,6 +22,8 @@
 #include "bridges/similarity.hpp"
 #include "bridges/io.hpp"
 #include "bridges/latent_similarity.hpp"
+#include "bridges/pipeline.hpp"
+#include "bridges/runner.hpp"
 #include "bridges/projector.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/word_vectors.hpp"
@@ -230,4 +232,41 @@ TEST_CASE("retrieval across two word spaces related by a rotation: relative repr
   CHECK(relative.at("knn_cross_jaccard") == doctest::Approx(1.0));
   CHECK(relative.at("knn_mrr") == doctest::Approx(1.0));
   CHECK(relative.at("knn_cosine") == doctest::Approx(1.0));
+}
+
+TEST_CASE("a small text pipeline: relative stitching across text encoders works where absolute stitching does not") {
+  // Three topics, each text a few topic words among shared filler; the
+  // encoders see the same words but learn unrelated latent spaces.
+  testing::TempDir dir;
+  std::mt19937_64 rng(7);
+  const std::vector<std::vector<std::string>> topics{{"river", "boat", "water", "fish", "shore"},
+                                                     {"money", "bank", "loan", "debt", "price"},
+                                                     {"game", "team", "score", "ball", "coach"}};
+  const std::vector<std::string> filler{"the", "a", "of", "and", "to", "in", "it", "is", "was", "for"};
+  std::string csv = "text,label\n";
+  for (int i = 0; i < 900; ++i) {
+    const auto& topic = topics[static_cast<std::size_t>(i % 3)];
+    std::string text;
+    for (int w = 0; w < 8; ++w) text += filler[rng() % filler.size()] + " ";
+    for (int w = 0; w < 3; ++w) text += topic[rng() % topic.size()] + " ";
+    csv += fmt::format("{},t{}\n", text, i % 3);
+  }
+  write_text_atomically(dir / "corpus.csv", csv);
+  const json j = {
+      {"name", "text-smoke"},
+      {"dataset", {{"type", "text_csv"}, {"train", (dir / "corpus.csv").string()}, {"test_fraction", 0.3}}},
+      {"encoders", {{{"type", "text_bow"}, {"seeds", {0, 1}}, {"epochs", 4}, {"min_count", 1}, {"lr", 0.005}}}},
+      {"anchors", {{"count", 48}, {"strategy", "stratified"}}},
+      {"projections", {"cosine"}},
+      {"decoder", {{"epochs", 20}, {"batch_size", 32}, {"seeds", {0}}}},
+      {"experiments", {{{"type", "stitching"}, {"absolute", true}}}}};
+  const Pipeline p = Pipeline::parse(j, registry(), "text-smoke.json");
+  std::ostringstream log;
+  const json r = run_pipeline(p, registry(), {dir / "run"}, log);
+  const json& run = r["stitching"]["runs"][0];
+  CHECK(run["summary"]["end_to_end"]["accuracy"]["mean"].get<double>() > 0.9);
+  const double relative = run["summary"]["stitched"]["accuracy"]["mean"];
+  const double absolute = r["stitching"]["absolute"]["summary"]["stitched"]["accuracy"]["mean"];
+  CHECK(relative > 0.8);
+  CHECK(relative > absolute + 0.2);
 }
