@@ -477,15 +477,18 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
 namespace {
 
 // "euclidean 0.912 (+0.004 over l1)": the winner's mean and its margin over
-// the runner-up among the relative representations, so near-ties show.
+// the runner-up among the relative representations, so near-ties show; "≈"
+// marks a margin smaller than the winner's spread (std) over the pairs.
 std::string winner_cell(const json& group_summary, const std::string& winner, const std::string& measure) {
   const auto mean = [&](const std::string& rep) { return group_summary[rep][measure]["mean"].get<double>(); };
   std::string runner_up;
   for (const auto& [rep, by_measure] : group_summary.items())
     if (rep != winner && rep != "absolute" && by_measure.contains(measure) && (runner_up.empty() || mean(rep) > mean(runner_up)))
       runner_up = rep;
-  return runner_up.empty() ? fmt::format("{} {:.3f}", winner, mean(winner))
-                           : fmt::format("{} {:.3f} (+{:.3f} over {})", winner, mean(winner), mean(winner) - mean(runner_up), runner_up);
+  if (runner_up.empty()) return fmt::format("{} {:.3f}", winner, mean(winner));
+  const double margin = mean(winner) - mean(runner_up);
+  const bool tie = margin < group_summary[winner][measure].value("std", 0.0);
+  return fmt::format("{} {:.3f} (+{:.3f} over {}){}", winner, mean(winner), margin, runner_up, tie ? " ≈" : "");
 }
 
 }  // namespace
@@ -542,6 +545,12 @@ std::string latent_similarity_comparison(const std::vector<json>& all_runs) {
       for (const auto& [c, cell] : by_column) by_name[c] = cell.substr(0, cell.find(' '));
       out += fmt::format("- {}: {}\n", architecture, choice_statement(by_name));
     }
+    std::size_t ties = 0, cells = 0;
+    for (const auto& [architecture, by_column] : by_architecture)
+      for (const auto& [c, cell] : by_column) {
+        ++cells;
+        ties += cell.find(" ≈") != std::string::npos;
+      }
     out += everywhere.size() == 1
                ? fmt::format("\n**{}**: {} is the most similar everywhere; no dependence on architecture or data set "
                              "was found.\n",
@@ -549,6 +558,10 @@ std::string latent_similarity_comparison(const std::vector<json>& all_runs) {
                : fmt::format("\n**{}**: no single representation is the most similar everywhere ({} differ), as the "
                              "method claims.\n",
                              measure, fmt::join(everywhere, ", "));
+    if (ties > 0)
+      out += fmt::format("{} of the {} choices (≈) win by less than the spread over the pairs: there the runner-up is "
+                         "as good.\n",
+                         ties, cells);
   }
   return out;
 }

@@ -59,4 +59,10 @@ int set_threads(int threads) {
   return at::get_num_threads();
 }
 
+ThreadScope::ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
+  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+}
+
+ThreadScope::~ThreadScope() { at::set_num_threads(previous_); }
+
 }  // namespace bridges

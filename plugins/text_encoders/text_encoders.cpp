@@ -24,18 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-// Restores LibTorch's thread count when a fit with its own "threads" ends.
-class ThreadScope {
- public:
-  explicit ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
-    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
-  }
-  ~ThreadScope() { at::set_num_threads(previous_); }
-
- private:
-  int previous_;
-};
-
 constexpr int64_t kEncodeBatch = 256;
 
 const std::vector<std::string>& texts_of(const bridges::Examples& examples, const std::string& type) {
@@ -145,7 +133,7 @@ class TextClassifier : public bridges::Encoder {
       throw bridges::ConfigError(fmt::format("encoder/{}: training needs a label for every text (found -1); a data set "
                                              "without labels (words) can only be encoded by word_vectors.",
                                              type()));
-    const ThreadScope threads(opt("threads"));
+    const bridges::ThreadScope threads(opt("threads"));
     const auto seed = options_.at("seed").get<uint64_t>();
     vocabulary_ = bridges::Vocabulary::build(texts, opt("max_words"), opt("min_count"));
     const auto ids = ids_of(vocabulary_, texts, opt("max_tokens"));

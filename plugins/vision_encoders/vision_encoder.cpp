@@ -13,18 +13,6 @@ namespace vision_encoders {
 
 namespace {
 
-// Restores LibTorch's thread count when a fit with its own "threads" ends.
-class ThreadScope {
- public:
-  explicit ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
-    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
-  }
-  ~ThreadScope() { at::set_num_threads(previous_); }
-
- private:
-  int previous_;
-};
-
 // Small enough that a batch's activations (128 x 32 x 28 x 28 floats = 13 MB for
 // the CNN) stay below the 32 MiB that glibc serves from its reusable heap
 // (see bridges::keep_freed_memory): 512 made encoding 3x slower here.
@@ -75,7 +63,7 @@ void VisionEncoder::fit(const bridges::Examples& train) {
                                           type(), shape.h, shape.w));
   const int64_t n = images.size(0);
   if (n == 0) throw bridges::ConfigError(fmt::format("encoder/{}: no training examples.", type()));
-  const ThreadScope threads(int_option("threads"));
+  const bridges::ThreadScope threads(int_option("threads"));
   const auto seed = options_.at("seed").get<uint64_t>();
   {
     std::lock_guard lock(bridges::torch_rng_mutex());

@@ -303,11 +303,17 @@ TEST_CASE("report: writes a run's reports again, and compares the most similar r
   CHECK(contains(both.out, "no single representation is the most similar everywhere (cosine, euclidean differ)"));
 
   // The same choice everywhere is reported as such.
-  write_text_atomically(dir / "g" / "results.json", latent_results("kmnist", {{"ae", "cosine"}}).dump());
+  // A margin within the spread over pairs is marked as a near-tie.
+  json near_tie = latent_results("kmnist", {{"ae", "cosine"}});
+  near_tie["latent_similarity"]["summary"]["ae (across seeds)"]["euclidean"]["pearson"]["mean"] = 0.895;
+  write_text_atomically(dir / "g" / "results.json", near_tie.dump());
   const auto same = bridges_cli("report " + (dir / "m").string() + " " + (dir / "g").string() + " -o " +
                                 (dir / "same.md").string());
   REQUIRE(same.code == 0);
-  CHECK(contains(read_text(dir / "same.md"), "cosine is the most similar everywhere"));
+  const std::string same_md = read_text(dir / "same.md");
+  CHECK(contains(same_md, "cosine is the most similar everywhere"));
+  CHECK(contains(same_md, "| ae | cosine 0.900 (+0.400 over euclidean) | cosine 0.900 (+0.005 over euclidean) ≈ |"));
+  CHECK(contains(same_md, "1 of the 3 choices (≈) win by less than the spread over the pairs"));
 
   // Bad input names the file and what is wrong; nothing is written.
   write_text_atomically(dir / "bad" / "results.json", R"({"pipeline": "x", "dataset": {}})");

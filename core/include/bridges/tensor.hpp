@@ -40,4 +40,18 @@ BRIDGES_API void keep_freed_memory();
 /// Returns the number of threads now in use.
 BRIDGES_API int set_threads(int threads);
 
+/// For a scope with its own thread count (an encoder's "threads" option):
+/// sets LibTorch's intra-op threads to `threads` when it is positive, and
+/// restores the previous count on leaving.
+class BRIDGES_API ThreadScope {
+ public:
+  explicit ThreadScope(int64_t threads);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace bridges
