@@ -3,6 +3,7 @@
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/linalg_qr.h>
 #include <ATen/ops/stack.h>
+#include <fmt/format.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "bridges/kernels.hpp"
 #include "bridges/npy.hpp"
 #include "bridges/projector.hpp"
+#include "bridges/word_vectors.hpp"
 #include "testing.hpp"
 
 using namespace bridges;
@@ -330,4 +332,34 @@ TEST_CASE("report: writes a run's reports again, and compares the most similar r
   const auto none = bridges_cli("report " + (dir / "plain").string() + " " + (dir / "plain").string());
   CHECK(none.code == 1);
   CHECK(contains(none.err, "none of these runs has a latent_similarity experiment"));
+}
+
+TEST_CASE("vectors: convert any format to the binary form, show neighbours, write a data set's corpus") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "w.vec", "4 2\nking 1 0\nqueen 0.9 0.1\nriver 0 1\nlake 0.1 0.9\n");
+  const auto converted = bridges_cli("vectors convert " + (dir / "w.vec").string() + " " + (dir / "w.bvec").string());
+  REQUIRE(converted.code == 0);
+  CHECK(contains(converted.out, "4 words x 2"));
+  CHECK(read_word_vectors(dir / "w.bvec").words() == std::vector<std::string>{"king", "queen", "river", "lake"});
+  const auto shown = bridges_cli("vectors show " + (dir / "w.bvec").string() + " king nowhere -k 1");
+  CHECK(shown.code == 0);
+  CHECK(contains(shown.out, "king: queen 0.99"));
+  CHECK(contains(shown.out, "nowhere: not in the file"));
+
+  write_text_atomically(dir / "c.csv", "text,label\n\"Hello, World!\",a\nsecond text,b\n");
+  const std::string spec = fmt::format(R"('{{"type": "text_csv", "train": "{}", "test": "{}"}}')", (dir / "c.csv").string(),
+                                       (dir / "c.csv").string());
+  const auto corpus = bridges_cli("vectors corpus -d " + spec + " --split train -o " + (dir / "c.txt").string());
+  REQUIRE(corpus.code == 0);
+  CHECK(read_text(dir / "c.txt") == "hello world\nsecond text\n");
+
+  const auto missing = bridges_cli("vectors show no-such-vectors");
+  CHECK(missing.code == 1);
+  CHECK(contains(missing.err, "no-such-vectors.bvec: no such file"));
+  CHECK(contains(missing.err, "scripts/setup"));
+  write_text_atomically(dir / "bad.vec", "a 1 2\nb 1\n");
+  const auto bad = bridges_cli("vectors convert " + (dir / "bad.vec").string() + " " + (dir / "out.bvec").string());
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, "bad.vec: line 2"));
+  CHECK_FALSE(fs::exists(dir / "out.bvec"));
 }
