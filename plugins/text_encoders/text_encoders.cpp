@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include <bridges/progress.hpp>
 #include <bridges/random.hpp>
 #include <bridges/sdk/plugin.hpp>
+#include <bridges/sdk/training.hpp>
 #include <bridges/tokenizer.hpp>
 #include <bridges/word_vectors.hpp>
 
@@ -146,26 +146,15 @@ class TextClassifier : public bridges::Encoder {
     net_.train();
     torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.at("lr").get<double>()));
     std::mt19937_64 rng(seed);
-    const int64_t n = ids.ids.size(0), epochs = opt("epochs"), batch = opt("batch_size");
-    for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-      bridges::Progress progress(fmt::format("{} epoch {}/{}", type(), epoch + 1, epochs), n, "texts");
-      const Tensor order = bridges::permutation(n, rng);
-      double loss_sum = 0;
-      int64_t seen = 0;
-      for (int64_t begin = 0; begin < n; begin += batch) {
-        const Tensor rows = order.narrow(0, begin, std::min(batch, n - begin));
-        optimizer.zero_grad();
-        std::lock_guard lock(bridges::torch_rng_mutex());  // dropout draws from the global generator
-        const Tensor logits = head_->forward(latent(ids.ids.index_select(0, rows), ids.lengths.index_select(0, rows)));
-        const Tensor loss = torch::cross_entropy_loss(logits, labels.index_select(0, rows));
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.item<double>() * static_cast<double>(rows.size(0));
-        seen += rows.size(0);
-        progress.update(seen, {{"loss", loss_sum / static_cast<double>(seen)}});
-      }
-      progress.finish({{"loss", loss_sum / static_cast<double>(seen)}});
-    }
+    bridges::sdk::train_epochs(type(), ids.ids.size(0), opt("epochs"), opt("batch_size"), rng, "texts", [&](const Tensor& rows) {
+      optimizer.zero_grad();
+      std::lock_guard lock(bridges::torch_rng_mutex());  // dropout draws from the global generator
+      const Tensor logits = head_->forward(latent(ids.ids.index_select(0, rows), ids.lengths.index_select(0, rows)));
+      const Tensor loss = torch::cross_entropy_loss(logits, labels.index_select(0, rows));
+      loss.backward();
+      optimizer.step();
+      return loss.item<double>();
+    });
     net_.eval();
   }
 
@@ -186,25 +175,14 @@ class TextClassifier : public bridges::Encoder {
 
   void save(std::ostream& out) const override {
     require_built();
-    torch::serialize::OutputArchive archive;
-    net_.save(archive);
     std::ostringstream words;
     vocabulary_.save(words);
-    const json meta{{"encoder", to_json()}, {"classes", classes_}, {"vocabulary", words.str()}};
-    archive.write("bridges_meta", c10::IValue(meta.dump()));
-    archive.save_to(out);
+    bridges::sdk::save_module(net_, {{"encoder", to_json()}, {"classes", classes_}, {"vocabulary", words.str()}}, out);
   }
 
   void load(std::istream& in) override {
     torch::serialize::InputArchive archive;
-    archive.load_from(in);
-    c10::IValue value;
-    if (!archive.try_read("bridges_meta", value) || !value.isString())
-      throw bridges::FormatError(fmt::format("encoder/{}: the saved state has no bridges metadata.", type()));
-    const json meta = json::parse(value.toStringRef());
-    if (meta.at("encoder") != to_json())
-      throw bridges::ConfigError(fmt::format("encoder/{}: the saved state is of {}, not of {}.", type(),
-                                             meta.at("encoder").dump(), to_json().dump()));
+    const json meta = bridges::sdk::load_module_meta(in, archive, to_json(), type());
     std::istringstream words(meta.at("vocabulary").get<std::string>());
     vocabulary_ = bridges::Vocabulary::load(words);
     {

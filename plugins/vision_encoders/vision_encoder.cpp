@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <bridges/progress.hpp>
 #include <bridges/random.hpp>
+#include <bridges/sdk/training.hpp>
 
 #include <mutex>
 #include <random>
@@ -76,28 +76,17 @@ void VisionEncoder::fit(const bridges::Examples& train) {
   net_.train();
   torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.at("lr").get<double>()));
   std::mt19937_64 rng(seed);
-  const int64_t epochs = int_option("epochs"), batch = int_option("batch_size");
-  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-    bridges::Progress progress(fmt::format("{} epoch {}/{}", type(), epoch + 1, epochs), n, "img");
-    const Tensor order = bridges::permutation(n, rng);
-    double loss_sum = 0;
-    int64_t seen = 0;
-    for (int64_t begin = 0; begin < n; begin += batch) {
-      const Tensor rows = order.narrow(0, begin, std::min(batch, n - begin));
-      const Tensor batch_images = images.index_select(0, rows);
-      const Tensor batch_labels = labels.defined() ? labels.index_select(0, rows) : Tensor();
-      optimizer.zero_grad();
-      // The global generator also draws the VAEs' sampling noise.
-      std::lock_guard lock(bridges::torch_rng_mutex());
-      const Tensor value = loss(batch_images, batch_labels);
-      value.backward();
-      optimizer.step();
-      loss_sum += value.item<double>() * static_cast<double>(rows.size(0));
-      seen += rows.size(0);
-      progress.update(seen, {{"loss", loss_sum / static_cast<double>(seen)}});
-    }
-    progress.finish({{"loss", loss_sum / static_cast<double>(seen)}});
-  }
+  bridges::sdk::train_epochs(type(), n, int_option("epochs"), int_option("batch_size"), rng, "img", [&](const Tensor& rows) {
+    const Tensor batch_images = images.index_select(0, rows);
+    const Tensor batch_labels = labels.defined() ? labels.index_select(0, rows) : Tensor();
+    optimizer.zero_grad();
+    // The global generator also draws the VAEs' sampling noise.
+    std::lock_guard lock(bridges::torch_rng_mutex());
+    const Tensor value = loss(batch_images, batch_labels);
+    value.backward();
+    optimizer.step();
+    return value.item<double>();
+  });
   net_.eval();
 }
 
@@ -121,23 +110,13 @@ Tensor VisionEncoder::encode(const bridges::Examples& examples) {
 
 void VisionEncoder::save(std::ostream& out) const {
   require_built();
-  torch::serialize::OutputArchive archive;
-  net_.save(archive);
-  const json meta{{"encoder", to_json()}, {"shape", {shape_->c, shape_->h, shape_->w}}, {"classes", classes_}};
-  archive.write("bridges_meta", c10::IValue(meta.dump()));
-  archive.save_to(out);
+  bridges::sdk::save_module(net_, {{"encoder", to_json()}, {"shape", {shape_->c, shape_->h, shape_->w}}, {"classes", classes_}},
+                            out);
 }
 
 void VisionEncoder::load(std::istream& in) {
   torch::serialize::InputArchive archive;
-  archive.load_from(in);
-  c10::IValue value;
-  if (!archive.try_read("bridges_meta", value) || !value.isString())
-    throw bridges::FormatError(fmt::format("encoder/{}: the saved state has no bridges metadata.", type()));
-  const json meta = json::parse(value.toStringRef());
-  if (meta.at("encoder") != to_json())
-    throw bridges::ConfigError(fmt::format("encoder/{}: the saved state is of {}, not of {}.", type(),
-                                           meta.at("encoder").dump(), to_json().dump()));
+  const json meta = bridges::sdk::load_module_meta(in, archive, to_json(), type());
   const auto s = meta.at("shape").get<std::vector<int64_t>>();
   {
     std::lock_guard lock(bridges::torch_rng_mutex());
