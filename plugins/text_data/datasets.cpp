@@ -222,7 +222,16 @@ class TextCsv final : public TextDataset {
     return *names_;
   }
 
+  // Read once: info() asks for the class names before or after the splits.
   std::pair<Corpus, Corpus> splits() const override {
+    if (!splits_) splits_ = read_splits();
+    return *splits_;
+  }
+
+  Corpus load_all() const override { return *pool_; }
+
+ private:
+  std::pair<Corpus, Corpus> read_splits() const {
     const auto train = read(options_.at("train").get<std::string>());
     std::set<std::string> names;
     for (const auto& [text, label] : train) names.insert(label);
@@ -248,9 +257,6 @@ class TextCsv final : public TextDataset {
     return TextDataset::splits();
   }
 
-  Corpus load_all() const override { return *pool_; }
-
- private:
   // (text, label) of every row with a non-empty text.
   std::vector<std::pair<std::string, std::string>> read(const std::string& file) const {
     if (!fs::is_regular_file(file))
@@ -283,6 +289,7 @@ class TextCsv final : public TextDataset {
   }
   mutable std::optional<std::vector<std::string>> names_;
   mutable std::optional<Corpus> pool_;
+  mutable std::optional<std::pair<Corpus, Corpus>> splits_;
 };
 
 // ---------------------------------------------------------------- words
