@@ -52,6 +52,10 @@ Fingerprint& Fingerprint::add(std::string_view text) { return add(text.data(), t
 Fingerprint& Fingerprint::add(const Tensor& t) {
   if (!t.defined()) return add(std::string_view("undefined"));
   add(std::string_view(describe(t)));
+  if (t.is_sparse()) {  // a bag-of-words feature matrix: its coordinates and values
+    const Tensor c = t.coalesce();
+    return add(c.indices()).add(c.values());
+  }
   const Tensor c = t.contiguous();
   return add(c.data_ptr(), c.nbytes());
 }

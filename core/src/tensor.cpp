@@ -7,11 +7,16 @@
 #include <sys/mman.h>
 #include <fmt/format.h>
 
+#include <c10/core/CPUAllocator.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <new>
 #include <thread>
+#include <unistd.h>
 
 namespace bridges {
 
@@ -31,7 +36,7 @@ std::string dtype_name(at::ScalarType type) {
 
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined";
-  return fmt::format("{} [{}]", dtype_name(t.scalar_type()), fmt::join(t.sizes(), ", "));
+  return fmt::format("{}{} [{}]", dtype_name(t.scalar_type()), t.is_sparse() ? " sparse" : "", fmt::join(t.sizes(), ", "));
 }
 
 Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options) {
@@ -46,11 +51,91 @@ Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options) {
   return at::from_blob(data, sizes, [](void* p) { std::free(p); }, options);
 }
 
+namespace {
+
+// LibTorch's CPU allocator, except that blocks of 32 MiB and more (which
+// glibc always maps afresh and unmaps on free) are kept when freed and
+// handed out again, up to a quarter of the machine's memory. They are
+// 2 MiB-aligned and marked for transparent huge pages. A full-batch GCN
+// epoch on WordNet's 82115 nodes allocates about 15 such [82115, 300]
+// tensors; with a fresh mapping each, page faults took 5.3 s of a 5.5 s
+// epoch (bench/bench_graph).
+class LargeBlockCache final : public c10::Allocator {
+ public:
+  static constexpr std::size_t kLarge = std::size_t{32} << 20;
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+  explicit LargeBlockCache(c10::Allocator* small) : small_(small) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    limit_ = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4 : std::size_t{1} << 30;
+  }
+
+  c10::DataPtr allocate(std::size_t bytes) const override {
+    if (bytes < kLarge) return small_->allocate(bytes);
+    const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* data = take(size);
+    if (data == nullptr) {
+      if (::posix_memalign(&data, kHugePage, size) != 0) throw std::bad_alloc();
+      ::madvise(data, size, MADV_HUGEPAGE);  // advice only: without THP it changes nothing
+    }
+    return {data, new Block{this, size, data}, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+
+ private:
+  struct Block {
+    const LargeBlockCache* cache;
+    std::size_t size;
+    void* data;
+  };
+
+  // A kept block at least `size` and at most a quarter larger, or null.
+  void* take(std::size_t size) const {
+    std::lock_guard lock(mutex_);
+    const auto it = free_.lower_bound(size);
+    if (it == free_.end() || it->first > size + size / 4) return nullptr;
+    void* data = it->second;
+    kept_ -= it->first;
+    free_.erase(it);
+    return data;
+  }
+
+  static void release(void* context) {
+    const auto* block = static_cast<Block*>(context);
+    block->cache->keep(block->data, block->size);
+    delete block;
+  }
+
+  void keep(void* data, std::size_t size) const {
+    {
+      std::lock_guard lock(mutex_);
+      if (kept_ + size <= limit_) {
+        free_.emplace(size, data);
+        kept_ += size;
+        return;
+      }
+    }
+    std::free(data);
+  }
+
+  c10::Allocator* small_;
+  std::size_t limit_;
+  mutable std::mutex mutex_;
+  mutable std::multimap<std::size_t, void*> free_;
+  mutable std::size_t kept_ = 0;
+};
+
+}  // namespace
+
 void keep_freed_memory() {
   // Blocks up to 32 MiB (glibc's ceiling for this setting) come from the
   // heap instead of a fresh mmap, and the heap is never trimmed back.
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  // Larger blocks are cached by LibTorch's allocator; installed once and
+  // never destroyed, since tensors may outlive every other static.
+  static std::once_flag installed;
+  std::call_once(installed, [] { c10::SetCPUAllocator(new LargeBlockCache(c10::GetCPUAllocator()), 1); });
 }
 
 int set_threads(int threads) {

@@ -14,8 +14,9 @@ namespace bridges {
 /// - vision: fields["image"] [n, c, h, w] float32;
 /// - tabular or precomputed latents: fields["x"] [n, f];
 /// - text: `texts` (raw UTF-8, one per sample) and optionally token fields;
-/// - graphs: node fields (fields["x"] [n, f]) plus graph-level tensors in
-///   `graph` (graph["edge_index"] [2, e] int64).
+/// - graphs: samples are nodes, fields["node"] [n] int64 their ids, and the
+///   whole graph travels in `graph` (graph["x"] [N, f] node features,
+///   graph["edge_index"] [2, E] int64; see graph.hpp).
 /// `labels` [n] int64 (-1 where unknown) and `indices` [n] int64 (the row of
 /// each sample in its split) travel with the samples, so a subset remembers
 /// where it came from; `split` and `split_size` name that split and its full
