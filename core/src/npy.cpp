@@ -21,7 +21,7 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicSize = 6;
-const char* const kSupported = "<f4 (float32), <f8 (float64), <i8 (int64)";
+const char* const kSupported = "<f4 (float32), <f8 (float64), <i8 (int64), <i4 (int32), |u1 (uint8), |b1 (bool)";
 
 [[noreturn]] void bad_npy(const fs::path& file, const std::string& what) {
   throw FormatError(fmt::format("{}: not a .npy file bridges can read: {}", file.string(), what));
@@ -76,6 +76,9 @@ at::ScalarType dtype_of(const std::string& descr, const fs::path& file) {
     if (code == "f4") return at::kFloat;
     if (code == "f8") return at::kDouble;
     if (code == "i8") return at::kLong;
+    if (code == "i4") return at::kInt;
+    if (code == "u1") return at::kByte;
+    if (code == "b1") return at::kBool;
   }
   bad_npy(file, fmt::format("dtype '{}' is not supported; supported: {}. Convert with a.astype(np.float32) "
                         "(or float64, int64).", descr, kSupported));
@@ -86,6 +89,9 @@ std::string descr_of(at::ScalarType type) {
     case at::kFloat: return "<f4";
     case at::kDouble: return "<f8";
     case at::kLong: return "<i8";
+    case at::kInt: return "<i4";
+    case at::kByte: return "|u1";
+    case at::kBool: return "|b1";
     default: return "";
   }
 }
@@ -169,7 +175,7 @@ Tensor read_npy(const fs::path& file) {
   if (size > expected)
     bad_npy(file, fmt::format("{} bytes follow the data of shape {} of {}; the file is damaged or not one array",
                           size - expected, shape_text(), h.descr));
-  const at::ScalarType type = h.descr == "<f4" ? at::kFloat : h.descr == "<f8" ? at::kDouble : at::kLong;
+  const at::ScalarType type = dtype_of(h.descr, file);
   Tensor t = at::empty(h.shape, at::TensorOptions().dtype(type));
   in.seekg(h.data_offset);
   if (h.data_bytes() > 0 && !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(h.data_bytes())))
@@ -180,7 +186,7 @@ Tensor read_npy(const fs::path& file) {
 void write_npy(const fs::path& file, const Tensor& t) {
   const std::string descr = t.defined() ? descr_of(t.scalar_type()) : "";
   if (descr.empty())
-    throw ShapeError(fmt::format("{}: cannot save a {} tensor as .npy; bridges writes float32, float64 and int64.",
+    throw ShapeError(fmt::format("{}: cannot save a {} tensor as .npy; bridges writes float32, float64, int64, int32, uint8 and bool.",
                                  file.string(), describe(t)));
   const Tensor data = t.to(at::kCPU).contiguous();
   std::string shape = fmt::format("{}", fmt::join(data.sizes(), ", "));

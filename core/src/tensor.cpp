@@ -29,6 +29,10 @@ std::string dtype_name(at::ScalarType type) {
     case at::kLong: return "int64";
     case at::kInt: return "int32";
     case at::kBool: return "bool";
+    case at::kShort: return "int16";
+    case at::kByte: return "uint8";
+    case at::kChar: return "int8";
+    case at::kHalf: return "float16";
     default: return c10::toString(type);
   }
 }

@@ -43,7 +43,7 @@ std::string floats(std::initializer_list<float> values) {
 
 TEST_CASE("npy round trip keeps dtype, shape and values") {
   TempDir dir;
-  for (auto dtype : {at::kFloat, at::kDouble, at::kLong}) {
+  for (auto dtype : {at::kFloat, at::kDouble, at::kLong, at::kInt, at::kByte, at::kBool}) {
     for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{7}, {3, 5}, {2, 3, 4}, {0, 5}, {0}}) {
       CAPTURE(describe(at::empty(shape, at::TensorOptions().dtype(dtype))));
       int64_t n = 1;
@@ -104,7 +104,7 @@ TEST_CASE("npy rejects what it cannot read, naming the file and what was found")
   check_bad(npy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", f4), {"Fortran", "ascontiguousarray"});
   check_bad(npy_file("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", f4), {"big endian", "'>f4'"});
   check_bad(npy_file("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", "xxxxxxxxxxxxxxxx"), {"Python objects"});
-  check_bad(npy_file("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", f4), {"'<i4' is not supported", "<f4"});
+  check_bad(npy_file("{'descr': '<u2', 'fortran_order': False, 'shape': (8,), }", f4), {"'<u2' is not supported", "<f4"});
   check_bad(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f4), {"truncated", "(2, 3)", "24 bytes", "16"});
   check_bad(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4), {"4 bytes follow"});
   check_bad("PK\x03\x04 this is a zip", {"magic"});
@@ -119,8 +119,8 @@ TEST_CASE("npy rejects what it cannot read, naming the file and what was found")
 
 TEST_CASE("npy refuses dtypes it cannot write") {
   TempDir dir;
-  CHECK_THROWS_WITH_ALL(write_npy(dir / "i.npy", at::arange(3, at::TensorOptions().dtype(at::kInt))), ShapeError,
-                        "int32", "float32, float64 and int64");
+  CHECK_THROWS_WITH_ALL(write_npy(dir / "i.npy", at::arange(3, at::TensorOptions().dtype(at::kShort))), ShapeError,
+                        "int16", "float32, float64, int64, int32, uint8 and bool");
   CHECK(testing::list_folder(dir.path()).empty());
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// NumPy .npy files: float32, float64 and int64, C order, little endian.
+// NumPy .npy files: float32, float64, int64, int32, uint8 and bool, C order,
+// little endian.
 
 #include <cstdint>
 #include <filesystem>
