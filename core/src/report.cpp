@@ -288,6 +288,25 @@ std::string markdown_report(const json& r) {
                          pm(s["stitched"]["accuracy"]), pm(s["index"]), pm(s["end_to_end"]["macro_f1"]),
                          pm(s["stitched"]["macro_f1"]));
     }
+    // Pairs grouped by encoder entry: across seeds of one architecture, or across architectures.
+    const json& groups0 = stitching_runs(r).front()["summary"].value("groups", json::object());
+    if (!groups0.empty() && groups0.size() <= 12) {
+      out += "\n### Stitched accuracy by pair group (stitching index)\n\n| projections · aggregator |";
+      std::string rule = "|---|";
+      for (const auto& [group, g] : groups0.items()) {
+        out += fmt::format(" {} ({} pairs) |", group, g["pairs"].get<int64_t>());
+        rule += "---|";
+      }
+      out += "\n" + rule + "\n";
+      for (const auto& run : stitching_runs(r)) {
+        out += fmt::format("| {} |", run_name(run));
+        const json& groups = run["summary"].value("groups", json::object());
+        for (const auto& [group, g0] : groups0.items())
+          out += groups.contains(group) ? fmt::format(" {} ({}) |", pm(groups[group]["stitched"]), num(groups[group]["index"]["mean"], 3))
+                                        : std::string(" – |");
+        out += "\n";
+      }
+    }
     for (const auto& run : stitching_runs(r)) {
       out += fmt::format("\n### {}: accuracy\n\n", run_name(run));
       out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);

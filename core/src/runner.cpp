@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <numeric>
 
 #include "bridges/anchors.hpp"
@@ -339,6 +340,7 @@ class Run {
         }
       }
     json out = stitching_result(acc, f1, set, aggregator["type"]);
+    add_pair_groups(out, acc);
     note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}", key,
                      out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
                      out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
@@ -364,7 +366,48 @@ class Run {
           f1[s][i][j] = sc.macro_f1;
         }
       }
-    return stitching_result(acc, f1, json::array({"absolute"}), nullptr);
+    json out = stitching_result(acc, f1, json::array({"absolute"}), nullptr);
+    add_pair_groups(out, acc);
+    return out;
+  }
+
+  // Stitched accuracy and index per group of pairs, when the encoders come
+  // from more than one entry: "gcn (across seeds)", "gcn ↔ graphsage" (both
+  // directions). Per decoder seed the mean over the group's pairs, then mean
+  // and std over seeds, as the summary.
+  void add_pair_groups(json& out, const Cube& acc) const {
+    const std::size_t m = encoders_.size();
+    std::vector<std::string> group(m);
+    std::set<std::string> entries;
+    for (std::size_t i = 0; i < m; ++i) entries.insert(group[i] = p_.encoder(encoders_[i].name).group);
+    if (entries.size() < 2) return;
+    std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> pairs;
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < m; ++j)
+        if (i != j)
+          pairs[group[i] == group[j] ? group[i] + " (across seeds)"
+                                     : std::min(group[i], group[j]) + " ↔ " + std::max(group[i], group[j])]
+              .emplace_back(i, j);
+    json groups = json::object();
+    for (const auto& [name, members] : pairs) {
+      std::vector<double> stitched, index;
+      for (const auto& seed : acc) {
+        double a = 0, x = 0;
+        int count = 0;
+        for (const auto& [i, j] : members)
+          if (!std::isnan(seed[i][j]) && seed[j][j] > 0) {
+            a += seed[i][j];
+            x += seed[i][j] / seed[j][j];
+            ++count;
+          }
+        if (count > 0) {
+          stitched.push_back(a / count);
+          index.push_back(x / count);
+        }
+      }
+      if (!stitched.empty()) groups[name] = {{"pairs", members.size()}, {"stitched", mean_std(stitched)}, {"index", mean_std(index)}};
+    }
+    out["summary"]["groups"] = groups;
   }
 
   // The matrices and summaries of one stitching run from accuracy and

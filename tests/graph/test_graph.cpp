@@ -336,7 +336,7 @@ TEST_CASE("gcn and graphsage on a real WordNet subgraph: beat the majority class
   CHECK_THROWS_WITH_ALL(untrained->fit(images), ConfigError, "encoder/gcn", "graph data set");
 }
 
-TEST_CASE("a small graph pipeline: relative stitching across GCN seeds works where absolute stitching does not") {
+TEST_CASE("a small graph pipeline: relative stitching across GCN seeds and architectures works where absolute does not") {
   if (!have_wordnet()) {
     FAIL("/usr/share/wordnet/data.noun is missing: run scripts/setup (it installs wordnet-base).");
     return;
@@ -345,7 +345,8 @@ TEST_CASE("a small graph pipeline: relative stitching across GCN seeds works whe
   const json j = {
       {"name", "graph-smoke"},
       {"dataset", {{"type", "wordnet_nouns"}, {"nodes", 3000}}},
-      {"encoders", {{{"type", "gcn"}, {"seeds", {0, 1}}, {"epochs", 40}, {"hidden", 64}, {"latent_dim", 64}}}},
+      {"encoders", {{{"type", "gcn"}, {"seeds", {0, 1}}, {"epochs", 40}, {"hidden", 64}, {"latent_dim", 64}},
+                    {{"type", "graphsage"}, {"epochs", 40}, {"hidden", 64}, {"latent_dim", 64}}}},
       {"anchors", {{"count", 100}, {"strategy", "random"}}},
       {"projections", {"cosine"}},
       {"decoder", {{"epochs", 10}, {"batch_size", 64}, {"seeds", {0}}}},
@@ -361,4 +362,17 @@ TEST_CASE("a small graph pipeline: relative stitching across GCN seeds works whe
   CHECK(end_to_end > 0.7);
   CHECK(relative > 0.6);
   CHECK(relative > absolute + 0.3);
+
+  // Pairs grouped by encoder entry: 2 ordered pairs across gcn seeds, 4 between gcn and graphsage.
+  const json& groups = run["summary"]["groups"];
+  REQUIRE(groups.size() == 2);
+  CHECK(groups["gcn (across seeds)"]["pairs"] == 2);
+  CHECK(groups["gcn ↔ graphsage"]["pairs"] == 4);
+  const double across_seeds = groups["gcn (across seeds)"]["stitched"]["mean"];
+  const double across_architectures = groups["gcn ↔ graphsage"]["stitched"]["mean"];
+  CHECK((across_seeds * 2 + across_architectures * 4) / 6 == doctest::Approx(relative).epsilon(1e-9));
+  CHECK(groups["gcn ↔ graphsage"]["index"]["mean"].get<double>() > 0.6);
+  const std::string report = testing::read_file(dir / "run" / "report.md");
+  CHECK(report.find("Stitched accuracy by pair group") != std::string::npos);
+  CHECK(report.find("gcn ↔ graphsage (4 pairs)") != std::string::npos);
 }
