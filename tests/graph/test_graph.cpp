@@ -205,6 +205,18 @@ TEST_CASE("wordnet_nouns: the data.noun parser on a hand-made file, features, sp
   CHECK(at::equal(tfidf.ne(0), x.to_dense().ne(0)));
   CHECK(!at::allclose(tfidf, x.to_dense()));
 
+  // Features "vectors": the mean vector of the gloss's words found in the file; none found: zeros.
+  write_text_atomically(dir / "vectors.txt", "animal 1 0\ndomestic 0 1\ntool 2 2\n");
+  const Tensor v = dataset({{"type", "wordnet_nouns"}, {"path", dir.path().string()}, {"features", "vectors"},
+                            {"vectors", (dir / "vectors.txt").string()}, {"test_fraction", 0.25}})
+                       ->split("test")
+                       .graph.at("x");
+  CHECK(!v.is_sparse());
+  CHECK(v.sizes() == at::IntArrayRef{8, 2});
+  CHECK(at::equal(v[0], at::zeros({2})));                  // entity: "that which exists"
+  CHECK(at::allclose(v[3], at::tensor({0.5f, 0.5f})));   // dog: "a domestic animal that barks"
+  CHECK(at::allclose(v[5], at::tensor({2.0f, 2.0f})));   // hammer: "a hand tool made of metal"
+
   // A snowball subgraph of 4 nodes: 4 nodes, edges among them only, same for the same seed.
   const auto sub = [&](int seed) {
     json s = spec;
