@@ -32,15 +32,10 @@ Tensor read_latents(const std::string& file, const std::string& where) {
   return x.to(at::kFloat);
 }
 
-class EmbeddingsDataset final : public bridges::Dataset {
+class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Dataset> {
  public:
-  explicit EmbeddingsDataset(json options) : options_(std::move(options)) {}
+  using WithOptions::WithOptions;
   std::string type() const override { return "embeddings"; }
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
 
   bridges::Examples split(const std::string& name) override {
     if (name != "train" && name != "test")
@@ -106,20 +101,14 @@ class EmbeddingsDataset final : public bridges::Dataset {
     return splits_.emplace(split, std::make_pair(x, y)).first->second;
   }
 
-  json options_;
   std::map<std::string, std::pair<Tensor, Tensor>> splits_;
   Tensor train_mean_, train_std_;
 };
 
-class EmbeddingsEncoder final : public bridges::Encoder {
+class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encoder> {
  public:
-  explicit EmbeddingsEncoder(json options) : options_(std::move(options)) {}
+  using WithOptions::WithOptions;
   std::string type() const override { return "embeddings"; }
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
 
   int64_t dim() const override {
     for (const char* split : {"train", "test"})
@@ -154,7 +143,6 @@ class EmbeddingsEncoder final : public bridges::Encoder {
   }
 
  private:
-  json options_;
   std::map<std::string, Tensor> latents_;
 };
 

@@ -48,19 +48,6 @@ Tensor draw_split(const Tensor& labels, double val_fraction, double test_fractio
 
 }  // namespace
 
-GraphDataset::GraphDataset(json options) : options_(std::move(options)) {}
-
-std::optional<json> GraphDataset::option(const std::string& name) const {
-  if (!options_.contains(name) || options_[name].is_null()) return std::nullopt;
-  return options_[name];
-}
-
-json GraphDataset::to_json() const {
-  json out = options_;
-  out["type"] = type();
-  return out;
-}
-
 Tensor snowball_sample(const Tensor& edge_index, int64_t num_nodes, int64_t count, uint64_t seed) {
   count = std::min(count, num_nodes);
   // Neighbour lists (CSR) of the listed edges.

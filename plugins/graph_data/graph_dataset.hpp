@@ -26,21 +26,16 @@ struct Graph {
   Tensor split_of;
 };
 
-class GraphDataset : public bridges::Dataset {
+class GraphDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
  public:
-  /// `options`: the complete options (the registry filled in the defaults).
-  explicit GraphDataset(json options);
+  using WithOptions::WithOptions;
 
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
-  json to_json() const override;
 
  protected:
   /// The graph as the source has it.
   virtual Graph load() const = 0;
-  /// The option `name` when it is set (not null).
-  std::optional<json> option(const std::string& name) const;
-  json options_;
 
  private:
   /// load(), then the component and subgraph options, then the split.

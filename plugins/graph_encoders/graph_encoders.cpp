@@ -32,14 +32,9 @@ struct Inputs {
 // The seeded classifier both architectures share: two propagation layers
 // to the latent, then ReLU -> dropout -> Linear(classes). Training is
 // full-batch Adam on the training nodes' cross-entropy.
-class GraphEncoder : public bridges::Encoder {
+class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
  public:
-  explicit GraphEncoder(json options) : options_(std::move(options)) {}
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
+  using WithOptions::WithOptions;
   bool trainable() const override { return true; }
   int64_t dim() const override { return opt("latent_dim"); }
 
@@ -188,7 +183,6 @@ class GraphEncoder : public bridges::Encoder {
     if (!built_) throw bridges::ConfigError(fmt::format("encoder/{}: not trained yet: fit it (or load a trained one) first.", type()));
   }
 
-  json options_;
   torch::nn::Linear head_{nullptr};
   int64_t classes_ = 0;
   bool built_ = false;

@@ -22,19 +22,6 @@ std::vector<int64_t> to_vector(const Tensor& t) { return {t.data_ptr<int64_t>(),
 
 }  // namespace
 
-TextDataset::TextDataset(json options) : options_(std::move(options)) {}
-
-std::optional<json> TextDataset::option(const std::string& name) const {
-  if (!options_.contains(name) || options_[name].is_null()) return std::nullopt;
-  return options_[name];
-}
-
-json TextDataset::to_json() const {
-  json out = options_;
-  out["type"] = type();
-  return out;
-}
-
 Corpus TextDataset::load_all() const {
   throw bridges::NotImplemented(fmt::format("dataset/{}: load_all", type()));
 }

@@ -24,14 +24,12 @@ struct Corpus {
   std::vector<int64_t> documents;
 };
 
-class TextDataset : public bridges::Dataset {
+class TextDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
  public:
-  /// `options`: the complete options (the registry filled in the defaults).
-  explicit TextDataset(json options);
+  using WithOptions::WithOptions;
 
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
-  json to_json() const override;
 
  protected:
   /// Every document of a source without its own splits; the default
@@ -43,10 +41,7 @@ class TextDataset : public bridges::Dataset {
   virtual std::pair<Corpus, Corpus> splits() const;
   virtual std::vector<std::string> class_names() const = 0;
 
-  /// The option `name` when it is set (not null).
-  std::optional<json> option(const std::string& name) const;
 
-  json options_;
 
  private:
   const Corpus& corpus(const std::string& split) const;

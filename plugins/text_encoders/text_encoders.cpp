@@ -39,15 +39,10 @@ const std::vector<std::string>& texts_of(const bridges::Examples& examples, cons
 // The mean (or max) of the pretrained vectors of a text's words. Words the
 // vectors file does not have are skipped; a text with no known word maps to
 // the zero vector (its count is in quality()).
-class WordVectorsEncoder final : public bridges::Encoder {
+class WordVectorsEncoder final : public bridges::sdk::WithOptions<bridges::Encoder> {
  public:
-  explicit WordVectorsEncoder(json options) : options_(std::move(options)) {}
+  using WithOptions::WithOptions;
   std::string type() const override { return "word_vectors"; }
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
   int64_t dim() const override { return space().dim(); }
 
   Tensor encode(const bridges::Examples& examples) override {
@@ -93,7 +88,6 @@ class WordVectorsEncoder final : public bridges::Encoder {
     std::call_once(loaded_, [&] { space_ = bridges::read_word_vectors(bridges::vectors_file(options_.at("vectors").get<std::string>())); });
     return space_;
   }
-  json options_;
   mutable std::once_flag loaded_;
   mutable bridges::WordVectors space_;
 };
@@ -113,14 +107,9 @@ bridges::TokenIds ids_of(const bridges::Vocabulary& vocabulary, const std::vecto
 // A classifier on token ids: backbone -> latent [b, latent_dim] -> ReLU ->
 // Linear(classes). The vocabulary is built from the training texts and
 // saved with the weights.
-class TextClassifier : public bridges::Encoder {
+class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
  public:
-  explicit TextClassifier(json options) : options_(std::move(options)) {}
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
+  using WithOptions::WithOptions;
   bool trainable() const override { return true; }
   int64_t dim() const override { return opt("latent_dim"); }
 
@@ -231,7 +220,6 @@ class TextClassifier : public bridges::Encoder {
     }
   }
 
-  json options_;
   torch::nn::Sequential head_{nullptr};
   int64_t classes_ = 0;
   bool built_ = false;

@@ -9,19 +9,6 @@
 
 namespace vision_data {
 
-ImageDataset::ImageDataset(json options) : options_(std::move(options)) {}
-
-std::optional<json> ImageDataset::option(const std::string& name) const {
-  if (!options_.contains(name) || options_[name].is_null()) return std::nullopt;
-  return options_[name];
-}
-
-json ImageDataset::to_json() const {
-  json out = options_;
-  out["type"] = type();
-  return out;
-}
-
 const ImageDataset::Raw& ImageDataset::raw(const std::string& split) const {
   if (split != "train" && split != "test")
     bridges::throw_unknown_name(fmt::format("split of dataset/{}", type()), split, {"train", "test"});

@@ -14,14 +14,12 @@ namespace vision_data {
 using bridges::Tensor;
 using nlohmann::json;
 
-class ImageDataset : public bridges::Dataset {
+class ImageDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
  public:
-  /// `options`: the complete options (the registry filled in the defaults).
-  explicit ImageDataset(json options);
+  using WithOptions::WithOptions;
 
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
-  json to_json() const override;
 
  protected:
   /// One split as stored: images [n, c, h, w] (uint8, or float already in
@@ -35,10 +33,7 @@ class ImageDataset : public bridges::Dataset {
   virtual Raw load(const std::string& split) const = 0;
   virtual std::vector<std::string> class_names() const { return {}; }
 
-  /// The option `name` when it is set (not null).
-  std::optional<json> option(const std::string& name) const;
 
-  json options_;
 
  private:
   const Raw& raw(const std::string& split) const;

@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,37 @@ constexpr const char* kind_name(ComponentKind kind) {
   }
   return "unknown";
 }
+
+/// A component that keeps the options it was made with (the registry has
+/// filled in every default): to_json() gives them back with the type, and
+/// option(name) reads one that may be null.
+///
+/// Example:
+///   class Shifted final : public bridges::sdk::WithOptions<bridges::Encoder> {
+///    public:
+///     using WithOptions::WithOptions;
+///     std::string type() const override { return "shifted"; }
+///     ...  // options_.at("shift"), option("path")
+///   };
+template <class Base>
+class WithOptions : public Base {
+ public:
+  explicit WithOptions(nlohmann::json options) : options_(std::move(options)) {}
+  nlohmann::json to_json() const override {
+    nlohmann::json out = options_;
+    out["type"] = this->type();
+    return out;
+  }
+
+ protected:
+  /// The option `name` when it is set (not null).
+  std::optional<nlohmann::json> option(const std::string& name) const {
+    const auto it = options_.find(name);
+    if (it == options_.end() || it->is_null()) return std::nullopt;
+    return *it;
+  }
+  nlohmann::json options_;
+};
 
 /// The table row for class T (a Similarity, Aggregator, Encoder or Dataset
 /// constructible from const nlohmann::json&), under `name`.
