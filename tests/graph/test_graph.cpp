@@ -19,18 +19,16 @@
 #include "bridges/pipeline.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/runner.hpp"
+#include "plugin_registry.hpp"
 #include "testing.hpp"
 
 using namespace bridges;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
+using testing::registry;
 
-Registry& registry() {
-  static Registry r({BRIDGES_TEST_PLUGIN_DIR});
-  return r;
-}
+namespace {
 
 std::shared_ptr<Dataset> dataset(const json& spec) { return registry().make_from_json<Dataset>(spec); }
 

@@ -6,18 +6,14 @@
 #include "bridges/invariance_check.hpp"
 #include "bridges/registry/registry.hpp"
 #include "naive.hpp"
+#include "plugin_registry.hpp"
 #include "testing.hpp"
 
 using namespace bridges;
 using nlohmann::json;
 using testing::Metric;
 
-namespace {
-Registry& registry() {
-  static Registry r({BRIDGES_TEST_PLUGIN_DIR});
-  return r;
-}
-}  // namespace
+using testing::registry;
 
 TEST_CASE("each built-in similarity matches its definition, in float32 and float64") {
   const std::vector<std::pair<std::string, Metric>> cases{

@@ -5,15 +5,12 @@
 #include <ATen/ops/arange.h>
 #include <ATen/ops/linalg_qr.h>
 
-#include "bridges/registry/registry.hpp"
+#include "plugin_registry.hpp"
 #include "testing.hpp"
 
 namespace stitching {
 
-inline bridges::Registry& registry() {
-  static bridges::Registry r({BRIDGES_TEST_PLUGIN_DIR});
-  return r;
-}
+using bridges::testing::registry;
 
 /// n samples of `classes` Gaussian clusters in d dimensions: x [n, d], labels [n].
 struct Clusters {

@@ -4,16 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "bridges/registry/registry.hpp"
+#include "plugin_registry.hpp"
 #include "testing.hpp"
 
 namespace vision {
 
-/// The registry over the build tree's plugins.
-inline bridges::Registry& registry() {
-  static bridges::Registry r({BRIDGES_TEST_PLUGIN_DIR});
-  return r;
-}
+using bridges::testing::registry;
 
 inline std::string ramp(std::size_t n) {
   std::string s(n, '\0');
