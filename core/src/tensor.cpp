@@ -16,6 +16,7 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <unordered_map>
 #include <unistd.h>
 
 namespace bridges {
@@ -69,9 +70,10 @@ class LargeBlockCache final : public c10::Allocator {
   static constexpr std::size_t kLarge = std::size_t{32} << 20;
   static constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
-  explicit LargeBlockCache(c10::Allocator* small) : small_(small) {
-    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-    limit_ = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4 : std::size_t{1} << 30;
+  /// The one instance, in front of `small` (LibTorch's allocator until now).
+  static void install(c10::Allocator* small) {
+    instance_ = new LargeBlockCache(small);  // never destroyed: tensors may outlive every other static
+    c10::SetCPUAllocator(instance_, 1);
   }
 
   c10::DataPtr allocate(std::size_t bytes) const override {
@@ -82,16 +84,18 @@ class LargeBlockCache final : public c10::Allocator {
       if (::posix_memalign(&data, kHugePage, size) != 0) throw std::bad_alloc();
       ::madvise(data, size, MADV_HUGEPAGE);  // advice only: without THP it changes nothing
     }
-    return {data, new Block{this, size, data}, &release, c10::Device(c10::DeviceType::CPU)};
+    std::lock_guard lock(mutex_);
+    in_use_[data] = size;
+    // Context == data with a plain deleter, as raw_allocate() requires.
+    return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
   }
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
  private:
-  struct Block {
-    const LargeBlockCache* cache;
-    std::size_t size;
-    void* data;
-  };
+  explicit LargeBlockCache(c10::Allocator* small) : small_(small) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    limit_ = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4 : std::size_t{1} << 30;
+  }
 
   // A kept block at least `size` and at most a quarter larger, or null.
   void* take(std::size_t size) const {
@@ -104,27 +108,35 @@ class LargeBlockCache final : public c10::Allocator {
     return data;
   }
 
-  static void release(void* context) {
-    const auto* block = static_cast<Block*>(context);
-    block->cache->keep(block->data, block->size);
-    delete block;
-  }
-
-  void keep(void* data, std::size_t size) const {
+  // Our block: kept for reuse (or freed past the limit). Anything else came
+  // from the small allocator through raw_allocate(): its own deleter frees it.
+  static void release(void* data) {
+    LargeBlockCache& self = *instance_;
+    bool ours = false;
     {
-      std::lock_guard lock(mutex_);
-      if (kept_ + size <= limit_) {
-        free_.emplace(size, data);
-        kept_ += size;
-        return;
+      std::lock_guard lock(self.mutex_);
+      if (const auto it = self.in_use_.find(data); it != self.in_use_.end()) {
+        ours = true;
+        const std::size_t size = it->second;
+        self.in_use_.erase(it);
+        if (self.kept_ + size <= self.limit_) {
+          self.free_.emplace(size, data);
+          self.kept_ += size;
+          return;
+        }
       }
     }
-    std::free(data);
+    if (ours)
+      std::free(data);  // past the limit
+    else
+      self.small_->raw_deleter()(data);
   }
 
+  inline static LargeBlockCache* instance_ = nullptr;
   c10::Allocator* small_;
   std::size_t limit_;
   mutable std::mutex mutex_;
+  mutable std::unordered_map<void*, std::size_t> in_use_;
   mutable std::multimap<std::size_t, void*> free_;
   mutable std::size_t kept_ = 0;
 };
@@ -136,10 +148,9 @@ void keep_freed_memory() {
   // heap instead of a fresh mmap, and the heap is never trimmed back.
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-  // Larger blocks are cached by LibTorch's allocator; installed once and
-  // never destroyed, since tensors may outlive every other static.
+  // Larger blocks are kept by an allocator in front of LibTorch's.
   static std::once_flag installed;
-  std::call_once(installed, [] { c10::SetCPUAllocator(new LargeBlockCache(c10::GetCPUAllocator()), 1); });
+  std::call_once(installed, [] { LargeBlockCache::install(c10::GetCPUAllocator()); });
 }
 
 int set_threads(int threads) {

@@ -1,3 +1,4 @@
+#include <c10/core/CPUAllocator.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
@@ -110,6 +111,31 @@ TEST_CASE("large results are backed by huge-page-aligned memory and behave like 
   const Tensor small = empty_large({3, 4}, at::TensorOptions().dtype(at::kDouble));
   CHECK((small.scalar_type() == at::kDouble));
   CHECK(small.sizes() == at::IntArrayRef{3, 4});
+}
+
+TEST_CASE("keep_freed_memory: a freed block of 32 MiB or more is handed out again; raw allocations still work") {
+  keep_freed_memory();  // process-wide, as the bridges programs do at start
+  keep_freed_memory();  // and idempotent
+  void* first = nullptr;
+  {
+    const Tensor a = at::empty({40 << 20}, at::kByte);  // 40 MiB
+    a.fill_(7);
+    first = a.data_ptr();
+    CHECK(reinterpret_cast<uintptr_t>(first) % (2u << 20) == 0);
+  }
+  const Tensor b = at::empty({39 << 20}, at::kByte);  // within a quarter: the same block
+  CHECK(b.data_ptr() == first);
+  b.fill_(1);
+  CHECK(b.sum().item<int64_t>() == int64_t{39} << 20);
+  const Tensor c = at::empty({40 << 20}, at::kByte);  // the block is taken: another one
+  CHECK(c.data_ptr() != first);
+  c10::Allocator* allocator = c10::GetCPUAllocator();
+  for (const std::size_t bytes : {std::size_t{64}, std::size_t{33} << 20}) {
+    void* raw = allocator->raw_allocate(bytes);
+    REQUIRE(raw != nullptr);
+    static_cast<char*>(raw)[bytes - 1] = 1;
+    allocator->raw_deallocate(raw);
+  }
 }
 
 TEST_CASE("kernels handle large values, negative zeros and non-contiguous inputs") {
