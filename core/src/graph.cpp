@@ -60,8 +60,10 @@ Edges distinct_edges(const Tensor& edge_index) {
 Tensor sparse(const Edges& edges, const std::vector<float>& values, int64_t n) {
   Tensor v = at::empty({static_cast<int64_t>(values.size())}, at::kFloat);
   std::copy(values.begin(), values.end(), v.data_ptr<float>());
-  // The pairs are sorted and distinct: coalesced by construction.
-  return at::_sparse_coo_tensor_unsafe(to_edge_index(edges), v, {n, n}).coalesce();
+  // The pairs are sorted and distinct: coalesced by construction, no sort needed.
+  Tensor out = at::_sparse_coo_tensor_unsafe(to_edge_index(edges), v, {n, n});
+  out._coalesced_(true);
+  return out;
 }
 
 }  // namespace
@@ -144,8 +146,9 @@ class SparseTimes : public torch::autograd::Function<SparseTimes> {
 
 }  // namespace
 
-SparseRows::SparseRows(const Tensor& coo) : a_(csr_of(coo)) {
-  const Tensor c = coo.coalesce();
+SparseRows::SparseRows(const Tensor& coo) {
+  a_ = csr_of(coo);  // checks coo
+  const Tensor c = coo.coalesce();  // coo itself when coalesced, as every matrix built here is
   transpose_ = csr_of(at::_sparse_coo_tensor_unsafe(c.indices().flip(0), c.values(), {c.size(1), c.size(0)}));
 }
 
