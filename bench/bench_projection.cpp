@@ -22,6 +22,7 @@
 #include "bridges/kernels.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/similarity.hpp"
+#include "bridges/tensor.hpp"
 
 namespace {
 
@@ -98,6 +99,7 @@ void ratio_line(const std::string& what, double value, const std::string& target
 int main(int argc, char** argv) {
   const int threads = static_cast<int>(env_int("BRIDGES_BENCH_THREADS", 2));
   at::set_num_threads(threads);
+  bridges::keep_freed_memory();  // as the bridges programs do
   fmt::print("bridges projection benchmark: n = {}, k = {}, d = {}, float32, {} threads, L1/Linf kernels: {}\n", kN,
              kK, kD, at::get_num_threads(), bridges::kernels::isa());
   data();

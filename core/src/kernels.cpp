@@ -83,33 +83,44 @@ Tensor pack_transposed(const Tensor& anchors, int64_t tile) {
   return at;
 }
 
+const PairwiseVariant& variant() { return *current_variant().load(); }
+
+int64_t tile_width(const PairwiseVariant& v, const Tensor& t) {
+  return t.scalar_type() == at::kDouble ? v.tile_f64 : v.tile_f32;
+}
+
+// Runs the engine over all rows of x [n, d] against anchors packed by
+// pack_transposed into at [d, kp]; k real anchors. Rows are split across
+// threads in chunks of whole row blocks.
 template <class T>
-Tensor pairwise(const Tensor& x_in, const Tensor& anchors, Reduce reduce) {
-  const PairwiseVariant& variant = *current_variant().load();
+Tensor engine(const PairwiseVariant& v, const Tensor& x_in, const Tensor& at, int64_t k, Reduce reduce,
+              const detail::Epilogue<T>& e = {}) {
   const Tensor x = x_in.contiguous();
-  const int64_t n = x.size(0), d = x.size(1), k = anchors.size(0);
-  const Tensor at = pack_transposed(anchors, std::is_same_v<T, float> ? variant.tile_f32 : variant.tile_f64);
-  const int64_t kp = at.size(1);
+  const int64_t n = x.size(0), d = x.size(1), kp = at.size(1);
   Tensor out = empty_large({n, k}, x.options());
   const T* xp = x.data_ptr<T>();
   const T* ap = at.data_ptr<T>();
   T* op = out.data_ptr<T>();
   const auto rows = [&] {
     if constexpr (std::is_same_v<T, float>)
-      return variant.rows_f32;
+      return v.rows_f32;
     else
-      return variant.rows_f64;
+      return v.rows_f64;
   }();
-  // Rows are split across threads in chunks of whole row blocks.
-  at::parallel_for(0, n, 96, [&](int64_t i0, int64_t i1) { rows(xp, i0, i1, d, ap, kp, k, op, reduce); });
+  at::parallel_for(0, n, 96, [&](int64_t i0, int64_t i1) { rows(xp, i0, i1, d, ap, kp, k, op, reduce, e); });
   return out;
+}
+
+Tensor engine(const PairwiseVariant& v, const Tensor& x, const Tensor& anchors, Reduce reduce) {
+  const Tensor at = pack_transposed(anchors.contiguous(), tile_width(v, x));
+  if (x.scalar_type() == at::kDouble) return engine<double>(v, x, at, anchors.size(0), reduce);
+  return engine<float>(v, x, at, anchors.size(0), reduce);
 }
 
 Tensor pairwise(const Tensor& x, const Tensor& anchors, Reduce reduce) {
   if (differentiable(x, anchors))
     return at::cdist(x, anchors, reduce == Reduce::sum ? 1.0 : std::numeric_limits<double>::infinity());
-  if (x.scalar_type() == at::kDouble) return pairwise<double>(x, anchors.contiguous(), reduce);
-  return pairwise<float>(x, anchors.contiguous(), reduce);
+  return engine(variant(), x, anchors, reduce);
 }
 
 void check(const Tensor& x, const Tensor& anchors, const char* name) {
@@ -125,14 +136,27 @@ void check(const Tensor& x, const Tensor& anchors, const char* name) {
 
 Tensor cosine(const Tensor& x, const Tensor& anchors, double eps) {
   check(x, anchors, "cosine");
-  // Normalising the k anchors costs O(kd); the n rows are scaled after the
-  // GEMM, on the [n, k] result, so no normalised copy of x is made.
-  const Tensor unit_anchors = anchors / anchors.norm(2, {1}, /*keepdim=*/true).clamp_min(eps);
-  const Tensor inv_x = x.norm(2, {1}, /*keepdim=*/true).clamp_min(eps).reciprocal();
-  if (differentiable(x, anchors)) return x.mm(unit_anchors.t()) * inv_x;
-  Tensor out = empty_large({x.size(0), anchors.size(0)}, x.options());
-  at::mm_out(out, x, unit_anchors.t());
-  return out.mul_(inv_x);
+  // The k anchors are normalised (O(kd)); the n rows are scaled after the
+  // dot products, so no normalised copy of x is made.
+  const Tensor inv_a = anchors.norm(2, {1}, /*keepdim=*/true).clamp_min(eps).reciprocal();  // [k, 1]
+  const Tensor inv_x = x.norm(2, {1}, /*keepdim=*/true).clamp_min(eps).reciprocal();        // [n, 1]
+  if (differentiable(x, anchors)) return x.mm((anchors * inv_a).t()) * inv_x;
+  const PairwiseVariant& v = variant();
+  if (!v.fused_gemm) {
+    Tensor out = empty_large({x.size(0), anchors.size(0)}, x.options());
+    at::mm_out(out, x, (anchors * inv_a).t());
+    return out.mul_(inv_x);
+  }
+  // One pass: the engine's GEMM scales each value by 1 / |x_i| in registers.
+  // The anchors are normalised in their packed copy.
+  const Tensor at = pack_transposed(anchors.contiguous(), tile_width(v, x));
+  at.narrow(1, 0, anchors.size(0)).mul_(inv_a.t());
+  const Tensor row = inv_x.reshape({-1}).contiguous();
+  if (x.scalar_type() == at::kDouble)
+    return engine<double>(v, x, at, anchors.size(0), Reduce::dot,
+                          {detail::Finish::scale_rows, row.data_ptr<double>(), nullptr});
+  return engine<float>(v, x, at, anchors.size(0), Reduce::dot,
+                       {detail::Finish::scale_rows, row.data_ptr<float>(), nullptr});
 }
 
 Tensor euclidean(const Tensor& x, const Tensor& anchors) {
@@ -147,9 +171,22 @@ Tensor euclidean(const Tensor& x, const Tensor& anchors) {
     const Tensor positive = d2 > 0;
     return at::where(positive, at::where(positive, d2, at::ones_like(d2)).sqrt(), at::zeros_like(d2));
   }
-  Tensor out = empty_large({x.size(0), anchors.size(0)}, x.options());
-  at::addmm_out(out, a2, x, anchors.t(), /*beta=*/1, /*alpha=*/-2);
-  return out.add_(x2).clamp_min_(0).sqrt_();
+  const PairwiseVariant& v = variant();
+  if (!v.fused_gemm) {
+    Tensor out = empty_large({x.size(0), anchors.size(0)}, x.options());
+    at::addmm_out(out, a2, x, anchors.t(), /*beta=*/1, /*alpha=*/-2);
+    return out.add_(x2).clamp_min_(0).sqrt_();
+  }
+  // One pass: norms, clamp and square root applied in registers.
+  const Tensor at = pack_transposed(anchors.contiguous(), tile_width(v, x));
+  Tensor col = at::zeros({at.size(1)}, x.options());
+  col.narrow(0, 0, anchors.size(0)).copy_(a2.reshape({-1}));
+  const Tensor row = x2.reshape({-1}).contiguous();
+  if (x.scalar_type() == at::kDouble)
+    return engine<double>(v, x, at, anchors.size(0), Reduce::dot,
+                          {detail::Finish::euclidean, row.data_ptr<double>(), col.data_ptr<double>()});
+  return engine<float>(v, x, at, anchors.size(0), Reduce::dot,
+                       {detail::Finish::euclidean, row.data_ptr<float>(), col.data_ptr<float>()});
 }
 
 Tensor l1(const Tensor& x, const Tensor& anchors) {

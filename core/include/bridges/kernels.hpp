@@ -11,13 +11,16 @@
 namespace bridges::kernels {
 
 /// cos(x_i, a_j) = <x_i, a_j> / (max(|x_i|, eps) max(|a_j|, eps)): a zero
-/// vector has similarity 0 to everything, never NaN. One GEMM, then an
-/// in-place scaling of the [n, k] result; differentiable.
+/// vector has similarity 0 to everything, never NaN. One GEMM with the
+/// scaling fused: on AVX-512 the engine below, whose micro-tile scales each
+/// value in registers, so the [n, k] result is written once; elsewhere BLAS
+/// and one in-place pass. Differentiable.
 BRIDGES_API Tensor cosine(const Tensor& x, const Tensor& anchors, double eps = 1e-8);
 
 /// |x_i - a_j|_2 through the GEMM form |x|^2 + |a|^2 - 2 <x, a>, clamped at 0
-/// before the square root (rounding can make it slightly negative).
-/// Differentiable (the gradient at distance 0 is 0, not NaN).
+/// before the square root (rounding can make it slightly negative); norms,
+/// clamp and root fused like cosine's scaling. Differentiable (the gradient
+/// at distance 0 is 0, not NaN).
 BRIDGES_API Tensor euclidean(const Tensor& x, const Tensor& anchors);
 
 /// |x_i - a_j|_1 (Manhattan). A cache-blocked, multi-threaded kernel, in
@@ -33,7 +36,7 @@ BRIDGES_API Tensor linf(const Tensor& x, const Tensor& anchors);
 /// p, differentiable everywhere but at ties. p >= 1.
 BRIDGES_API Tensor pnorm(const Tensor& x, const Tensor& anchors, double p);
 
-/// The instruction set the L1 and L-inf kernels use: "avx512", "avx2" or
+/// The instruction set the pairwise engine uses: "avx512", "avx2" or
 /// "generic". The best the processor supports, unless the environment
 /// variable BRIDGES_KERNEL_ISA or set_isa() chose another.
 BRIDGES_API std::string_view isa();

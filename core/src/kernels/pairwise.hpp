@@ -6,14 +6,29 @@
 
 namespace bridges::kernels::detail {
 
-enum class Reduce { sum, max };
+/// sum_t |x - a|, max_t |x - a|, or sum_t x * a.
+enum class Reduce { sum, max, dot };
 
-/// out[i, j] = reduce_t |x[i, t] - at[t, j]| for rows i in [i0, i1) and
-/// every j < k. x [n, d] row-major; at [d, kp] the anchors transposed, kp a
-/// multiple of the variant's tile width, columns k..kp zero; out [n, k].
+/// How a dot product is finished in registers before it is stored.
+enum class Finish {
+  none,        ///< <x_i, a_j>
+  scale_rows,  ///< <x_i, a_j> * row[i]
+  euclidean,   ///< sqrt(max(row[i] + col[j] - 2 <x_i, a_j>, 0))
+};
+template <class T>
+struct Epilogue {
+  Finish finish = Finish::none;
+  const T* row = nullptr;  ///< [n], indexed by the sample's row in x
+  const T* col = nullptr;  ///< [kp], indexed like at's columns
+};
+
+/// out[i, j] = reduce_t op(x[i, t], at[t, j]) for rows i in [i0, i1) and
+/// every j < k, finished by `e` when reduce is dot. x [n, d] row-major; at
+/// [d, kp] the anchors transposed, kp a multiple of the variant's tile width,
+/// columns k..kp zero; out [n, k].
 template <class T>
 using PairwiseRows = void (*)(const T* x, int64_t i0, int64_t i1, int64_t d, const T* at, int64_t kp, int64_t k,
-                              T* out, Reduce reduce);
+                              T* out, Reduce reduce, const Epilogue<T>& e);
 
 /// One instruction-set variant of the engine.
 struct PairwiseVariant {
@@ -23,6 +38,9 @@ struct PairwiseVariant {
   int64_t tile_f64;
   PairwiseRows<float> rows_f32;
   PairwiseRows<double> rows_f64;
+  /// Whether cosine and Euclidean use this variant's fused GEMM rather than
+  /// LibTorch's BLAS plus an in-place pass (set where it measured faster).
+  bool fused_gemm;
 };
 
 const PairwiseVariant& pairwise_avx512();

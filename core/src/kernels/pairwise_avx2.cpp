@@ -1,4 +1,4 @@
-// The AVX2 variant of the L1 / L-inf engine (8 floats or 4 doubles a vector).
+// The AVX2 + FMA variant of the pairwise engine (8 floats or 4 doubles a vector).
 #include <immintrin.h>
 
 #include "pairwise.hpp"
@@ -6,7 +6,7 @@
 namespace bridges::kernels::detail {
 
 #pragma GCC push_options
-#pragma GCC target("avx2")
+#pragma GCC target("avx2,fma")
 namespace {
 
 struct F32 {
@@ -20,6 +20,10 @@ struct F32 {
   static V absdiff(V a, V b) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(a, b)); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V sqrt(V a) { return _mm256_sqrt_ps(a); }
+  static V set1(T t) { return _mm256_set1_ps(t); }
   static void store(T* p, V v) { _mm256_storeu_ps(p, v); }
 };
 
@@ -33,6 +37,10 @@ struct F64 {
   static V absdiff(V a, V b) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), _mm256_sub_pd(a, b)); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V sqrt(V a) { return _mm256_sqrt_pd(a); }
+  static V set1(T t) { return _mm256_set1_pd(t); }
   static void store(T* p, V v) { _mm256_storeu_pd(p, v); }
 };
 
@@ -41,10 +49,13 @@ struct F64 {
 }  // namespace
 #pragma GCC pop_options
 
+// Its GEMM took twice the time of OpenBLAS's Haswell kernel (212 against 111 ms
+// at n = 10000, k = 1280, d = 768), so cosine and Euclidean keep the BLAS.
 const PairwiseVariant& pairwise_avx2() {
-  static const PairwiseVariant variant{"avx2", [] { return __builtin_cpu_supports("avx2") != 0; },
+  static const PairwiseVariant variant{"avx2", [] { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); },
                                        tiles::tile_width<F32>(), tiles::tile_width<F64>(),
-                                       &tiles::rows_dispatch<F32>, &tiles::rows_dispatch<F64>};
+                                       &tiles::rows_dispatch<F32>, &tiles::rows_dispatch<F64>,
+                                       /*fused_gemm=*/false};
   return variant;
 }
 

@@ -1,4 +1,4 @@
-// The AVX-512 variant of the L1 / L-inf engine (16 floats or 8 doubles a vector).
+// The AVX-512 variant of the pairwise engine (16 floats or 8 doubles a vector).
 #include <immintrin.h>
 
 #include "pairwise.hpp"
@@ -23,6 +23,10 @@ struct F32 {
   static V absdiff(V a, V b) { return _mm512_abs_ps(_mm512_sub_ps(a, b)); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V sqrt(V a) { return _mm512_sqrt_ps(a); }
+  static V set1(T t) { return _mm512_set1_ps(t); }
   static void store(T* p, V v) { _mm512_storeu_ps(p, v); }
 };
 
@@ -36,6 +40,10 @@ struct F64 {
   static V absdiff(V a, V b) { return _mm512_abs_pd(_mm512_sub_pd(a, b)); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V sqrt(V a) { return _mm512_sqrt_pd(a); }
+  static V set1(T t) { return _mm512_set1_pd(t); }
   static void store(T* p, V v) { _mm512_storeu_pd(p, v); }
 };
 
@@ -47,7 +55,8 @@ struct F64 {
 const PairwiseVariant& pairwise_avx512() {
   static const PairwiseVariant variant{"avx512", [] { return __builtin_cpu_supports("avx512f") != 0; },
                                        tiles::tile_width<F32>(), tiles::tile_width<F64>(),
-                                       &tiles::rows_dispatch<F32>, &tiles::rows_dispatch<F64>};
+                                       &tiles::rows_dispatch<F32>, &tiles::rows_dispatch<F64>,
+                                       /*fused_gemm=*/true};
   return variant;
 }
 

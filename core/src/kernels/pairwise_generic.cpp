@@ -1,4 +1,4 @@
-// The portable variant of the L1 / L-inf engine: GCC vector extensions of 16
+// The portable variant of the pairwise engine: GCC vector extensions of 16
 // bytes, which every target lowers to its own SIMD (SSE2 on any x86-64).
 #include <cmath>
 
@@ -30,6 +30,13 @@ struct Generic {
   }
   static V add(V a, V b) { return a + b; }
   static V max(V a, V b) { return a > b ? a : b; }
+  static V mul(V a, V b) { return a * b; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V sqrt(V a) {
+    for (int l = 0; l < Lanes; ++l) a[l] = std::sqrt(a[l]);
+    return a;
+  }
+  static V set1(T t) { return V{} + t; }
   static void store(T* p, V v) { __builtin_memcpy(p, &v, sizeof v); }
 };
 using F32 = Generic<float, 4>;
@@ -42,7 +49,8 @@ using F64 = Generic<double, 2>;
 const PairwiseVariant& pairwise_generic() {
   static const PairwiseVariant variant{"generic", [] { return true; }, tiles::tile_width<F32>(),
                                        tiles::tile_width<F64>(), &tiles::rows_dispatch<F32>,
-                                       &tiles::rows_dispatch<F64>};
+                                       &tiles::rows_dispatch<F64>,
+                                       /*fused_gemm=*/false};
   return variant;
 }
 
