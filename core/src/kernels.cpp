@@ -23,6 +23,7 @@
 #include "bridges/error.hpp"
 #include "bridges/text.hpp"
 #include "kernels/pairwise.hpp"
+#include "kernels/pairwise_grad.hpp"
 
 namespace bridges::kernels {
 
@@ -117,10 +118,13 @@ Tensor engine(const PairwiseVariant& v, const Tensor& x, const Tensor& anchors, 
   return engine<float>(v, x, at, anchors.size(0), reduce);
 }
 
-Tensor pairwise(const Tensor& x, const Tensor& anchors, Reduce reduce) {
-  if (differentiable(x, anchors))
-    return at::cdist(x, anchors, reduce == Reduce::sum ? 1.0 : std::numeric_limits<double>::infinity());
+Tensor engine_values(const Tensor& x, const Tensor& anchors, Reduce reduce) {
   return engine(variant(), x, anchors, reduce);
+}
+
+Tensor pairwise(const Tensor& x, const Tensor& anchors, Reduce reduce) {
+  if (differentiable(x, anchors)) return detail::differentiable_pairwise(x, anchors, reduce, &engine_values);
+  return engine_values(x, anchors, reduce);
 }
 
 void check(const Tensor& x, const Tensor& anchors, const char* name) {

@@ -3,6 +3,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/randn.h>
+#include <ATen/ops/zeros.h>
+#include <ATen/ops/zeros_like.h>
+#include <ATen/core/grad_mode.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +63,42 @@ bool library_mapped(const std::string& name) {
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   if (a.numel() == 0 && b.numel() == 0) return 0.0;
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs_in,
+                 double eps) {
+  std::vector<Tensor> inputs;
+  for (const Tensor& t : inputs_in) inputs.push_back(t.detach().clone().contiguous().requires_grad_(true));
+  const Tensor out = f(inputs);
+  const int64_t m = out.numel();
+  // Autograd: row o of each input's Jacobian from a backward of one-hot o.
+  std::vector<Tensor> analytical;
+  for (const Tensor& t : inputs) analytical.push_back(at::zeros({m, t.numel()}, at::kDouble));
+  for (int64_t o = 0; o < m; ++o) {
+    for (Tensor& t : inputs) t.mutable_grad() = Tensor();
+    Tensor one_hot = at::zeros_like(out);
+    one_hot.view({-1})[o] = 1;
+    out.backward(one_hot, /*retain_graph=*/true);
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].grad().defined()) analytical[i][o].copy_(inputs[i].grad().reshape({-1}));
+  }
+  // Central differences, one input element at a time.
+  at::NoGradGuard no_grad;
+  double worst = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    double* value = inputs[i].data_ptr<double>();
+    for (int64_t e = 0; e < inputs[i].numel(); ++e) {
+      const double saved = value[e];
+      value[e] = saved + eps;
+      const Tensor plus = f(inputs).reshape({-1}).clone();
+      value[e] = saved - eps;
+      const Tensor minus = f(inputs).reshape({-1}).clone();
+      value[e] = saved;
+      const Tensor numerical = (plus - minus) / (2 * eps);
+      worst = std::max(worst, max_abs_diff(numerical, analytical[i].select(1, e)));
+    }
+  }
+  return worst;
 }
 
 }  // namespace bridges::testing

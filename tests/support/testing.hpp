@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ bool library_mapped(const std::string& name);
 
 /// max |a - b| (both converted to float64).
 double max_abs_diff(const Tensor& a, const Tensor& b);
+
+/// Like PyTorch's gradcheck: the largest difference between the Jacobian of
+/// f with respect to each of `inputs` computed by autograd (one backward per
+/// output element) and by central differences of step `eps`. The inputs
+/// should be float64; they are copied, never changed.
+double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
+                 double eps = 1e-6);
 
 /// Checks that `expr` throws an exception of type `E` whose message contains
 /// every one of `parts`.

@@ -24,12 +24,16 @@ BRIDGES_API Tensor cosine(const Tensor& x, const Tensor& anchors, double eps = 1
 BRIDGES_API Tensor euclidean(const Tensor& x, const Tensor& anchors);
 
 /// |x_i - a_j|_1 (Manhattan). A cache-blocked, multi-threaded kernel, in
-/// AVX-512, AVX2 or portable code chosen for the processor (see isa());
-/// when an input requires grad, LibTorch's differentiable cdist is used.
+/// AVX-512, AVX2 or portable code chosen for the processor (see isa()).
+/// Differentiable with respect to x and anchors: the gradient is
+/// sum_j G_ij sign(x_i - a_j) (and the opposite for a_j), with sign(0) = 0,
+/// the subgradient of least norm where a coordinate of x_i equals a_j's.
 BRIDGES_API Tensor l1(const Tensor& x, const Tensor& anchors);
 
-/// |x_i - a_j|_inf = max_t |x_it - a_jt| (Chebyshev), exact; same kernel and
-/// autograd rule as l1.
+/// |x_i - a_j|_inf = max_t |x_it - a_jt| (Chebyshev), exact; same kernel.
+/// Differentiable: each pair's gradient goes to its largest coordinate t*,
+/// G_ij sign(x_it* - a_jt*); where several coordinates tie for the largest,
+/// to the first of them (a subgradient), and 0 at distance 0.
 BRIDGES_API Tensor linf(const Tensor& x, const Tensor& anchors);
 
 /// (sum_t |x_it - a_jt|^p)^(1/p): the smooth approximation of linf for large

@@ -1,0 +1,175 @@
+// Backward of the L1 and L-inf distances, as a LibTorch autograd Function.
+//
+// With G = dLoss/dOut [n, k] and s(v) = sign(v) (s(0) = 0):
+//   L1:   dL/dx_i = sum_j G_ij s(x_i - a_j)          (element-wise over t)
+//         dL/da_j = sum_i G_ij s(a_j - x_i)
+//   Linf: only the coordinate t* where |x_it - a_jt| is largest carries the
+//         pair's gradient: dL/dx_it* += G_ij s(x_it* - a_jt*), and the
+//         opposite for a_jt*.
+// Both are subgradients where the distance is not differentiable: a
+// coordinate with x_it = a_jt contributes 0 (L1), a tie for the largest
+// coordinate gives the whole gradient to the first of them (Linf), and a zero
+// distance has gradient 0. Each costs about as much as the forward pass,
+// n * k * d; rows (for x) and anchors (for a) are split across threads, so
+// no two threads write the same gradient row.
+#include "pairwise_grad.hpp"
+
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cmath>
+
+namespace bridges::kernels::detail {
+
+namespace {
+
+// out[t] += g * s(x[t] - a[t]): compiled for AVX2 and a baseline, chosen at load.
+template <class T>
+inline void add_signs_impl(T* __restrict out, const T* __restrict x, const T* __restrict a, T g, int64_t d) {
+  for (int64_t t = 0; t < d; ++t) {
+    const T diff = x[t] - a[t];
+    out[t] += g * (static_cast<T>(diff > 0) - static_cast<T>(diff < 0));
+  }
+}
+#define BRIDGES_VECTOR_CLONES \
+  __attribute__((target_clones("arch=haswell", "default"), optimize("tree-vectorize", "vect-cost-model=dynamic")))
+BRIDGES_VECTOR_CLONES void add_signs(float* out, const float* x, const float* a, float g, int64_t d) {
+  add_signs_impl(out, x, a, g, d);
+}
+BRIDGES_VECTOR_CLONES void add_signs(double* out, const double* x, const double* a, double g, int64_t d) {
+  add_signs_impl(out, x, a, g, d);
+}
+
+// The first t with |x[t] - a[t]| == m, the forward pass's exact maximum (the
+// same float operations, so equality is exact); -1 if none (NaN inputs).
+template <class T>
+inline int64_t first_at_impl(const T* __restrict x, const T* __restrict a, T m, int64_t d) {
+  constexpr int64_t kBlock = 16;
+  int64_t t = 0;
+  for (; t + kBlock <= d; t += kBlock) {
+    int hit = 0;  // vectorised: is the maximum in this block?
+    for (int64_t l = 0; l < kBlock; ++l) hit |= std::abs(x[t + l] - a[t + l]) == m;
+    if (hit) break;
+  }
+  for (; t < d; ++t)
+    if (std::abs(x[t] - a[t]) == m) return t;
+  return -1;
+}
+BRIDGES_VECTOR_CLONES int64_t first_at(const float* x, const float* a, float m, int64_t d) {
+  return first_at_impl(x, a, m, d);
+}
+BRIDGES_VECTOR_CLONES int64_t first_at(const double* x, const double* a, double m, int64_t d) {
+  return first_at_impl(x, a, m, d);
+}
+#undef BRIDGES_VECTOR_CLONES
+
+template <class T>
+T sign(T v) {
+  return static_cast<T>(v > 0) - static_cast<T>(v < 0);
+}
+
+// Gradients of sum_ij G_ij out_ij with respect to x [n, d] and a [k, d].
+template <class T>
+void l1_backward(const Tensor& x, const Tensor& a, const Tensor& grad, Tensor* gx, Tensor* ga) {
+  const int64_t n = x.size(0), k = a.size(0), d = x.size(1);
+  const T* xp = x.data_ptr<T>();
+  const T* ap = a.data_ptr<T>();
+  const T* g = grad.data_ptr<T>();
+  if (gx) {
+    *gx = at::zeros({n, d}, x.options());
+    T* o = gx->data_ptr<T>();
+    at::parallel_for(0, n, 8, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          if (g[i * k + j] != 0) add_signs(o + i * d, xp + i * d, ap + j * d, g[i * k + j], d);
+    });
+  }
+  if (ga) {
+    *ga = at::zeros({k, d}, a.options());
+    T* o = ga->data_ptr<T>();
+    at::parallel_for(0, k, 8, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t i = 0; i < n; ++i)
+          if (g[i * k + j] != 0) add_signs(o + j * d, ap + j * d, xp + i * d, g[i * k + j], d);
+    });
+  }
+}
+
+template <class T>
+void linf_backward(const Tensor& x, const Tensor& a, const Tensor& out, const Tensor& grad, Tensor* gx, Tensor* ga) {
+  const int64_t n = x.size(0), k = a.size(0), d = x.size(1);
+  const T* xp = x.data_ptr<T>();
+  const T* ap = a.data_ptr<T>();
+  const T* g = grad.data_ptr<T>();
+  const T* m = out.data_ptr<T>();
+  // The coordinate of each pair's maximum, found once for both gradients.
+  Tensor where = at::empty({n, k}, at::kLong);
+  int64_t* w = where.data_ptr<int64_t>();
+  at::parallel_for(0, n, 8, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        w[i * k + j] = g[i * k + j] != 0 && m[i * k + j] > 0 ? first_at(xp + i * d, ap + j * d, m[i * k + j], d) : -1;
+  });
+  if (gx) {
+    *gx = at::zeros({n, d}, x.options());
+    T* o = gx->data_ptr<T>();
+    at::parallel_for(0, n, 64, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          if (const int64_t t = w[i * k + j]; t >= 0)
+            o[i * d + t] += g[i * k + j] * sign(xp[i * d + t] - ap[j * d + t]);
+    });
+  }
+  if (ga) {
+    *ga = at::zeros({k, d}, a.options());
+    T* o = ga->data_ptr<T>();
+    at::parallel_for(0, k, 64, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t i = 0; i < n; ++i)
+          if (const int64_t t = w[i * k + j]; t >= 0)
+            o[j * d + t] += g[i * k + j] * sign(ap[j * d + t] - xp[i * d + t]);
+    });
+  }
+}
+
+class Pairwise : public torch::autograd::Function<Pairwise> {
+ public:
+  static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& x, const Tensor& anchors,
+                        int64_t reduce, Tensor (*compute)(const Tensor&, const Tensor&, Reduce)) {
+    const Tensor xc = x.contiguous(), ac = anchors.contiguous();
+    Tensor out = compute(xc, ac, static_cast<Reduce>(reduce));
+    ctx->saved_data["reduce"] = reduce;
+    ctx->save_for_backward({xc, ac, out});
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &a = saved[1], &out = saved[2];
+    const Tensor grad = grads[0].to(x.scalar_type()).contiguous();
+    Tensor gx, ga;
+    Tensor* want_x = ctx->needs_input_grad(0) ? &gx : nullptr;
+    Tensor* want_a = ctx->needs_input_grad(1) ? &ga : nullptr;
+    const bool sum = static_cast<Reduce>(ctx->saved_data["reduce"].toInt()) == Reduce::sum;
+    if (x.scalar_type() == at::kDouble) {
+      if (sum) l1_backward<double>(x, a, grad, want_x, want_a);
+      else linf_backward<double>(x, a, out, grad, want_x, want_a);
+    } else {
+      if (sum) l1_backward<float>(x, a, grad, want_x, want_a);
+      else linf_backward<float>(x, a, out, grad, want_x, want_a);
+    }
+    return {gx, ga, Tensor(), Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor differentiable_pairwise(const Tensor& x, const Tensor& anchors, Reduce reduce,
+                               Tensor (*forward)(const Tensor&, const Tensor&, Reduce)) {
+  return Pairwise::apply(x, anchors, static_cast<int64_t>(reduce), forward);
+}
+
+}  // namespace bridges::kernels::detail
