@@ -1,13 +1,15 @@
 // bridges project: relative representations of a .npy of latents.
 #include <ATen/ops/index_select.h>
-#include <ATen/ops/stack.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "bridges/error.hpp"
 #include "bridges/npy.hpp"
+#include "bridges/progress.hpp"
 #include "bridges/projector.hpp"
+#include "bridges/streaming.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {
@@ -21,6 +23,7 @@ struct ProjectOptions {
   fs::path anchors, input, out;
   std::string normalize = "none";
   bool stack = false;
+  int64_t chunk_rows = 0;
 };
 
 // "R.npy" + "l1" -> "R.l1.npy"
@@ -33,45 +36,65 @@ fs::path per_similarity(const fs::path& out, const std::string& name) {
 void run(Context& context, const ProjectOptions& o) {
   const auto names = list_values(o.similarities);
   if (names.empty()) throw ConfigError("--similarity: give at least one similarity, e.g. --similarity cosine,l1.");
+  if (o.chunk_rows < 0) throw ConfigError(fmt::format("--chunk-rows: expected a positive number of rows or 0 "
+                                                      "(automatic), found {}.", o.chunk_rows));
   const SubspaceNorm norm = parse_subspace_norm(o.normalize);
   std::vector<std::shared_ptr<const Similarity>> similarities;
   for (const auto& name : names) similarities.push_back(make_similarity(context, name));
 
-  const Tensor x = read_npy(o.input);
-  if (x.dim() != 2 || !x.is_floating_point())
-    throw ShapeError(fmt::format("{}: --input must hold latents [n, d] float32 or float64, found {}.",
-                                 o.input.string(), describe(x)));
+  // The input is mapped, never read whole: it may be larger than memory.
+  const MappedNpy x(o.input);
+  if (x.header().shape.size() != 2 || (x.dtype() != at::kFloat && x.dtype() != at::kDouble))
+    throw ShapeError(fmt::format("{}: --input must hold latents [n, d] float32 or float64, found {} ({}).",
+                                 o.input.string(), dtype_name(x.dtype()), fmt::join(x.header().shape, ", ")));
   Tensor anchors = read_npy(o.anchors);
   if (anchors.scalar_type() == at::kLong) {
     // Anchor indices: rows of the input.
     if (anchors.dim() != 1)
       throw ShapeError(fmt::format("{}: anchor indices must be [k] int64, found {}.", o.anchors.string(),
                                    describe(anchors)));
-    const auto bad = anchors.lt(0).logical_or(anchors.ge(x.size(0)));
+    const auto bad = anchors.lt(0).logical_or(anchors.ge(x.rows()));
     if (bad.any().item<bool>())
       throw ShapeError(fmt::format("{}: anchor indices must lie in [0, {}) (the rows of {}).", o.anchors.string(),
-                                   x.size(0), o.input.string()));
-    anchors = at::index_select(x, 0, anchors);
+                                   x.rows(), o.input.string()));
+    anchors = at::index_select(x.slice(0, x.rows()), 0, anchors);
   } else if (anchors.dim() != 2) {
     throw ShapeError(fmt::format("{}: --anchors must hold anchor latents [k, d] (float) or anchor indices [k] "
                                  "(int64), found {}.",
                                  o.anchors.string(), describe(anchors)));
+  } else if (anchors.size(1) != x.header().shape[1]) {
+    throw ShapeError(fmt::format("{}: anchor latents have d = {}, but the latents in {} have d = {}; both must come "
+                                 "from the same encoder.",
+                                 o.anchors.string(), anchors.size(1), o.input.string(), x.header().shape[1]));
   }
-  anchors = anchors.to(x.scalar_type());
+  anchors = anchors.to(x.dtype());
 
   const RelativeProjector projector(anchors, similarities, norm);
-  const std::vector<Tensor> spaces = projector.project(x);
-  if (o.stack || spaces.size() == 1) {
-    const Tensor out = spaces.size() == 1 ? spaces[0] : at::stack(spaces, 1);
-    write_npy(o.out, out);
-    std::cout << fmt::format("wrote {} {} ({})\n", o.out.string(), describe(out), fmt::join(names, ", "));
-    return;
+  const bool stacked = o.stack && similarities.size() > 1;
+  std::vector<fs::path> files;
+  if (stacked || similarities.size() == 1)
+    files.push_back(o.out);
+  else
+    for (const auto& similarity : similarities) files.push_back(per_similarity(o.out, similarity->type()));
+
+  Progress progress("project", x.rows(), "rows");
+  StreamingOptions options;
+  options.chunk_rows = o.chunk_rows;
+  options.progress = [&](int64_t done, int64_t) { progress.update(done); };
+  const StreamingReport report = project_npy(projector, o.input, files, stacked, options);
+  progress.finish();
+  const int64_t k = projector.num_anchors();
+  const auto s = static_cast<int64_t>(similarities.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string shape = stacked ? fmt::format("[{}, {}, {}]", report.rows, s, k)
+                                      : fmt::format("[{}, {}]", report.rows, k);
+    std::cout << fmt::format("wrote {} {} {} ({})\n", files[i].string(), dtype_name(x.dtype()), shape,
+                             stacked ? fmt::format("{}", fmt::join(names, ", ")) : names[i]);
   }
-  for (std::size_t i = 0; i < spaces.size(); ++i) {
-    const fs::path file = per_similarity(o.out, similarities[i]->type());
-    write_npy(file, spaces[i]);
-    std::cout << fmt::format("wrote {} {} ({})\n", file.string(), describe(spaces[i]), names[i]);
-  }
+  std::cout << fmt::format("projected {} rows in {} chunks of {} in {:.2f} s ({:.0f} rows/s), then {:.2f} s "
+                           "waiting for the disk\n",
+                           report.rows, report.chunks, report.chunk_rows, report.project_seconds,
+                           report.rows / std::max(report.project_seconds, 1e-9), report.sync_seconds);
 }
 
 }  // namespace
@@ -83,6 +106,8 @@ void add_project_command(CLI::App& app, Context& context) {
       "One similarity writes OUT. Several write one file each, OUT with the similarity's name before the\n"
       "extension (R.npy -> R.cosine.npy, R.l1.npy), or, with --stack, one file OUT of shape [n, s, k] in\n"
       "the order given.\n\n"
+      "The input is memory-mapped and projected chunk by chunk while earlier chunks are written, so it may\n"
+      "be larger than memory; outputs appear complete or not at all.\n\n"
       "Example:\n"
       "  bridges project -s cosine,l1 -a anchor_ids.npy -i latents.npy -o rel.npy --normalize l2");
   cmd->add_option("--similarity,-s", o->similarities,
@@ -99,6 +124,10 @@ void add_project_command(CLI::App& app, Context& context) {
   cmd->add_option("--normalize", o->normalize, "per-subspace normalisation: none, l2 or standardize")
       ->capture_default_str();
   cmd->add_flag("--stack", o->stack, "write one [n, s, k] file instead of one file per similarity");
+  cmd->add_option("--chunk-rows", o->chunk_rows,
+                  "rows projected at a time (0: about 64 MiB of output per chunk); memory stays at about two "
+                  "chunks whatever the input's size")
+      ->capture_default_str();
   cmd->callback([&context, o] { run(context, *o); });
 }
 

@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 std::atomic<uint64_t> temp_counter{0};
 
-fs::path temp_name(const fs::path& file) {
-  return file.parent_path() /
-         fmt::format(".{}.tmp-{}-{}", file.filename().string(), ::getpid(), temp_counter.fetch_add(1));
-}
 
 // Data reaches the disk before the rename makes it visible, so a crash
 // leaves the old file or the new one, never a torn one.
@@ -34,6 +30,11 @@ void sync_file(const fs::path& file) {
 }
 }  // namespace
 
+fs::path temporary_path_for(const fs::path& file) {
+  return file.parent_path() /
+         fmt::format(".{}.tmp-{}-{}", file.filename().string(), ::getpid(), temp_counter.fetch_add(1));
+}
+
 void write_file_atomically(const fs::path& file, const std::function<void(std::ostream&)>& write) {
   std::error_code ec;
   if (file.has_parent_path()) {
@@ -42,7 +43,7 @@ void write_file_atomically(const fs::path& file, const std::function<void(std::o
       throw IoError(fmt::format("{}: cannot create the folder {}: {}.", file.string(), file.parent_path().string(),
                                 ec.message()));
   }
-  const fs::path temp = temp_name(file);
+  const fs::path temp = temporary_path_for(file);
   try {
     {
       std::ofstream out(temp, std::ios::binary | std::ios::trunc);

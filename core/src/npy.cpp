@@ -1,8 +1,14 @@
 #include "bridges/npy.hpp"
 
 #include <ATen/ops/empty.h>
+#include <ATen/ops/from_blob.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -96,6 +102,46 @@ std::string descr_of(at::ScalarType type) {
   }
 }
 
+// Magic, version 1.0, length and the header dict, padded so that the data
+// starts on a 64-byte boundary.
+std::string preamble_bytes(const std::string& descr, at::IntArrayRef sizes, const fs::path& file) {
+  std::string shape = fmt::format("{}", fmt::join(sizes, ", "));
+  if (sizes.size() == 1) shape += ',';  // Python's one-element tuple: (3,)
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, shape);
+  const std::size_t preamble = 10;
+  header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  if (header.size() > 65535)
+    throw ShapeError(fmt::format("{}: the tensor has too many dimensions for a .npy header.", file.string()));
+  std::string bytes(kMagic, kMagicSize);
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  return bytes + header;
+}
+
+std::string descr_or_throw(at::ScalarType type, const Tensor* t, const fs::path& file) {
+  const std::string descr = descr_of(type);
+  if (descr.empty())
+    throw ShapeError(fmt::format("{}: cannot save a {} tensor as .npy; bridges writes float32, float64, int64, int32, "
+                                 "uint8 and bool.",
+                                 file.string(), t ? describe(*t) : dtype_name(type)));
+  return descr;
+}
+
+// The file must hold exactly the header plus the data its shape declares.
+void check_size(const NpyHeader& h, int64_t size, const fs::path& file) {
+  const int64_t expected = h.data_offset + h.data_bytes();
+  const auto shape_text = [&] { return fmt::format("({})", fmt::join(h.shape, ", ")); };
+  if (size < expected)
+    bad_npy(file, fmt::format("the data is truncated: shape {} of {} needs {} bytes after the header, the file has {}",
+                              shape_text(), h.descr, h.data_bytes(), size - h.data_offset));
+  if (size > expected)
+    bad_npy(file, fmt::format("{} bytes follow the data of shape {} of {}; the file is damaged or not one array",
+                              size - expected, shape_text(), h.descr));
+}
+
 }  // namespace
 
 int64_t NpyHeader::num_elements() const {
@@ -166,15 +212,7 @@ Tensor read_npy(const fs::path& file) {
   if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
   const NpyHeader h = read_npy_header(in, file);
   in.seekg(0, std::ios::end);
-  const auto size = static_cast<int64_t>(in.tellg());
-  const int64_t expected = h.data_offset + h.data_bytes();
-  const auto shape_text = [&] { return fmt::format("({})", fmt::join(h.shape, ", ")); };
-  if (size < expected)
-    bad_npy(file, fmt::format("the data is truncated: shape {} of {} needs {} bytes after the header, the file has {}",
-                          shape_text(), h.descr, h.data_bytes(), size - h.data_offset));
-  if (size > expected)
-    bad_npy(file, fmt::format("{} bytes follow the data of shape {} of {}; the file is damaged or not one array",
-                          size - expected, shape_text(), h.descr));
+  check_size(h, static_cast<int64_t>(in.tellg()), file);
   const at::ScalarType type = dtype_of(h.descr, file);
   Tensor t = at::empty(h.shape, at::TensorOptions().dtype(type));
   in.seekg(h.data_offset);
@@ -184,30 +222,197 @@ Tensor read_npy(const fs::path& file) {
 }
 
 void write_npy(const fs::path& file, const Tensor& t) {
-  const std::string descr = t.defined() ? descr_of(t.scalar_type()) : "";
-  if (descr.empty())
-    throw ShapeError(fmt::format("{}: cannot save a {} tensor as .npy; bridges writes float32, float64, int64, int32, uint8 and bool.",
-                                 file.string(), describe(t)));
+  const std::string descr = descr_or_throw(t.defined() ? t.scalar_type() : at::kChar, &t, file);
   const Tensor data = t.to(at::kCPU).contiguous();
-  std::string shape = fmt::format("{}", fmt::join(data.sizes(), ", "));
-  if (data.dim() == 1) shape += ',';  // Python's one-element tuple: (3,)
-  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, shape);
-  // Pad so that the data starts on a 64-byte boundary; the header ends in '\n'.
-  const std::size_t preamble = 10;
-  header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
-  header += '\n';
-  if (header.size() > 65535)
-    throw ShapeError(fmt::format("{}: the tensor has too many dimensions for a .npy header.", file.string()));
+  const std::string preamble = preamble_bytes(descr, data.sizes(), file);
   write_file_atomically(file, [&](std::ostream& out) {
-    out.write(kMagic, kMagicSize);
-    const char version[2] = {1, 0};
-    out.write(version, 2);
-    const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
-                                  static_cast<unsigned char>(header.size() >> 8)};
-    out.write(reinterpret_cast<const char*>(len), 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
     out.write(static_cast<const char*>(data.data_ptr()), static_cast<std::streamsize>(data.nbytes()));
   });
+}
+
+// ---------------------------------------------------------------- MappedNpy
+
+struct MappedNpy::Mapping {
+  void* base = nullptr;
+  std::size_t size = 0;
+  ~Mapping() {
+    if (base) ::munmap(base, size);
+  }
+};
+
+MappedNpy::MappedNpy(const fs::path& file) : file_(file) {
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+    header_ = read_npy_header(in, file);
+  }
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw IoError(fmt::format("{}: cannot read its size: {}.", file.string(), std::strerror(error)));
+  }
+  try {
+    check_size(header_, static_cast<int64_t>(st.st_size), file);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  mapping_ = std::make_shared<Mapping>();
+  mapping_->size = static_cast<std::size_t>(st.st_size);
+  // Private and writable: a caller's in-place change stays in its own copy.
+  void* base = ::mmap(nullptr, mapping_->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  const int error = errno;
+  ::close(fd);
+  if (base == MAP_FAILED)
+    throw IoError(fmt::format("{}: cannot map it into memory: {}.", file.string(), std::strerror(error)));
+  mapping_->base = base;
+  ::madvise(base, mapping_->size, MADV_SEQUENTIAL);
+  row_bytes_ = header_.item_size;
+  for (std::size_t i = 1; i < header_.shape.size(); ++i) row_bytes_ *= header_.shape[i];
+}
+
+at::ScalarType MappedNpy::dtype() const { return dtype_of(header_.descr, file_); }
+
+int64_t MappedNpy::rows() const { return header_.shape.empty() ? 1 : header_.shape[0]; }
+
+namespace {
+void check_rows(const fs::path& file, int64_t begin, int64_t count, int64_t rows) {
+  if (begin < 0 || count < 0 || begin + count > rows)
+    throw ShapeError(fmt::format("{}: rows [{}, {}) lie outside the file's {} rows.", file.string(), begin,
+                                 begin + count, rows));
+}
+
+// The whole pages inside [begin, end) of the mapping.
+std::pair<char*, std::size_t> whole_pages(char* begin, char* end) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+  const uintptr_t last = reinterpret_cast<uintptr_t>(end) / page * page;
+  return {reinterpret_cast<char*>(first), last > first ? last - first : 0};
+}
+}  // namespace
+
+Tensor MappedNpy::slice(int64_t begin, int64_t count) const {
+  check_rows(file_, begin, count, rows());
+  std::vector<int64_t> sizes = header_.shape;
+  if (sizes.empty()) sizes.push_back(1);
+  sizes[0] = count;
+  char* data = static_cast<char*>(mapping_->base) + header_.data_offset + begin * row_bytes_;
+  const auto options = at::TensorOptions().dtype(dtype());
+  if (reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(header_.item_size) != 0) {
+    // An unusual header length left the data unaligned: copy.
+    Tensor t = at::empty(sizes, options);
+    std::memcpy(t.data_ptr(), data, static_cast<std::size_t>(count * row_bytes_));
+    return t;
+  }
+  std::shared_ptr<Mapping> keep = mapping_;
+  return at::from_blob(data, sizes, [keep](void*) {}, options);
+}
+
+void MappedNpy::prefetch(int64_t begin, int64_t count) const {
+  begin = std::clamp<int64_t>(begin, 0, rows());
+  count = std::clamp<int64_t>(count, 0, rows() - begin);
+  char* data = static_cast<char*>(mapping_->base) + header_.data_offset + begin * row_bytes_;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  char* first = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(data) / page * page);
+  if (count > 0) ::madvise(first, static_cast<std::size_t>(data + count * row_bytes_ - first), MADV_WILLNEED);
+}
+
+void MappedNpy::release(int64_t begin, int64_t count) const {
+  check_rows(file_, begin, count, rows());
+  char* data = static_cast<char*>(mapping_->base) + header_.data_offset + begin * row_bytes_;
+  const auto [first, bytes] = whole_pages(data, data + count * row_bytes_);
+  if (bytes > 0) ::madvise(first, bytes, MADV_DONTNEED);
+}
+
+// ---------------------------------------------------------------- NpyWriter
+
+NpyWriter::NpyWriter(fs::path file, at::ScalarType dtype, std::vector<int64_t> shape)
+    : file_(std::move(file)), dtype_(dtype), shape_(std::move(shape)) {
+  const std::string descr = descr_or_throw(dtype, nullptr, file_);
+  if (shape_.empty() || std::any_of(shape_.begin(), shape_.end(), [](int64_t s) { return s < 0; }))
+    throw ShapeError(fmt::format("{}: a streamed .npy needs a shape of at least one non-negative dimension, found "
+                                 "({}).",
+                                 file_.string(), fmt::join(shape_, ", ")));
+  std::error_code ec;
+  if (file_.has_parent_path()) {
+    fs::create_directories(file_.parent_path(), ec);
+    if (ec)
+      throw IoError(fmt::format("{}: cannot create the folder {}: {}.", file_.string(), file_.parent_path().string(),
+                                ec.message()));
+  }
+  temp_ = temporary_path_for(file_);
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw IoError(fmt::format("{}: cannot write here: {}. Check that the folder exists and is writable.",
+                              file_.string(), std::strerror(errno)));
+  const std::string preamble = preamble_bytes(descr, shape_, file_);
+  try {
+    write_all(preamble.data(), preamble.size());
+  } catch (...) {
+    ::close(fd_);
+    fs::remove(temp_, ec);
+    throw;
+  }
+}
+
+NpyWriter::~NpyWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+void NpyWriter::write_all(const char* data, std::size_t bytes) {
+  while (bytes > 0) {
+    const ssize_t written = ::write(fd_, data, std::min<std::size_t>(bytes, std::size_t{1} << 30));
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0)
+      throw IoError(fmt::format("{}: writing failed (disk full?): {}.", file_.string(),
+                                written < 0 ? std::strerror(errno) : "no progress"));
+    data += written;
+    bytes -= static_cast<std::size_t>(written);
+  }
+}
+
+void NpyWriter::append(const Tensor& rows) {
+  if (fd_ < 0) throw IoError(fmt::format("{}: the writer was already committed.", file_.string()));
+  const bool shape_ok = rows.defined() && rows.dim() == static_cast<int64_t>(shape_.size()) &&
+                        std::equal(shape_.begin() + 1, shape_.end(), rows.sizes().begin() + 1);
+  if (!shape_ok || rows.scalar_type() != dtype_) {
+    std::vector<std::string> expected{"m"};
+    for (std::size_t i = 1; i < shape_.size(); ++i) expected.push_back(std::to_string(shape_[i]));
+    throw ShapeError(fmt::format("{}: appended rows must be {} [{}], found {}.", file_.string(),
+                                 dtype_name(dtype_), fmt::join(expected, ", "), describe(rows)));
+  }
+  if (rows_written_ + rows.size(0) > shape_[0])
+    throw ShapeError(fmt::format("{}: {} more rows would exceed the {} declared ({} written).", file_.string(),
+                                 rows.size(0), shape_[0], rows_written_));
+  const Tensor data = rows.contiguous();
+  write_all(static_cast<const char*>(data.data_ptr()), data.nbytes());
+  rows_written_ += rows.size(0);
+}
+
+void NpyWriter::commit() {
+  if (fd_ < 0) throw IoError(fmt::format("{}: the writer was already committed.", file_.string()));
+  if (rows_written_ != shape_[0])
+    throw ShapeError(fmt::format("{}: only {} of the {} declared rows were written; nothing was saved.",
+                                 file_.string(), rows_written_, shape_[0]));
+  // The data reaches the disk before the rename makes it visible.
+  if (::fdatasync(fd_) != 0)
+    throw IoError(fmt::format("{}: flushing to disk failed: {}.", file_.string(), std::strerror(errno)));
+  ::close(fd_);
+  fd_ = -1;
+  std::error_code ec;
+  fs::rename(temp_, file_, ec);
+  if (ec) {
+    fs::remove(temp_, ec);
+    throw IoError(fmt::format("{}: cannot move the finished file into place: {}.", file_.string(), ec.message()));
+  }
 }
 
 }  // namespace bridges

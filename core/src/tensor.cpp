@@ -21,8 +21,6 @@
 
 namespace bridges {
 
-namespace {
-// NumPy's spelling, which is what users see in .npy files and docs.
 std::string dtype_name(at::ScalarType type) {
   switch (type) {
     case at::kFloat: return "float32";
@@ -37,7 +35,6 @@ std::string dtype_name(at::ScalarType type) {
     default: return c10::toString(type);
   }
 }
-}  // namespace
 
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined";

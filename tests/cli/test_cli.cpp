@@ -136,9 +136,10 @@ TEST_CASE("project writes one relative representation per similarity, or one sta
   write_npy(dir / "anchors.npy", anchors);
   const std::string io = " -i " + (dir / "x.npy").string() + " -o " + (dir / "r.npy").string();
 
-  const auto two = bridges_cli("project -s cosine,l1 -a " + (dir / "idx.npy").string() + io);
+  const auto two = bridges_cli("project -s cosine,l1 --chunk-rows 7 -a " + (dir / "idx.npy").string() + io);
   CHECK(two.code == 0);
   CHECK(contains(two.out, "r.cosine.npy float32 [20, 5]"));
+  CHECK(contains(two.out, "projected 20 rows in 3 chunks of 7"));
   CHECK(testing::max_abs_diff(read_npy(dir / "r.cosine.npy"), kernels::cosine(x, anchors)) < 1e-6);
   CHECK(testing::max_abs_diff(read_npy(dir / "r.l1.npy"), kernels::l1(x, anchors)) < 1e-5);
 
@@ -170,6 +171,13 @@ TEST_CASE("project explains bad inputs and writes nothing") {
   const auto typo = bridges_cli("project -s cosine,l2 -a " + (dir / "x.npy").string() + io);
   CHECK(typo.code == 1);
   CHECK(contains(typo.err, "similarity 'l2' does not exist. Did you mean 'l1'?"));
+  write_npy(dir / "wide.npy", testing::randn({2, 5}, 0));
+  const auto wide = bridges_cli("project -a " + (dir / "wide.npy").string() + io);
+  CHECK(wide.code == 1);
+  CHECK(contains(wide.err, "wide.npy: anchor latents have d = 5, but the latents in"));
+  const auto chunk = bridges_cli("project --chunk-rows -3 -a " + (dir / "x.npy").string() + io);
+  CHECK(chunk.code == 1);
+  CHECK(contains(chunk.err, "--chunk-rows: expected a positive number of rows or 0"));
   CHECK_FALSE(fs::exists(dir / "out"));
 }
 

@@ -8,6 +8,8 @@
 #include "bridges/error.hpp"
 #include "bridges/io.hpp"
 #include "bridges/npy.hpp"
+
+namespace fs = std::filesystem;
 #include "testing.hpp"
 
 using namespace bridges;
@@ -139,5 +141,66 @@ TEST_CASE("atomic writes leave the old file and no temporary file when writing f
   write_text_atomically(dir / "deep" / "er" / "new.txt", "new");  // creates the folders
   CHECK(read_text(dir / "deep" / "er" / "new.txt") == "new");
   CHECK_THROWS_WITH_ALL(write_text_atomically("/proc/bridges-cannot-write/x.txt", "x"), IoError,
+                        "/proc/bridges-cannot-write");
+}
+
+TEST_CASE("a mapped .npy gives rows without reading the file, and never changes it") {
+  TempDir dir;
+  const Tensor x = testing::randn({37, 5}, 1, at::kDouble);
+  write_npy(dir / "x.npy", x);
+  const MappedNpy in(dir / "x.npy");
+  CHECK(in.rows() == 37);
+  CHECK((in.dtype() == at::kDouble));
+  CHECK(in.header().shape == std::vector<int64_t>{37, 5});
+  CHECK(at::equal(in.slice(0, 37), x));
+  CHECK(at::equal(in.slice(30, 7), x.narrow(0, 30, 7)));
+  CHECK(in.slice(37, 0).size(0) == 0);
+  in.prefetch(10, 100);  // past the end: clamped
+  in.release(0, 20);     // pages dropped; the rows read back the same
+  CHECK(at::equal(in.slice(0, 20), x.narrow(0, 0, 20)));
+  Tensor view = in.slice(0, 2);
+  view.fill_(7);  // copy-on-write: this process's copy only
+  CHECK(at::equal(read_npy(dir / "x.npy"), x));
+  {
+    const Tensor kept = MappedNpy(dir / "x.npy").slice(3, 2);  // the tensor keeps the mapping alive
+    CHECK(at::equal(kept, x.narrow(0, 3, 2)));
+  }
+  CHECK_THROWS_WITH_ALL(in.slice(36, 2), ShapeError, "x.npy", "rows [36, 38)", "37 rows");
+  testing::write_bytes(dir / "short.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+                                                   floats({1, 2, 3})));
+  CHECK_THROWS_WITH_ALL(MappedNpy(dir / "short.npy"), FormatError, "short.npy", "truncated");
+  CHECK_THROWS_WITH_ALL(MappedNpy(dir / "missing.npy"), IoError, "missing.npy", "cannot open");
+}
+
+TEST_CASE("an incremental .npy writer appears complete on commit or not at all") {
+  TempDir dir;
+  const Tensor x = testing::randn({10, 3, 2}, 2);
+  {
+    NpyWriter writer(dir / "sub" / "x.npy", at::kFloat, {10, 3, 2});
+    writer.append(x.narrow(0, 0, 4));
+    writer.append(x.narrow(0, 4, 0));
+    writer.append(x.narrow(0, 4, 6));
+    CHECK(writer.rows_written() == 10);
+    CHECK_FALSE(fs::exists(dir / "sub" / "x.npy"));  // only the temporary file so far
+    writer.commit();
+  }
+  CHECK(at::equal(read_npy(dir / "sub" / "x.npy"), x));
+  CHECK(testing::list_folder(dir / "sub") == std::vector<std::string>{"x.npy"});
+  // The same bytes as write_npy.
+  write_npy(dir / "whole.npy", x);
+  CHECK(testing::read_file(dir / "whole.npy") == testing::read_file(dir / "sub" / "x.npy"));
+
+  {
+    NpyWriter writer(dir / "y.npy", at::kFloat, {10, 3, 2});
+    writer.append(x.narrow(0, 0, 4));
+    CHECK_THROWS_WITH_ALL(writer.append(x.narrow(0, 0, 7)), ShapeError, "y.npy", "exceed the 10 declared", "4 written");
+    CHECK_THROWS_WITH_ALL(writer.append(x.to(at::kDouble)), ShapeError, "appended rows must be float32 [m, 3, 2]",
+                          "float64 [10, 3, 2]");
+    CHECK_THROWS_WITH_ALL(writer.append(testing::randn({2, 2, 3}, 0)), ShapeError, "float32 [2, 2, 3]");
+    CHECK_THROWS_WITH_ALL(writer.commit(), ShapeError, "only 4 of the 10 declared rows", "nothing was saved");
+  }  // destroyed without commit
+  CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"sub", "whole.npy"});
+  CHECK_THROWS_WITH_ALL(NpyWriter(dir / "h.npy", at::kHalf, {2}), ShapeError, "h.npy", "cannot save");
+  CHECK_THROWS_WITH_ALL(NpyWriter("/proc/bridges-cannot-write/x.npy", at::kFloat, {2}), IoError,
                         "/proc/bridges-cannot-write");
 }

@@ -1,6 +1,9 @@
 #include <c10/core/CPUAllocator.h>
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/equal.h>
+#include <ATen/ops/stack.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/ones.h>
@@ -16,12 +19,16 @@
 #include "bridges/error.hpp"
 #include "bridges/invariance_check.hpp"
 #include "bridges/kernels.hpp"
+#include "bridges/interrupt.hpp"
+#include "bridges/npy.hpp"
 #include "bridges/projector.hpp"
+#include "bridges/streaming.hpp"
 #include "naive.hpp"
 #include "testing.hpp"
 
 using namespace bridges;
 using testing::Metric;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -400,4 +407,104 @@ TEST_CASE("the invariance checker measures a dot product and flags a false decla
   CHECK(manifold.measurable);
   CHECK_FALSE(manifold.invariant);
   CHECK(manifold.deviation > 0.5);
+}
+
+namespace {
+
+// A similarity over one of the core kernels; `fail_after` calls it throws
+// (to test errors in the middle of a stream).
+class KernelSimilarity final : public Similarity {
+ public:
+  KernelSimilarity(Metric metric, int fail_after = -1) : metric_(metric), fail_after_(fail_after) {}
+  std::string type() const override { return "kernel" + std::to_string(static_cast<int>(metric_)); }
+  InvarianceSet invariances() const override { return {}; }
+
+ protected:
+  Tensor compute(const Tensor& x, const Tensor& a) const override {
+    if (fail_after_ >= 0 && calls_++ >= fail_after_) throw IoError("failing on purpose");
+    return run(metric_, x, a);
+  }
+
+ private:
+  Metric metric_;
+  int fail_after_;
+  mutable int calls_ = 0;
+};
+
+std::vector<std::shared_ptr<const Similarity>> all_kernels() {
+  return {std::make_shared<KernelSimilarity>(Metric::cosine), std::make_shared<KernelSimilarity>(Metric::euclidean),
+          std::make_shared<KernelSimilarity>(Metric::l1), std::make_shared<KernelSimilarity>(Metric::linf)};
+}
+
+}  // namespace
+
+TEST_CASE("streaming projection writes exactly what the in-memory projection computes, for any chunk size") {
+  testing::TempDir dir;
+  const Tensor x = testing::randn({203, 19}, 7) * 3;
+  write_npy(dir / "x.npy", x);
+  for (auto dtype : {at::kFloat, at::kDouble})
+    for (SubspaceNorm norm : {SubspaceNorm::none, SubspaceNorm::standardize}) {
+      const RelativeProjector projector(testing::randn({13, 19}, 8, dtype), all_kernels(), norm);
+      const std::vector<Tensor> expected = projector.project(x.to(dtype));
+      for (int64_t chunk : {int64_t{1}, int64_t{7}, int64_t{96}, int64_t{202}, int64_t{203}, int64_t{5000}, int64_t{0}}) {
+        CAPTURE(chunk);
+        CAPTURE(dtype);
+        std::vector<fs::path> files;
+        for (int i = 0; i < 4; ++i) files.push_back(dir / ("r" + std::to_string(i) + ".npy"));
+        int64_t last_done = 0, calls = 0;
+        StreamingOptions options;
+        options.chunk_rows = chunk;
+        options.progress = [&](int64_t done, int64_t total) {
+          CHECK(done > last_done);
+          CHECK(total == 203);
+          last_done = done;
+          ++calls;
+        };
+        const StreamingReport report = project_npy(projector, dir / "x.npy", files, false, options);
+        CHECK(report.rows == 203);
+        CHECK(last_done == 203);
+        CHECK(report.chunks == calls);
+        if (chunk > 0) CHECK(report.chunks == (203 + chunk - 1) / chunk);
+        for (int i = 0; i < 4; ++i) {
+          const Tensor streamed = read_npy(files[i]);
+          CHECK((streamed.scalar_type() == dtype));
+          // Each row is computed by the same code whatever rows share its chunk.
+          CHECK(at::equal(streamed, expected[static_cast<std::size_t>(i)]));
+        }
+        options.progress = nullptr;
+        project_npy(projector, dir / "x.npy", {dir / "stacked.npy"}, true, options);
+        CHECK(at::equal(read_npy(dir / "stacked.npy"), at::stack(expected, 1)));
+      }
+    }
+}
+
+TEST_CASE("streaming projection rejects bad inputs and leaves no file behind on an error or an interruption") {
+  testing::TempDir dir;
+  write_npy(dir / "x.npy", testing::randn({50, 4}, 1));
+  write_npy(dir / "cube.npy", testing::randn({5, 2, 2}, 1));
+  write_npy(dir / "ids.npy", at::arange(5, at::TensorOptions().dtype(at::kLong)));
+  const RelativeProjector projector(testing::randn({3, 4}, 2), all_kernels());
+  const RelativeProjector wide(testing::randn({3, 5}, 2), all_kernels());
+  const std::vector<fs::path> four{dir / "a.npy", dir / "b.npy", dir / "c.npy", dir / "d.npy"};
+  CHECK_THROWS_WITH_ALL(project_npy(wide, dir / "x.npy", four, false), ShapeError, "x.npy",
+                        "expected latents [n, 5]", "found float32 (50, 4)");
+  CHECK_THROWS_WITH_ALL(project_npy(projector, dir / "cube.npy", four, false), ShapeError, "cube.npy", "(5, 2, 2)");
+  CHECK_THROWS_WITH_ALL(project_npy(projector, dir / "ids.npy", four, false), ShapeError, "ids.npy", "int64");
+  CHECK_THROWS_WITH_ALL(project_npy(projector, dir / "x.npy", {dir / "a.npy"}, false), ConfigError,
+                        "1 output file(s) given for 4 similarities; give 4");
+  // The third chunk fails: no output and no temporary file remain.
+  const RelativeProjector failing(testing::randn({3, 4}, 2),
+                                  {std::make_shared<KernelSimilarity>(Metric::l1),
+                                   std::make_shared<KernelSimilarity>(Metric::linf, 2)});
+  StreamingOptions options;
+  options.chunk_rows = 10;
+  CHECK_THROWS_WITH_ALL(project_npy(failing, dir / "x.npy", {dir / "a.npy", dir / "b.npy"}, false, options), IoError,
+                        "failing on purpose");
+  // An interruption requested during the stream stops it at the next chunk.
+  options.progress = [](int64_t done, int64_t) {
+    if (done >= 20) request_interrupt();
+  };
+  CHECK_THROWS_AS(project_npy(projector, dir / "x.npy", four, false, options), Interrupted);
+  clear_interrupt();
+  CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"cube.npy", "ids.npy", "x.npy"});
 }

@@ -22,6 +22,7 @@
 #include "bridges/paths.hpp"
 #include "bridges/progress.hpp"
 #include "bridges/projector.hpp"
+#include "bridges/streaming.hpp"
 #include "bridges/random.hpp"
 #include "bridges/similarity.hpp"
 #include "bridges/subsets.hpp"

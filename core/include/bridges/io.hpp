@@ -17,6 +17,10 @@ namespace bridges {
 BRIDGES_API void write_file_atomically(const std::filesystem::path& file,
                                        const std::function<void(std::ostream&)>& write);
 
+/// A fresh name in `file`'s folder for the temporary file that becomes
+/// `file` (".name.tmp-PID-N"), for writers that rename it themselves.
+BRIDGES_API std::filesystem::path temporary_path_for(const std::filesystem::path& file);
+
 /// The same for a string.
 BRIDGES_API void write_text_atomically(const std::filesystem::path& file, std::string_view text);
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,80 @@ BRIDGES_API NpyHeader read_npy_header(std::istream& in, const std::filesystem::p
 /// Throws IoError when it cannot be opened, FormatError for a bad header or
 /// truncated or trailing data.
 BRIDGES_API Tensor read_npy(const std::filesystem::path& file);
+
+/// A .npy file mapped into memory: rows are read from disk when first
+/// touched, so a file larger than memory can be processed chunk by chunk.
+/// Copy-on-write: writing into a returned tensor changes this process's copy,
+/// never the file.
+///
+/// Example:
+///   bridges::MappedNpy in("latents.npy");            // [n, d]
+///   for (int64_t i = 0; i < in.rows(); i += 4096) {
+///     const int64_t m = std::min<int64_t>(4096, in.rows() - i);
+///     use(in.slice(i, m));                           // [m, d], no copy
+///     in.release(i, m);                              // done: free its pages
+///   }
+class BRIDGES_API MappedNpy {
+ public:
+  /// Maps `file`. Throws IoError when it cannot be opened or mapped,
+  /// FormatError (as read_npy) for a bad header or a wrong size.
+  explicit MappedNpy(const std::filesystem::path& file);
+
+  const std::filesystem::path& file() const { return file_; }
+  const NpyHeader& header() const { return header_; }
+  at::ScalarType dtype() const;
+  /// The first dimension (1 for a scalar).
+  int64_t rows() const;
+
+  /// Rows [begin, begin + count) as a tensor over the mapping (no copy); the
+  /// tensor keeps the mapping alive. Throws ShapeError outside [0, rows()].
+  Tensor slice(int64_t begin, int64_t count) const;
+  /// Asks the kernel to start reading these rows now (readahead).
+  void prefetch(int64_t begin, int64_t count) const;
+  /// Drops these rows' pages from this process (they stay in the page
+  /// cache), so resident memory stays bounded while a file is streamed.
+  void release(int64_t begin, int64_t count) const;
+
+ private:
+  struct Mapping;
+  std::filesystem::path file_;
+  NpyHeader header_;
+  int64_t row_bytes_ = 0;
+  std::shared_ptr<Mapping> mapping_;
+};
+
+/// Writes a .npy of known dtype and shape piece by piece, so memory stays
+/// bounded whatever its size. Rows go into a temporary file in the same
+/// folder, renamed to `file` by commit() once every row was written and the
+/// data reached the disk. A writer destroyed without commit() removes its
+/// temporary file: `file` appears complete or not at all.
+class BRIDGES_API NpyWriter {
+ public:
+  /// dtype: float32, float64, int64, int32, uint8 or bool; shape[0] rows.
+  /// Throws ShapeError for another dtype, IoError when the file cannot be created.
+  NpyWriter(std::filesystem::path file, at::ScalarType dtype, std::vector<int64_t> shape);
+  ~NpyWriter();
+  NpyWriter(const NpyWriter&) = delete;
+  NpyWriter& operator=(const NpyWriter&) = delete;
+
+  /// Appends rows [m, shape[1:]...] of the writer's dtype. Throws ShapeError
+  /// for another dtype or shape or more rows than declared, IoError when
+  /// writing fails (disk full?).
+  void append(const Tensor& rows);
+  int64_t rows_written() const { return rows_written_; }
+  /// Flushes to disk and moves the file into place. Throws ShapeError if
+  /// fewer rows than declared were written.
+  void commit();
+
+ private:
+  void write_all(const char* data, std::size_t bytes);
+
+  std::filesystem::path file_, temp_;
+  at::ScalarType dtype_;
+  std::vector<int64_t> shape_;
+  int fd_ = -1;
+  int64_t rows_written_ = 0;
+};
 
 /// Writes `t` (float32, float64 or int64; any shape) as .npy, atomically:
 /// the file appears complete or not at all. Throws ShapeError for another

@@ -15,6 +15,10 @@ namespace bridges {
 
 using Tensor = at::Tensor;
 
+/// NumPy's spelling of a dtype ("float32", "int64"), which is what users see
+/// in .npy files and docs; LibTorch's name for the others.
+BRIDGES_API std::string dtype_name(at::ScalarType type);
+
 /// "float32 [3, 4]", or "undefined" for an empty handle: for error messages.
 BRIDGES_API std::string describe(const Tensor& t);
 
