@@ -19,22 +19,9 @@
 
 namespace {
 
+using bench::current_rss_mib;
+using bench::peak_rss_mib;
 using bench::seconds;
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
-}
-
-double current_rss_mib() {
-  long pages = 0, resident = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<double>(resident) * 4096.0 / (1024.0 * 1024.0);
-}
 
 void target(const std::string& what, double value, const std::string& unit, const std::string& goal, bool pass) {
   fmt::print("  {:<58} {:>9.3f} {:<4} target {:<7} {}\n", what, value, unit, goal, pass ? "PASS" : "FAIL");

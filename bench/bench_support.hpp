@@ -1,8 +1,12 @@
 #pragma once
-// What every bench program shares: its thread count and a stopwatch.
+// What every bench program shares: its thread count, a stopwatch, memory
+// and the machine's measured clock.
 #include <ATen/Parallel.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 
@@ -21,5 +25,49 @@ inline double seconds(const std::function<void()>& f) {
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+/// The most this process has had resident since it started, in MiB.
+inline double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+/// What this process has resident now, in MiB.
+inline double current_rss_mib() {
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * 4096.0 / (1024.0 * 1024.0);
+}
+
+/// The core clock in GHz, measured: a chain of dependent integer additions
+/// retires one per cycle on every x86-64 core, so additions per second is
+/// the clock (best of 5 runs of 0.1 s; turbo included, as the kernels see it).
+inline double measured_clock_ghz() {
+  double best = 0;
+  for (int run = 0; run < 5; ++run) {
+    unsigned long x = 0;
+    constexpr long kIterations = 100'000'000;
+    const auto start = std::chrono::steady_clock::now();
+    for (long i = 0; i < kIterations; ++i) {
+#if defined(__x86_64__)
+      __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+#else
+      __asm__ volatile("" : "+r"(x));
+      x += 4;
+#endif
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, 4.0 * kIterations / s / 1e9);
+  }
+  return best;
+}
+
+/// The machine's AVX2 peak in GFLOP/s on `cores` cores at `ghz`: two 8-lane
+/// fused multiply-adds (16 flops) per cycle per core.
+inline double avx2_fma_peak_gflops(int cores, double ghz) { return cores * 2.0 * 8.0 * 2.0 * ghz; }
 
 }  // namespace bench

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <limits>
@@ -108,7 +109,18 @@ Tensor engine(const PairwiseVariant& v, const Tensor& x_in, const Tensor& at, in
     else
       return v.rows_f64;
   }();
-  at::parallel_for(0, n, 96, [&](int64_t i0, int64_t i1) { rows(xp, i0, i1, d, ap, kp, k, op, reduce, e); });
+  // Threads take blocks of rows from a shared counter rather than one equal
+  // share each: when another thread of the process (a streaming writer) or
+  // of the machine takes a core for a while, the others do more blocks
+  // instead of waiting for it at the end.
+  constexpr int64_t kBlock = 96;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::min<int64_t>(at::get_num_threads(), blocks), 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t b = next++; b < blocks; b = next++)
+        rows(xp, b * kBlock, std::min(n, (b + 1) * kBlock), d, ap, kp, k, op, reduce, e);
+  });
   return out;
 }
 

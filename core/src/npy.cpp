@@ -393,8 +393,30 @@ void NpyWriter::append(const Tensor& rows) {
     throw ShapeError(fmt::format("{}: {} more rows would exceed the {} declared ({} written).", file_.string(),
                                  rows.size(0), shape_[0], rows_written_));
   const Tensor data = rows.contiguous();
+  const auto offset = static_cast<off_t>(::lseek(fd_, 0, SEEK_CUR));
   write_all(static_cast<const char*>(data.data_ptr()), data.nbytes());
   rows_written_ += rows.size(0);
+  pace(offset, static_cast<int64_t>(data.nbytes()));
+}
+
+// Written data goes to the disk as it comes, not all at commit(): writeback
+// of each piece starts when it is written, and once more than kInFlight
+// pieces are on their way the oldest is waited for and dropped from the page
+// cache. So the output never fills memory with dirty pages (nor evicts
+// everything else), commit() waits for a few pieces only, the page cache
+// reuses the pages it just freed, and the disk always has a few pieces
+// queued. (Best effort: failures surface at commit's fdatasync.)
+void NpyWriter::pace(int64_t offset, int64_t bytes) {
+  constexpr std::size_t kInFlight = 4;
+  if (bytes <= 0) return;
+  ::sync_file_range(fd_, offset, bytes, SYNC_FILE_RANGE_WRITE);
+  in_flight_.emplace_back(offset, bytes);
+  while (in_flight_.size() > kInFlight) {
+    const auto [o, b] = in_flight_.front();
+    in_flight_.pop_front();
+    ::sync_file_range(fd_, o, b, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    ::posix_fadvise(fd_, o, b, POSIX_FADV_DONTNEED);
+  }
 }
 
 void NpyWriter::commit() {

@@ -64,7 +64,9 @@ StreamingReport project_npy(const RelativeProjector& projector, const fs::path& 
     std::vector<Tensor> spaces = projector.project(in.slice(begin, m).to(dtype));
     if (stacked) spaces = {at::stack(spaces, 1)};
     in.release(begin, m);
+    const auto wait_start = std::chrono::steady_clock::now();
     if (writing.valid()) writing.get();  // rethrows a write error
+    report.wait_seconds += seconds_since(wait_start);
     writing = std::async(std::launch::async, [&writers, spaces = std::move(spaces)] {
       for (std::size_t i = 0; i < writers.size(); ++i) writers[i]->append(spaces[i]);
     });

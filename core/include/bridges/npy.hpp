@@ -3,6 +3,7 @@
 // little endian.
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
@@ -101,12 +102,14 @@ class BRIDGES_API NpyWriter {
 
  private:
   void write_all(const char* data, std::size_t bytes);
+  void pace(int64_t offset, int64_t bytes);
 
   std::filesystem::path file_, temp_;
   at::ScalarType dtype_;
   std::vector<int64_t> shape_;
   int fd_ = -1;
   int64_t rows_written_ = 0;
+  std::deque<std::pair<int64_t, int64_t>> in_flight_;  // pieces written, not yet waited for: offset, bytes
 };
 
 /// Writes `t` (float32, float64 or int64; any shape) as .npy, atomically:

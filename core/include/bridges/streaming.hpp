@@ -24,6 +24,7 @@ struct StreamingReport {
   int64_t chunk_rows = 0;
   double project_seconds = 0;  ///< reading, projecting and handing every row to the operating system
   double sync_seconds = 0;     ///< then waiting for the data to reach the disk
+  double wait_seconds = 0;     ///< of project_seconds, projecting waited for the writer (bound by the disk)
 };
 
 /// Projects every row of `input` (.npy [n, d], float32 or float64; converted

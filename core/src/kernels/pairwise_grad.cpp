@@ -19,33 +19,73 @@
 #include <ATen/ops/zeros.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace bridges::kernels::detail {
 
 namespace {
 
-// out[t] += g * s(x[t] - a[t]): compiled for AVX2 and a baseline, chosen at load.
+// out[t] += sum_c w[c * w_stride] * s(self[t] - other[c * d + t]) for the
+// `count` rows of `other`. Compiled for AVX2 and a baseline, chosen at load.
+// Written with 32-byte vector types, and register-blocked: 4 vectors of
+// `out` and of `self` stay in registers while every other row passes, so
+// `out` is loaded and stored once per block of rows, not once per pair. (A
+// plain per-pair loop compiled to a branch per element, mispredicted half
+// the time on random data: 64 s for one L1 backward at n = 10000, k = 1280,
+// d = 768; this takes about 4.)
 template <class T>
-inline void add_signs_impl(T* __restrict out, const T* __restrict x, const T* __restrict a, T g, int64_t d) {
-  for (int64_t t = 0; t < d; ++t) {
-    const T diff = x[t] - a[t];
-    out[t] += g * (static_cast<T>(diff > 0) - static_cast<T>(diff < 0));
+inline __attribute__((always_inline)) void add_signs_impl(T* __restrict out, const T* __restrict self,
+                                                          const T* __restrict other, int64_t d,
+                                                          const T* __restrict w, int64_t w_stride, int64_t count) {
+  typedef T V __attribute__((vector_size(32)));
+  constexpr int64_t kLanes = 32 / sizeof(T), kStep = 4 * kLanes;
+  const V zero = V{};
+  int64_t t = 0;
+  for (; t + kStep <= d; t += kStep) {
+    V acc[4], mine[4];
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      __builtin_memcpy(&acc[u], out + t + u * kLanes, sizeof(V));
+      __builtin_memcpy(&mine[u], self + t + u * kLanes, sizeof(V));
+    }
+    for (int64_t c = 0; c < count; ++c) {
+      const T wc = w[c * w_stride];
+      if (wc == 0) continue;
+      const V weight = zero + wc;
+      const T* o = other + c * d + t;
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        V theirs;
+        __builtin_memcpy(&theirs, o + u * kLanes, sizeof(V));
+        const V diff = mine[u] - theirs;
+        acc[u] += (diff > zero ? weight : zero) - (diff < zero ? weight : zero);
+      }
+    }
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) __builtin_memcpy(out + t + u * kLanes, &acc[u], sizeof acc[u]);
   }
+  for (; t < d; ++t)
+    for (int64_t c = 0; c < count; ++c) {
+      const T wc = w[c * w_stride], diff = self[t] - other[c * d + t];
+      out[t] += (diff > 0 ? wc : T(0)) - (diff < 0 ? wc : T(0));
+    }
 }
 #define BRIDGES_VECTOR_CLONES \
   __attribute__((target_clones("arch=haswell", "default"), optimize("tree-vectorize", "vect-cost-model=dynamic")))
-BRIDGES_VECTOR_CLONES void add_signs(float* out, const float* x, const float* a, float g, int64_t d) {
-  add_signs_impl(out, x, a, g, d);
+BRIDGES_VECTOR_CLONES void add_signs(float* out, const float* self, const float* other, int64_t d, const float* w,
+                                     int64_t w_stride, int64_t count) {
+  add_signs_impl(out, self, other, d, w, w_stride, count);
 }
-BRIDGES_VECTOR_CLONES void add_signs(double* out, const double* x, const double* a, double g, int64_t d) {
-  add_signs_impl(out, x, a, g, d);
+BRIDGES_VECTOR_CLONES void add_signs(double* out, const double* self, const double* other, int64_t d,
+                                     const double* w, int64_t w_stride, int64_t count) {
+  add_signs_impl(out, self, other, d, w, w_stride, count);
 }
 
 // The first t with |x[t] - a[t]| == m, the forward pass's exact maximum (the
 // same float operations, so equality is exact); -1 if none (NaN inputs).
 template <class T>
-inline int64_t first_at_impl(const T* __restrict x, const T* __restrict a, T m, int64_t d) {
+inline __attribute__((always_inline)) int64_t first_at_impl(const T* __restrict x, const T* __restrict a, T m, int64_t d) {
   constexpr int64_t kBlock = 16;
   int64_t t = 0;
   for (; t + kBlock <= d; t += kBlock) {
@@ -71,29 +111,39 @@ T sign(T v) {
 }
 
 // Gradients of sum_ij G_ij out_ij with respect to x [n, d] and a [k, d].
+// Blocked so that a block of rows and a block of anchors (and the gradient
+// rows being summed) stay in L2 while every pair between them is visited:
+// unblocked, each row streamed all k anchors from memory and the backward
+// took 64 s at n = 10000, k = 1280, d = 768.
 template <class T>
 void l1_backward(const Tensor& x, const Tensor& a, const Tensor& grad, Tensor* gx, Tensor* ga) {
+  constexpr int64_t kBlock = 32;
   const int64_t n = x.size(0), k = a.size(0), d = x.size(1);
   const T* xp = x.data_ptr<T>();
   const T* ap = a.data_ptr<T>();
   const T* g = grad.data_ptr<T>();
+  // out[r] += sum over the other side's rows c of w(r, c) s(self_r - other_c),
+  // rows r split across threads in blocks, the other side visited in blocks.
+  const auto accumulate = [&](T* out, const T* self, int64_t rows, const T* other, int64_t others, bool self_is_x) {
+    const int64_t blocks = (rows + kBlock - 1) / kBlock;
+    at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t c0 = 0; c0 < others; c0 += kBlock)
+          for (int64_t r = b * kBlock; r < std::min(rows, (b + 1) * kBlock); ++r) {
+            // G_rc for x's rows, G_cr (a column of G) for the anchors'.
+            const T* w = self_is_x ? g + r * k + c0 : g + c0 * k + r;
+            add_signs(out + r * d, self + r * d, other + c0 * d, d, w, self_is_x ? 1 : k,
+                      std::min(others, c0 + kBlock) - c0);
+          }
+    });
+  };
   if (gx) {
     *gx = at::zeros({n, d}, x.options());
-    T* o = gx->data_ptr<T>();
-    at::parallel_for(0, n, 8, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        for (int64_t j = 0; j < k; ++j)
-          if (g[i * k + j] != 0) add_signs(o + i * d, xp + i * d, ap + j * d, g[i * k + j], d);
-    });
+    accumulate(gx->data_ptr<T>(), xp, n, ap, k, true);
   }
   if (ga) {
     *ga = at::zeros({k, d}, a.options());
-    T* o = ga->data_ptr<T>();
-    at::parallel_for(0, k, 8, [&](int64_t j0, int64_t j1) {
-      for (int64_t j = j0; j < j1; ++j)
-        for (int64_t i = 0; i < n; ++i)
-          if (g[i * k + j] != 0) add_signs(o + j * d, ap + j * d, xp + i * d, g[i * k + j], d);
-    });
+    accumulate(ga->data_ptr<T>(), ap, k, xp, n, false);
   }
 }
 
