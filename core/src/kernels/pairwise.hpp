@@ -19,22 +19,23 @@ template <class T>
 struct Epilogue {
   Finish finish = Finish::none;
   const T* row = nullptr;  ///< [n], indexed by the sample's row in x
-  const T* col = nullptr;  ///< [kp], indexed like at's columns
+  const T* col = nullptr;  ///< [kp], indexed by anchor
 };
 
 /// out[i, j] = reduce_t op(x[i, t], at[t, j]) for rows i in [i0, i1) and
 /// every j < k, finished by `e` when reduce is dot. x [n, d] row-major; at
-/// [d, kp] the anchors transposed, kp a multiple of the variant's tile width,
-/// columns k..kp zero; out [n, k].
+/// [kp / W, d, W] the anchors in panels of the variant's tile width W, each
+/// panel W anchors transposed, kp = k rounded up to W, anchors k..kp zero;
+/// out [n, k].
 template <class T>
-using PairwiseRows = void (*)(const T* x, int64_t i0, int64_t i1, int64_t d, const T* at, int64_t kp, int64_t k,
-                              T* out, Reduce reduce, const Epilogue<T>& e);
+using PairwiseRows = void (*)(const T* x, int64_t i0, int64_t i1, int64_t d, const T* at, int64_t k, T* out,
+                              Reduce reduce, const Epilogue<T>& e);
 
 /// One instruction-set variant of the engine.
 struct PairwiseVariant {
   const char* name;      ///< "avx512", "avx2", "generic"
   bool (*supported)();   ///< whether this processor can run it
-  int64_t tile_f32;      ///< anchors per column tile (at's kp must be a multiple)
+  int64_t tile_f32;      ///< anchors per panel (W)
   int64_t tile_f64;
   PairwiseRows<float> rows_f32;
   PairwiseRows<double> rows_f64;

@@ -7,7 +7,8 @@
 // instruction set and for no other. (Deliberately no include guard.)
 //
 // Vectorised across anchors: a vector holds one coordinate of kLanes
-// consecutive anchors (the anchors are packed transposed). A micro-tile of
+// consecutive anchors (the anchors are packed transposed, in panels of one
+// tile's width, so a micro-tile reads one contiguous panel). A micro-tile of
 // kRows samples x kCols vectors keeps kRows * kCols accumulators in
 // registers; per coordinate it loads kCols anchor vectors and broadcasts
 // kRows sample values. A block of kBlockRows samples stays in L2 while every
@@ -47,7 +48,7 @@ inline __attribute__((always_inline)) typename S::V finish(typename S::V v, cons
 
 template <class S, Reduce R, int Rows>
 inline __attribute__((always_inline)) void micro_tile(const typename S::T* __restrict x, int64_t d,
-                                                      const typename S::T* __restrict at, int64_t kp, int64_t j0,
+                                                      const typename S::T* __restrict at, int64_t j0,
                                                       int64_t k, typename S::T* __restrict out,
                                                       const Epilogue<typename S::T>& e, int64_t i) {
   using T = typename S::T;
@@ -57,8 +58,8 @@ inline __attribute__((always_inline)) void micro_tile(const typename S::T* __res
   for (int r = 0; r < Rows; ++r)
 #pragma GCC unroll 4
     for (int c = 0; c < kCols; ++c) acc[r][c] = S::zero();
-  const T* a = at + j0;
-  for (int64_t t = 0; t < d; ++t, a += kp) {
+  const T* a = at + j0 * d;  // the panel of anchors j0 ... j0 + tile_width - 1
+  for (int64_t t = 0; t < d; ++t, a += tile_width<S>()) {
     V av[kCols];
 #pragma GCC unroll 4
     for (int c = 0; c < kCols; ++c) av[c] = S::load(a + c * S::kLanes);
@@ -97,38 +98,38 @@ inline __attribute__((always_inline)) void micro_tile(const typename S::T* __res
 // The last rows of a block, fewer than a micro-tile: a tile of exactly `left` rows.
 template <class S, Reduce R, int Rows>
 inline __attribute__((always_inline)) void tail(int64_t left, const typename S::T* x, int64_t d,
-                                                const typename S::T* at, int64_t kp, int64_t j0, int64_t k,
+                                                const typename S::T* at, int64_t j0, int64_t k,
                                                 typename S::T* out, const Epilogue<typename S::T>& e, int64_t i) {
   if constexpr (Rows > 0) {
     if (left == Rows)
-      micro_tile<S, R, Rows>(x, d, at, kp, j0, k, out, e, i);
+      micro_tile<S, R, Rows>(x, d, at, j0, k, out, e, i);
     else
-      tail<S, R, Rows - 1>(left, x, d, at, kp, j0, k, out, e, i);
+      tail<S, R, Rows - 1>(left, x, d, at, j0, k, out, e, i);
   }
 }
 
 template <class S, Reduce R>
 inline __attribute__((always_inline)) void rows(const typename S::T* x, int64_t i0, int64_t i1, int64_t d,
-                                                const typename S::T* at, int64_t kp, int64_t k, typename S::T* out,
+                                                const typename S::T* at, int64_t k, typename S::T* out,
                                                 const Epilogue<typename S::T>& e) {
   for (int64_t b0 = i0; b0 < i1; b0 += kBlockRows) {
     const int64_t b1 = i1 < b0 + kBlockRows ? i1 : b0 + kBlockRows;
     for (int64_t j0 = 0; j0 < k; j0 += tile_width<S>()) {
       int64_t i = b0;
       for (; i + kRows <= b1; i += kRows)
-        micro_tile<S, R, kRows>(x + i * d, d, at, kp, j0, k, out + i * k, e, i);
-      tail<S, R, kRows - 1>(b1 - i, x + i * d, d, at, kp, j0, k, out + i * k, e, i);
+        micro_tile<S, R, kRows>(x + i * d, d, at, j0, k, out + i * k, e, i);
+      tail<S, R, kRows - 1>(b1 - i, x + i * d, d, at, j0, k, out + i * k, e, i);
     }
   }
 }
 
 template <class S>
-void rows_dispatch(const typename S::T* x, int64_t i0, int64_t i1, int64_t d, const typename S::T* at, int64_t kp,
-                   int64_t k, typename S::T* out, Reduce reduce, const Epilogue<typename S::T>& e) {
+void rows_dispatch(const typename S::T* x, int64_t i0, int64_t i1, int64_t d, const typename S::T* at, int64_t k,
+                   typename S::T* out, Reduce reduce, const Epilogue<typename S::T>& e) {
   switch (reduce) {
-    case Reduce::sum: rows<S, Reduce::sum>(x, i0, i1, d, at, kp, k, out, e); break;
-    case Reduce::max: rows<S, Reduce::max>(x, i0, i1, d, at, kp, k, out, e); break;
-    case Reduce::dot: rows<S, Reduce::dot>(x, i0, i1, d, at, kp, k, out, e); break;
+    case Reduce::sum: rows<S, Reduce::sum>(x, i0, i1, d, at, k, out, e); break;
+    case Reduce::max: rows<S, Reduce::max>(x, i0, i1, d, at, k, out, e); break;
+    case Reduce::dot: rows<S, Reduce::dot>(x, i0, i1, d, at, k, out, e); break;
   }
 }
 
