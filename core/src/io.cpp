@@ -35,14 +35,18 @@ fs::path temporary_path_for(const fs::path& file) {
          fmt::format(".{}.tmp-{}-{}", file.filename().string(), ::getpid(), temp_counter.fetch_add(1));
 }
 
-void write_file_atomically(const fs::path& file, const std::function<void(std::ostream&)>& write) {
+void create_parent_folders(const fs::path& file) {
+  if (!file.has_parent_path()) return;
   std::error_code ec;
-  if (file.has_parent_path()) {
-    fs::create_directories(file.parent_path(), ec);
-    if (ec)
-      throw IoError(fmt::format("{}: cannot create the folder {}: {}.", file.string(), file.parent_path().string(),
-                                ec.message()));
-  }
+  fs::create_directories(file.parent_path(), ec);
+  if (ec)
+    throw IoError(fmt::format("{}: cannot create the folder {}: {}.", file.string(), file.parent_path().string(),
+                              ec.message()));
+}
+
+void write_file_atomically(const fs::path& file, const std::function<void(std::ostream&)>& write) {
+  create_parent_folders(file);
+  std::error_code ec;
   const fs::path temp = temporary_path_for(file);
   try {
     {

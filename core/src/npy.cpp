@@ -337,13 +337,7 @@ NpyWriter::NpyWriter(fs::path file, at::ScalarType dtype, std::vector<int64_t> s
     throw ShapeError(fmt::format("{}: a streamed .npy needs a shape of at least one non-negative dimension, found "
                                  "({}).",
                                  file_.string(), fmt::join(shape_, ", ")));
-  std::error_code ec;
-  if (file_.has_parent_path()) {
-    fs::create_directories(file_.parent_path(), ec);
-    if (ec)
-      throw IoError(fmt::format("{}: cannot create the folder {}: {}.", file_.string(), file_.parent_path().string(),
-                                ec.message()));
-  }
+  create_parent_folders(file_);
   temp_ = temporary_path_for(file_);
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
@@ -354,6 +348,7 @@ NpyWriter::NpyWriter(fs::path file, at::ScalarType dtype, std::vector<int64_t> s
     write_all(preamble.data(), preamble.size());
   } catch (...) {
     ::close(fd_);
+    std::error_code ec;
     fs::remove(temp_, ec);
     throw;
   }

@@ -17,6 +17,9 @@ namespace bridges {
 BRIDGES_API void write_file_atomically(const std::filesystem::path& file,
                                        const std::function<void(std::ostream&)>& write);
 
+/// Creates the missing folders above `file`; throws IoError naming the file.
+BRIDGES_API void create_parent_folders(const std::filesystem::path& file);
+
 /// A fresh name in `file`'s folder for the temporary file that becomes
 /// `file` (".name.tmp-PID-N"), for writers that rename it themselves.
 BRIDGES_API std::filesystem::path temporary_path_for(const std::filesystem::path& file);

@@ -1,5 +1,5 @@
 #pragma once
-// Private to the core: the L1 / L-inf pairwise engine and its instruction-set
+// Private to the core: the pairwise engine (L1, L-inf, fused GEMM) and its instruction-set
 // variants. Pointers only, no LibTorch, so the variants compile in a second.
 
 #include <cstdint>

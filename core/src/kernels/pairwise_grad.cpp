@@ -162,25 +162,24 @@ void linf_backward(const Tensor& x, const Tensor& a, const Tensor& out, const Te
       for (int64_t j = 0; j < k; ++j)
         w[i * k + j] = g[i * k + j] != 0 && m[i * k + j] > 0 ? first_at(xp + i * d, ap + j * d, m[i * k + j], d) : -1;
   });
+  // out[r, t*] += G s(self_r - other_c) at each pair's coordinate t*, rows r
+  // split across threads (for the anchors, G and t* are read by column).
+  const auto scatter = [&](T* out, const T* self, int64_t rows, const T* other, int64_t others, bool self_is_x) {
+    at::parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = 0; c < others; ++c) {
+          const int64_t pair = self_is_x ? r * k + c : c * k + r;
+          if (const int64_t t = w[pair]; t >= 0) out[r * d + t] += g[pair] * sign(self[r * d + t] - other[c * d + t]);
+        }
+    });
+  };
   if (gx) {
     *gx = at::zeros({n, d}, x.options());
-    T* o = gx->data_ptr<T>();
-    at::parallel_for(0, n, 64, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        for (int64_t j = 0; j < k; ++j)
-          if (const int64_t t = w[i * k + j]; t >= 0)
-            o[i * d + t] += g[i * k + j] * sign(xp[i * d + t] - ap[j * d + t]);
-    });
+    scatter(gx->data_ptr<T>(), xp, n, ap, k, true);
   }
   if (ga) {
     *ga = at::zeros({k, d}, a.options());
-    T* o = ga->data_ptr<T>();
-    at::parallel_for(0, k, 64, [&](int64_t j0, int64_t j1) {
-      for (int64_t j = j0; j < j1; ++j)
-        for (int64_t i = 0; i < n; ++i)
-          if (const int64_t t = w[i * k + j]; t >= 0)
-            o[j * d + t] += g[i * k + j] * sign(ap[j * d + t] - xp[i * d + t]);
-    });
+    scatter(ga->data_ptr<T>(), ap, k, xp, n, false);
   }
 }
 

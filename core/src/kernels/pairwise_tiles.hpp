@@ -1,4 +1,4 @@
-// The L1 / L-inf tile engine, written once against a SIMD traits class S:
+// The pairwise tile engine (L1, L-inf, dot products), written once against a SIMD traits class S:
 //   S::T, S::V, S::kLanes, S::zero(), S::load(p), S::broadcast(p),
 //   S::set1(t), S::absdiff(a, b), S::add(a, b), S::max(a, b), S::mul(a, b),
 //   S::fma(a, b, c) = a * b + c, S::sqrt(a), S::store(p, v)
