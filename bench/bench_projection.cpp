@@ -31,14 +31,9 @@ namespace {
 
 using bridges::Tensor;
 
-int64_t env_int(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
-
-const int64_t kN = env_int("BRIDGES_BENCH_N", 10000);
-const int64_t kK = env_int("BRIDGES_BENCH_K", 1280);
-const int64_t kD = env_int("BRIDGES_BENCH_D", 768);
+const int64_t kN = bench::env_int("BRIDGES_BENCH_N", 10000);
+const int64_t kK = bench::env_int("BRIDGES_BENCH_K", 1280);
+const int64_t kD = bench::env_int("BRIDGES_BENCH_D", 768);
 
 struct Data {
   Tensor x, anchors;
@@ -113,7 +108,7 @@ void ratio_line(const std::string& what, double value, const std::string& target
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = static_cast<int>(env_int("BRIDGES_BENCH_THREADS", 2));
+  const int threads = static_cast<int>(bench::env_int("BRIDGES_BENCH_THREADS", 2));
   at::set_num_threads(threads);
   bridges::keep_freed_memory();  // as the bridges programs do
   fmt::print("bridges projection benchmark: n = {}, k = {}, d = {}, float32, {} threads, L1/Linf kernels: {}\n", kN,

@@ -34,11 +34,6 @@ namespace {
 namespace fs = std::filesystem;
 using bridges::Tensor;
 
-int64_t env_int(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
-
 void target(const std::string& what, double value, const std::string& unit, const std::string& goal, bool pass) {
   fmt::print("  {:<62} {:>9.2f} {:<6} target {:<7} {}\n", what, value, unit, goal, pass ? "PASS" : "FAIL");
 }
@@ -72,7 +67,7 @@ std::pair<double, double> disk_speed(const fs::path& file) {
 int main() {
   const int threads = bench::use_bench_threads();
   bridges::keep_freed_memory();  // as the bridges programs do
-  const int64_t n = env_int("BRIDGES_BENCH_ROWS", 1'000'000), d = 768, k = 1280;
+  const int64_t n = bench::env_int("BRIDGES_BENCH_ROWS", 1'000'000), d = 768, k = 1280;
   const char* names_env = std::getenv("BRIDGES_BENCH_SIMILARITIES");
   const auto names = bridges::split_list(names_env ? names_env : "cosine,l1");
   const fs::path dir = fs::path(std::getenv("BRIDGES_BENCH_DIR") ? std::getenv("BRIDGES_BENCH_DIR") : "/tmp") /
@@ -102,7 +97,7 @@ int main() {
   for (const auto& name : names) {
     const bridges::RelativeProjector projector(anchors, {registry.make<bridges::Similarity>(name)});
     bridges::StreamingOptions options;
-    options.chunk_rows = env_int("BRIDGES_BENCH_CHUNK_ROWS", 0);  // 0: project_npy's default
+    options.chunk_rows = bench::env_int("BRIDGES_BENCH_CHUNK_ROWS", 0);  // 0: project_npy's default
     const auto report = bridges::project_npy(projector, dir / "x.npy", {dir / "r.npy"}, false, options);
     auto& r = results[name];
     r.streamed = report.project_seconds;

@@ -6,11 +6,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 
 namespace bench {
+
+/// The integer in environment variable `name`, or `fallback` when unset.
+inline int64_t env_int(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : fallback;
+}
 
 /// LibTorch threads: BRIDGES_BENCH_THREADS, else 2 (the target machine).
 inline int use_bench_threads() {

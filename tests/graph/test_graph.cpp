@@ -26,11 +26,10 @@ using namespace bridges;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+using testing::dataset;
 using testing::registry;
 
 namespace {
-
-std::shared_ptr<Dataset> dataset(const json& spec) { return registry().make_from_json<Dataset>(spec); }
 
 Tensor edges(std::vector<std::pair<int64_t, int64_t>> list) {
   Tensor e = at::empty({2, static_cast<int64_t>(list.size())}, at::kLong);

@@ -3,6 +3,11 @@
 // components (they link bridges_registry; every suite gets
 // BRIDGES_TEST_PLUGIN_DIR from bridges_test()).
 
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+#include "bridges/dataset.hpp"
 #include "bridges/registry/registry.hpp"
 
 namespace bridges::testing {
@@ -11,5 +16,8 @@ inline Registry& registry() {
   static Registry r({BRIDGES_TEST_PLUGIN_DIR});
   return r;
 }
+
+/// A dataset from its JSON spec, e.g. {"type": "wordnet_nouns", "nodes": 3000}.
+inline std::shared_ptr<Dataset> dataset(const nlohmann::json& spec) { return registry().make_from_json<Dataset>(spec); }
 
 }  // namespace bridges::testing

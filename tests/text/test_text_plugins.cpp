@@ -34,11 +34,10 @@ using namespace bridges;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+using testing::dataset;
 using testing::registry;
 
 namespace {
-
-std::shared_ptr<Dataset> dataset(const json& spec) { return registry().make_from_json<Dataset>(spec); }
 
 // A Brown-like folder: genres a, b, c with two files each; file c<g>0<k>
 // holds `sentences` lines of word/TAG tokens.
