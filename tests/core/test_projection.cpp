@@ -51,6 +51,23 @@ Tensor run(Metric metric, const Tensor& x, const Tensor& a) {
   return {};
 }
 
+// Runs `body` under each instruction set this processor supports, then goes
+// back to the best; returns the names tried.
+std::vector<std::string> for_each_isa(const std::function<void(const std::string&)>& body) {
+  std::vector<std::string> tried;
+  for (const char* isa : {"avx512", "avx2", "generic"}) {
+    try {
+      kernels::set_isa(isa);
+    } catch (const ConfigError&) {
+      continue;  // this processor lacks it
+    }
+    tried.emplace_back(kernels::isa());
+    body(isa);
+  }
+  kernels::set_isa("auto");
+  return tried;
+}
+
 // A dot product: declared (wrongly) invariant to translation, to prove the
 // checker finds disagreements.
 class Dot final : public Similarity {
@@ -89,14 +106,7 @@ TEST_CASE("every kernel matches the naive definition on awkward shapes, in float
 }
 
 TEST_CASE("every instruction-set variant of every kernel matches the naive definition") {
-  std::vector<std::string> tried;
-  for (const char* isa : {"avx512", "avx2", "generic"}) {
-    try {
-      kernels::set_isa(isa);
-    } catch (const ConfigError&) {
-      continue;  // this processor lacks it
-    }
-    tried.emplace_back(kernels::isa());
+  const auto tried = for_each_isa([](const std::string& isa) {
     // Cosine and Euclidean run the variant's fused GEMM (AVX-512) or BLAS.
     for (Metric metric : {Metric::l1, Metric::linf, Metric::cosine, Metric::euclidean})
       for (auto dtype : {at::kFloat, at::kDouble})
@@ -113,8 +123,7 @@ TEST_CASE("every instruction-set variant of every kernel matches the naive defin
           const double tolerance = dtype == at::kDouble ? 1e-12 : gemm ? 1e-4 : 1e-5;
           CHECK(testing::max_abs_diff(run(metric, x, a), expected) / scale < tolerance);
         }
-  }
-  kernels::set_isa("auto");
+  });
   CHECK(std::find(tried.begin(), tried.end(), "generic") != tried.end());  // always available
   CHECK_THROWS_WITH_ALL(kernels::set_isa("neon"), UnknownNameError, "kernel instruction set 'neon'");
 }
@@ -245,12 +254,7 @@ TEST_CASE("gradcheck in float64: every projection, with respect to the latents a
 }
 
 TEST_CASE("gradients match LibTorch autograd on the reference formulas, for every instruction-set variant") {
-  for (const char* isa : {"avx512", "avx2", "generic"}) {
-    try {
-      kernels::set_isa(isa);
-    } catch (const ConfigError&) {
-      continue;
-    }
+  for_each_isa([](const std::string& isa) {
     for (auto dtype : {at::kFloat, at::kDouble})
       for (Metric metric : {Metric::cosine, Metric::euclidean, Metric::l1, Metric::linf})
         for (const Shape& s : std::vector<Shape>{{33, 17, 70}, {130, 3, 9}, {1, 40, 1}}) {
@@ -270,8 +274,7 @@ TEST_CASE("gradients match LibTorch autograd on the reference formulas, for ever
           CHECK(testing::max_abs_diff(x.grad(), rx.grad()) / scale < tolerance);
           CHECK(testing::max_abs_diff(a.grad(), ra.grad()) / scale < tolerance);
         }
-  }
-  kernels::set_isa("auto");
+  });
 }
 
 TEST_CASE("L1 and L-inf subgradients: 0 for an equal coordinate, the first of tied largest coordinates, 0 at distance 0") {
