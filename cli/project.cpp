@@ -42,7 +42,8 @@ void run(Context& context, const ProjectOptions& o) {
   std::vector<std::shared_ptr<const Similarity>> similarities;
   for (const auto& name : names) similarities.push_back(make_similarity(context, name));
 
-  // The input is mapped, never read whole: it may be larger than memory.
+  // The input is mapped, never read whole: it may be larger than memory (the
+  // mapping reads only the rows that anchor indices pick).
   const MappedNpy x(o.input);
   if (x.header().shape.size() != 2 || (x.dtype() != at::kFloat && x.dtype() != at::kDouble))
     throw ShapeError(fmt::format("{}: --input must hold latents [n, d] float32 or float64, found {} ({}).",
@@ -106,8 +107,9 @@ void add_project_command(CLI::App& app, Context& context) {
       "One similarity writes OUT. Several write one file each, OUT with the similarity's name before the\n"
       "extension (R.npy -> R.cosine.npy, R.l1.npy), or, with --stack, one file OUT of shape [n, s, k] in\n"
       "the order given.\n\n"
-      "The input is memory-mapped and projected chunk by chunk while earlier chunks are written, so it may\n"
-      "be larger than memory; outputs appear complete or not at all.\n\n"
+      "The input is read a few chunks ahead and results are written behind while a chunk is projected,\n"
+      "straight between disk and memory where the file system allows it (O_DIRECT), so the input may be\n"
+      "larger than memory; outputs appear complete or not at all.\n\n"
       "Example:\n"
       "  bridges project -s cosine,l1 -a anchor_ids.npy -i latents.npy -o rel.npy --normalize l2");
   cmd->add_option("--similarity,-s", o->similarities,
@@ -125,8 +127,8 @@ void add_project_command(CLI::App& app, Context& context) {
       ->capture_default_str();
   cmd->add_flag("--stack", o->stack, "write one [n, s, k] file instead of one file per similarity");
   cmd->add_option("--chunk-rows", o->chunk_rows,
-                  "rows projected at a time (0: about 64 MiB of output per chunk); memory stays at about two "
-                  "chunks whatever the input's size")
+                  "rows projected at a time (0: about 32 MiB of output per chunk); memory stays at a few chunks "
+                  "whatever the input's size")
       ->capture_default_str();
   cmd->callback([&context, o] { run(context, *o); });
 }

@@ -104,12 +104,16 @@ std::string descr_of(at::ScalarType type) {
 
 // Magic, version 1.0, length and the header dict, padded so that the data
 // starts on a 64-byte boundary.
-std::string preamble_bytes(const std::string& descr, at::IntArrayRef sizes, const fs::path& file) {
+// The magic, version, header length and header of a .npy, padded with spaces
+// to a multiple of `alignment` bytes (NumPy pads to 64; any multiple of 64 is
+// valid, and NumPy reads headers up to 10000 bytes by default).
+std::string preamble_bytes(const std::string& descr, at::IntArrayRef sizes, const fs::path& file,
+                           std::size_t alignment = 64) {
   std::string shape = fmt::format("{}", fmt::join(sizes, ", "));
   if (sizes.size() == 1) shape += ',';  // Python's one-element tuple: (3,)
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, shape);
   const std::size_t preamble = 10;
-  header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
+  header.append((alignment - (preamble + header.size() + 1) % alignment) % alignment, ' ');
   header += '\n';
   if (header.size() > 65535)
     throw ShapeError(fmt::format("{}: the tensor has too many dimensions for a .npy header.", file.string()));
@@ -143,6 +147,17 @@ void check_size(const NpyHeader& h, int64_t size, const fs::path& file) {
 }
 
 }  // namespace
+
+at::ScalarType NpyHeader::dtype() const { return dtype_of(descr, {}); }
+
+NpyHeader inspect_npy(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+  NpyHeader h = read_npy_header(in, file);
+  in.seekg(0, std::ios::end);
+  check_size(h, static_cast<int64_t>(in.tellg()), file);
+  return h;
+}
 
 int64_t NpyHeader::num_elements() const {
   int64_t n = 1;
@@ -330,6 +345,19 @@ void MappedNpy::release(int64_t begin, int64_t count) const {
 
 // ---------------------------------------------------------------- NpyWriter
 
+// The aligned buffer through which direct mode writes what is not aligned.
+struct NpyWriter::Stage {
+  static constexpr std::size_t kBytes = std::size_t{8} << 20;
+  char* data = nullptr;
+  std::size_t size = 0;  // bytes staged, to be written at offset_
+  Stage() {
+    if (::posix_memalign(reinterpret_cast<void**>(&data), kAlignment, kBytes) != 0) throw std::bad_alloc();
+  }
+  ~Stage() { std::free(data); }
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+};
+
 NpyWriter::NpyWriter(fs::path file, at::ScalarType dtype, std::vector<int64_t> shape)
     : file_(std::move(file)), dtype_(dtype), shape_(std::move(shape)) {
   const std::string descr = descr_or_throw(dtype, nullptr, file_);
@@ -339,15 +367,25 @@ NpyWriter::NpyWriter(fs::path file, at::ScalarType dtype, std::vector<int64_t> s
                                  file_.string(), fmt::join(shape_, ", ")));
   create_parent_folders(file_);
   temp_ = temporary_path_for(file_);
-  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Direct I/O where the file system has it: written through the page cache,
+  // each GiB cost 2.4 s of processor time here (copying, allocating and
+  // reclaiming cache pages), against 0.16 s direct, and the disk took 360
+  // MB/s against 1000 (dd, 4 GiB).
+  const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  fd_ = ::open(temp_.c_str(), flags | O_DIRECT, 0644);
+  direct_ = fd_ >= 0;
+  if (fd_ < 0 && errno == EINVAL) fd_ = ::open(temp_.c_str(), flags, 0644);
   if (fd_ < 0)
     throw IoError(fmt::format("{}: cannot write here: {}. Check that the folder exists and is writable.",
                               file_.string(), std::strerror(errno)));
-  const std::string preamble = preamble_bytes(descr, shape_, file_);
   try {
-    write_all(preamble.data(), preamble.size());
+    if (direct_) stage_ = std::make_unique<Stage>();
+    // Padded to a whole block in direct mode, so that the data starts aligned.
+    const std::string preamble = preamble_bytes(descr, shape_, file_, direct_ ? kAlignment : 64);
+    put(preamble.data(), preamble.size());
   } catch (...) {
     ::close(fd_);
+    fd_ = -1;
     std::error_code ec;
     fs::remove(temp_, ec);
     throw;
@@ -362,15 +400,67 @@ NpyWriter::~NpyWriter() {
   }
 }
 
-void NpyWriter::write_all(const char* data, std::size_t bytes) {
+void NpyWriter::fail(const char* what, int error) const {
+  throw IoError(fmt::format("{}: {} failed (disk full?): {}.", file_.string(), what, std::strerror(error)));
+}
+
+void NpyWriter::write_at(const char* data, std::size_t bytes, int64_t offset) {
   while (bytes > 0) {
-    const ssize_t written = ::write(fd_, data, std::min<std::size_t>(bytes, std::size_t{1} << 30));
+    const ssize_t written = ::pwrite(fd_, data, std::min<std::size_t>(bytes, std::size_t{1} << 30), offset);
     if (written < 0 && errno == EINTR) continue;
-    if (written <= 0)
-      throw IoError(fmt::format("{}: writing failed (disk full?): {}.", file_.string(),
-                                written < 0 ? std::strerror(errno) : "no progress"));
+    if (written < 0 && errno == EINVAL && direct_) {
+      // The device wants a larger alignment than kAlignment: go on through
+      // the page cache.
+      if (::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_DIRECT) != 0) fail("writing", errno);
+      direct_ = false;
+      continue;
+    }
+    if (written < 0) fail("writing", errno);
+    if (written == 0) fail("writing", EIO);
     data += written;
     bytes -= static_cast<std::size_t>(written);
+    offset += written;
+  }
+}
+
+// Hands `bytes` to the file after those already handed. In direct mode the
+// aligned middle of a piece goes straight from the caller's memory; whatever
+// is not aligned, in memory or in the file, is copied into the stage first.
+void NpyWriter::put(const char* data, std::size_t bytes) {
+  const auto aligned = [](const char* p) { return reinterpret_cast<uintptr_t>(p) % kAlignment == 0; };
+  while (bytes > 0) {
+    const std::size_t staged = stage_ ? stage_->size : 0;
+    if (staged == 0 && !direct_) {
+      write_at(data, bytes, offset_);
+      pace(offset_, static_cast<int64_t>(bytes));
+      offset_ += static_cast<int64_t>(bytes);
+      return;
+    }
+    if (staged == 0 && aligned(data) && bytes >= kAlignment) {
+      const std::size_t whole = bytes / kAlignment * kAlignment;
+      write_at(data, whole, offset_);
+      offset_ += static_cast<int64_t>(whole);
+      data += whole;
+      bytes -= whole;
+      continue;
+    }
+    // Memory aligned like the file (as when rows follow a partial block) is
+    // copied only up to the block boundary; after it, it goes direct.
+    const bool like_file = (reinterpret_cast<uintptr_t>(data) - staged) % kAlignment == 0;
+    const std::size_t room = like_file ? kAlignment - staged % kAlignment : Stage::kBytes - staged;
+    const std::size_t n = std::min(bytes, room);
+    std::memcpy(stage_->data + staged, data, n);
+    stage_->size += n;
+    bytes_copied_ += static_cast<int64_t>(n);
+    data += n;
+    bytes -= n;
+    // Written when full, or once it ends on a block boundary and either the
+    // piece is done or the rest can go direct.
+    if (stage_->size == Stage::kBytes || (stage_->size % kAlignment == 0 && (bytes == 0 || aligned(data)))) {
+      write_at(stage_->data, stage_->size, offset_);
+      offset_ += static_cast<int64_t>(stage_->size);
+      stage_->size = 0;
+    }
   }
 }
 
@@ -388,19 +478,27 @@ void NpyWriter::append(const Tensor& rows) {
     throw ShapeError(fmt::format("{}: {} more rows would exceed the {} declared ({} written).", file_.string(),
                                  rows.size(0), shape_[0], rows_written_));
   const Tensor data = rows.contiguous();
-  const auto offset = static_cast<off_t>(::lseek(fd_, 0, SEEK_CUR));
-  write_all(static_cast<const char*>(data.data_ptr()), data.nbytes());
+  put(static_cast<const char*>(data.data_ptr()), data.nbytes());
   rows_written_ += rows.size(0);
-  pace(offset, static_cast<int64_t>(data.nbytes()));
+  // Direct writes may still sit in the disk's (or, on a virtual machine, the
+  // host's) cache: flushed every 256 MiB, so that commit() does not wait for
+  // gigabytes (measured: 0.7-1.1 s at the end of a 5 GB output, 0.01 s with
+  // the flushes, and no slower in all). An error is reported once only, so
+  // it is thrown here.
+  constexpr int64_t kFlushBytes = int64_t{256} << 20;
+  if (direct_ && offset_ - flushed_ >= kFlushBytes) {
+    if (::fdatasync(fd_) != 0) fail("flushing to disk", errno);
+    flushed_ = offset_;
+  }
 }
 
-// Written data goes to the disk as it comes, not all at commit(): writeback
-// of each piece starts when it is written, and once more than kInFlight
-// pieces are on their way the oldest is waited for and dropped from the page
-// cache. So the output never fills memory with dirty pages (nor evicts
-// everything else), commit() waits for a few pieces only, the page cache
-// reuses the pages it just freed, and the disk always has a few pieces
-// queued. (Best effort: failures surface at commit's fdatasync.)
+// Buffered mode only. Written data goes to the disk as it comes, not all at
+// commit(): writeback of each piece starts when it is written, and once more
+// than kInFlight pieces are on their way the oldest is waited for and
+// dropped from the page cache. So the output never fills memory with dirty
+// pages (nor evicts everything else), commit() waits for a few pieces only,
+// the page cache reuses the pages it just freed, and the disk always has a
+// few pieces queued. (Best effort: failures surface at commit's fdatasync.)
 void NpyWriter::pace(int64_t offset, int64_t bytes) {
   constexpr std::size_t kInFlight = 4;
   if (bytes <= 0) return;
@@ -419,6 +517,17 @@ void NpyWriter::commit() {
   if (rows_written_ != shape_[0])
     throw ShapeError(fmt::format("{}: only {} of the {} declared rows were written; nothing was saved.",
                                  file_.string(), rows_written_, shape_[0]));
+  if (stage_ && stage_->size > 0) {
+    // The last partial block: direct writes are whole blocks, so it is
+    // padded with zeros and the file cut back to its size.
+    const std::size_t size = stage_->size;
+    const std::size_t padded = direct_ ? (size + kAlignment - 1) / kAlignment * kAlignment : size;
+    std::memset(stage_->data + size, 0, padded - size);
+    write_at(stage_->data, padded, offset_);
+    offset_ += static_cast<int64_t>(size);
+    stage_->size = 0;
+    if (padded != size && ::ftruncate(fd_, offset_) != 0) fail("cutting the file to size", errno);
+  }
   // The data reaches the disk before the rename makes it visible.
   if (::fdatasync(fd_) != 0)
     throw IoError(fmt::format("{}: flushing to disk failed: {}.", file_.string(), std::strerror(errno)));

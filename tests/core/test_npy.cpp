@@ -172,9 +172,36 @@ TEST_CASE("a mapped .npy gives rows without reading the file, and never changes 
   CHECK_THROWS_WITH_ALL(MappedNpy(dir / "missing.npy"), IoError, "missing.npy", "cannot open");
 }
 
+TEST_CASE("direct writing: aligned memory goes without a copy, the rest through the stage; the file is the same") {
+  TempDir dir;
+  // Rows of 4000 bytes: 4096 rows are exactly 4000 blocks of 4 KiB.
+  const int64_t n = 7001, d = 1000;
+  const auto floats = at::TensorOptions().dtype(at::kFloat);
+  const Tensor x = empty_large({n, d}, floats).copy_(testing::randn({n, d}, 3));
+  REQUIRE(reinterpret_cast<uintptr_t>(x.data_ptr()) % NpyWriter::kAlignment == 0);
+  // The same rows 4 bytes past a block boundary: never aligned like the file.
+  const Tensor shifted = empty_large({n * d + 1}, floats).narrow(0, 1, n * d).view({n, d}).copy_(x);
+
+  NpyWriter writer(dir / "x.npy", at::kFloat, {n, d});
+  if (!writer.direct()) MESSAGE("no direct I/O under " << dir.path().string() << ": only the buffered path ran");
+  const auto copied_since = [&, start = writer.bytes_copied()] { return writer.bytes_copied() - start; };
+  writer.append(x.narrow(0, 0, 4096));  // aligned, whole blocks
+  if (writer.direct()) CHECK(copied_since() == 0);
+  writer.append(x.narrow(0, 4096, 3));  // 12000 bytes: 2 blocks direct, 3808 bytes left in the stage
+  if (writer.direct()) CHECK(copied_since() == 3808);
+  writer.append(shifted.narrow(0, 4099, 2900));  // 11.6 MB, more than the 8 MiB stage: all copied
+  if (writer.direct()) CHECK(copied_since() == 3808 + 11'600'000);
+  writer.append(x.narrow(0, 6999, 2));  // 8000 bytes: to the block boundary, 1 block direct, the rest staged
+  if (writer.direct()) CHECK(copied_since() == 3808 + 11'600'000 + 8000 - 4096);
+  writer.commit();  // the last partial block is padded, then the file cut back
+  CHECK(fs::file_size(dir / "x.npy") == static_cast<uintmax_t>(n * d * 4 + (writer.direct() ? 4096 : 128)));
+  CHECK(at::equal(read_npy(dir / "x.npy"), x));
+}
+
 TEST_CASE("an incremental .npy writer appears complete on commit or not at all") {
   TempDir dir;
   const Tensor x = testing::randn({10, 3, 2}, 2);
+  bool direct = false;
   {
     NpyWriter writer(dir / "sub" / "x.npy", at::kFloat, {10, 3, 2});
     writer.append(x.narrow(0, 0, 4));
@@ -182,13 +209,28 @@ TEST_CASE("an incremental .npy writer appears complete on commit or not at all")
     writer.append(x.narrow(0, 4, 6));
     CHECK(writer.rows_written() == 10);
     CHECK_FALSE(fs::exists(dir / "sub" / "x.npy"));  // only the temporary file so far
+    direct = writer.direct();
     writer.commit();
   }
   CHECK(at::equal(read_npy(dir / "sub" / "x.npy"), x));
   CHECK(testing::list_folder(dir / "sub") == std::vector<std::string>{"x.npy"});
-  // The same bytes as write_npy.
+  // The same header and data as write_npy, the header padded to a whole
+  // block when written directly (so that the data starts aligned).
   write_npy(dir / "whole.npy", x);
-  CHECK(testing::read_file(dir / "whole.npy") == testing::read_file(dir / "sub" / "x.npy"));
+  const std::string whole = testing::read_file(dir / "whole.npy"), streamed = testing::read_file(dir / "sub" / "x.npy");
+  const auto header = [](const std::string& file) {
+    const std::size_t length = static_cast<unsigned char>(file[8]) + 256 * static_cast<unsigned char>(file[9]);
+    return std::pair{file.substr(0, 8), file.substr(10, length)};
+  };
+  const auto [whole_start, whole_dict] = header(whole);
+  const auto [streamed_start, streamed_dict] = header(streamed);
+  CHECK(streamed_start == whole_start);
+  CHECK(streamed_dict.back() == '\n');
+  const auto dict = [](std::string h) { return h.erase(h.find_last_not_of(" \n") + 1); };
+  CHECK(dict(streamed_dict) == dict(whole_dict));
+  const std::size_t data_offset = 10 + streamed_dict.size();
+  CHECK(data_offset == (direct ? NpyWriter::kAlignment : 128));
+  CHECK(streamed.substr(data_offset) == whole.substr(10 + whole_dict.size()));
 
   {
     NpyWriter writer(dir / "y.npy", at::kFloat, {10, 3, 2});

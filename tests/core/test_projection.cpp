@@ -11,6 +11,10 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/core/grad_mode.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
+#include <fstream>
 #include <functional>
 #include <tuple>
 
@@ -510,4 +514,70 @@ TEST_CASE("streaming projection rejects bad inputs and leaves no file behind on 
   CHECK_THROWS_AS(project_npy(projector, dir / "x.npy", four, false, options), Interrupted);
   clear_interrupt();
   CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"cube.npy", "ids.npy", "x.npy"});
+
+  // Writing fails in the writer's thread (here: files may not grow past
+  // 1 MiB, as on a full disk; each chunk's result is 4 MB a file): the error
+  // reaches the caller, and no output nor temporary file remains.
+  write_npy(dir / "long.npy", testing::randn({20000, 4}, 1));
+  const RelativeProjector many(testing::randn({1024, 4}, 2), all_kernels());
+  rlimit saved{};
+  ::getrlimit(RLIMIT_FSIZE, &saved);
+  const auto saved_signal = std::signal(SIGXFSZ, SIG_IGN);  // else the signal ends the process
+  rlimit small = saved;
+  small.rlim_cur = 1 << 20;
+  ::setrlimit(RLIMIT_FSIZE, &small);
+  options = {};
+  options.chunk_rows = 1000;
+  int64_t projected = 0;
+  options.progress = [&](int64_t done, int64_t) { projected = done; };
+  CHECK_THROWS_WITH_ALL(project_npy(many, dir / "long.npy", four, false, options), IoError, "a.npy",
+                        "writing failed");
+  CHECK(projected < 20000);  // it stopped mid-stream, not at the end
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, saved_signal);
+  CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"cube.npy", "ids.npy", "long.npy", "x.npy"});
+}
+
+TEST_CASE("streaming projection sizes chunks by the input's rows where they are wider than the output's") {
+  testing::TempDir dir;
+  // 64 KiB in per row, 4 bytes out: 32 MiB chunks hold 512 rows (by the
+  // output alone they would hold 8 million).
+  const int64_t n = 1000, d = 16384;
+  const Tensor x = testing::randn({n, d}, 4);
+  write_npy(dir / "wide.npy", x);
+  const RelativeProjector projector(testing::randn({1, d}, 5), {std::make_shared<KernelSimilarity>(Metric::l1)});
+  const StreamingReport report = project_npy(projector, dir / "wide.npy", {dir / "r.npy"}, false);
+  CHECK(report.chunk_rows == 512);
+  CHECK(report.chunks == 2);
+  CHECK(at::equal(read_npy(dir / "r.npy"), projector.project(x)[0]));
+}
+
+TEST_CASE("streaming projection reads any .npy layout: NumPy's header, a block-sized one, an unaligned one") {
+  testing::TempDir dir;
+  const Tensor x = testing::randn({301, 19}, 9, at::kDouble);
+  const RelativeProjector projector(testing::randn({13, 19}, 8, at::kDouble), all_kernels());
+  const std::vector<Tensor> expected = projector.project(x);
+  write_npy(dir / "numpy.npy", x);  // data at byte 128
+  {
+    NpyWriter writer(dir / "block.npy", at::kDouble, {301, 19});  // at byte 4096 where written directly
+    writer.append(x);
+    writer.commit();
+  }
+  // Two more spaces in the header: the data starts at byte 130, where no
+  // float64 is aligned.
+  std::string bytes = testing::read_file(dir / "numpy.npy");
+  const std::size_t header_end = bytes.find('\n');
+  bytes.insert(header_end, "  ");
+  bytes[8] = static_cast<char>(bytes[8] + 2);
+  std::ofstream(dir / "odd.npy", std::ios::binary) << bytes;
+  REQUIRE(inspect_npy(dir / "odd.npy").data_offset == 130);
+  for (const char* input : {"numpy.npy", "block.npy", "odd.npy"})
+    for (int64_t chunk : {int64_t{1}, int64_t{100}, int64_t{0}}) {
+      CAPTURE(input);
+      CAPTURE(chunk);
+      StreamingOptions options;
+      options.chunk_rows = chunk;
+      project_npy(projector, dir / input, {dir / "stacked.npy"}, true, options);
+      CHECK(at::equal(read_npy(dir / "stacked.npy"), at::stack(expected, 1)));
+    }
 }

@@ -2,6 +2,7 @@
 // NumPy .npy files: float32, float64, int64, int32, uint8 and bool, C order,
 // little endian.
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -24,12 +25,19 @@ struct BRIDGES_API NpyHeader {
 
   int64_t num_elements() const;
   int64_t data_bytes() const { return num_elements() * item_size; }
+  at::ScalarType dtype() const;
 };
 
 /// Reads and checks the header at the start of `in`. `file` is used in
 /// messages. Throws FormatError naming the file and what was found for a bad
 /// magic, version or header, Fortran order, big endian or an unsupported dtype.
 BRIDGES_API NpyHeader read_npy_header(std::istream& in, const std::filesystem::path& file);
+
+/// Reads and checks the header of `file`, and that the file holds exactly
+/// the data the header declares. Throws IoError when it cannot be opened,
+/// FormatError (naming the file) for a bad header or truncated or trailing
+/// data.
+BRIDGES_API NpyHeader inspect_npy(const std::filesystem::path& file);
 
 /// Reads a whole .npy file into a new tensor (float32, float64 or int64).
 /// Throws IoError when it cannot be opened, FormatError for a bad header or
@@ -82,8 +90,17 @@ class BRIDGES_API MappedNpy {
 /// folder, renamed to `file` by commit() once every row was written and the
 /// data reached the disk. A writer destroyed without commit() removes its
 /// temporary file: `file` appears complete or not at all.
+///
+/// Where the file system allows it, the data goes straight to the disk
+/// (O_DIRECT), bypassing the page cache: rows whose memory is 4 KiB-aligned
+/// and a multiple of 4 KiB long are written from where they are, others
+/// through a small aligned buffer. The header is then padded to 4 KiB, so
+/// that the data starts aligned (NumPy reads it as any .npy).
 class BRIDGES_API NpyWriter {
  public:
+  /// Bytes a piece of rows should be a multiple of to be written without a copy.
+  static constexpr std::size_t kAlignment = 4096;
+
   /// dtype: float32, float64, int64, int32, uint8 or bool; shape[0] rows.
   /// Throws ShapeError for another dtype, IoError when the file cannot be created.
   NpyWriter(std::filesystem::path file, at::ScalarType dtype, std::vector<int64_t> shape);
@@ -96,20 +113,34 @@ class BRIDGES_API NpyWriter {
   /// writing fails (disk full?).
   void append(const Tensor& rows);
   int64_t rows_written() const { return rows_written_; }
+  /// Whether data bypasses the page cache (O_DIRECT); false where the file
+  /// system does not support it.
+  bool direct() const { return direct_; }
+  /// Bytes copied through the aligned buffer so far (header included);
+  /// the rest went to the disk from the caller's memory.
+  int64_t bytes_copied() const { return bytes_copied_; }
   /// Flushes to disk and moves the file into place. Throws ShapeError if
   /// fewer rows than declared were written.
   void commit();
 
  private:
-  void write_all(const char* data, std::size_t bytes);
+  void put(const char* data, std::size_t bytes);
+  void write_at(const char* data, std::size_t bytes, int64_t offset);
   void pace(int64_t offset, int64_t bytes);
+  [[noreturn]] void fail(const char* what, int error) const;
 
   std::filesystem::path file_, temp_;
   at::ScalarType dtype_;
   std::vector<int64_t> shape_;
   int fd_ = -1;
+  bool direct_ = false;
   int64_t rows_written_ = 0;
-  std::deque<std::pair<int64_t, int64_t>> in_flight_;  // pieces written, not yet waited for: offset, bytes
+  int64_t bytes_copied_ = 0;
+  int64_t flushed_ = 0;  // direct mode: offset_ at the last fdatasync
+  int64_t offset_ = 0;  // bytes handed to the file so far, not counting staged ones
+  struct Stage;         // the aligned buffer of direct mode
+  std::unique_ptr<Stage> stage_;
+  std::deque<std::pair<int64_t, int64_t>> in_flight_;  // buffered mode: pieces not yet waited for (offset, bytes)
 };
 
 /// Writes `t` (float32, float64 or int64; any shape) as .npy, atomically:
