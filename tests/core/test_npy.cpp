@@ -3,6 +3,7 @@
 #include <ATen/ops/equal.h>
 
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 
 #include "bridges/error.hpp"
@@ -196,6 +197,20 @@ TEST_CASE("direct writing: aligned memory goes without a copy, the rest through 
   writer.commit();  // the last partial block is padded, then the file cut back
   CHECK(fs::file_size(dir / "x.npy") == static_cast<uintmax_t>(n * d * 4 + (writer.direct() ? 4096 : 128)));
   CHECK(at::equal(read_npy(dir / "x.npy"), x));
+
+  // BRIDGES_DIRECT_IO=0: through the page cache, with NumPy's header.
+  ::setenv("BRIDGES_DIRECT_IO", "0", 1);
+  {
+    NpyWriter buffered(dir / "y.npy", at::kFloat, {n, d});
+    CHECK_FALSE(buffered.direct());
+    buffered.append(x.narrow(0, 0, 4099));
+    buffered.append(shifted.narrow(0, 4099, 2902));
+    CHECK(buffered.bytes_copied() == 0);
+    buffered.commit();
+  }
+  ::unsetenv("BRIDGES_DIRECT_IO");
+  CHECK(fs::file_size(dir / "y.npy") == static_cast<uintmax_t>(n * d * 4 + 128));
+  CHECK(at::equal(read_npy(dir / "y.npy"), x));
 }
 
 TEST_CASE("an incremental .npy writer appears complete on commit or not at all") {

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <tuple>
@@ -571,13 +572,20 @@ TEST_CASE("streaming projection reads any .npy layout: NumPy's header, a block-s
   bytes[8] = static_cast<char>(bytes[8] + 2);
   std::ofstream(dir / "odd.npy", std::ios::binary) << bytes;
   REQUIRE(inspect_npy(dir / "odd.npy").data_offset == 130);
-  for (const char* input : {"numpy.npy", "block.npy", "odd.npy"})
-    for (int64_t chunk : {int64_t{1}, int64_t{100}, int64_t{0}}) {
-      CAPTURE(input);
-      CAPTURE(chunk);
-      StreamingOptions options;
-      options.chunk_rows = chunk;
-      project_npy(projector, dir / input, {dir / "stacked.npy"}, true, options);
-      CHECK(at::equal(read_npy(dir / "stacked.npy"), at::stack(expected, 1)));
-    }
+  // Direct I/O where the file system has it, and through the page cache.
+  for (const char* direct_io : {"1", "0"}) {
+    ::setenv("BRIDGES_DIRECT_IO", direct_io, 1);
+    CHECK(direct_io_enabled() == (direct_io[0] == '1'));
+    for (const char* input : {"numpy.npy", "block.npy", "odd.npy"})
+      for (int64_t chunk : {int64_t{1}, int64_t{100}, int64_t{0}}) {
+        CAPTURE(direct_io);
+        CAPTURE(input);
+        CAPTURE(chunk);
+        StreamingOptions options;
+        options.chunk_rows = chunk;
+        project_npy(projector, dir / input, {dir / "stacked.npy"}, true, options);
+        CHECK(at::equal(read_npy(dir / "stacked.npy"), at::stack(expected, 1)));
+      }
+  }
+  ::unsetenv("BRIDGES_DIRECT_IO");
 }

@@ -85,14 +85,20 @@ class BRIDGES_API MappedNpy {
   std::shared_ptr<Mapping> mapping_;
 };
 
+/// Whether NpyWriter and project_npy move data straight between disk and
+/// memory (O_DIRECT) where the file system allows it: yes, unless the
+/// environment variable BRIDGES_DIRECT_IO is "0" (for a file system where
+/// direct I/O is slow, as some network file systems).
+BRIDGES_API bool direct_io_enabled();
+
 /// Writes a .npy of known dtype and shape piece by piece, so memory stays
 /// bounded whatever its size. Rows go into a temporary file in the same
 /// folder, renamed to `file` by commit() once every row was written and the
 /// data reached the disk. A writer destroyed without commit() removes its
 /// temporary file: `file` appears complete or not at all.
 ///
-/// Where the file system allows it, the data goes straight to the disk
-/// (O_DIRECT), bypassing the page cache: rows whose memory is 4 KiB-aligned
+/// Where the file system allows it (and direct_io_enabled()), the data goes
+/// straight to the disk (O_DIRECT), bypassing the page cache: rows whose memory is 4 KiB-aligned
 /// and a multiple of 4 KiB long are written from where they are, others
 /// through a small aligned buffer. The header is then padded to 4 KiB, so
 /// that the data starts aligned (NumPy reads it as any .npy).

@@ -1,6 +1,6 @@
 #pragma once
-// Out-of-core relative projection: a .npy of any size, projected chunk by
-// chunk from a memory mapping into .npy files written as it goes.
+// Out-of-core relative projection: a .npy of any size, read chunk by chunk,
+// projected, and written into .npy files as it goes.
 
 #include <filesystem>
 #include <functional>
