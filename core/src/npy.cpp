@@ -454,7 +454,7 @@ void NpyWriter::put(const char* data, std::size_t bytes) {
     // Memory aligned like the file (as when rows follow a partial block) is
     // copied only up to the block boundary; after it, it goes direct.
     const bool like_file = (reinterpret_cast<uintptr_t>(data) - staged) % kAlignment == 0;
-    const std::size_t room = like_file ? kAlignment - staged % kAlignment : Stage::kBytes - staged;
+    const std::size_t room = std::min(Stage::kBytes - staged, like_file ? kAlignment - staged % kAlignment : Stage::kBytes);
     const std::size_t n = std::min(bytes, room);
     std::memcpy(stage_->data + staged, data, n);
     stage_->size += n;
@@ -473,6 +473,7 @@ void NpyWriter::put(const char* data, std::size_t bytes) {
 
 void NpyWriter::append(const Tensor& rows) {
   if (fd_ < 0) throw IoError(fmt::format("{}: the writer was already committed.", file_.string()));
+  if (failed_) throw IoError(fmt::format("{}: an earlier write failed; nothing more can be written.", file_.string()));
   const bool shape_ok = rows.defined() && rows.dim() == static_cast<int64_t>(shape_.size()) &&
                         std::equal(shape_.begin() + 1, shape_.end(), rows.sizes().begin() + 1);
   if (!shape_ok || rows.scalar_type() != dtype_) {
@@ -485,18 +486,23 @@ void NpyWriter::append(const Tensor& rows) {
     throw ShapeError(fmt::format("{}: {} more rows would exceed the {} declared ({} written).", file_.string(),
                                  rows.size(0), shape_[0], rows_written_));
   const Tensor data = rows.contiguous();
-  put(static_cast<const char*>(data.data_ptr()), data.nbytes());
-  rows_written_ += rows.size(0);
-  // Direct writes may still sit in the disk's (or, on a virtual machine, the
-  // host's) cache: flushed every 256 MiB, so that commit() does not wait for
-  // gigabytes (measured: 0.7-1.1 s at the end of a 5 GB output, 0.01 s with
-  // the flushes, and no slower in all). An error is reported once only, so
-  // it is thrown here.
-  constexpr int64_t kFlushBytes = int64_t{256} << 20;
-  if (direct_ && offset_ - flushed_ >= kFlushBytes) {
-    if (::fdatasync(fd_) != 0) fail("flushing to disk", errno);
-    flushed_ = offset_;
+  try {
+    put(static_cast<const char*>(data.data_ptr()), data.nbytes());
+    // Direct writes may still sit in the disk's (or, on a virtual machine,
+    // the host's) cache: flushed every 256 MiB, so that commit() does not
+    // wait for gigabytes (measured: 0.7-1.1 s at the end of a 5 GB output,
+    // 0.01 s with the flushes, and no slower in all). An error is reported
+    // once only, so it is thrown here.
+    constexpr int64_t kFlushBytes = int64_t{256} << 20;
+    if (direct_ && offset_ - flushed_ >= kFlushBytes) {
+      if (::fdatasync(fd_) != 0) fail("flushing to disk", errno);
+      flushed_ = offset_;
+    }
+  } catch (...) {
+    failed_ = true;  // where the rows went is unknown now
+    throw;
   }
+  rows_written_ += rows.size(0);
 }
 
 // Buffered mode only. Written data goes to the disk as it comes, not all at
@@ -521,6 +527,7 @@ void NpyWriter::pace(int64_t offset, int64_t bytes) {
 
 void NpyWriter::commit() {
   if (fd_ < 0) throw IoError(fmt::format("{}: the writer was already committed.", file_.string()));
+  if (failed_) throw IoError(fmt::format("{}: an earlier write failed; nothing was saved.", file_.string()));
   if (rows_written_ != shape_[0])
     throw ShapeError(fmt::format("{}: only {} of the {} declared rows were written; nothing was saved.",
                                  file_.string(), rows_written_, shape_[0]));

@@ -213,6 +213,21 @@ TEST_CASE("direct writing: aligned memory goes without a copy, the rest through 
   CHECK(at::equal(read_npy(dir / "y.npy"), x));
 }
 
+TEST_CASE("a writer whose write failed refuses more rows and leaves no file") {
+  TempDir dir;
+  const Tensor x = testing::randn({4096, 64}, 6);  // 1 MiB
+  {
+    NpyWriter writer(dir / "x.npy", at::kFloat, {3 * 4096, 64});
+    {
+      const testing::FileSizeLimit full_disk(1 << 20);  // the header and the first MiB do not fit
+      CHECK_THROWS_WITH_ALL(writer.append(x), IoError, "x.npy", "writing failed (disk full?)");
+    }
+    CHECK_THROWS_WITH_ALL(writer.append(x), IoError, "x.npy", "an earlier write failed");
+    CHECK_THROWS_WITH_ALL(writer.commit(), IoError, "x.npy", "nothing was saved");
+  }
+  CHECK(testing::list_folder(dir.path()).empty());
+}
+
 TEST_CASE("an incremental .npy writer appears complete on commit or not at all") {
   TempDir dir;
   const Tensor x = testing::randn({10, 3, 2}, 2);

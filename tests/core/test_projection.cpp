@@ -11,15 +11,10 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/core/grad_mode.h>
 
-#include <sys/resource.h>
-
-#include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
-#include <tuple>
-
 #include <limits>
+#include <tuple>
 
 #include "bridges/error.hpp"
 #include "bridges/invariance_check.hpp"
@@ -521,21 +516,16 @@ TEST_CASE("streaming projection rejects bad inputs and leaves no file behind on 
   // reaches the caller, and no output nor temporary file remains.
   write_npy(dir / "long.npy", testing::randn({20000, 4}, 1));
   const RelativeProjector many(testing::randn({1024, 4}, 2), all_kernels());
-  rlimit saved{};
-  ::getrlimit(RLIMIT_FSIZE, &saved);
-  const auto saved_signal = std::signal(SIGXFSZ, SIG_IGN);  // else the signal ends the process
-  rlimit small = saved;
-  small.rlim_cur = 1 << 20;
-  ::setrlimit(RLIMIT_FSIZE, &small);
   options = {};
   options.chunk_rows = 1000;
   int64_t projected = 0;
   options.progress = [&](int64_t done, int64_t) { projected = done; };
-  CHECK_THROWS_WITH_ALL(project_npy(many, dir / "long.npy", four, false, options), IoError, "a.npy",
-                        "writing failed");
+  {
+    const testing::FileSizeLimit full_disk(1 << 20);
+    CHECK_THROWS_WITH_ALL(project_npy(many, dir / "long.npy", four, false, options), IoError, "a.npy",
+                          "writing failed");
+  }
   CHECK(projected < 20000);  // it stopped mid-stream, not at the end
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, saved_signal);
   CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"cube.npy", "ids.npy", "long.npy", "x.npy"});
 }
 
@@ -570,7 +560,7 @@ TEST_CASE("streaming projection reads any .npy layout: NumPy's header, a block-s
   const std::size_t header_end = bytes.find('\n');
   bytes.insert(header_end, "  ");
   bytes[8] = static_cast<char>(bytes[8] + 2);
-  std::ofstream(dir / "odd.npy", std::ios::binary) << bytes;
+  testing::write_bytes(dir / "odd.npy", bytes);
   REQUIRE(inspect_npy(dir / "odd.npy").data_offset == 130);
   // Direct I/O where the file system has it, and through the page cache.
   for (const char* direct_io : {"1", "0"}) {

@@ -6,7 +6,10 @@
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
 #include <ATen/core/grad_mode.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +31,23 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+FileSizeLimit::FileSizeLimit(uint64_t bytes) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_FSIZE, &limit);
+  saved_current_ = limit.rlim_cur;
+  limit.rlim_cur = std::min<rlim_t>(bytes, limit.rlim_max);
+  saved_handler_ = std::signal(SIGXFSZ, SIG_IGN);  // else the signal ends the process
+  ::setrlimit(RLIMIT_FSIZE, &limit);
+}
+
+FileSizeLimit::~FileSizeLimit() {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_FSIZE, &limit);
+  limit.rlim_cur = saved_current_;
+  ::setrlimit(RLIMIT_FSIZE, &limit);
+  std::signal(SIGXFSZ, saved_handler_);
 }
 
 Tensor randn(std::vector<int64_t> sizes, uint64_t seed, at::ScalarType dtype) {

@@ -26,6 +26,21 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// While it lives, files this process writes may not grow past `bytes`
+/// (RLIMIT_FSIZE; SIGXFSZ ignored): a write past it fails with EFBIG, as on a
+/// full disk.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(uint64_t bytes);
+  ~FileSizeLimit();
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  uint64_t saved_current_ = 0;
+  void (*saved_handler_)(int) = nullptr;
+};
+
 /// Standard normal tensor of `sizes`, reproducible from `seed`.
 Tensor randn(std::vector<int64_t> sizes, uint64_t seed, at::ScalarType dtype = at::kFloat);
 

@@ -116,7 +116,8 @@ class BRIDGES_API NpyWriter {
 
   /// Appends rows [m, shape[1:]...] of the writer's dtype. Throws ShapeError
   /// for another dtype or shape or more rows than declared, IoError when
-  /// writing fails (disk full?).
+  /// writing fails (disk full?); after that, append() and commit() throw
+  /// IoError and the destructor removes the temporary file.
   void append(const Tensor& rows);
   int64_t rows_written() const { return rows_written_; }
   /// Whether data bypasses the page cache (O_DIRECT); false where the file
@@ -140,6 +141,7 @@ class BRIDGES_API NpyWriter {
   std::vector<int64_t> shape_;
   int fd_ = -1;
   bool direct_ = false;
+  bool failed_ = false;  // a write failed: append() and commit() refuse
   int64_t rows_written_ = 0;
   int64_t bytes_copied_ = 0;
   int64_t flushed_ = 0;  // direct mode: offset_ at the last fdatasync
