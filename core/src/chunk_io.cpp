@@ -16,10 +16,6 @@ namespace bridges::detail {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 constexpr int64_t kBlock = static_cast<int64_t>(NpyWriter::kAlignment);
 
 }  // namespace

@@ -4,6 +4,7 @@
 // own, so the projecting threads neither fault pages in nor wait for the
 // disk while it keeps up.
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -17,6 +18,11 @@
 #include "bridges/tensor.hpp"
 
 namespace bridges::detail {
+
+/// Wall-clock seconds since `start`.
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 /// Reads the rows of a .npy in chunks of `chunk_rows`, in order, up to
 /// `depth` chunks ahead of next(), into buffers it reuses. Directly from the

@@ -23,10 +23,6 @@ namespace {
 // one run of bench_streaming).
 constexpr std::size_t kChunksAhead = 4, kChunksWaiting = 3;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // About 32 MiB per chunk, of output or of input, whichever is larger per
 // row; rounded to a whole number of the writers' blocks where that costs
 // little, so that the chunks' results go to the disk without a copy (see
@@ -88,10 +84,10 @@ StreamingReport project_npy(const RelativeProjector& projector, const fs::path& 
     if (options.progress) options.progress(std::min(n, begin + report.chunk_rows), n);
   }
   writing.finish();
-  report.project_seconds = seconds_since(start);
+  report.project_seconds = detail::seconds_since(start);
   const auto sync_start = std::chrono::steady_clock::now();
   for (auto& writer : writers) writer->commit();
-  report.sync_seconds = seconds_since(sync_start);
+  report.sync_seconds = detail::seconds_since(sync_start);
   return report;
 }
 
