@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <iostream>
+#include <map>
 
 #include "bridges/anchors.hpp"
 #include "bridges/error.hpp"
@@ -38,6 +39,7 @@ Tensor read_latents(const fs::path& file) {
   const Tensor x = read_npy(file);
   if (x.dim() != 2 || !x.is_floating_point())
     throw ShapeError(fmt::format("{}: expected latents [n, d] float32 or float64, found {}.", file.string(), describe(x)));
+  require_finite(x, file.string(), kFixNonFiniteLatents);
   return x;
 }
 
@@ -89,7 +91,8 @@ void add_compare_command(CLI::App& app, Context& context) {
   cmd->add_option("--seed", o->seed, "anchor selection seed")->capture_default_str();
   cmd->add_option("--normalize", o->normalize, "per-subspace normalisation of relative representations")
       ->capture_default_str();
-  cmd->add_option("--knn", o->knn, "neighbours for the knn_* measures")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--knn", o->knn, "neighbours for the knn_* measures (>= 1, below the number of samples)")
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([&context, o] { run(context, *o); });
 }
@@ -97,6 +100,9 @@ void add_compare_command(CLI::App& app, Context& context) {
 namespace {
 
 void run(Context& context, const CompareOptions& o) {
+  if (o.knn < 1)
+    throw ConfigError(fmt::format("--knn: the number of neighbours must be at least 1, found {}. Use e.g. --knn 10.",
+                                  o.knn));
   const auto measures = list_values(o.measures);
   if (measures.empty()) throw ConfigError("--measures: give at least one measure, e.g. --measures cka_linear.");
   for (const auto& m : measures)
@@ -125,27 +131,40 @@ void run(Context& context, const CompareOptions& o) {
     for (std::size_t i = 0; i < names.size(); ++i) reps.push_back({similarities[i]->type(), {ra[i], rb[i]}});
   }
 
-  nlohmann::json out = nlohmann::json::object();
+  // A measure that is not defined here (too few samples, no variance) is
+  // reported as such, with its reason; the others are still computed.
+  nlohmann::json out = nlohmann::json::object(), undefined_json = nlohmann::json::object();
   std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> reasons;
   bool skipped = false;
   for (const auto& [name, pair] : reps) {
     const auto& [x, y] = pair;
     std::vector<std::string> applicable;
     for (const auto& m : measures)
       if (!measure_needs_same_width(m) || x.size(1) == y.size(1)) applicable.push_back(m);
-    const auto values = latent_similarities(applicable, x, y, options);
+    std::map<std::string, std::string> undefined;
+    const auto values = latent_similarities(applicable, x, y, options, &undefined);
     std::vector<std::string> row{name};
     for (const auto& m : measures) {
       const auto it = values.find(m);
+      const auto why = undefined.find(m);
       out[name][m] = it == values.end() ? nlohmann::json() : nlohmann::json(it->second);
-      row.push_back(it == values.end() ? "-" : fmt::format("{:.4f}", it->second));
-      skipped = skipped || it == values.end();
+      if (why != undefined.end()) {
+        undefined_json[name][m] = why->second;
+        if (std::find(reasons.begin(), reasons.end(), why->second) == reasons.end()) reasons.push_back(why->second);
+        const auto index = std::find(reasons.begin(), reasons.end(), why->second) - reasons.begin();
+        row.push_back(fmt::format("undefined[{}]", index + 1));
+      } else {
+        row.push_back(it == values.end() ? "-" : fmt::format("{:.4f}", it->second));
+        skipped = skipped || it == values.end();
+      }
     }
     rows.push_back(row);
   }
   if (o.json) {
-    std::cout << nlohmann::json{{"a", o.a.string()}, {"b", o.b.string()}, {"samples", a.size(0)}, {"measures", out}}.dump(2)
-              << '\n';
+    nlohmann::json doc{{"a", o.a.string()}, {"b", o.b.string()}, {"samples", a.size(0)}, {"measures", out}};
+    if (!undefined_json.empty()) doc["undefined"] = undefined_json;
+    std::cout << doc.dump(2) << '\n';
     return;
   }
   std::vector<std::string> header{"REPRESENTATION"};
@@ -154,6 +173,7 @@ void run(Context& context, const CompareOptions& o) {
     header.push_back(m);
   }
   print_table(std::cout, header, rows);
+  for (std::size_t i = 0; i < reasons.size(); ++i) std::cout << fmt::format("undefined[{}]: {}\n", i + 1, reasons[i]);
   if (skipped)
     std::cout << fmt::format("-: needs the same width ({} is [{}, {}], {} is [{}, {}])\n", o.a.filename().string(),
                              a.size(0), a.size(1), o.b.filename().string(), b.size(0), b.size(1));

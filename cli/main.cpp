@@ -2,16 +2,35 @@
 // problems found), 2 usage.
 #include <fmt/format.h>
 
+#include <csignal>
 #include <iostream>
 
 #include "bridges/build_info.hpp"
 #include "bridges/error.hpp"
+#include "bridges/interrupt.hpp"
 #include "bridges/tensor.hpp"
 #include "cli.hpp"
+
+namespace {
+
+// The first SIGINT or SIGTERM asks the command to stop at its next check:
+// writers then remove their temporary files and every output stays whole
+// (or absent). A second one ends the program at once.
+void on_interrupt(int signal) {
+  bridges::request_interrupt();
+  std::signal(signal, SIG_DFL);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace bridges;
   keep_freed_memory();
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  // Past `ulimit -f` a write fails with EFBIG and becomes the same IoError as
+  // a full disk, instead of SIGXFSZ killing the process mid-file.
+  std::signal(SIGXFSZ, SIG_IGN);
   cli::Context context;
   CLI::App app{"bridges: latent-space communication between neural networks.\n"
                "Represents samples relative to anchors, compares latent spaces and stitches models.",
@@ -41,6 +60,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const Interrupted& e) {
+    std::cerr << e.what() << '\n';
+    return 130;
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << '\n';
     return 1;

@@ -41,6 +41,11 @@ void run(Context& context, const ProjectOptions& o) {
   const SubspaceNorm norm = parse_subspace_norm(o.normalize);
   std::vector<std::shared_ptr<const Similarity>> similarities;
   for (const auto& name : names) similarities.push_back(make_similarity(context, name));
+  for (std::size_t i = 0; i < similarities.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (similarities[i]->to_json() == similarities[j]->to_json())
+        throw ConfigError(fmt::format("--similarity: {} is given twice ({} and {}); name each similarity once.",
+                                      similarities[i]->to_json().dump(), names[j], names[i]));
 
   // The input is mapped, never read whole: it may be larger than memory (the
   // mapping reads only the rows that anchor indices pick).
@@ -49,6 +54,7 @@ void run(Context& context, const ProjectOptions& o) {
     throw ShapeError(fmt::format("{}: --input must hold latents [n, d] float32 or float64, found {} ({}).",
                                  o.input.string(), dtype_name(x.dtype()), fmt::join(x.header().shape, ", ")));
   Tensor anchors = read_npy(o.anchors);
+  require_finite(anchors, o.anchors.string(), kFixNonFiniteLatents);
   if (anchors.scalar_type() == at::kLong) {
     // Anchor indices: rows of the input.
     if (anchors.dim() != 1)

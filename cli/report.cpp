@@ -33,7 +33,7 @@ fs::path results_file(const fs::path& run) {
 nlohmann::json read_results(const fs::path& file) {
   nlohmann::json results;
   try {
-    results = nlohmann::json::parse(read_text(file));
+    results = parse_json(read_text(file), file.string());
   } catch (const nlohmann::json::parse_error& e) {
     throw FormatError(fmt::format("{}: not valid JSON ({}); run the pipeline again to write it anew.", file.string(), e.what()));
   }

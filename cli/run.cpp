@@ -19,13 +19,6 @@ struct RunCommandOptions {
   bool dry_run = false;
 };
 
-// The first Ctrl-C asks the run to stop at its next step (files stay whole);
-// a second one ends the program at once.
-void on_interrupt(int) {
-  request_interrupt();
-  std::signal(SIGINT, SIG_DFL);
-}
-
 void run(Context& context, const RunCommandOptions& o) {
   const Pipeline pipeline = Pipeline::load(o.file, context.registry());
   if (o.dry_run) {
@@ -33,7 +26,6 @@ void run(Context& context, const RunCommandOptions& o) {
     std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
     return;
   }
-  std::signal(SIGINT, on_interrupt);
   RunOptions options;
   options.out = o.out;
   try {

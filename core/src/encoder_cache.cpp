@@ -39,7 +39,7 @@ Read read_cache_file(const fs::path& file, const std::string& key) {
   if (eol == std::string::npos) return {"", "the metadata line is missing"};
   json meta;
   try {
-    meta = json::parse(bytes.substr(kMagic.size(), eol - kMagic.size()));
+    meta = parse_json(bytes.substr(kMagic.size(), eol - kMagic.size()), "encoder cache header");
   } catch (const json::exception&) {
     return {"", "the metadata is not valid JSON"};
   }

@@ -1,6 +1,7 @@
 #include "bridges/io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -8,7 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "bridges/error.hpp"
 
@@ -30,9 +35,48 @@ void sync_file(const fs::path& file) {
 }
 }  // namespace
 
+std::size_t remove_stale_temporaries(const fs::path& folder) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder.empty() ? fs::path(".") : folder, ec)) {
+    // ".NAME.tmp-PID-N", as temporary_path_for names them.
+    const std::string name = entry.path().filename().string();
+    const std::size_t tag = name.rfind(".tmp-");
+    if (name.empty() || name[0] != '.' || tag == std::string::npos) continue;
+    const std::size_t dash = name.find('-', tag + 5);
+    if (dash == std::string::npos || dash == tag + 5 || dash + 1 == name.size()) continue;
+    const std::string pid_text = name.substr(tag + 5, dash - tag - 5), counter = name.substr(dash + 1);
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos ||
+        counter.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // Only the files of processes that no longer exist: a live one may be
+    // writing its file right now.
+    if (pid == ::getpid() || pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code remove_ec;
+    if (fs::remove(entry.path(), remove_ec)) ++removed;
+  }
+  return removed;
+}
+
 fs::path temporary_path_for(const fs::path& file) {
+  // The first write into a folder sweeps what killed writers left there.
+  static std::mutex mutex;
+  static std::set<fs::path> swept;
+  {
+    std::lock_guard lock(mutex);
+    if (swept.insert(file.parent_path()).second) remove_stale_temporaries(file.parent_path());
+  }
   return file.parent_path() /
          fmt::format(".{}.tmp-{}-{}", file.filename().string(), ::getpid(), temp_counter.fetch_add(1));
+}
+
+void require_file_path(const fs::path& file) {
+  std::error_code ec;
+  if (file.empty() || fs::is_directory(file, ec))
+    throw IoError(fmt::format("{}: is a folder, expected a file to write. Give a file name, e.g. {}.",
+                              file.empty() ? std::string("''") : file.string(),
+                              (file / "out.npy").string()));
 }
 
 void create_parent_folders(const fs::path& file) {
@@ -45,6 +89,7 @@ void create_parent_folders(const fs::path& file) {
 }
 
 void write_file_atomically(const fs::path& file, const std::function<void(std::ostream&)>& write) {
+  require_file_path(file);
   create_parent_folders(file);
   std::error_code ec;
   const fs::path temp = temporary_path_for(file);
@@ -72,12 +117,26 @@ void write_text_atomically(const fs::path& file, std::string_view text) {
 }
 
 std::string read_text(const fs::path& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec))
+    throw IoError(fmt::format("{}: is a folder, expected a file. Give the path of the file inside it.", file.string()));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw IoError(fmt::format("{}: reading failed: {}.", file.string(), std::strerror(errno)));
   return buffer.str();
+}
+
+nlohmann::json parse_json(std::string_view text, std::string_view where) {
+  // The callback sees the depth of every value as it is parsed.
+  return nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > kMaxJsonDepth)
+      throw FormatError(fmt::format("{}: JSON nested deeper than {} levels; bridges' documents need fewer than 10. "
+                                    "Check that the file is the one meant.",
+                                    where, kMaxJsonDepth));
+    return true;
+  });
 }
 
 }  // namespace bridges

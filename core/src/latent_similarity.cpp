@@ -41,11 +41,35 @@ void check_pair(std::string_view what, const Tensor& a, const Tensor& b, int64_t
                                  "and {} rows.",
                                  what, a.size(0), b.size(0)));
   if (a.size(0) < min_rows)
-    throw ShapeError(fmt::format("{}: needs at least {} samples, found {}.", what, min_rows, a.size(0)));
+    throw UndefinedMeasureError(fmt::format("{}: needs at least {} samples, found {}.", what, min_rows, a.size(0)));
   if (a.size(1) == 0 || b.size(1) == 0) throw ShapeError(fmt::format("{}: a representation has no columns.", what));
   for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
     if (!all_finite(*t))
       throw ShapeError(fmt::format("{}: the {} representation contains NaN or infinity.", what, name));
+}
+
+// Every measure here is invariant to scaling a space as a whole; float32
+// squares overflow from about 1e19, so a space with entries that large is
+// divided by its largest magnitude first (others are left bit for bit as
+// they are).
+Tensor tame(const Tensor& t) {
+  if (t.numel() == 0) return t;
+  const double largest = t.abs().max().item<double>();
+  return largest > 1e15 ? t / largest : t;
+}
+
+// Whether every row of t is the same point: then no measure of how samples
+// relate to each other is defined.
+bool constant_rows(const Tensor& t) {
+  return t.size(0) < 2 || at::equal(t, t.narrow(0, 0, 1).expand_as(t));
+}
+
+void require_variance(std::string_view what, const Tensor& a, const Tensor& b) {
+  for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
+    if (constant_rows(*t))
+      throw UndefinedMeasureError(fmt::format("{}: undefined, every sample of the {} representation is the same "
+                                              "point (zero variance).",
+                                              what, name));
 }
 
 void check_same_shape(std::string_view what, const Tensor& a, const Tensor& b) {
@@ -77,12 +101,20 @@ double hsic(double kl, const Tensor& row_k, const Tensor& row_l, const Tensor& d
          2.0 / (n - 2) * rk.dot(rl).item<double>();
 }
 
-double cka_from(const GramStats& s, bool debiased) {
+double cka_from(std::string_view what, const GramStats& s, bool debiased) {
   const double xy = hsic(s.kl, s.row_k, s.row_l, s.diag_k, s.diag_l, s.n, debiased);
   const double xx = hsic(s.kk, s.row_k, s.row_k, s.diag_k, s.diag_k, s.n, debiased);
   const double yy = hsic(s.ll, s.row_l, s.row_l, s.diag_l, s.diag_l, s.n, debiased);
-  if (xx <= 0 || yy <= 0) return 0.0;  // a constant representation is similar to nothing
-  return xy / std::sqrt(xx * yy);
+  // A space with no variance has HSIC 0 with itself: CKA is 0 / 0 there.
+  if (!(xx > 0) || !(yy > 0))
+    throw UndefinedMeasureError(fmt::format("{}: undefined, HSIC of the {} representation with itself is {:g} (a "
+                                            "space with zero variance{}).",
+                                            what, xx > 0 ? "second" : "first", xx > 0 ? yy : xx,
+                                            debiased ? ", or too few samples for the debiased estimate" : ""));
+  const double value = xy / std::sqrt(xx * yy);
+  if (!std::isfinite(value))
+    throw UndefinedMeasureError(fmt::format("{}: the value is not finite (HSIC {:g}, {:g}, {:g}).", what, xy, xx, yy));
+  return value;
 }
 
 // Column means as float64 [d], accumulated in float64 without a float64
@@ -148,12 +180,15 @@ double median_distance(const Tensor& x, uint64_t seed) {
 
 }  // namespace
 
-double linear_cka(const Tensor& x, const Tensor& y, bool debiased) {
-  check_pair("linear CKA", x, y, debiased ? 4 : 2);
+double linear_cka(const Tensor& x_in, const Tensor& y_in, bool debiased) {
+  const char* what = debiased ? "debiased linear CKA" : "linear CKA";
+  check_pair(what, x_in, y_in, debiased ? 4 : 2);
+  const Tensor x = tame(x_in), y = tame(y_in);
   // Wider than long (e.g. 1000 relative representations over 1280 anchors):
   // the n x n Gram form costs n^2 (dx + dy) against n (dx + dy)^2 / 2 here,
   // and its n^2 memory is then below the feature form's (dx + dy)^2.
   if (2 * x.size(0) < x.size(1) + y.size(1)) return linear_cka_gram(x, y, debiased);
+  require_variance(what, x, y);
   // In feature space: with column-centred X and Y, sum(K*L) = |X'Y|_F^2,
   // the row sums of K are 0 and its diagonal is |x_i|^2. Products are taken
   // in blocks of rows in the input's precision and summed in float64.
@@ -190,12 +225,14 @@ double linear_cka(const Tensor& x, const Tensor& y, bool debiased) {
   s.row_l = s.row_k;
   s.diag_k = diag_k;
   s.diag_l = diag_l;
-  return cka_from(s, debiased);
+  return cka_from(what, s, debiased);
 }
 
 double linear_cka_gram(const Tensor& x, const Tensor& y, bool debiased) {
-  check_pair("linear CKA (Gram form)", x, y, debiased ? 4 : 2);
-  const Tensor xd = x.to(at::kDouble), yd = y.to(at::kDouble);
+  const char* what = debiased ? "debiased linear CKA" : "linear CKA";
+  check_pair(what, x, y, debiased ? 4 : 2);
+  require_variance(what, x, y);
+  const Tensor xd = tame(x).to(at::kDouble), yd = tame(y).to(at::kDouble);
   const Tensor k = at::mm(xd, xd.t()), l = at::mm(yd, yd.t());
   GramStats s;
   s.n = static_cast<double>(x.size(0));
@@ -206,17 +243,18 @@ double linear_cka_gram(const Tensor& x, const Tensor& y, bool debiased) {
   s.row_l = l.sum(1);
   s.diag_k = k.diagonal().clone();
   s.diag_l = l.diagonal().clone();
-  return cka_from(s, debiased);
+  return cka_from(what, s, debiased);
 }
 
 double rbf_cka(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
   check_pair("RBF CKA", x, y, 2);
+  require_variance("RBF CKA", x, y);
   if (!(options.rbf_sigma > 0)) throw ConfigError(fmt::format("RBF CKA: sigma must be positive, found {}.", options.rbf_sigma));
   const int64_t n = x.size(0);
   // Kernels in the inputs' precision (float32 products are twice as fast),
   // every sum in float64.
   const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  const Tensor xd = x.to(dtype), yd = y.to(dtype);
+  const Tensor xd = tame(x).to(dtype), yd = tame(y).to(dtype);
   const double sx = options.rbf_sigma * median_distance(xd, options.seed);
   const double sy = options.rbf_sigma * median_distance(yd, options.seed);
   const Tensor nx = xd.pow(2).sum(1), ny = yd.pow(2).sum(1);  // |x_i|^2
@@ -241,18 +279,19 @@ double rbf_cka(const Tensor& x, const Tensor& y, const MeasureOptions& options) 
     s.row_k.narrow(0, begin, rows).copy_(at::sum(k, {1}, false, at::kDouble));
     s.row_l.narrow(0, begin, rows).copy_(at::sum(l, {1}, false, at::kDouble));
   }
-  return cka_from(s, false);
+  return cka_from("RBF CKA", s, false);
 }
 
 double svcca(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
   check_pair("SVCCA", x, y, 2);
+  require_variance("SVCCA", x, y);
   if (!(options.svcca_variance > 0 && options.svcca_variance <= 1))
     throw ConfigError(fmt::format("SVCCA: the variance kept must be in (0, 1], found {}.", options.svcca_variance));
   // The orthonormal basis of the top singular directions keeping the
   // asked-for variance; canonical correlations are then the singular values
   // of U_x' U_y.
   const auto basis = [&](const Tensor& t) {
-    const Tensor c = t.to(at::kDouble) - column_means(t);
+    const Tensor c = tame(t).to(at::kDouble) - column_means(tame(t));
     const auto [u, sv, vh] = at::linalg_svd(c, /*full_matrices=*/false);
     const Tensor energy = sv.pow(2);
     const double total = energy.sum().item<double>();
@@ -262,17 +301,20 @@ double svcca(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
     return u.narrow(1, 0, r);
   };
   const Tensor ux = basis(x), uy = basis(y);
-  if (ux.size(1) == 0 || uy.size(1) == 0) return 0.0;
+  if (ux.size(1) == 0 || uy.size(1) == 0) throw UndefinedMeasureError("SVCCA: undefined, a space has no variance.");
   const Tensor correlations = at::linalg_svdvals(at::mm(ux.t(), uy)).clamp(0, 1);
   return correlations.mean().item<double>();
 }
 
 namespace {
 
-double pearson_of(const Tensor& a, const Tensor& b) {
+double pearson_of(std::string_view what, const Tensor& a, const Tensor& b) {
   const Tensor ac = a - a.mean(), bc = b - b.mean();
-  const double denominator = std::sqrt(ac.dot(ac).item<double>() * bc.dot(bc).item<double>());
-  return denominator > 0 ? ac.dot(bc).item<double>() / denominator : 0.0;
+  const double aa = ac.dot(ac).item<double>(), bb = bc.dot(bc).item<double>();
+  if (!(aa > 0) || !(bb > 0))
+    throw UndefinedMeasureError(fmt::format("{}: undefined, every entry of the {} representation is the same value.",
+                                            what, aa > 0 ? "second" : "first"));
+  return ac.dot(bc).item<double>() / std::sqrt(aa * bb);
 }
 
 // Row-wise Pearson of two [n, d] float64 matrices, [n]; 0 for a constant row.
@@ -280,6 +322,15 @@ Tensor pearson_rows(const Tensor& a, const Tensor& b) {
   const Tensor ac = a - a.mean(1, true), bc = b - b.mean(1, true);
   const Tensor denominator = (ac.pow(2).sum(1) * bc.pow(2).sum(1)).sqrt();
   return at::where(denominator > 0, (ac * bc).sum(1) / denominator.clamp_min(1e-300), at::zeros_like(denominator));
+}
+
+// Per-sample correlations count a constant row as 0; when every row of a
+// space is constant, that 0 would be the whole answer.
+void require_varying_rows(std::string_view what, const Tensor& a, const Tensor& b) {
+  for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
+    if (at::equal(t->amax(1), t->amin(1)))
+      throw UndefinedMeasureError(fmt::format("{}: undefined, every row of the {} representation is constant.", what,
+                                              name));
 }
 
 }  // namespace
@@ -314,62 +365,89 @@ Tensor rank_rows(const Tensor& a) {
 
 double pearson(const Tensor& a, const Tensor& b) {
   check_same_shape("Pearson correlation", a, b);
-  return pearson_of(a.to(at::kDouble).flatten(), b.to(at::kDouble).flatten());
+  return pearson_of("Pearson correlation", tame(a).to(at::kDouble).flatten(), tame(b).to(at::kDouble).flatten());
 }
 
 double spearman(const Tensor& a, const Tensor& b) {
   check_same_shape("Spearman correlation", a, b);
-  return pearson_of(rank_rows(a.reshape({1, -1})).flatten(), rank_rows(b.reshape({1, -1})).flatten());
+  return pearson_of("Spearman correlation", rank_rows(a.reshape({1, -1})).flatten(),
+                    rank_rows(b.reshape({1, -1})).flatten());
 }
 
 double pearson_per_sample(const Tensor& a, const Tensor& b) {
   check_same_shape("per-sample Pearson correlation", a, b);
-  return pearson_rows(a.to(at::kDouble), b.to(at::kDouble)).mean().item<double>();
+  require_varying_rows("per-sample Pearson correlation", a, b);
+  return pearson_rows(tame(a).to(at::kDouble), tame(b).to(at::kDouble)).mean().item<double>();
 }
 
 double spearman_per_sample(const Tensor& a, const Tensor& b) {
   check_same_shape("per-sample Spearman correlation", a, b);
+  require_varying_rows("per-sample Spearman correlation", a, b);
   return pearson_rows(rank_rows(a), rank_rows(b)).mean().item<double>();
 }
 
-RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k) {
-  check_pair("kNN retrieval", a, b, 2);
-  const int64_t n = a.size(0);
-  if (k < 1 || k >= n)
-    throw ConfigError(fmt::format("kNN retrieval: k must be between 1 and the number of samples - 1 ({}), found {}.",
-                                  n - 1, k));
+namespace {
+
+// The k nearest neighbours of each row as a mask [rows, n] over a row block
+// of similarities sim [rows, n]: the k largest, ties at the k-th value
+// broken by the lower sample index, so the choice never depends on the
+// order a sort happens to leave equal values in.
+Tensor nearest_mask(const Tensor& sim, int64_t k) {
+  const Tensor kth = std::get<0>(sim.topk(k, 1)).narrow(1, k - 1, 1);  // [rows, 1]
+  const Tensor above = sim > kth;
+  const Tensor tied = sim == kth;
+  const Tensor room = k - above.sum(1, /*keepdim=*/true);               // how many ties get in
+  return above.logical_or(tied.logical_and(tied.cumsum(1) <= room));
+}
+
+}  // namespace
+
+RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k) {
+  check_pair("kNN retrieval", a_in, b_in, 2);
+  const int64_t n = a_in.size(0);
+  if (k < 1)
+    throw ConfigError(fmt::format("kNN retrieval: k must be at least 1 neighbour, found {}.", k));
+  if (k >= n)
+    throw UndefinedMeasureError(fmt::format("kNN retrieval: k = {} neighbours need at least k + 1 = {} samples, found "
+                                            "{}; lower --knn (the \"knn\" option) below the number of samples.",
+                                            k, k + 1, n));
+  require_variance("kNN retrieval", a_in, b_in);
+  // Similarities in float64: float32 rounding reorders near-ties, so an exact
+  // rotation scored knn_jaccard 0.9917 (n = 2000, k = 300) instead of 1.
   const auto unit = [](const Tensor& t) {
-    const Tensor f = t.to(at::kFloat);
-    return f / f.norm(2, 1, true).clamp_min(1e-12);
+    const Tensor f = tame(t).to(at::kDouble);
+    return f / f.norm(2, 1, true).clamp_min(1e-300);
   };
-  const Tensor ua = unit(a), ub = unit(b);
-  const bool same_width = a.size(1) == b.size(1);
+  const Tensor ua = unit(a_in), ub = unit(b_in);
+  const bool same_width = a_in.size(1) == b_in.size(1);
   const int64_t block = block_rows(n);
   double jaccard = 0, cross_jaccard = 0, mrr = 0, cosine = 0;
+  const auto jaccard_sum = [k](const Tensor& x, const Tensor& y) {
+    const Tensor common = x.logical_and(y).sum(1).to(at::kDouble);
+    return (common / (2.0 * static_cast<double>(k) - common)).sum().item<double>();
+  };
   for (int64_t begin = 0; begin < n; begin += block) {
     const int64_t rows = std::min(block, n - begin);
     const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
     const auto neighbours = [&](const Tensor& u) {
       Tensor sim = at::mm(u.narrow(0, begin, rows), u.t());
-      sim.scatter_(1, self, -std::numeric_limits<float>::infinity());
-      return std::get<1>(sim.topk(k, 1));
+      sim.scatter_(1, self, -std::numeric_limits<double>::infinity());  // itself excluded
+      return nearest_mask(sim, k);
     };
-    const Tensor na = neighbours(ua), nb = neighbours(ub);
-    // |A ∩ B| per row: each of A's neighbours found among B's.
-    const Tensor common = (na.unsqueeze(2) == nb.unsqueeze(1)).any(2).sum(1).to(at::kDouble);
-    jaccard += (common / (2.0 * static_cast<double>(k) - common)).sum().item<double>();
+    jaccard += jaccard_sum(neighbours(ua), neighbours(ub));
     if (same_width) {
       const Tensor sim = at::mm(ua.narrow(0, begin, rows), ub.t());  // query a_i against every b_j
       const Tensor match = sim.gather(1, self);
-      const Tensor rank = (sim > match).sum(1).to(at::kDouble) + 1;
+      // b_i's rank: the b_j more similar, and the equally similar ones with a
+      // lower index (the same tie rule as the neighbour sets).
+      const Tensor lower = at::arange(n, at::kLong).unsqueeze(0) < self;
+      const Tensor ahead = (sim > match).logical_or((sim == match).logical_and(lower));
+      const Tensor rank = ahead.sum(1).to(at::kDouble) + 1;
       mrr += (1.0 / rank).sum().item<double>();
       cosine += match.sum().item<double>();
       // The k nearest b_j of a_i against those of b_i (itself included: a
       // perfect match retrieves b_i first).
-      const Tensor from_a = std::get<1>(sim.topk(k, 1));
-      const Tensor from_b = std::get<1>(at::mm(ub.narrow(0, begin, rows), ub.t()).topk(k, 1));
-      const Tensor shared = (from_a.unsqueeze(2) == from_b.unsqueeze(1)).any(2).sum(1).to(at::kDouble);
-      cross_jaccard += (shared / (2.0 * static_cast<double>(k) - shared)).sum().item<double>();
+      cross_jaccard += jaccard_sum(nearest_mask(sim, k), nearest_mask(at::mm(ub.narrow(0, begin, rows), ub.t()), k));
     }
   }
   const double count = static_cast<double>(n);
@@ -394,40 +472,55 @@ bool measure_needs_same_width(std::string_view measure) {
 }
 
 std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures, const Tensor& a,
-                                                  const Tensor& b, const MeasureOptions& options) {
+                                                  const Tensor& b, const MeasureOptions& options,
+                                                  std::map<std::string, std::string>* undefined) {
   for (const auto& m : measures)
     if (std::find(latent_measures().begin(), latent_measures().end(), m) == latent_measures().end())
       throw_unknown_name("latent similarity measure", m, latent_measures());
   std::map<std::string, double> out;
   std::optional<RetrievalScores> retrieval;
+  std::optional<std::string> retrieval_undefined;
   for (const auto& m : measures) {
-    if (m.rfind("knn_", 0) == 0) {
-      if (m != "knn_jaccard" && a.dim() == 2 && b.dim() == 2 && a.size(1) != b.size(1))
-        throw ShapeError(fmt::format("{} compares a_i with b_i and needs representations of the same width, found {} "
-                                     "and {}. Compare relative representations (the same anchors give the same "
-                                     "width), or use knn_jaccard.",
-                                     m, describe(a), describe(b)));
-      if (!retrieval) retrieval = knn_retrieval(a, b, options.knn);
-      out[m] = m == "knn_jaccard"         ? retrieval->jaccard
-               : m == "knn_cross_jaccard" ? retrieval->cross_jaccard
-               : m == "knn_mrr"           ? retrieval->mrr
-                                          : retrieval->mean_cosine;
-    } else if (m == "cka_linear") {
-      out[m] = linear_cka(a, b, false);
-    } else if (m == "cka_debiased") {
-      out[m] = linear_cka(a, b, true);
-    } else if (m == "cka_rbf") {
-      out[m] = rbf_cka(a, b, options);
-    } else if (m == "svcca") {
-      out[m] = svcca(a, b, options);
-    } else if (m == "pearson") {
-      out[m] = pearson(a, b);
-    } else if (m == "pearson_per_sample") {
-      out[m] = pearson_per_sample(a, b);
-    } else if (m == "spearman") {
-      out[m] = spearman(a, b);
-    } else {
-      out[m] = spearman_per_sample(a, b);
+    try {
+      if (m.rfind("knn_", 0) == 0) {
+        if (m != "knn_jaccard" && a.dim() == 2 && b.dim() == 2 && a.size(1) != b.size(1))
+          throw ShapeError(fmt::format("{} compares a_i with b_i and needs representations of the same width, found {} "
+                                       "and {}. Compare relative representations (the same anchors give the same "
+                                       "width), or use knn_jaccard.",
+                                       m, describe(a), describe(b)));
+        if (retrieval_undefined) throw UndefinedMeasureError(*retrieval_undefined);
+        if (!retrieval) {
+          try {
+            retrieval = knn_retrieval(a, b, options.knn);
+          } catch (const UndefinedMeasureError& e) {
+            retrieval_undefined = e.what();
+            throw;
+          }
+        }
+        out[m] = m == "knn_jaccard"         ? retrieval->jaccard
+                 : m == "knn_cross_jaccard" ? retrieval->cross_jaccard
+                 : m == "knn_mrr"           ? retrieval->mrr
+                                            : retrieval->mean_cosine;
+      } else if (m == "cka_linear") {
+        out[m] = linear_cka(a, b, false);
+      } else if (m == "cka_debiased") {
+        out[m] = linear_cka(a, b, true);
+      } else if (m == "cka_rbf") {
+        out[m] = rbf_cka(a, b, options);
+      } else if (m == "svcca") {
+        out[m] = svcca(a, b, options);
+      } else if (m == "pearson") {
+        out[m] = pearson(a, b);
+      } else if (m == "pearson_per_sample") {
+        out[m] = pearson_per_sample(a, b);
+      } else if (m == "spearman") {
+        out[m] = spearman(a, b);
+      } else {
+        out[m] = spearman_per_sample(a, b);
+      }
+    } catch (const UndefinedMeasureError& e) {
+      if (!undefined) throw;
+      (*undefined)[m] = e.what();
     }
   }
   return out;
@@ -435,7 +528,7 @@ std::map<std::string, double> latent_similarities(const std::vector<std::string>
 
 double latent_similarity(std::string_view measure, const Tensor& a, const Tensor& b, const MeasureOptions& options) {
   const std::string name(measure);
-  return latent_similarities({name}, a, b, options).at(name);
+  return latent_similarities({name}, a, b, options, nullptr).at(name);
 }
 
 }  // namespace bridges

@@ -370,6 +370,7 @@ NpyWriter::NpyWriter(fs::path file, at::ScalarType dtype, std::vector<int64_t> s
     throw ShapeError(fmt::format("{}: a streamed .npy needs a shape of at least one non-negative dimension, found "
                                  "({}).",
                                  file_.string(), fmt::join(shape_, ", ")));
+  require_file_path(file_);
   create_parent_folders(file_);
   temp_ = temporary_path_for(file_);
   // Direct I/O where the file system has it: written through the page cache,
@@ -525,8 +526,8 @@ void NpyWriter::pace(int64_t offset, int64_t bytes) {
   }
 }
 
-void NpyWriter::commit() {
-  if (fd_ < 0) throw IoError(fmt::format("{}: the writer was already committed.", file_.string()));
+void NpyWriter::finish() {
+  if (fd_ < 0 || finished_) throw IoError(fmt::format("{}: the writer was already committed.", file_.string()));
   if (failed_) throw IoError(fmt::format("{}: an earlier write failed; nothing was saved.", file_.string()));
   if (rows_written_ != shape_[0])
     throw ShapeError(fmt::format("{}: only {} of the {} declared rows were written; nothing was saved.",
@@ -545,6 +546,11 @@ void NpyWriter::commit() {
   // The data reaches the disk before the rename makes it visible.
   if (::fdatasync(fd_) != 0)
     throw IoError(fmt::format("{}: flushing to disk failed: {}.", file_.string(), std::strerror(errno)));
+  finished_ = true;
+}
+
+void NpyWriter::publish() {
+  if (!finished_) throw IoError(fmt::format("{}: publish() before finish(); nothing was saved.", file_.string()));
   ::close(fd_);
   fd_ = -1;
   std::error_code ec;
@@ -553,6 +559,11 @@ void NpyWriter::commit() {
     fs::remove(temp_, ec);
     throw IoError(fmt::format("{}: cannot move the finished file into place: {}.", file_.string(), ec.message()));
   }
+}
+
+void NpyWriter::commit() {
+  finish();
+  publish();
 }
 
 }  // namespace bridges

@@ -247,7 +247,7 @@ json expand_environment(const json& j, const std::string& where) {
 Pipeline Pipeline::load(const std::filesystem::path& file, const ComponentSource& source) {
   json j;
   try {
-    j = json::parse(read_text(file));
+    j = parse_json(read_text(file), file.string());
   } catch (const json::parse_error& e) {
     throw ConfigError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }

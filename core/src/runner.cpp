@@ -211,12 +211,19 @@ class Run {
                           fmt::format("{}-{}-{}.npy", e.name, what, Fingerprint().add(std::string_view(key)).add(examples.indices).add(examples.split).hex());
     if (fs::exists(file)) {
       try {
-        return read_npy(file);
+        Tensor cached = read_npy(file);
+        require_finite(cached, file.string(), "");
+        return cached;
       } catch (const Error& err) {
         note(fmt::format("warning: {}; encoding again", err.what()));
       }
     }
     const Tensor z = e.encoder->encode(examples).to(at::kFloat).contiguous();
+    // Whatever made them (a diverged training, a TorchScript model, a file
+    // of embeddings), bad latents stop the run here, before any measure.
+    require_finite(z, fmt::format("encoder {} ({}), latents of the {} samples", e.name, e.encoder->type(), what),
+                   "If the encoder is trained, lower its \"lr\" or change its \"seed\"; if it reads a model or a "
+                   "file, fix or drop the samples it cannot encode.");
     write_npy(file, z);
     return z;
   }

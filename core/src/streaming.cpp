@@ -55,6 +55,21 @@ StreamingReport project_npy(const RelativeProjector& projector, const fs::path& 
     throw ConfigError(fmt::format("project_npy: {} output file(s) given for {} similarit{}{}; give {}.",
                                   outputs.size(), s, s == 1 ? "y" : "ies", stacked ? ", stacked" : "", wanted));
 
+  // An output over the input would replace the latents being read; two
+  // outputs on one path would keep only the last.
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    std::error_code ec;
+    if (fs::equivalent(outputs[i], input, ec))
+      throw ConfigError(fmt::format("{}: this output is the input file ({}); writing there would destroy the latents. "
+                                    "Choose another output path.",
+                                    outputs[i].string(), input.string()));
+    for (std::size_t j = 0; j < i; ++j)
+      if (fs::weakly_canonical(outputs[i], ec) == fs::weakly_canonical(outputs[j], ec))
+        throw ConfigError(fmt::format("{}: given as output {} and {}; each output needs its own path (is a similarity "
+                                      "named twice?).",
+                                      outputs[i].string(), j + 1, i + 1));
+  }
+
   const int64_t n = shape[0];
   const at::ScalarType dtype = anchors.scalar_type();
   const auto item = static_cast<int64_t>(c10::elementSize(dtype));
@@ -76,8 +91,11 @@ StreamingReport project_npy(const RelativeProjector& projector, const fs::path& 
   detail::ChunkWriter writing(writers, kChunksWaiting);
   for (int64_t begin = 0; begin < n; begin += report.chunk_rows) {
     throw_if_interrupted();
-    // The input chunk dies here, so its buffer is read into again.
-    std::vector<Tensor> spaces = projector.project(reading.next(report.read_wait_seconds).to(dtype));
+    // The input chunk dies here, so its buffer is read into again. Checked
+    // here, where the row in the file is known.
+    const Tensor chunk = reading.next(report.read_wait_seconds);
+    require_finite(chunk, input.string(), kFixNonFiniteLatents, begin);
+    std::vector<Tensor> spaces = projector.project(chunk.to(dtype));
     if (stacked) spaces = {at::stack(spaces, 1)};
     writing.push(std::move(spaces), report.write_wait_seconds);
     ++report.chunks;
@@ -86,7 +104,9 @@ StreamingReport project_npy(const RelativeProjector& projector, const fs::path& 
   writing.finish();
   report.project_seconds = detail::seconds_since(start);
   const auto sync_start = std::chrono::steady_clock::now();
-  for (auto& writer : writers) writer->commit();
+  // All or nothing: every file reaches the disk before any appears.
+  for (auto& writer : writers) writer->finish();
+  for (auto& writer : writers) writer->publish();
   report.sync_seconds = detail::seconds_since(sync_start);
   return report;
 }

@@ -10,7 +10,9 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -20,6 +22,8 @@
 #include <unistd.h>
 
 #include <atomic>
+
+#include "bridges/error.hpp"
 
 namespace bridges {
 
@@ -44,6 +48,51 @@ std::string describe(const Tensor& t) {
 }
 
 namespace {
+
+// Index of the first non-finite value in p[0, n), or n. Blocks are screened
+// with an integer max over the magnitude bits, which the compiler
+// vectorises; only a block that holds a bad value is searched exactly.
+template <class T, class Bits>
+int64_t first_nonfinite_in(const T* p, int64_t n) {
+  static_assert(sizeof(T) == sizeof(Bits));
+  constexpr Bits kMagnitude = std::numeric_limits<Bits>::max() >> 1;
+  constexpr Bits kExponent = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  constexpr int64_t kBlock = 4096;
+  for (int64_t begin = 0; begin < n; begin += kBlock) {
+    const int64_t end = std::min(n, begin + kBlock);
+    Bits largest = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      Bits b;
+      std::memcpy(&b, p + i, sizeof b);
+      largest = std::max<Bits>(largest, b & kMagnitude);
+    }
+    if (largest >= kExponent)
+      for (int64_t i = begin; i < end; ++i)
+        if (!std::isfinite(p[i])) return i;
+  }
+  return n;
+}
+
+template <class T, class Bits>
+std::optional<NonFinite> find_nonfinite_as(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  const T* p = c.data_ptr<T>();
+  const int64_t n = c.numel();
+  std::atomic<int64_t> first{n};
+  at::parallel_for(0, n, int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+    if (begin >= first.load()) return;
+    const int64_t found = first_nonfinite_in<T, Bits>(p + begin, end - begin);
+    if (found == end - begin) return;
+    const int64_t i = begin + found;
+    for (int64_t seen = first.load(); i < seen && !first.compare_exchange_weak(seen, i);) {
+    }
+  });
+  if (first.load() == n) return std::nullopt;
+  const int64_t i = first.load();
+  const int64_t columns = c.dim() >= 2 ? c.numel() / std::max<int64_t>(1, c.size(0)) : std::max<int64_t>(1, n);
+  return NonFinite{i / columns, i % columns, static_cast<double>(p[i])};
+}
+
 // Set by keep_freed_memory(): LibTorch's allocator then keeps blocks of
 // 32 MiB and more, 2 MiB-aligned and marked for huge pages.
 std::atomic<bool> large_blocks_kept{false};
@@ -165,14 +214,49 @@ void keep_freed_memory() {
   });
 }
 
+std::optional<NonFinite> find_nonfinite(const Tensor& t) {
+  if (!t.defined() || t.numel() == 0) return std::nullopt;
+  if (t.is_sparse()) return find_nonfinite(t._values());
+  switch (t.scalar_type()) {
+    case at::kFloat: return find_nonfinite_as<float, uint32_t>(t);
+    case at::kDouble: return find_nonfinite_as<double, uint64_t>(t);
+    case at::kHalf:
+    case at::kBFloat16: return find_nonfinite_as<float, uint32_t>(t.to(at::kFloat));
+    default: return std::nullopt;
+  }
+}
+
+void require_finite(const Tensor& t, std::string_view what, std::string_view fix, int64_t row_offset) {
+  const auto bad = find_nonfinite(t);
+  if (!bad) return;
+  const std::string where = t.dim() >= 2 ? fmt::format("row {}, column {}", row_offset + bad->row, bad->column)
+                                         : fmt::format("entry {}", bad->column);
+  throw NonFiniteError(fmt::format("{}: {} is {} ({}); every value must be finite. {}", what, where,
+                                   std::isnan(bad->value) ? "NaN" : (bad->value > 0 ? "inf" : "-inf"),
+                                   describe(t), fix));
+}
+
+int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+namespace {
+int checked_threads(int64_t threads) {
+  if (threads > max_threads())
+    throw ConfigError(fmt::format("threads: at most {} (4 x the {} cores of this machine), found {}. Use 0 for one "
+                                  "thread per core.",
+                                  max_threads(), max_threads() / 4, threads));
+  return static_cast<int>(threads);
+}
+}  // namespace
+
 int set_threads(int threads) {
+  threads = checked_threads(threads);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
 }
 
 ThreadScope::ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
-  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  if (threads > 0) at::set_num_threads(checked_threads(threads));
 }
 
 ThreadScope::~ThreadScope() { at::set_num_threads(previous_); }

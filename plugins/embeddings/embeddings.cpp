@@ -29,6 +29,7 @@ Tensor read_latents(const std::string& file, const std::string& where) {
   if (x.dim() != 2 || !x.is_floating_point())
     throw bridges::ShapeError(fmt::format("{}: {} must hold latents [n, d] float32 or float64, found {}.", where, file,
                                           bridges::describe(x)));
+  bridges::require_finite(x, fmt::format("{}: {}", where, file), bridges::kFixNonFiniteLatents);
   return x.to(at::kFloat);
 }
 

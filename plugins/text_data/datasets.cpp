@@ -120,7 +120,7 @@ class SpamAssassin final : public TextDataset {
     const fs::path list = folder / "file_list.json";
     json files;
     try {
-      files = json::parse(bridges::read_text(list));
+      files = bridges::parse_json(bridges::read_text(list), list.string());
     } catch (const json::parse_error& e) {
       throw bridges::FormatError(fmt::format("{}: not valid JSON ({}); fetch the package again (scripts/fetch-data).",
                                              list.string(), e.what()));

@@ -80,7 +80,7 @@ class Mnist final : public ImageDataset {
             file.string()));
       json doc;
       try {
-        doc = json::parse(bridges::read_text(file));
+        doc = bridges::parse_json(bridges::read_text(file), file.string());
       } catch (const json::parse_error& e) {
         throw bridges::FormatError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
       }

@@ -143,10 +143,12 @@ PluginManifest read_manifest(const fs::path& file) {
   const std::string text = read_text(file);
   json m;
   try {
-    m = json::parse(text);
+    m = parse_json(text, file.string());
   } catch (const json::parse_error& e) {
     throw ManifestError(fmt::format("{}: not valid JSON: {}. Fix the syntax (a JSON linter shows where).",
                                     file.string(), e.what()));
+  } catch (const FormatError& e) {
+    throw ManifestError(e.what());  // nested too deep: skipped like any broken manifest
   }
   return parse_manifest(m, file);
 }

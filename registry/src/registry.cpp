@@ -7,8 +7,12 @@
 #include <ATen/ops/randn.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <elf.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -54,12 +58,49 @@ std::vector<fs::path> manifests_in(const fs::path& entry, std::vector<std::strin
   return found;
 }
 
+// Why `file` cannot be a whole ELF shared library of this machine, or
+// nothing. dlopen maps a truncated library and the process dies of SIGBUS on
+// the first page past the end (`plugins check` did): every header, program
+// segment and the section table must lie inside the file.
+std::optional<std::string> elf_problem(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return "it is not a regular file";
+  const auto size = fs::file_size(file, ec);
+  if (ec) return fmt::format("its size cannot be read ({})", ec.message());
+  std::ifstream in(file, std::ios::binary);
+  Elf64_Ehdr h{};
+  if (size < sizeof h || !in.read(reinterpret_cast<char*>(&h), sizeof h))
+    return fmt::format("it has {} bytes, fewer than an ELF header", size);
+  if (std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0) return "it is not an ELF file (no \\x7fELF at its start)";
+  if (h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_ident[EI_DATA] != ELFDATA2LSB || h.e_machine != EM_X86_64 ||
+      h.e_type != ET_DYN)
+    return "it is not a 64-bit x86-64 shared library";
+  const auto inside = [&](uint64_t offset, uint64_t bytes) { return offset <= size && bytes <= size - offset; };
+  if (!inside(h.e_phoff, uint64_t{h.e_phnum} * h.e_phentsize) ||
+      !inside(h.e_shoff, uint64_t{h.e_shnum} * h.e_shentsize))
+    return fmt::format("it is truncated: its headers reach past its {} bytes", size);
+  if (h.e_phentsize != sizeof(Elf64_Phdr)) return "its program headers have an unexpected size";
+  in.seekg(static_cast<std::streamoff>(h.e_phoff));
+  for (int i = 0; i < h.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) return "its program headers cannot be read";
+    if (ph.p_type == PT_LOAD && !inside(ph.p_offset, ph.p_filesz))
+      return fmt::format("it is truncated: a segment reaches byte {} of a file of {} bytes", ph.p_offset + ph.p_filesz,
+                         size);
+  }
+  return std::nullopt;
+}
+
 Loaded open_library(const PluginManifest& m) {
   std::error_code ec;
   if (!fs::exists(m.library, ec))
     throw LoadError(fmt::format("{}: plugin '{}': library {} does not exist. Build the plugin, or correct \"library\" "
                                 "in the manifest.",
                                 m.file.string(), m.plugin, m.library.string()));
+  if (const auto problem = elf_problem(m.library))
+    throw LoadError(fmt::format("{}: plugin '{}': cannot load {}: {}. Build the plugin again (an interrupted copy or "
+                                "build leaves such a file).",
+                                m.file.string(), m.plugin, m.library.string(), *problem));
   Loaded loaded;
   try {
     // rtld_now: an unresolved symbol fails here, with the loader's message,

@@ -2,6 +2,7 @@
 #include <ATen/ops/arange.h>
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/linalg_qr.h>
+#include <ATen/ops/ones.h>
 #include <ATen/ops/stack.h>
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -370,4 +371,156 @@ TEST_CASE("vectors: convert any format to the binary form, show neighbours, writ
   CHECK(bad.code == 1);
   CHECK(contains(bad.err, "bad.vec: line 2"));
   CHECK_FALSE(fs::exists(dir / "out.bvec"));
+}
+
+// --- issue 16: no silent wrong numbers, no lost files, no crash -------------
+
+namespace {
+
+// Runs a shell script (bash) and returns its exit code.
+int shell(const std::string& script) {
+  const int status = std::system(("bash -c '" + script + "'").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool has_temporaries(const fs::path& folder) {
+  for (const auto& name : testing::list_folder(folder))
+    if (contains(name, ".tmp-")) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("project and compare refuse NaN and infinity, naming the file, the row and the column") {
+  testing::TempDir dir;
+  Tensor x = testing::randn({300, 6}, 3);
+  x[217][4] = std::nan("");
+  write_npy(dir / "x.npy", x);
+  write_npy(dir / "good.npy", testing::randn({300, 6}, 4));
+  write_npy(dir / "idx.npy", at::arange(0, 5, at::TensorOptions().dtype(at::kLong)));
+  // The NaN row lies in the fourth chunk of 64: the row is the file's.
+  const auto project = bridges_cli("project -s euclidean --chunk-rows 64 -a " + (dir / "idx.npy").string() + " -i " +
+                                   (dir / "x.npy").string() + " -o " + (dir / "r.npy").string());
+  CHECK(project.code == 1);
+  CHECK(contains(project.err, (dir / "x.npy").string() + ": row 217, column 4 is NaN"));
+  CHECK(contains(project.err, "np.isfinite"));
+  CHECK_FALSE(fs::exists(dir / "r.npy"));
+  CHECK_FALSE(has_temporaries(dir.path()));
+  const auto compare = bridges_cli("compare " + (dir / "good.npy").string() + " " + (dir / "x.npy").string());
+  CHECK(compare.code == 1);
+  CHECK(contains(compare.err, "x.npy: row 217, column 4 is NaN"));
+}
+
+TEST_CASE("project refuses to overwrite its input, the same file twice, or a folder as output") {
+  testing::TempDir dir;
+  const Tensor x = testing::randn({20, 6}, 3);
+  write_npy(dir / "x.npy", x);
+  write_npy(dir / "idx.npy", at::arange(0, 5, at::TensorOptions().dtype(at::kLong)));
+  const std::string anchors = " -a " + (dir / "idx.npy").string();
+  // The same file by another name: a hard link.
+  fs::create_hard_link(dir / "x.npy", dir / "link.npy");
+  const auto over = bridges_cli("project" + anchors + " -i " + (dir / "x.npy").string() + " -o " +
+                                (dir / "link.npy").string());
+  CHECK(over.code == 1);
+  CHECK(contains(over.err, "this output is the input file"));
+  CHECK(testing::max_abs_diff(read_npy(dir / "x.npy"), x) == 0);
+  const auto twice = bridges_cli("project -s cosine,cosine" + anchors + " -i " + (dir / "x.npy").string() + " -o " +
+                                 (dir / "r.npy").string());
+  CHECK(twice.code == 1);
+  CHECK(contains(twice.err, "is given twice"));
+  const auto same_name = bridges_cli(R"(project -s linf -s '{"type": "linf", "p": 20}')" + anchors + " -i " +
+                                     (dir / "x.npy").string() + " -o " + (dir / "r.npy").string());
+  CHECK(same_name.code == 1);
+  CHECK(contains(same_name.err, "each output needs its own path"));
+  fs::create_directory(dir / "folder");
+  const auto folder = bridges_cli("project" + anchors + " -i " + (dir / "x.npy").string() + " -o " +
+                                  (dir / "folder").string());
+  CHECK(folder.code == 1);
+  CHECK(contains(folder.err, "is a folder, expected a file to write"));
+  CHECK(testing::list_folder(dir.path()).size() == 4);  // x, link, idx, folder: nothing written
+}
+
+TEST_CASE("compare reports the measures it can on few samples and marks the others undefined, with the reason") {
+  testing::TempDir dir;
+  write_npy(dir / "a.npy", testing::randn({5, 4}, 1));
+  write_npy(dir / "b.npy", testing::randn({5, 4}, 2));
+  const auto few = bridges_cli("compare " + (dir / "a.npy").string() + " " + (dir / "b.npy").string());
+  CHECK(few.code == 0);
+  CHECK(contains(few.out, "undefined[1]"));
+  CHECK(contains(few.out, "kNN retrieval: k = 10 neighbours need at least k + 1 = 11 samples, found 5"));
+  const auto as_json = bridges_cli("compare --json " + (dir / "a.npy").string() + " " + (dir / "b.npy").string());
+  const json j = json::parse(as_json.out);
+  CHECK(j["measures"]["absolute"]["cka_linear"].is_number());
+  CHECK(j["measures"]["absolute"]["knn_jaccard"].is_null());
+  CHECK(j["undefined"]["absolute"].contains("knn_mrr"));
+  write_npy(dir / "flat.npy", at::ones({5, 4}));
+  const auto flat = bridges_cli("compare -m cka_linear,svcca " + (dir / "a.npy").string() + " " +
+                                (dir / "flat.npy").string());
+  CHECK(flat.code == 0);
+  CHECK_FALSE(contains(flat.out, "0.0000"));
+  CHECK(contains(flat.out, "zero variance"));
+  const auto zero = bridges_cli("compare --knn 0 " + (dir / "a.npy").string() + " " + (dir / "b.npy").string());
+  CHECK(zero.code == 1);
+  CHECK(contains(zero.err, "--knn: the number of neighbours must be at least 1, found 0"));
+}
+
+TEST_CASE("--threads is bounded; deep JSON and truncated plugins are errors, not crashes") {
+  const auto threads = bridges_cli("--threads 100000 plugins list");
+  CHECK(threads.code == 1);
+  CHECK(contains(threads.err, "threads: at most"));
+  testing::TempDir dir;
+  // 100000 nested arrays: the stack overflowed while walking them.
+  write_text_atomically(dir / "deep.json", std::string(100000, '[') + std::string(100000, ']'));
+  const auto deep = bridges_cli("run --dry-run " + (dir / "deep.json").string());
+  CHECK(deep.code == 1);
+  CHECK(contains(deep.err, "deep.json: JSON nested deeper than 128 levels"));
+  const auto spec = bridges_cli("project -a x -i y -o z -s '{\"type\": " + std::string(5000, '[') + "'");
+  CHECK(spec.code != 139);
+  // A plugin library cut in half: reported like any load failure, and the
+  // other plugins still work.
+  const fs::path library = fs::path(BRIDGES_TEST_PLUGIN_DIR) / "libbridges_distances.so";
+  const std::string bytes = testing::read_file(library);
+  testing::write_bytes(dir / "libtruncated.so", bytes.substr(0, bytes.size() / 2));
+  write_text_atomically(dir / "truncated.plugin.json", R"({"manifest_version": 1, "plugin": "truncated",
+    "version": "0.1.0", "library": "libtruncated.so", "abi": 1,
+    "provides": [{"kind": "similarity", "name": "cut_cosine", "description": "d", "invariances": []}]})");
+  const auto check = bridges_cli("plugins check", "BRIDGES_PLUGIN_PATH=" + dir.path().string());
+  CHECK(check.code == 1);
+  CHECK(contains(check.out, "it is truncated"));
+  CHECK(contains(check.out, "ok   distances"));
+}
+
+TEST_CASE("interrupted or killed projections leave no file behind; a write past ulimit -f is a clean error") {
+  testing::TempDir dir;
+  write_npy(dir / "x.npy", testing::randn({20000, 64}, 5));
+  write_npy(dir / "idx.npy", at::arange(0, 500, at::TensorOptions().dtype(at::kLong)));
+  // linf with p: the slowest similarity, so the signal lands mid-run.
+  const std::string command = std::string(BRIDGES_TEST_CLI) + R"( project -s "{\"type\": \"linf\", \"p\": 8}" -s l1)" +
+                              " --chunk-rows 256 -a " + (dir / "idx.npy").string() + " -i " +
+                              (dir / "x.npy").string() + " -o " + (dir / "r.npy").string();
+  for (const char* signal : {"INT", "TERM"}) {
+    CAPTURE(signal);
+    const int code = shell(command + " >/dev/null 2>&1 & pid=$!; sleep 1; kill -" + signal +
+                           " $pid; wait $pid; exit $?");
+    CHECK(code == 130);
+    CHECK(testing::list_folder(dir.path()).size() == 2);  // x.npy and idx.npy only
+  }
+  // SIGKILL leaves its temporaries; the next write into the folder sweeps them.
+  CHECK(shell(command + " >/dev/null 2>&1 & pid=$!; sleep 1; kill -KILL $pid; wait $pid; exit $?") == 137);
+  CHECK(has_temporaries(dir.path()));
+  write_npy(dir / "small.npy", testing::randn({10, 64}, 6));
+  CHECK(bridges_cli("project -a " + (dir / "idx.npy").string() + " -i " + (dir / "x.npy").string() + " -o " +
+                    (dir / "out" / "r.npy").string() + " --chunk-rows 100000 -s cosine")
+            .code == 0);
+  CHECK(bridges_cli("project -a " + (dir / "small.npy").string() + " -i " + (dir / "small.npy").string() + " -o " +
+                    (dir / "r2.npy").string())
+            .code == 0);
+  CHECK_FALSE(has_temporaries(dir.path()));
+  // ulimit -f 64: files may not grow past 64 KiB; the output needs 40 MB.
+  const int limited = shell("ulimit -f 64; " + command + " > " + (dir / "log").string() + " 2>&1");
+  CHECK(limited == 1);
+  CHECK(contains(read_text(dir / "log"), "error: "));
+  CHECK_FALSE(fs::exists(dir / "r.npy"));
+  CHECK_FALSE(fs::exists(dir / "r.l1.npy"));
+  CHECK_FALSE(has_temporaries(dir.path()));
 }

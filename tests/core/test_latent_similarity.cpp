@@ -91,7 +91,9 @@ TEST_CASE("kNN retrieval: identical spaces agree fully; a shuffled one does not"
   const RetrievalScores widths = knn_retrieval(x, x.narrow(1, 0, 8), 5);
   CHECK(std::isnan(widths.mrr));
   CHECK(widths.jaccard > 0.1);
-  CHECK_THROWS_AS(knn_retrieval(x, x, 300), ConfigError);
+  // More neighbours than other samples: undefined, not a wrong option.
+  CHECK_THROWS_AS(knn_retrieval(x, x, 300), UndefinedMeasureError);
+  CHECK_THROWS_AS(knn_retrieval(x, x, 0), ConfigError);
 }
 
 TEST_CASE("measures by name, and errors that say what fits") {

@@ -2,7 +2,11 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/zeros.h>
+#include <fmt/format.h>
 
+#include <cmath>
+
+#include "bridges/error.hpp"
 #include "bridges/invariance_check.hpp"
 #include "bridges/registry/registry.hpp"
 #include "naive.hpp"
@@ -92,4 +96,34 @@ TEST_CASE("every built-in writes itself back to JSON that makes an equal compone
     CHECK(s->to_json() == spec);
     CHECK(registry().make_from_json<Similarity>(s->to_json())->to_json() == spec);
   }
+}
+
+TEST_CASE("every built-in similarity refuses NaN and infinity in x or anchors, naming the first bad row and column") {
+  // The kernels alone give plausible numbers for such rows (Euclidean's clamp
+  // turned NaN into 0, a max ignores it): Similarity::project refuses them.
+  for (const auto& name : {"cosine", "euclidean", "l1", "linf"}) {
+    auto similarity = registry().make<Similarity>(name);
+    for (const double bad : {std::nan(""), double(INFINITY), -double(INFINITY)}) {
+      CAPTURE(name);
+      CAPTURE(bad);
+      Tensor x = testing::randn({20, 5}, 3);
+      const Tensor anchors = testing::randn({7, 5}, 2);
+      x[13][2] = bad;
+      CHECK_THROWS_WITH_ALL(similarity->project(x, anchors), NonFiniteError,
+                            fmt::format("similarity/{}: x: row 13, column 2", name));
+      Tensor a = anchors.clone();
+      a[6][4] = bad;
+      CHECK_THROWS_WITH_ALL(similarity->project(testing::randn({20, 5}, 3), a), NonFiniteError,
+                            fmt::format("similarity/{}: anchors: row 6, column 4", name));
+    }
+  }
+}
+
+TEST_CASE("a projection that overflows is refused with the largest magnitude and the fix, never printed as inf") {
+  auto euclidean = registry().make<Similarity>("euclidean");
+  const Tensor x = 1e20 * testing::randn({10, 4}, 5), anchors = -1e20 * testing::randn({3, 4}, 6);
+  CHECK_THROWS_WITH_ALL(euclidean->project(x, anchors), NonFiniteError, "similarity/euclidean: the result is infinite",
+                        "overflow float32", "Scale the latents");
+  // In float64 the same values are fine.
+  CHECK_FALSE(find_nonfinite(euclidean->project(x.to(at::kDouble), anchors.to(at::kDouble))).has_value());
 }

@@ -42,6 +42,14 @@ class BRIDGES_API ShapeError : public Error {
   using Error::Error;
 };
 
+/// Numbers from outside (a file, an encoder, a plugin) are NaN or infinite,
+/// or a result overflowed: the message names the source, the first bad row
+/// and column, and how to fix it.
+class BRIDGES_API NonFiniteError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Options given to a component, a command or a pipeline are invalid.
 class BRIDGES_API ConfigError : public Error {
  public:

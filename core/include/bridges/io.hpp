@@ -6,6 +6,8 @@
 #include <iosfwd>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "bridges/export.hpp"
 
 namespace bridges {
@@ -17,17 +19,43 @@ namespace bridges {
 BRIDGES_API void write_file_atomically(const std::filesystem::path& file,
                                        const std::function<void(std::ostream&)>& write);
 
+/// Throws IoError when `file`, a path to write, is a folder or empty (a
+/// rename over a folder fails late, with no useful reason).
+BRIDGES_API void require_file_path(const std::filesystem::path& file);
+
 /// Creates the missing folders above `file`; throws IoError naming the file.
 BRIDGES_API void create_parent_folders(const std::filesystem::path& file);
 
 /// A fresh name in `file`'s folder for the temporary file that becomes
-/// `file` (".name.tmp-PID-N"), for writers that rename it themselves.
+/// `file` (".name.tmp-PID-N"), for writers that rename it themselves. The
+/// first call for a folder removes the temporaries that killed processes
+/// left there (remove_stale_temporaries).
 BRIDGES_API std::filesystem::path temporary_path_for(const std::filesystem::path& file);
+
+/// Removes the ".name.tmp-PID-N" files in `folder` whose process no longer
+/// exists (SIGKILL, a power cut); returns how many. Files of live processes
+/// are left alone.
+BRIDGES_API std::size_t remove_stale_temporaries(const std::filesystem::path& folder);
+
 
 /// The same for a string.
 BRIDGES_API void write_text_atomically(const std::filesystem::path& file, std::string_view text);
 
 /// The whole content of a file; throws IoError naming the file and the reason.
+/// A folder is refused by name ("is a folder, expected a file").
 BRIDGES_API std::string read_text(const std::filesystem::path& file);
+
+/// The deepest nesting of arrays and objects parse_json accepts. bridges'
+/// own documents nest fewer than 10 levels; every walk over a document
+/// (copying, printing, ${ENV} expansion) recurses once per level, and
+/// 100000 nested arrays overflowed the stack.
+inline constexpr int kMaxJsonDepth = 128;
+
+/// nlohmann::json::parse for text from outside (pipelines, manifests,
+/// results, options on the command line): the same errors
+/// (json::parse_error), plus FormatError "{where}: JSON nested deeper than
+/// 128 levels" as soon as the parser reaches that depth, before the deep
+/// document exists.
+BRIDGES_API nlohmann::json parse_json(std::string_view text, std::string_view where);
 
 }  // namespace bridges

@@ -14,10 +14,20 @@
 #include <string_view>
 #include <vector>
 
+#include "bridges/error.hpp"
 #include "bridges/export.hpp"
 #include "bridges/tensor.hpp"
 
 namespace bridges {
+
+/// A measure that is not defined for these inputs: a space whose samples are
+/// all the same point (CKA would be 0/0, kNN all ties), fewer samples than
+/// the measure needs (debiased CKA: 4; kNN: k + 1). Never a plausible
+/// number in its place.
+class BRIDGES_API UndefinedMeasureError : public ShapeError {
+ public:
+  using ShapeError::ShapeError;
+};
 
 struct BRIDGES_API MeasureOptions {
   int64_t knn = 10;             ///< neighbours for the knn_* measures
@@ -55,7 +65,7 @@ BRIDGES_API double pearson(const Tensor& a, const Tensor& b);
 /// sharing their average rank.
 BRIDGES_API double spearman(const Tensor& a, const Tensor& b);
 /// The mean over rows of the row-wise Pearson / Spearman correlation (rows
-/// of zero variance count 0).
+/// of zero variance count 0; all rows constant is undefined).
 BRIDGES_API double pearson_per_sample(const Tensor& a, const Tensor& b);
 BRIDGES_API double spearman_per_sample(const Tensor& a, const Tensor& b);
 /// Ranks of the entries of each row (1-based, ties averaged), float64.
@@ -63,7 +73,10 @@ BRIDGES_API Tensor rank_rows(const Tensor& a);
 
 /// Retrieval between two spaces over the same samples, after the relative
 /// representations paper's word-embedding experiment. Neighbours by cosine
-/// similarity.
+/// similarity, computed in float64 (an exact isometry scores 1). Ties are
+/// broken by sample index: among equally similar samples the lower index is
+/// nearer, both for the k-neighbour sets and for b_i's rank in knn_mrr (an
+/// equally similar b_j with j < i counts as ahead of b_i).
 struct BRIDGES_API RetrievalScores {
   double jaccard = 0;        ///< mean Jaccard of sample i's k nearest neighbours in each space (itself excluded)
   double cross_jaccard = 0;  ///< mean Jaccard of the k nearest b_j of a_i and of b_i (same width only; the paper's Jaccard)
@@ -71,6 +84,7 @@ struct BRIDGES_API RetrievalScores {
   double mean_cosine = 0;    ///< mean cos(a_i, b_i) (same width only)
 };
 /// For a and b of different widths, cross_jaccard, mrr and mean_cosine are NaN.
+/// Throws UndefinedMeasureError when n <= k or a space has zero variance.
 BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10);
 
 /// The measures by name: cka_linear, cka_debiased, cka_rbf, svcca, pearson,
@@ -86,8 +100,12 @@ BRIDGES_API bool measure_needs_same_width(std::string_view measure);
 BRIDGES_API double latent_similarity(std::string_view measure, const Tensor& a, const Tensor& b,
                                      const MeasureOptions& options = {});
 /// Several at once, sharing work (e.g. one retrieval pass for the three knn_*).
+/// A measure undefined for these inputs throws UndefinedMeasureError, or,
+/// when `undefined` is given, is left out of the result and its reason
+/// stored there (so the measures that are defined are still reported).
 BRIDGES_API std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures,
                                                               const Tensor& a, const Tensor& b,
-                                                              const MeasureOptions& options = {});
+                                                              const MeasureOptions& options = {},
+                                                              std::map<std::string, std::string>* undefined = nullptr);
 
 }  // namespace bridges

@@ -127,8 +127,14 @@ class BRIDGES_API NpyWriter {
   /// the rest went to the disk from the caller's memory.
   int64_t bytes_copied() const { return bytes_copied_; }
   /// Flushes to disk and moves the file into place. Throws ShapeError if
-  /// fewer rows than declared were written.
+  /// fewer rows than declared were written. Same as finish(), then publish().
   void commit();
+  /// The two halves of commit(), for several files that must appear all or
+  /// none: finish() every writer (the data reaches the disk; where it fails,
+  /// e.g. on a full disk, no file has appeared yet), then publish() each
+  /// (a rename).
+  void finish();
+  void publish();
 
  private:
   void put(const char* data, std::size_t bytes);
@@ -142,6 +148,7 @@ class BRIDGES_API NpyWriter {
   int fd_ = -1;
   bool direct_ = false;
   bool failed_ = false;  // a write failed: append() and commit() refuse
+  bool finished_ = false;  // finish() done: only publish() is left
   int64_t rows_written_ = 0;
   int64_t bytes_copied_ = 0;
   int64_t flushed_ = 0;  // direct mode: offset_ at the last fdatasync

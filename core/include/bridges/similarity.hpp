@@ -23,7 +23,9 @@ class BRIDGES_API Similarity : public Component {
 
   /// x [n, d] and anchors [k, d], both float32 or both float64 (n may be 0,
   /// k >= 1) -> [n, k] of the same dtype. Throws ShapeError naming the
-  /// similarity and what was found when the inputs do not fit.
+  /// similarity and what was found when the inputs do not fit, and
+  /// NonFiniteError when x or anchors hold NaN or an infinity (with the
+  /// first bad row and column) or the result is not finite (an overflow).
   Tensor project(const Tensor& x, const Tensor& anchors) const;
 
   /// The transformation classes this function is invariant to, as declared

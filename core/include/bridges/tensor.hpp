@@ -7,7 +7,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "bridges/export.hpp"
 
@@ -21,6 +23,32 @@ BRIDGES_API std::string dtype_name(at::ScalarType type);
 
 /// "float32 [3, 4]", or "undefined" for an empty handle: for error messages.
 BRIDGES_API std::string describe(const Tensor& t);
+
+/// Where a tensor first holds NaN or an infinity.
+struct NonFinite {
+  int64_t row = 0;     ///< row of t viewed as [rows, -1] (0 for a 0-d or 1-d tensor's only row)
+  int64_t column = 0;  ///< column in that view
+  double value = 0;    ///< NaN, inf or -inf
+};
+
+/// The first NaN or infinite entry of t in row-major order, or nothing when
+/// every entry is finite (integer and bool tensors always are). One pass at
+/// memory speed, threaded, with no temporary as large as t: cheap enough to
+/// run on every input that comes from outside.
+BRIDGES_API std::optional<NonFinite> find_nonfinite(const Tensor& t);
+
+/// Throws NonFiniteError when t holds NaN or an infinity:
+/// "{what}: row R, column C is NaN (float32 [n, d]); every value must be
+/// finite. {fix}". `what` names the source (a file, a component), `fix`
+/// says what to do about it; `row_offset` is added to the row reported (t
+/// is a chunk of a larger file).
+BRIDGES_API void require_finite(const Tensor& t, std::string_view what, std::string_view fix,
+                                int64_t row_offset = 0);
+
+/// The fix `require_finite` suggests for latents read from a file.
+inline constexpr std::string_view kFixNonFiniteLatents =
+    "Fix or drop those rows where the file is made (NumPy: x = x[np.isfinite(x).all(axis=1)]); relative "
+    "representations of NaN or infinity are undefined.";
 
 /// Like at::empty, but a tensor of 4 MiB or more is backed by memory aligned
 /// to 2 MiB and marked for transparent huge pages. Touching fresh memory
@@ -43,14 +71,21 @@ BRIDGES_API Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options)
 /// exists; a host program may call it once.
 BRIDGES_API void keep_freed_memory();
 
+/// The largest thread count bridges accepts: 4 x the machine's cores. More
+/// threads than cores only slow a compute-bound kernel down, and a typo such
+/// as 100000 would start that many threads.
+BRIDGES_API int max_threads();
+
 /// Sets LibTorch's intra-op threads; `threads <= 0` means every core of the
 /// machine. LibTorch may start with one thread: every program calls this.
-/// Returns the number of threads now in use.
+/// Returns the number of threads now in use. Throws ConfigError above
+/// max_threads().
 BRIDGES_API int set_threads(int threads);
 
 /// For a scope with its own thread count (an encoder's "threads" option):
 /// sets LibTorch's intra-op threads to `threads` when it is positive, and
-/// restores the previous count on leaving.
+/// restores the previous count on leaving. Throws ConfigError above
+/// max_threads().
 class BRIDGES_API ThreadScope {
  public:
   explicit ThreadScope(int64_t threads);

@@ -1,0 +1,185 @@
+// Numbers bridges prints must be right or refused: non-finite inputs,
+// precision far from the origin, overflow, degenerate measures (issue 16).
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "bridges/error.hpp"
+#include "bridges/kernels.hpp"
+#include "bridges/latent_similarity.hpp"
+#include "bridges/tensor.hpp"
+#include "testing.hpp"
+
+using namespace bridges;
+
+namespace {
+
+// Euclidean distances from direct differences, in float64: the reference.
+Tensor direct_euclidean(const Tensor& x, const Tensor& a) {
+  const Tensor xd = x.to(at::kDouble), ad = a.to(at::kDouble);
+  return (xd.unsqueeze(1) - ad.unsqueeze(0)).pow(2).sum(2).sqrt();
+}
+
+double max_relative_error(const Tensor& got, const Tensor& reference) {
+  return ((got.to(at::kDouble) - reference).abs() / reference.abs().clamp_min(1e-12)).max().item<double>();
+}
+
+// Each instruction set the processor runs, then back to the best.
+template <class F>
+void for_each_isa(F&& f) {
+  for (const char* isa : {"avx512", "avx2", "generic"}) {
+    try {
+      kernels::set_isa(isa);
+    } catch (const ConfigError&) {
+      continue;
+    }
+    INFO("isa " << isa);
+    f();
+  }
+  kernels::set_isa("auto");
+}
+
+}  // namespace
+
+TEST_CASE("find_nonfinite reports the first NaN or infinity by row and column, and nothing for finite data") {
+  for (const auto dtype : {at::kFloat, at::kDouble}) {
+    Tensor x = testing::randn({300, 257}, 1, dtype);
+    CHECK_FALSE(find_nonfinite(x).has_value());
+    x[250][3] = std::numeric_limits<double>::infinity();
+    x[120][200] = std::numeric_limits<double>::quiet_NaN();
+    const auto bad = find_nonfinite(x);
+    REQUIRE(bad.has_value());
+    CHECK(bad->row == 120);
+    CHECK(bad->column == 200);
+    CHECK(std::isnan(bad->value));
+    // The largest finite value is finite.
+    Tensor big = at::full({5, 5}, std::numeric_limits<float>::max(), at::TensorOptions(dtype));
+    CHECK_FALSE(find_nonfinite(big).has_value());
+    big[4][4] = -std::numeric_limits<double>::infinity();
+    CHECK(find_nonfinite(big)->row == 4);
+  }
+  CHECK_FALSE(find_nonfinite(at::arange(10, at::kLong)).has_value());
+  CHECK_THROWS_WITH_ALL(require_finite(at::full({4, 2}, NAN), "z.npy", "drop them", 1000), NonFiniteError, "z.npy",
+                        "row 1000, column 0", "NaN", "drop them");
+}
+
+TEST_CASE("Euclidean distances are accurate far from the origin and zero between a point and itself") {
+  for_each_isa([] {
+    for (const auto dtype : {at::kFloat, at::kDouble}) {
+      INFO(dtype_name(dtype));
+      // 5 + 0.01 N(0, 1): the GEMM form without centring had 17% error here.
+      const Tensor x = (5 + 0.01 * testing::randn({1000, 256}, 4, at::kDouble)).to(dtype);
+      const Tensor anchors = x.narrow(0, 0, 64);
+      const Tensor got = kernels::euclidean(x, anchors);
+      const Tensor reference = direct_euclidean(x, anchors);
+      // d(x_i, x_i) is exactly 0 for the anchors' own rows.
+      CHECK(got.narrow(0, 0, 64).diagonal().abs().max().item<double>() == 0.0);
+      const Tensor off = reference > 0;
+      const double error = max_relative_error(got.masked_select(off), reference.masked_select(off));
+      CHECK(error < (dtype == at::kFloat ? 1e-4 : 1e-12));
+      // N(0, 1) at d = 768: d(x, x) was 0.04.
+      const Tensor y = testing::randn({200, 768}, 5, dtype);
+      CHECK(kernels::euclidean(y, y.narrow(0, 0, 50)).narrow(0, 0, 50).diagonal().abs().max().item<double>() == 0.0);
+      // Near duplicates: 1e-3 apart, relative to coordinates of size 1.
+      const Tensor near = y.narrow(0, 0, 50) + 1e-3 * testing::randn({50, 768}, 6, dtype);
+      const Tensor close = kernels::euclidean(near, y.narrow(0, 0, 50)).diagonal();
+      const Tensor close_ref = direct_euclidean(near, y.narrow(0, 0, 50)).diagonal();
+      CHECK(max_relative_error(close, close_ref) < (dtype == at::kFloat ? 1e-3 : 1e-9));
+    }
+  });
+}
+
+TEST_CASE("the p-norm approximation of L-inf neither overflows nor underflows for large p") {
+  // Differences of 5 (5^100 overflows float32) and of 0.01 (0.01^100
+  // underflows): cdist gave inf and 0.
+  const Tensor x = at::tensor({0.0f, 0.0f, 0.0f, 0.0f}).reshape({2, 2});
+  const Tensor anchors = at::tensor({5.0f, 1.0f, 0.01f, 0.005f}).reshape({2, 2});
+  for (const double p : {1.0, 2.0, 20.0, 100.0, 1000.0}) {
+    INFO("p = " << p);
+    const Tensor got = kernels::pnorm(x, anchors, p).to(at::kDouble);
+    const Tensor ad = anchors.to(at::kDouble).abs();
+    const Tensor m = std::get<0>(ad.max(1, true));
+    const Tensor expected = (m * (ad / m).pow(p).sum(1, true).pow(1.0 / p)).reshape({1, 2}).expand({2, 2});
+    CHECK(find_nonfinite(got) == std::nullopt);
+    CHECK(testing::max_abs_diff(got / expected, at::ones_like(got)) < 1e-5);
+  }
+  CHECK_THROWS_AS(kernels::pnorm(x, anchors, INFINITY), ConfigError);
+}
+
+TEST_CASE("cosine of very large finite values is right, not 0") {
+  const Tensor x = 1e20 * testing::randn({30, 16}, 7);
+  const Tensor anchors = 1e20 * testing::randn({5, 16}, 8);
+  const Tensor got = kernels::cosine(x, anchors);
+  const Tensor xd = x.to(at::kDouble), ad = anchors.to(at::kDouble);
+  const Tensor expected = (xd / xd.norm(2, 1, true)).mm((ad / ad.norm(2, 1, true)).t());
+  CHECK(testing::max_abs_diff(got, expected) < 1e-5);
+}
+
+TEST_CASE("measures of a space with zero variance are undefined, never a plausible score") {
+  const Tensor x = testing::randn({50, 8}, 9);
+  const Tensor constant = at::ones({50, 8});
+  for (const char* m : {"cka_linear", "cka_debiased", "cka_rbf", "svcca", "knn_jaccard", "knn_mrr", "pearson",
+                        "pearson_per_sample", "spearman_per_sample"}) {
+    INFO(m);
+    CHECK_THROWS_AS(latent_similarity(m, x, constant), UndefinedMeasureError);
+    CHECK_THROWS_AS(latent_similarity(m, constant, x), UndefinedMeasureError);
+  }
+  // Several at once: the undefined ones are reported with their reason, the
+  // rest computed.
+  std::map<std::string, std::string> undefined;
+  MeasureOptions options;
+  options.knn = 10;
+  const auto values =
+      latent_similarities({"cka_linear", "cka_debiased", "knn_jaccard"}, x.narrow(0, 0, 3), x.narrow(0, 0, 3) * 2,
+                          options, &undefined);
+  CHECK(values.count("cka_linear") == 1);
+  CHECK(values.at("cka_linear") == doctest::Approx(1.0));
+  REQUIRE(undefined.count("cka_debiased") == 1);
+  CHECK(undefined.at("cka_debiased").find("debiased linear CKA: needs at least 4 samples, found 3") !=
+        std::string::npos);
+  REQUIRE(undefined.count("knn_jaccard") == 1);
+  CHECK(undefined.at("knn_jaccard").find("need at least k + 1 = 11 samples, found 3") != std::string::npos);
+  CHECK(values.count("knn_jaccard") == 0);
+  // Without the map, an undefined measure is an error.
+  CHECK_THROWS_AS(latent_similarities({"knn_jaccard"}, x.narrow(0, 0, 3), x.narrow(0, 0, 3), options),
+                  UndefinedMeasureError);
+}
+
+TEST_CASE("kNN retrieval scores an exact isometry 1 and breaks ties by sample index") {
+  // An exact rotation in float64.
+  const Tensor x = testing::randn({2000, 64}, 10, at::kDouble);
+  const Tensor q = std::get<0>(at::linalg_qr(testing::randn({64, 64}, 11, at::kDouble)));
+  CHECK(knn_retrieval(x, x.mm(q), 300).jaccard == 1.0);
+  // The cross measures pair a_i with b_j directly: 1 for the same space.
+  const RetrievalScores s = knn_retrieval(x, x * 3, 300);
+  CHECK(s.jaccard == 1.0);
+  CHECK(s.cross_jaccard == 1.0);
+  CHECK(s.mrr == 1.0);
+  // Ties: four points on two spots. Sample 0's nearest other sample is 1
+  // (same spot); with k = 2 the tie between 2 and 3 goes to 2.
+  const Tensor tied = at::tensor({1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0}, at::kDouble).reshape({4, 2});
+  const Tensor other = at::tensor({1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.6, 0.8}, at::kDouble).reshape({4, 2});
+  // In `tied`, 0's neighbours are {1, 2}; in `other`, 0's are {1, 3} (3 is
+  // closer to 0 than 2 is): Jaccard 1/3 for sample 0.
+  const RetrievalScores t = knn_retrieval(tied, other, 2);
+  const RetrievalScores u = knn_retrieval(tied, other, 2);
+  CHECK(t.jaccard == u.jaccard);
+  // MRR with ties: b_1 ties with b_0 for query a_1 and b_0 has the lower
+  // index, so b_1 ranks 2nd (1/2), not 1st.
+  const RetrievalScores same = knn_retrieval(tied, tied, 1);
+  CHECK(same.mrr == doctest::Approx((1.0 + 0.5 + 1.0 + 0.5) / 4));
+}
+
+TEST_CASE("measures of huge finite values are finite and equal those of the scaled-down space") {
+  const Tensor x = testing::randn({200, 16}, 12), y = testing::randn({200, 16}, 13) + x;
+  MeasureOptions options;
+  const auto small = latent_similarities({"cka_linear", "cka_debiased", "svcca", "pearson", "knn_jaccard"}, x, y);
+  const auto huge =
+      latent_similarities({"cka_linear", "cka_debiased", "svcca", "pearson", "knn_jaccard"}, x * 1e20f, y * 1e20f);
+  for (const auto& [m, v] : small) {
+    INFO(m);
+    CHECK(std::isfinite(huge.at(m)));
+    CHECK(huge.at(m) == doctest::Approx(v).epsilon(1e-4));
+  }
+}
