@@ -1,6 +1,7 @@
 #include "bridges/io.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -137,6 +138,35 @@ nlohmann::json parse_json(std::string_view text, std::string_view where) {
                                     where, kMaxJsonDepth));
     return true;
   });
+}
+
+FolderLock::FolderLock(const fs::path& folder) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw IoError(fmt::format("{}: cannot create the folder: {}.", folder.string(), ec.message()));
+  const fs::path file = folder / ".lock";
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IoError(fmt::format("{}: cannot create the lock file: {}.", file.string(), std::strerror(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    char holder[32] = {};
+    const ssize_t got = ::pread(fd_, holder, sizeof holder - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    if (error == EWOULDBLOCK)
+      throw IoError(fmt::format("{}: another process (pid {}) is writing into this folder. Wait for it to finish, or "
+                                "give another output folder (--out).",
+                                folder.string(), got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "?"));
+    throw IoError(fmt::format("{}: cannot lock: {}.", file.string(), std::strerror(error)));
+  }
+  const std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    // The lock holds without the pid; only the message would lack it.
+  }
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing drops the lock
 }
 
 }  // namespace bridges

@@ -92,7 +92,7 @@ class Run {
       : p_(p), source_(source), out_(std::move(out)), log_(log), start_(std::chrono::steady_clock::now()) {}
 
   json execute() {
-    fs::create_directories(out_);
+    const FolderLock lock(out_);  // one run at a time in a run folder
     logfile_.open(out_ / "run.log", std::ios::app);
     write_text_atomically(out_ / "pipeline.json", p_.to_json().dump(2) + "\n");
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));

@@ -498,15 +498,19 @@ TEST_CASE("interrupted or killed projections leave no file behind; a write past 
   const std::string command = std::string(BRIDGES_TEST_CLI) + R"( project -s "{\"type\": \"linf\", \"p\": 8}" -s l1)" +
                               " --chunk-rows 256 -a " + (dir / "idx.npy").string() + " -i " +
                               (dir / "x.npy").string() + " -o " + (dir / "r.npy").string();
+  // The signal is sent once the outputs' temporary files exist: the run is
+  // then mid-way, past its start-up.
+  const auto interrupt_with = [&](const std::string& signal) {
+    return shell(command + " >/dev/null 2>&1 & pid=$!; for i in $(seq 400); do ls -a " + dir.path().string() +
+                 " | grep -q tmp- && break; sleep 0.05; done; kill -" + signal + " $pid; wait $pid; exit $?");
+  };
   for (const char* signal : {"INT", "TERM"}) {
     CAPTURE(signal);
-    const int code = shell(command + " >/dev/null 2>&1 & pid=$!; sleep 1; kill -" + signal +
-                           " $pid; wait $pid; exit $?");
-    CHECK(code == 130);
+    CHECK(interrupt_with(signal) == 130);
     CHECK(testing::list_folder(dir.path()).size() == 2);  // x.npy and idx.npy only
   }
   // SIGKILL leaves its temporaries; the next write into the folder sweeps them.
-  CHECK(shell(command + " >/dev/null 2>&1 & pid=$!; sleep 1; kill -KILL $pid; wait $pid; exit $?") == 137);
+  CHECK(interrupt_with("KILL") == 137);
   CHECK(has_temporaries(dir.path()));
   write_npy(dir / "small.npy", testing::randn({10, 64}, 6));
   CHECK(bridges_cli("project -a " + (dir / "idx.npy").string() + " -i " + (dir / "x.npy").string() + " -o " +
@@ -523,4 +527,17 @@ TEST_CASE("interrupted or killed projections leave no file behind; a write past 
   CHECK_FALSE(fs::exists(dir / "r.npy"));
   CHECK_FALSE(fs::exists(dir / "r.l1.npy"));
   CHECK_FALSE(has_temporaries(dir.path()));
+}
+
+TEST_CASE("a second run into a run folder in use stops at once, naming the holder") {
+  testing::TempDir dir;
+  const fs::path pipeline = fs::path(BRIDGES_TEST_SOURCE_DIR) / "examples" / "pipelines" / "smoke.json";
+  // flock(1) holds the folder's lock while bridges tries to run into it.
+  fs::create_directories(dir / "run");
+  const int code = shell("flock " + (dir / "run" / ".lock").string() + " -c \"" + BRIDGES_TEST_CLI + " run " +
+                         pipeline.string() + " --out " + (dir / "run").string() + " > " + (dir / "log").string() +
+                         " 2>&1\"");
+  CHECK(code == 1);
+  CHECK(contains(read_text(dir / "log"), "another process (pid"));
+  CHECK(testing::list_folder(dir / "run") == std::vector<std::string>{".lock"});
 }

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#include <unistd.h>
+
 #include "bridges/error.hpp"
+#include "bridges/io.hpp"
 #include "bridges/kernels.hpp"
 #include "bridges/latent_similarity.hpp"
 #include "bridges/tensor.hpp"
@@ -182,4 +185,33 @@ TEST_CASE("measures of huge finite values are finite and equal those of the scal
     CHECK(std::isfinite(huge.at(m)));
     CHECK(huge.at(m) == doctest::Approx(v).epsilon(1e-4));
   }
+}
+
+TEST_CASE("a folder lock admits one holder at a time and names the holder's pid") {
+  testing::TempDir dir;
+  {
+    const FolderLock first(dir / "run");
+    CHECK_THROWS_WITH_ALL(FolderLock(dir / "run"), IoError, "another process (pid " + std::to_string(::getpid()) + ")",
+                          "--out");
+  }
+  CHECK_NOTHROW(FolderLock(dir / "run"));  // released with its holder
+}
+
+TEST_CASE("temporaries of dead processes are swept; those of live ones stay") {
+  testing::TempDir dir;
+  // A pid that does not exist: above the kernel's pid_max (4194304 at most).
+  testing::write_bytes(dir / ".r.npy.tmp-99999999-0", "partial");
+  const std::string live = ".r.npy.tmp-" + std::to_string(::getppid()) + "-3";
+  testing::write_bytes(dir / live, "someone's");
+  testing::write_bytes(dir / ".notes.tmp-x-1", "not ours");
+  CHECK(remove_stale_temporaries(dir.path()) == 1);
+  CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{".notes.tmp-x-1", live});
+}
+
+TEST_CASE("parse_json bounds the nesting depth and reads a folder as an error") {
+  CHECK(parse_json(std::string(100, '[') + std::string(100, ']'), "ok.json").is_array());
+  CHECK_THROWS_WITH_ALL(parse_json(std::string(100000, '[') + std::string(100000, ']'), "deep.json"), FormatError,
+                        "deep.json: JSON nested deeper than 128 levels");
+  testing::TempDir dir;
+  CHECK_THROWS_WITH_ALL(read_text(dir.path()), IoError, "is a folder, expected a file");
 }

@@ -45,6 +45,24 @@ BRIDGES_API void write_text_atomically(const std::filesystem::path& file, std::s
 /// A folder is refused by name ("is a folder, expected a file").
 BRIDGES_API std::string read_text(const std::filesystem::path& file);
 
+/// An exclusive lock on a folder for one process (flock on FOLDER/.lock,
+/// which holds the holder's pid). The kernel drops it when the process ends,
+/// however it ends, so no stale lock survives a crash. Two runs into one run
+/// folder interleaved their files (results.json of one, pipeline.json of the
+/// other): the second now stops at once.
+class BRIDGES_API FolderLock {
+ public:
+  /// Creates `folder` if needed and locks it. Throws IoError naming the
+  /// folder and the holder's pid when another process holds it.
+  explicit FolderLock(const std::filesystem::path& folder);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 /// The deepest nesting of arrays and objects parse_json accepts. bridges'
 /// own documents nest fewer than 10 levels; every walk over a document
 /// (copying, printing, ${ENV} expansion) recurses once per level, and
