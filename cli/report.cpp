@@ -55,10 +55,24 @@ void run(const ReportOptions& o) {
     files.push_back(results_file(r));
     results.push_back(read_results(files.back()));
   }
+  // The reports read fields by type; a hand-edited or foreign file fails
+  // there with the JSON library's words, which are rethrown naming the file.
+  const auto rendered = [&](const auto& render, const std::string& what) {
+    try {
+      return render();
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(fmt::format("{}: a field is missing or of another type ({}); is this a results.json written "
+                                    "by this bridges? Run the pipeline again to write it anew.",
+                                    what, e.what()));
+    }
+  };
   if (results.size() == 1) {
     const fs::path folder = o.out.empty() ? files[0].parent_path() : o.out;
-    write_text_atomically(folder / "report.md", markdown_report(results[0]));
-    write_text_atomically(folder / "report.html", html_report(results[0]));
+    // Both rendered before either is written: no half-updated pair.
+    const std::string md = rendered([&] { return markdown_report(results[0]); }, files[0].string());
+    const std::string html = rendered([&] { return html_report(results[0]); }, files[0].string());
+    write_text_atomically(folder / "report.md", md);
+    write_text_atomically(folder / "report.html", html);
     std::cout << fmt::format("wrote {} and report.html\n", (folder / "report.md").string());
     return;
   }
@@ -70,7 +84,9 @@ void run(const ReportOptions& o) {
   if (with_latent_similarity == 0)
     throw ConfigError("none of these runs has a latent_similarity experiment to compare; add "
                       "{\"type\": \"latent_similarity\"} to the pipelines' \"experiments\" and run them.");
-  const std::string md = latent_similarity_comparison(results);
+  std::string names;
+  for (const auto& f : files) names += (names.empty() ? "" : ", ") + f.string();
+  const std::string md = rendered([&] { return latent_similarity_comparison(results); }, names);
   if (o.out.empty()) {
     std::cout << md;
   } else {

@@ -541,3 +541,13 @@ TEST_CASE("a second run into a run folder in use stops at once, naming the holde
   CHECK(contains(read_text(dir / "log"), "another process (pid"));
   CHECK(testing::list_folder(dir / "run") == std::vector<std::string>{".lock"});
 }
+
+TEST_CASE("report on a results.json with a field of the wrong type names the file and writes nothing") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "results.json", R"({"pipeline": "p", "dataset": 5, "samples": "many", "classes": [],
+    "anchors": 1, "encoders": 3, "stitching": "no"})");
+  const auto report = bridges_cli("report " + dir.path().string());
+  CHECK(report.code == 1);
+  CHECK(contains(report.err, (dir / "results.json").string() + ": a field is missing or of another type"));
+  CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"results.json"});
+}
