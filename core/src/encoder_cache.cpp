@@ -42,6 +42,8 @@ Read read_cache_file(const fs::path& file, const std::string& key) {
     meta = parse_json(bytes.substr(kMagic.size(), eol - kMagic.size()), "encoder cache header");
   } catch (const json::exception&) {
     return {"", "the metadata is not valid JSON"};
+  } catch (const Error& e) {
+    return {"", e.what()};
   }
   std::string payload = bytes.substr(eol + 1);
   if (meta.value("key", "") != key) return {"", "it was written for another key"};

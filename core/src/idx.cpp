@@ -1,3 +1,4 @@
+#include "bridges/io.hpp"
 #include "bridges/idx.hpp"
 
 #include <ATen/ops/empty.h>
@@ -24,8 +25,7 @@ namespace {
 
 // The whole file, decompressed when it starts with the gzip magic.
 std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+  std::ifstream in = open_for_reading(file);
   unsigned char magic[2] = {0, 0};
   in.read(reinterpret_cast<char*>(magic), 2);
   const bool gzipped = in.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;

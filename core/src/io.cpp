@@ -117,12 +117,17 @@ void write_text_atomically(const fs::path& file, std::string_view text) {
   write_file_atomically(file, [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
 }
 
-std::string read_text(const fs::path& file) {
+std::ifstream open_for_reading(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec))
     throw IoError(fmt::format("{}: is a folder, expected a file. Give the path of the file inside it.", file.string()));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+  return in;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in = open_for_reading(file);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw IoError(fmt::format("{}: reading failed: {}.", file.string(), std::strerror(errno)));

@@ -151,8 +151,7 @@ void check_size(const NpyHeader& h, int64_t size, const fs::path& file) {
 at::ScalarType NpyHeader::dtype() const { return dtype_of(descr, {}); }
 
 NpyHeader inspect_npy(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+  std::ifstream in = open_for_reading(file);
   NpyHeader h = read_npy_header(in, file);
   in.seekg(0, std::ios::end);
   check_size(h, static_cast<int64_t>(in.tellg()), file);
@@ -223,8 +222,7 @@ NpyHeader read_npy_header(std::istream& in, const fs::path& file) {
 }
 
 Tensor read_npy(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+  std::ifstream in = open_for_reading(file);
   const NpyHeader h = read_npy_header(in, file);
   in.seekg(0, std::ios::end);
   check_size(h, static_cast<int64_t>(in.tellg()), file);
@@ -258,8 +256,7 @@ struct MappedNpy::Mapping {
 
 MappedNpy::MappedNpy(const fs::path& file) : file_(file) {
   {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw IoError(fmt::format("{}: cannot open: {}.", file.string(), std::strerror(errno)));
+    std::ifstream in = open_for_reading(file);
     header_ = read_npy_header(in, file);
   }
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);

@@ -199,6 +199,27 @@ class Run {
     test_ = test_full.select(rows(test_full, p_.decoder["test_samples"]));
     train_labels_ = train_.labels;
     test_labels_ = test_.labels;
+    // What can be checked on the data is checked here, before any encoder
+    // trains: a failure after an hour of training helps nobody.
+    const bool decoders = std::any_of(p_.experiments.begin(), p_.experiments.end(),
+                                      [](const PipelineExperiment& e) { return e.type != "latent_similarity"; });
+    for (const auto& [split, labels] : {std::pair{"training", train_labels_}, std::pair{"test", test_labels_}}) {
+      const int64_t unlabelled = labels.lt(0).sum().item<int64_t>();
+      if (decoders && unlabelled > 0)
+        throw ConfigError(fmt::format(
+            "pipeline {}: $.experiments: decoders (stitching, ablation, fine-tuning, reconstruction) need a label for "
+            "every sample, but dataset/{} leaves {} of the {} {} samples unlabelled (label -1). Use a labelled data "
+            "set, or keep only latent_similarity experiments.",
+            p_.name, p_.dataset["type"].get<std::string>(), unlabelled, labels.numel(), split));
+    }
+    const json& counts = p_.anchors["count"];
+    for (const json& count : counts.is_array() ? counts : json::array({counts}))
+      if (count.is_number_integer() && count.get<int64_t>() > train_full_.size())
+        throw ConfigError(fmt::format("pipeline {}: $.anchors.count: {} anchors asked, but anchors are training "
+                                      "samples and dataset/{} has {}. Lower the count (or raise the data set's "
+                                      "train_limit).",
+                                      p_.name, count.get<int64_t>(), p_.dataset["type"].get<std::string>(),
+                                      train_full_.size()));
     classes_ = std::max(train_full_.labels.max().item<int64_t>(), test_full.labels.max().item<int64_t>()) + 1;
     note(fmt::format("dataset {}: {} training samples ({} for the decoders), {} test samples, {} classes",
                      p_.dataset["type"].get<std::string>(), train_full_.size(), train_.size(), test_.size(), classes_));
@@ -209,9 +230,17 @@ class Run {
   Tensor latents(EncoderState& e, const std::string& key, const Examples& examples, const std::string& what) {
     const fs::path file = out_ / "cache" / "latents" /
                           fmt::format("{}-{}-{}.npy", e.name, what, Fingerprint().add(std::string_view(key)).add(examples.indices).add(examples.split).hex());
+    // Beside each cached file, the fingerprint of its tensor: flipped bits
+    // in a cached .npy used to change the results silently.
+    const fs::path sum = file.string() + ".sum";
     if (fs::exists(file)) {
       try {
         Tensor cached = read_npy(file);
+        const std::string expected = fs::exists(sum) ? read_text(sum) : "";
+        if (expected != Fingerprint().add(cached).hex() + "\n")
+          throw FormatError(fmt::format("{}: {}", file.string(),
+                                        expected.empty() ? "its checksum file is missing"
+                                                         : "its content does not match its checksum"));
         require_finite(cached, file.string(), "");
         return cached;
       } catch (const Error& err) {
@@ -225,6 +254,7 @@ class Run {
                    "If the encoder is trained, lower its \"lr\" or change its \"seed\"; if it reads a model or a "
                    "file, fix or drop the samples it cannot encode.");
     write_npy(file, z);
+    write_text_atomically(sum, Fingerprint().add(z).hex() + "\n");  // after the data: a crash between leaves no valid pair
     return z;
   }
 

@@ -27,7 +27,7 @@ constexpr std::string_view kMagic = "bridges-word-vectors 1";
 // A buffered byte stream with the position kept for error messages.
 class ByteStream {
  public:
-  explicit ByteStream(const fs::path& file) : file_(file), in_(file, std::ios::binary), buffer_(1 << 20) {
+  explicit ByteStream(const fs::path& file) : file_(file), in_(open_for_reading(file)), buffer_(1 << 20) {
     if (!in_) throw IoError(fmt::format("{}: cannot open ({}).", file.string(), std::strerror(errno)));
   }
   // The next byte, or -1 at the end.
@@ -247,7 +247,7 @@ WordVectors read_json(const fs::path& file) {
 }
 
 WordVectors read_binary(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
+  std::ifstream in = open_for_reading(file);
   std::string line;
   std::getline(in, line);  // the magic, checked by the caller
   int64_t n = -1, dim = -1;
@@ -271,7 +271,7 @@ WordVectors read_binary(const fs::path& file) {
 
 // "word v1 ... vd" per line, optionally after a "count dim" line.
 WordVectors read_text_vectors(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
+  std::ifstream in = open_for_reading(file);
   std::vector<std::string> words;
   std::vector<float> values;
   int64_t dim = -1;
@@ -349,7 +349,7 @@ WordVectors read_word_vectors(const fs::path& file) {
                               file.string()));
   std::string head(kMagic.size(), '\0');
   {
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in = open_for_reading(file);
     in.read(head.data(), static_cast<std::streamsize>(head.size()));
     head.resize(static_cast<std::size_t>(in.gcount()));
   }

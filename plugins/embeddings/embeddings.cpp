@@ -5,6 +5,7 @@
 #include <ATen/ops/index_select.h>
 #include <fmt/format.h>
 
+#include <bridges/io.hpp>
 #include <bridges/npy.hpp>
 #include <bridges/sdk/plugin.hpp>
 #include <bridges/subsets.hpp>
@@ -114,8 +115,7 @@ class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encode
   int64_t dim() const override {
     for (const char* split : {"train", "test"})
       if (const auto file = path_option(options_, split)) {
-        std::ifstream in(*file, std::ios::binary);
-        if (!in) throw bridges::IoError(fmt::format("encoder/embeddings: cannot open {}.", *file));
+        std::ifstream in = bridges::open_for_reading(*file);
         const auto header = bridges::read_npy_header(in, *file);
         if (header.shape.size() != 2)
           throw bridges::ShapeError(fmt::format("encoder/embeddings: {} must be [n, d].", *file));

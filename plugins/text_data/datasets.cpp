@@ -81,7 +81,7 @@ class Brown final : public TextDataset {
         corpus.labels.push_back(static_cast<int64_t>(genre));
         corpus.documents.push_back(static_cast<int64_t>(f));
       };
-      std::ifstream in(files[f]);
+      std::ifstream in = bridges::open_for_reading(files[f]);
       std::string line;
       while (std::getline(in, line)) {
         const std::size_t sentence_start = words.size();

@@ -146,6 +146,21 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   CHECK(again.str().find("encoder mlp-0: loaded from the cache") != std::string::npos);
   CHECK(second == first);
   CHECK(read_text(dir / "results.json") == first.dump(2) + "\n");
+
+  // Flipped bits in a cached latents file are noticed and the latents encoded
+  // again: the results stay those of the first run.
+  fs::path cached;
+  for (const auto& entry : fs::directory_iterator(dir / "cache" / "latents"))
+    if (entry.path().extension() == ".npy") cached = entry.path();
+  REQUIRE_FALSE(cached.empty());
+  std::string bytes = read_text(cached);
+  bytes[bytes.size() - 3] ^= 0x10;
+  testing::write_bytes(cached, bytes);
+  std::ostringstream third_log;
+  const json third = run_pipeline(p, stitching::registry(), {dir.path()}, third_log);
+  CHECK(third_log.str().find(cached.string() + ": its content does not match its checksum; encoding again") !=
+        std::string::npos);
+  CHECK(third == first);
 }
 
 TEST_CASE("the ablation and reconstruction experiments on real images") {
@@ -226,4 +241,21 @@ TEST_CASE("an interrupted run leaves no half-written file, and the next run comp
     CHECK_MESSAGE(entry.path().filename().string().find(".tmp-") == std::string::npos, entry.path().string());
   j["decoder"]["epochs"] = 1;
   CHECK(run_pipeline(parse(j), stitching::registry(), {dir.path()}, log).contains("stitching"));
+}
+
+TEST_CASE("what the data decides is checked before any encoder trains: anchor count, labels") {
+  testing::TempDir dir;
+  json j = minimal();
+  j["dataset"]["train_limit"] = 100;
+  j["anchors"]["count"] = 500;
+  std::ostringstream log;
+  try {
+    run_pipeline(parse(j), stitching::registry(), {dir.path()}, log);
+    FAIL_CHECK("ran with more anchors than samples");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    CHECK(message.find("$.anchors.count: 500 anchors asked") != std::string::npos);
+    CHECK(message.find("has 100") != std::string::npos);
+  }
+  CHECK(log.str().find("trained") == std::string::npos);
 }

@@ -2,8 +2,8 @@
 // File helpers: every file bridges writes appears complete or not at all.
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
-#include <iosfwd>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
@@ -40,6 +40,11 @@ BRIDGES_API std::size_t remove_stale_temporaries(const std::filesystem::path& fo
 
 /// The same for a string.
 BRIDGES_API void write_text_atomically(const std::filesystem::path& file, std::string_view text);
+
+/// `file` opened for binary reading. Throws IoError naming the file when it
+/// is a folder (an ifstream opens one, then fails on the first read with
+/// "basic_filebuf::underflow ... Is a directory") or cannot be opened.
+BRIDGES_API std::ifstream open_for_reading(const std::filesystem::path& file);
 
 /// The whole content of a file; throws IoError naming the file and the reason.
 /// A folder is refused by name ("is a folder, expected a file").
