@@ -31,7 +31,7 @@ std::string build_id_differences(std::string_view ours, std::string_view theirs)
     if (other != value) diffs.push_back(fmt::format("{}: {} here, {} in the plugin", key, value, other));
   }
   for (const auto& [key, value] : b)
-    if (!a.contains(key)) diffs.push_back(fmt::format("{}: (missing) here, {} in the plugin", key, value));
+    if (a.count(key) == 0) diffs.push_back(fmt::format("{}: (missing) here, {} in the plugin", key, value));
   return join(diffs, "; ", "");
 }
 

@@ -49,7 +49,7 @@ void InProcessSource::add(ComponentKind kind, std::string name, Factory factory,
   info.provider = "in-process";
   info.options = OptionSchema::parse(options_spec, info.qualified_name());
   const std::string key = info.qualified_name();
-  if (entries_.contains(key))
+  if (entries_.count(key) != 0)
     throw ConfigError(fmt::format("{} is registered twice; each name may be added once.", key));
   entries_.emplace(key, Entry{std::move(info), std::move(factory)});
 }

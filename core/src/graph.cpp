@@ -18,6 +18,11 @@ namespace {
 
 using Edges = std::vector<std::pair<int64_t, int64_t>>;
 
+void drop_self_loops(Edges& edges) {
+  edges.erase(std::remove_if(edges.begin(), edges.end(), [](const auto& e) { return e.first == e.second; }),
+              edges.end());
+}
+
 Edges edge_list(const Tensor& edge_index) {
   const Tensor e = edge_index.to(at::kLong).contiguous();
   const int64_t m = e.size(1);
@@ -43,7 +48,7 @@ Edges symmetric_edges(const Tensor& edge_index) {
   const std::size_t m = edges.size();
   edges.reserve(2 * m);
   for (std::size_t i = 0; i < m; ++i) edges.emplace_back(edges[i].second, edges[i].first);
-  std::erase_if(edges, [](const auto& e) { return e.first == e.second; });
+  drop_self_loops(edges);
   std::sort(edges.begin(), edges.end());
   edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
   return edges;
@@ -202,7 +207,7 @@ Tensor undirected(const Tensor& edge_index, int64_t num_nodes) {
 Tensor gcn_adjacency(const Tensor& edge_index, int64_t num_nodes) {
   check_edge_index(edge_index, num_nodes, "gcn_adjacency");
   Edges edges = distinct_edges(edge_index);
-  std::erase_if(edges, [](const auto& e) { return e.first == e.second; });
+  drop_self_loops(edges);
   for (int64_t i = 0; i < num_nodes; ++i) edges.emplace_back(i, i);
   std::sort(edges.begin(), edges.end());
   std::vector<double> degree(static_cast<std::size_t>(num_nodes), 0.0);
@@ -217,7 +222,7 @@ Tensor gcn_adjacency(const Tensor& edge_index, int64_t num_nodes) {
 Tensor mean_adjacency(const Tensor& edge_index, int64_t num_nodes) {
   check_edge_index(edge_index, num_nodes, "mean_adjacency");
   Edges edges = distinct_edges(edge_index);
-  std::erase_if(edges, [](const auto& e) { return e.first == e.second; });
+  drop_self_loops(edges);
   std::vector<double> degree(static_cast<std::size_t>(num_nodes), 0.0);
   for (const auto& [s, t] : edges) degree[static_cast<std::size_t>(s)] += 1.0;
   std::vector<float> values;

@@ -76,7 +76,9 @@ OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
   if (!spec.is_object())
     throw ConfigError(fmt::format("{}: \"options\" must be an object of option declarations, found {}.", where,
                                   json_excerpt(spec)));
-  for (const auto& [name, decl] : spec.items()) {
+  for (const auto& item : spec.items()) {
+    const std::string& name = item.key();
+    const auto& decl = item.value();
     const auto at = [&] { return fmt::format("{}: option '{}'", where, name); };
     if (!decl.is_object())
       throw ConfigError(fmt::format("{} must be declared as an object like {{\"type\": \"number\", \"default\": 1}}, "

@@ -42,7 +42,7 @@ std::optional<std::string> closest_name(std::string_view name, const std::vector
     // slip even when many characters differ.
     const std::string_view shorter = name.size() < candidate.size() ? name : std::string_view(candidate);
     const std::string_view longer = name.size() < candidate.size() ? std::string_view(candidate) : name;
-    const bool prefix = shorter.size() >= 2 && longer.starts_with(shorter);
+    const bool prefix = shorter.size() >= 2 && longer.substr(0, shorter.size()) == shorter;
     if ((d <= limit || prefix) && d < best_distance) {
       best_distance = d;
       best = candidate;

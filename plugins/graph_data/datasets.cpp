@@ -106,7 +106,7 @@ NounSynsets read_data_noun(const fs::path& file) {
   std::vector<std::tuple<int64_t, int64_t, int64_t>> pointers;  // (node, target offset, line)
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.empty() || line.starts_with("  ")) continue;  // the licence header lines start with two spaces
+    if (line.empty() || line.compare(0, 2, "  ") == 0) continue;  // the licence header lines start with two spaces
     LineReader r(line, file, number);
     const int64_t offset = r.number("synset_offset", 10, 8);
     const int64_t lexfile = r.number("lex_filenum", 10, 2);
