@@ -53,11 +53,7 @@ std::vector<std::string> list_values(const std::vector<std::string>& values) {
 
 nlohmann::json parse_spec(const std::string& value, std::string_view option) {
   if (value.empty() || value.front() != '{') return {{"type", value}};
-  try {
-    return parse_json(value, option);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(fmt::format("{} {}: not valid JSON: {}", option, value, e.what()));
-  }
+  return parse_json(value, fmt::format("{} {}", option, value));
 }
 
 }  // namespace bridges::cli

@@ -32,11 +32,7 @@ fs::path results_file(const fs::path& run) {
 
 nlohmann::json read_results(const fs::path& file) {
   nlohmann::json results;
-  try {
-    results = parse_json(read_text(file), file.string());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw FormatError(fmt::format("{}: not valid JSON ({}); run the pipeline again to write it anew.", file.string(), e.what()));
-  }
+  results = parse_json(read_text(file), file.string(), "Run the pipeline again to write it anew.");
   if (!results.is_object())
     throw FormatError(fmt::format("{}: expected the results of `bridges run` (a JSON object), found {}.", file.string(),
                                   results.type_name()));

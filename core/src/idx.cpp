@@ -103,6 +103,7 @@ Tensor read_idx(const fs::path& file) {
                           header + data));
   Tensor out = at::empty(shape, at::TensorOptions().dtype(type));
   auto* dst = static_cast<unsigned char*>(out.data_ptr());
+  if (data == 0) return out;  // a zero dimension: no data, and no pointer to copy to (memcpy(nullptr, ..., 0) is UB)
   std::memcpy(dst, bytes.data() + header, data);
   if (item > 1)  // idx is big endian
     for (std::size_t i = 0; i < data; i += item) std::reverse(dst + i, dst + i + item);

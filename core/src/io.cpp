@@ -134,15 +134,19 @@ std::string read_text(const fs::path& file) {
   return buffer.str();
 }
 
-nlohmann::json parse_json(std::string_view text, std::string_view where) {
-  // The callback sees the depth of every value as it is parsed.
-  return nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > kMaxJsonDepth)
-      throw FormatError(fmt::format("{}: JSON nested deeper than {} levels; bridges' documents need fewer than 10. "
-                                    "Check that the file is the one meant.",
-                                    where, kMaxJsonDepth));
-    return true;
-  });
+nlohmann::json parse_json(std::string_view text, std::string_view where, std::string_view fix) {
+  try {
+    // The callback sees the depth of every value as it is parsed.
+    return nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      if (depth > kMaxJsonDepth)
+        throw FormatError(fmt::format("{}: JSON nested deeper than {} levels; bridges' documents need fewer than 10. "
+                                      "Check that the file is the one meant.",
+                                      where, kMaxJsonDepth));
+      return true;
+    });
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(fmt::format("{}: not valid JSON: {}. {}", where, e.what(), fix));
+  }
 }
 
 FolderLock::FolderLock(const fs::path& folder) {

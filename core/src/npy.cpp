@@ -159,6 +159,10 @@ NpyHeader inspect_npy(const fs::path& file) {
 }
 
 int64_t NpyHeader::num_elements() const {
+  // A zero anywhere makes it 0, whatever the other dimensions: multiplying
+  // them first could overflow (fuzz_npy: shape (1644638353669272, 37606, 0)).
+  // Without a zero, read_npy_header checked that the product fits.
+  if (std::find(shape.begin(), shape.end(), int64_t{0}) != shape.end()) return 0;
   int64_t n = 1;
   for (int64_t s : shape) n *= s;
   return n;

@@ -245,13 +245,7 @@ json expand_environment(const json& j, const std::string& where) {
 }
 
 Pipeline Pipeline::load(const std::filesystem::path& file, const ComponentSource& source) {
-  json j;
-  try {
-    j = parse_json(read_text(file), file.string());
-  } catch (const json::parse_error& e) {
-    throw ConfigError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
-  }
-  return parse(j, source, file.string());
+  return parse(parse_json(read_text(file), file.string()), source, file.string());
 }
 
 Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const std::string& where) {

@@ -9,25 +9,31 @@
 #include <set>
 #include <string_view>
 
+// The reports read results.json from disk, which may be hand-edited or
+// foreign. nlohmann's const operator[] on a missing key or past an array's
+// end is undefined behaviour (fuzz_results found a use after free), while
+// the non-const one inserts null and the next get<>() throws type_error,
+// which `bridges report` turns into an error naming the file. So every
+// function here works on a mutable copy of the results (small: kilobytes).
 namespace bridges {
 
 using nlohmann::json;
 
 namespace {
 
-std::string num(const json& v, int digits = 3) {
+std::string num(json v, int digits = 3) {
   return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : "–";
 }
 
 // "0.891 ± 0.002" from {"mean", "std"}.
-std::string pm(const json& ms, int digits = 3) {
+std::string pm(json ms, int digits = 3) {
   if (!ms.is_object()) return "–";
   return fmt::format("{} ± {}", num(ms["mean"], digits), num(ms["std"], digits));
 }
 
-std::string run_name(const json& run) {
+std::string run_name(json run) {
   std::string projections;
-  for (const auto& p : run["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
+  for (auto& p : run["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
   return run["aggregator"].is_string() ? fmt::format("{} · {}", projections, run["aggregator"].get<std::string>())
                                        : projections;
 }
@@ -50,13 +56,13 @@ std::string escape(const std::string& s) {
 using Winners = std::map<std::string, std::map<std::string, std::string>>;
 constexpr std::string_view kAcrossSeeds = " (across seeds)";
 
-Winners cross_seed_winners(const json& latent_similarity) {
+Winners cross_seed_winners(json latent_similarity) {
   Winners winners;
-  for (const auto& [group, by_measure] : latent_similarity["most_similar"].items()) {
+  for (auto& [group, by_measure] : latent_similarity["most_similar"].items()) {
     if (group.size() <= kAcrossSeeds.size() || group.compare(group.size() - kAcrossSeeds.size(), kAcrossSeeds.size(), kAcrossSeeds) != 0)
       continue;
     const std::string architecture = group.substr(0, group.size() - kAcrossSeeds.size());
-    for (const auto& [measure, rep] : by_measure.items()) winners[measure][architecture] = rep.get<std::string>();
+    for (auto& [measure, rep] : by_measure.items()) winners[measure][architecture] = rep.get<std::string>();
   }
   return winners;
 }
@@ -65,7 +71,7 @@ Winners cross_seed_winners(const json& latent_similarity) {
 // from the choice made under each name.
 std::string choice_statement(const std::map<std::string, std::string>& choice_by_name) {
   std::map<std::string, std::string> names_by_choice;
-  for (const auto& [name, choice] : choice_by_name)
+  for (auto& [name, choice] : choice_by_name)
     names_by_choice[choice] += (names_by_choice[choice].empty() ? "" : ", ") + name;
   if (names_by_choice.size() == 1) {
     const auto& [choice, names] = *names_by_choice.begin();
@@ -73,16 +79,16 @@ std::string choice_statement(const std::map<std::string, std::string>& choice_by
                                       : fmt::format("no: {} for every one of {}", choice, names);
   }
   std::string out = "yes: ";
-  for (const auto& [choice, names] : names_by_choice)
+  for (auto& [choice, names] : names_by_choice)
     out += fmt::format("{}{} ({})", out.size() > 5 ? ", " : "", choice, names);
   return out;
 }
 
 // A matrix as a Markdown table: rows are the encoder a decoder was trained
 // on, columns the encoder it was evaluated on.
-std::string md_matrix(const json& names, const json& stats, int digits) {
+std::string md_matrix(json names, json stats, int digits) {
   std::string out = "| trained on ↓ / evaluated on → |";
-  for (const auto& n : names) out += fmt::format(" {} |", n.get<std::string>());
+  for (auto& n : names) out += fmt::format(" {} |", n.get<std::string>());
   out += "\n|---|";
   for (std::size_t j = 0; j < names.size(); ++j) out += "---|";
   out += "\n";
@@ -100,14 +106,14 @@ std::string md_matrix(const json& names, const json& stats, int digits) {
 // ---- SVG -------------------------------------------------------------------
 
 // White -> deep blue for values in [lo, hi]; grey for missing.
-std::string color(const json& v, double lo, double hi) {
+std::string color(json v, double lo, double hi) {
   if (!v.is_number()) return "#eeeeee";
   const double t = std::clamp((v.get<double>() - lo) / std::max(hi - lo, 1e-12), 0.0, 1.0);
   const auto mix = [&](int a, int b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
   return fmt::format("#{:02x}{:02x}{:02x}", mix(247, 8), mix(251, 48), mix(255, 107));
 }
 
-std::string svg_heatmap(const json& names, const json& mean, double lo, double hi, int digits) {
+std::string svg_heatmap(json names, json mean, double lo, double hi, int digits) {
   const int n = static_cast<int>(names.size()), cell = 64, left = 110, top = 100;
   std::string out = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">)svg",
                                 left + n * cell + 10, top + n * cell + 10);
@@ -118,7 +124,7 @@ std::string svg_heatmap(const json& names, const json& mean, double lo, double h
     out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end">{}</text>)svg", left - 6, top + i * cell + cell / 2 + 4,
                        escape(names[i]));
     for (int j = 0; j < n; ++j) {
-      const json& v = mean[i][j];
+      json& v = mean[i][j];
       const bool dark = v.is_number() && (v.get<double>() - lo) / std::max(hi - lo, 1e-12) > 0.55;
       out += fmt::format(R"svg(<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="white"/>)svg", left + j * cell,
                          top + i * cell, cell, cell, color(v, lo, hi));
@@ -167,15 +173,15 @@ std::string svg_bars(const std::vector<std::string>& labels, const std::vector<s
   return out + "</svg>";
 }
 
-std::pair<double, double> ms_pair(const json& ms) {
+std::pair<double, double> ms_pair(json ms) {
   if (!ms.is_object() || !ms["mean"].is_number()) return {NAN, 0};
   return {ms["mean"].get<double>(), ms["std"].get<double>()};
 }
 
-std::vector<json> stitching_runs(const json& results) {
+std::vector<json> stitching_runs(json results) {
   std::vector<json> runs;
   if (!results.contains("stitching")) return runs;
-  for (const auto& r : results["stitching"]["runs"]) runs.push_back(r);
+  for (auto& r : results["stitching"]["runs"]) runs.push_back(r);
   if (results["stitching"].contains("absolute")) runs.push_back(results["stitching"]["absolute"]);
   return runs;
 }
@@ -183,11 +189,11 @@ std::vector<json> stitching_runs(const json& results) {
 // The anchor sweep: one column per (strategy, count), each cell the mean ±
 // std over the anchor seeds; rows are the stitching runs (stitched accuracy
 // and index) and each latent-similarity group's representation and measure.
-std::string sweep_section(const json& sweep) {
+std::string sweep_section(json sweep) {
   std::vector<std::pair<std::string, int64_t>> settings;
-  std::map<std::pair<std::string, int64_t>, std::vector<const json*>> runs;  // setting -> results, one per seed
+  std::map<std::pair<std::string, int64_t>, std::vector<json*>> runs;  // setting -> results, one per seed
   std::set<int64_t> seeds;
-  for (const auto& entry : sweep) {
+  for (auto& entry : sweep) {
     const std::pair<std::string, int64_t> setting{entry["strategy"].get<std::string>(), entry["count"].get<int64_t>()};
     if (!runs.count(setting)) settings.push_back(setting);
     runs[setting].push_back(&entry["results"]);
@@ -202,7 +208,7 @@ std::string sweep_section(const json& sweep) {
   };
   const auto header = [&](const std::string& first) {
     std::string h = fmt::format("| {} |", first);
-    for (const auto& [strategy, count] : settings) h += fmt::format(" {} · {} |", strategy, count);
+    for (auto& [strategy, count] : settings) h += fmt::format(" {} · {} |", strategy, count);
     h += "\n|---|";
     for (std::size_t i = 0; i < settings.size(); ++i) h += "---|";
     return h + "\n";
@@ -212,16 +218,16 @@ std::string sweep_section(const json& sweep) {
       "(one seed: its value). Every run's full results are in results.json (\"sweep\"); the other sections are for "
       "the last.\n",
       fmt::join(seeds, ", "));
-  const json& first = *runs[settings[0]][0];
+  json& first = *runs[settings[0]][0];
   if (first.contains("stitching")) {
     out += "\n### Stitching: stitched accuracy (stitching index)\n\n" + header("projections · aggregator");
-    for (const auto& run0 : stitching_runs(first)) {
+    for (auto& run0 : stitching_runs(first)) {
       const std::string name = run_name(run0);
       out += fmt::format("| {} |", name);
-      for (const auto& setting : settings) {
+      for (auto& setting : settings) {
         std::vector<double> accuracy, index;
-        for (const json* results : runs[setting])
-          for (const auto& run : stitching_runs(*results))
+        for (json* results : runs[setting])
+          for (auto& run : stitching_runs(*results))
             if (run_name(run) == name) {
               accuracy.push_back(run["summary"]["stitched"]["accuracy"]["mean"].get<double>());
               index.push_back(run["summary"]["index"]["mean"].get<double>());
@@ -232,17 +238,17 @@ std::string sweep_section(const json& sweep) {
     }
   }
   if (first.contains("latent_similarity")) {
-    const json& ls = first["latent_similarity"];
-    for (const auto& [group, reps] : ls["summary"].items()) {
+    json& ls = first["latent_similarity"];
+    for (auto& [group, reps] : ls["summary"].items()) {
       out += fmt::format("\n### Latent similarity: {}\n\n", group) + header("representation · measure");
-      for (const auto& rep : ls["representations"])
-        for (const auto& m : ls["measures"]) {
+      for (auto& rep : ls["representations"])
+        for (auto& m : ls["measures"]) {
           if (!reps.contains(rep) || !reps[rep].contains(m)) continue;
           out += fmt::format("| {} · {} |", rep.get<std::string>(), m.get<std::string>());
-          for (const auto& setting : settings) {
+          for (auto& setting : settings) {
             std::vector<double> values;
-            for (const json* results : runs[setting]) {
-              const json& s = (*results)["latent_similarity"]["summary"];
+            for (json* results : runs[setting]) {
+              json& s = (*results)["latent_similarity"]["summary"];
               if (s.contains(group) && s[group].contains(rep) && s[group][rep].contains(m))
                 values.push_back(s[group][rep][m]["mean"].get<double>());
             }
@@ -257,7 +263,8 @@ std::string sweep_section(const json& sweep) {
 
 }  // namespace
 
-std::string markdown_report(const json& r) {
+std::string markdown_report(const json& results) {
+  json r = results;  // a mutable copy: see the note at the top
   std::string out = fmt::format("# {}\n\n", r.value("pipeline", "pipeline"));
   const std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", r["anchors"]["count"].get<int64_t>(),
                                           r["anchors"]["strategy"].get<std::string>());
@@ -269,10 +276,10 @@ std::string markdown_report(const json& r) {
     out += fmt::format("Data set `{}`: {} samples, unlabelled. {}\n\n", r["dataset"].value("type", "?"),
                        r["samples"]["test"].get<int64_t>(), anchors);
   out += "## Encoders\n\n| encoder | spec | latent | own quality (test) |\n|---|---|---|---|\n";
-  for (const auto& [name, e] : r["encoders"].items()) {
+  for (auto& [name, e] : r["encoders"].items()) {
     std::string quality = "–";
     if (e["quality"].is_object())
-      for (const auto& [metric, value] : e["quality"].items()) quality = fmt::format("{} {}", metric, num(value, 4));
+      for (auto& [metric, value] : e["quality"].items()) quality = fmt::format("{} {}", metric, num(value, 4));
     out += fmt::format("| {} | `{}` | {} | {} |\n", name, e["spec"].dump(), e.value("dim", int64_t{0}), quality);
   }
   if (r.contains("stitching")) {
@@ -282,32 +289,32 @@ std::string markdown_report(const json& r) {
            "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.\n\n";
     out += "| projections · aggregator | end to end | stitched | stitching index | macro-F1 end to end | macro-F1 stitched |\n"
            "|---|---|---|---|---|---|\n";
-    for (const auto& run : stitching_runs(r)) {
-      const json& s = run["summary"];
+    for (auto& run : stitching_runs(r)) {
+      json& s = run["summary"];
       out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", run_name(run), pm(s["end_to_end"]["accuracy"]),
                          pm(s["stitched"]["accuracy"]), pm(s["index"]), pm(s["end_to_end"]["macro_f1"]),
                          pm(s["stitched"]["macro_f1"]));
     }
     // Pairs grouped by encoder entry: across seeds of one architecture, or across architectures.
-    const json& groups0 = stitching_runs(r).front()["summary"].value("groups", json::object());
+    json groups0 = stitching_runs(r).front()["summary"].value("groups", json::object());
     if (!groups0.empty() && groups0.size() <= 12) {
       out += "\n### Stitched accuracy by pair group (stitching index)\n\n| projections · aggregator |";
       std::string rule = "|---|";
-      for (const auto& [group, g] : groups0.items()) {
+      for (auto& [group, g] : groups0.items()) {
         out += fmt::format(" {} ({} pairs) |", group, g["pairs"].get<int64_t>());
         rule += "---|";
       }
       out += "\n" + rule + "\n";
-      for (const auto& run : stitching_runs(r)) {
+      for (auto& run : stitching_runs(r)) {
         out += fmt::format("| {} |", run_name(run));
-        const json& groups = run["summary"].value("groups", json::object());
-        for (const auto& [group, g0] : groups0.items())
+        json groups = run["summary"].value("groups", json::object());
+        for (auto& [group, g0] : groups0.items())
           out += groups.contains(group) ? fmt::format(" {} ({}) |", pm(groups[group]["stitched"]), num(groups[group]["index"]["mean"], 3))
                                         : std::string(" – |");
         out += "\n";
       }
     }
-    for (const auto& run : stitching_runs(r)) {
+    for (auto& run : stitching_runs(r)) {
       out += fmt::format("\n### {}: accuracy\n\n", run_name(run));
       out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);
     }
@@ -315,24 +322,24 @@ std::string markdown_report(const json& r) {
   if (r.contains("sweep")) out += sweep_section(r["sweep"]);
   if (r.contains("ablation")) {
     out += "\n## Aggregation ablation\n\n| projections | aggregator | end to end | stitched | stitching index |\n|---|---|---|---|---|\n";
-    for (const auto& row : r["ablation"]["rows"]) {
+    for (auto& row : r["ablation"]["rows"]) {
       std::string projections;
-      for (const auto& p : row["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
+      for (auto& p : row["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
       out += fmt::format("| {} | {} | {} | {} | {} |\n", projections, row["aggregator"].get<std::string>(),
                          pm(row["summary"]["end_to_end"]["accuracy"]), pm(row["summary"]["stitched"]["accuracy"]),
                          pm(row["summary"]["index"]));
     }
   }
-  for (const json& f : r.value("finetune", json::array())) {
+  for (json& f : r.value("finetune", json::array())) {
     out += fmt::format("\n## Stitch-time fine-tuning of {} ({} steps on {} labelled target samples, aggregator {})\n\n",
                        f["params"].get<std::string>(), f["steps"].get<int64_t>(), f["samples"].get<int64_t>(),
                        f["aggregator"].get<std::string>());
     out += "| source → target | accuracy before | after | mean attention per subspace before | after |\n|---|---|---|---|---|\n";
-    for (const auto& p : f["pairs"]) {
-      const auto att = [](const json& a) {
+    for (auto& p : f["pairs"]) {
+      const auto att = [](json& a) {
         if (!a.is_array()) return std::string("–");
         std::string s;
-        for (const auto& v : a) s += (s.empty() ? "" : ", ") + num(v, 3);
+        for (auto& v : a) s += (s.empty() ? "" : ", ") + num(v, 3);
         return s;
       };
       out += fmt::format("| {} → {} | {} | {} | {} | {} |\n", p["source"].get<std::string>(), p["target"].get<std::string>(),
@@ -341,48 +348,49 @@ std::string markdown_report(const json& r) {
     }
   }
   if (r.contains("latent_similarity")) {
-    const json& ls = r["latent_similarity"];
+    json& ls = r["latent_similarity"];
     out += "\n## Latent similarity\n\nEach measure between every pair of encoders on the test samples, mean ± std over "
            "the pairs of each group; *product*: every projection side by side, each standardised per sample.\n";
-    for (const auto& [group, reps] : ls["summary"].items()) {
+    for (auto& [group, reps] : ls["summary"].items()) {
       out += fmt::format("\n### {}\n\n| representation |", group);
-      for (const auto& m : ls["measures"]) out += fmt::format(" {} |", m.get<std::string>());
+      for (auto& m : ls["measures"]) out += fmt::format(" {} |", m.get<std::string>());
       out += "\n|---|";
       for (std::size_t i = 0; i < ls["measures"].size(); ++i) out += "---|";
       out += "\n";
-      for (const auto& rep : ls["representations"]) {
+      for (auto& rep : ls["representations"]) {
         out += fmt::format("| {} |", rep.get<std::string>());
-        for (const auto& m : ls["measures"]) {
+        for (auto& m : ls["measures"]) {
           const bool best = ls["most_similar"].contains(group) && ls["most_similar"][group].value(m.get<std::string>(), "") == rep;
-          const json cell = reps.contains(rep) && reps[rep].contains(m) ? reps[rep][m] : json();
+          json cell = reps.contains(rep) && reps[rep].contains(m) ? reps[rep][m] : json();
           out += fmt::format(" {}{}{} |", best ? "**" : "", pm(cell), best ? "**" : "");
         }
         out += "\n";
       }
     }
     out += "\nMost similar relative representation (bold above):\n\n";
-    for (const auto& [group, by_measure] : ls["most_similar"].items()) {
+    for (auto& [group, by_measure] : ls["most_similar"].items()) {
       std::string picks;
-      for (const auto& [m, rep] : by_measure.items()) picks += fmt::format("{}{}: {}", picks.empty() ? "" : ", ", m, rep.get<std::string>());
+      for (auto& [m, rep] : by_measure.items()) picks += fmt::format("{}{}: {}", picks.empty() ? "" : ", ", m, rep.get<std::string>());
       out += fmt::format("- {}: {}\n", group, picks);
     }
     const Winners winners = cross_seed_winners(ls);
     if (!winners.empty()) {
       out += "\nDoes the most similar representation across seeds change with the architecture?\n\n";
-      for (const auto& [measure, by_architecture] : winners) out += fmt::format("- {}: {}\n", measure, choice_statement(by_architecture));
+      for (auto& [measure, by_architecture] : winners) out += fmt::format("- {}: {}\n", measure, choice_statement(by_architecture));
     }
   }
   if (r.contains("reconstruction")) {
     out += "\n## Reconstruction stitching (MSE per pixel; index = end-to-end MSE of the target / stitched MSE)\n\n"
            "| projections · aggregator | end to end | stitched | index |\n|---|---|---|---|\n";
-    for (const auto& run : r["reconstruction"]["runs"])
+    for (auto& run : r["reconstruction"]["runs"])
       out += fmt::format("| {} | {} | {} | {} |\n", run_name(run), pm(run["summary"]["end_to_end"], 5),
                          pm(run["summary"]["stitched"], 5), pm(run["summary"]["index"]));
   }
   return out;
 }
 
-std::string html_report(const json& r) {
+std::string html_report(const json& results) {
+  json r = results;  // a mutable copy: see the note at the top
   std::string out = R"svg(<!DOCTYPE html><html><head><meta charset="utf-8"><title>)svg" + escape(r.value("pipeline", "bridges")) +
                     R"(</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
@@ -438,33 +446,33 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
   if (!runs.empty()) {
     std::vector<std::string> labels;
     std::vector<std::vector<std::pair<double, double>>> values;
-    for (const auto& run : runs) {
+    for (auto& run : runs) {
       labels.push_back(run_name(run));
       values.push_back({ms_pair(run["summary"]["end_to_end"]["accuracy"]), ms_pair(run["summary"]["stitched"]["accuracy"])});
     }
     figures += "<h2>Accuracy per projection set and aggregator</h2>" +
                svg_bars(labels, {"end to end", "stitched"}, values, 1.0);
     figures += "<h2>Stitching matrices (accuracy; rows: trained on, columns: evaluated on)</h2><div class=\"maps\">";
-    for (const auto& run : runs)
+    for (auto& run : runs)
       figures += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
                  svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], 0.0, 1.0, 2) + "</div>";
     figures += "</div>";
   }
   if (r.contains("latent_similarity")) {
     // One heatmap per measure and representation over every pair of encoders.
-    const json& ls = r["latent_similarity"];
+    json& ls = r["latent_similarity"];
     json names = json::array();
     std::map<std::string, std::size_t> index;
-    for (const auto& pair : ls["pairs"])
+    for (auto& pair : ls["pairs"])
       for (const char* side : {"a", "b"})
         if (index.emplace(pair[side].get<std::string>(), names.size()).second) names.push_back(pair[side]);
-    for (const auto& m : ls["measures"]) {
+    for (auto& m : ls["measures"]) {
       figures += "<h2>Latent similarity: " + escape(m.get<std::string>()) + " between encoders</h2><div class=\"maps\">";
-      for (const auto& rep : ls["representations"]) {
+      for (auto& rep : ls["representations"]) {
         json matrix = json::array();
         for (std::size_t i = 0; i < names.size(); ++i) matrix.push_back(json(std::vector<json>(names.size(), json())));
-        for (const auto& pair : ls["pairs"]) {
-          const json& values = pair["values"];
+        for (auto& pair : ls["pairs"]) {
+          json& values = pair["values"];
           if (!values.contains(rep) || !values[rep].contains(m)) continue;
           const std::size_t i = index[pair["a"]], j = index[pair["b"]];
           matrix[i][j] = matrix[j][i] = values[rep][m];
@@ -475,10 +483,10 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
       figures += "</div>";
     }
   }
-  for (const json& f : r.value("finetune", json::array())) {
+  for (json& f : r.value("finetune", json::array())) {
     std::vector<std::string> labels;
     std::vector<std::vector<std::pair<double, double>>> values;
-    for (const auto& p : f["pairs"])
+    for (auto& p : f["pairs"])
       if (p["attention_before"].is_array()) {
         for (std::size_t s = 0; s < p["attention_before"].size(); ++s) {
           labels.push_back(fmt::format("{}→{} · {}", p["source"].get<std::string>(), p["target"].get<std::string>(),
@@ -498,10 +506,10 @@ namespace {
 // "euclidean 0.912 (+0.004 over l1)": the winner's mean and its margin over
 // the runner-up among the relative representations, so near-ties show; "≈"
 // marks a margin smaller than the winner's spread (std) over the pairs.
-std::string winner_cell(const json& group_summary, const std::string& winner, const std::string& measure) {
+std::string winner_cell(json group_summary, const std::string& winner, const std::string& measure) {
   const auto mean = [&](const std::string& rep) { return group_summary[rep][measure]["mean"].get<double>(); };
   std::string runner_up;
-  for (const auto& [rep, by_measure] : group_summary.items())
+  for (auto& [rep, by_measure] : group_summary.items())
     if (rep != winner && rep != "absolute" && by_measure.contains(measure) && (runner_up.empty() || mean(rep) > mean(runner_up)))
       runner_up = rep;
   if (runner_up.empty()) return fmt::format("{} {:.3f}", winner, mean(winner));
@@ -512,39 +520,40 @@ std::string winner_cell(const json& group_summary, const std::string& winner, co
 
 }  // namespace
 
-std::string latent_similarity_comparison(const std::vector<json>& all_runs) {
+std::string latent_similarity_comparison(const std::vector<json>& runs_in) {
+  std::vector<json> all_runs = runs_in;  // a mutable copy: see the note at the top
   std::vector<json> runs;
-  for (const auto& r : all_runs)
+  for (auto& r : all_runs)
     if (r.contains("latent_similarity")) runs.push_back(r);
   // Columns are named by data set, or by pipeline where two runs share one.
   std::vector<std::string> columns;
   std::map<std::string, int> datasets;
-  for (const auto& r : runs) ++datasets[r["dataset"].value("type", "?")];
-  for (const auto& r : runs) {
+  for (auto& r : runs) ++datasets[r["dataset"].value("type", "?")];
+  for (auto& r : runs) {
     const std::string dataset = r["dataset"].value("type", "?");
     columns.push_back(datasets[dataset] > 1 ? r.value("pipeline", dataset) : dataset);
   }
   // measure -> architecture -> column -> winner, and each winner's mean.
   std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> table;
   for (std::size_t c = 0; c < runs.size(); ++c) {
-    const json& ls = runs[c]["latent_similarity"];
-    for (const auto& [measure, by_architecture] : cross_seed_winners(ls))
-      for (const auto& [architecture, rep] : by_architecture)
+    json& ls = runs[c]["latent_similarity"];
+    for (auto& [measure, by_architecture] : cross_seed_winners(ls))
+      for (auto& [architecture, rep] : by_architecture)
         table[measure][architecture][columns[c]] = winner_cell(ls["summary"][architecture + std::string(kAcrossSeeds)], rep, measure);
   }
   std::string out = "# Latent similarity across runs\n\nThe most similar relative representation between encoders of one "
                     "architecture trained with different seeds, per architecture and run: the mean of the measure over "
                     "the pairs, and its margin over the runner-up.\n";
-  for (const auto& [measure, by_architecture] : table) {
+  for (auto& [measure, by_architecture] : table) {
     out += fmt::format("\n## {}\n\n| architecture |", measure);
-    for (const auto& c : columns) out += fmt::format(" {} |", c);
+    for (auto& c : columns) out += fmt::format(" {} |", c);
     out += "\n|---|";
     for (std::size_t c = 0; c < columns.size(); ++c) out += "---|";
     out += "\n";
     std::set<std::string> everywhere;
-    for (const auto& [architecture, by_column] : by_architecture) {
+    for (auto& [architecture, by_column] : by_architecture) {
       out += fmt::format("| {} |", architecture);
-      for (const auto& c : columns) {
+      for (auto& c : columns) {
         const auto it = by_column.find(c);
         out += fmt::format(" {} |", it == by_column.end() ? "–" : it->second);
         if (it != by_column.end()) everywhere.insert(it->second.substr(0, it->second.find(' ')));
@@ -552,21 +561,21 @@ std::string latent_similarity_comparison(const std::vector<json>& all_runs) {
       out += "\n";
     }
     out += "\nDoes the choice change with the architecture?\n\n";
-    for (const auto& c : columns) {
+    for (auto& c : columns) {
       std::map<std::string, std::string> by_name;
-      for (const auto& [architecture, by_column] : by_architecture)
+      for (auto& [architecture, by_column] : by_architecture)
         if (by_column.count(c)) by_name[architecture] = by_column.at(c).substr(0, by_column.at(c).find(' '));
       if (!by_name.empty()) out += fmt::format("- {}: {}\n", c, choice_statement(by_name));
     }
     out += "\nDoes it change with the data set?\n\n";
-    for (const auto& [architecture, by_column] : by_architecture) {
+    for (auto& [architecture, by_column] : by_architecture) {
       std::map<std::string, std::string> by_name;
-      for (const auto& [c, cell] : by_column) by_name[c] = cell.substr(0, cell.find(' '));
+      for (auto& [c, cell] : by_column) by_name[c] = cell.substr(0, cell.find(' '));
       out += fmt::format("- {}: {}\n", architecture, choice_statement(by_name));
     }
     std::size_t ties = 0, cells = 0;
-    for (const auto& [architecture, by_column] : by_architecture)
-      for (const auto& [c, cell] : by_column) {
+    for (auto& [architecture, by_column] : by_architecture)
+      for (auto& [c, cell] : by_column) {
         ++cells;
         ties += cell.find(" ≈") != std::string::npos;
       }

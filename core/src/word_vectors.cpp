@@ -286,8 +286,18 @@ WordVectors read_text_vectors(const fs::path& file) {
       a = b + 1;
     }
     if (number == 1 && fields.size() == 2 && std::all_of(line.begin(), line.end(), [](char c) { return std::isdigit(c) || c == ' '; })) {
+      // "count dim" (fastText .vec). Both are only claims: the count sizes a
+      // reservation at most as large as the file could fill (each value takes
+      // two bytes or more), never a huge allocation from a damaged header.
+      uint64_t count = 0;
+      std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), count);
       std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), dim);
-      values.reserve(std::stoull(std::string(fields[0])) * static_cast<std::size_t>(dim));
+      std::error_code ec;
+      const uint64_t room = fs::file_size(file, ec) / 2;
+      if (dim > 0) {
+        const auto d = static_cast<uint64_t>(dim);
+        values.reserve(static_cast<std::size_t>(count > room / d ? room : count * d));
+      }
       continue;
     }
     if (dim < 0) dim = static_cast<int64_t>(fields.size()) - 1;

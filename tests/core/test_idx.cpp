@@ -86,3 +86,14 @@ TEST_CASE("bad idx files are errors naming the file and the offset") {
   CHECK_THROWS_AS(read_idx(file), FormatError);
   CHECK_THROWS_WITH_ALL(read_idx(dir / "absent.idx"), IoError, "absent.idx", "cannot open");
 }
+
+TEST_CASE("an idx file with a zero dimension reads as an empty tensor (found by fuzz_idx)") {
+  // fuzz/corpus/idx/regression-zero-dimension: int16, dimensions (0, 0x02030405, 0x03000600). Copying its
+  // zero bytes of data into an empty tensor passed a null pointer to memcpy (UBSan: the asan preset fails here).
+  testing::TempDir dir;
+  testing::write_bytes(dir / "zero", std::string("\x00\x00\x0b\x03\x00\x00\x00\x00\x02\x03\x04\x05\x03\x00\x06\x00", 16));
+  const Tensor t = read_idx(dir / "zero");
+  CHECK(t.numel() == 0);
+  CHECK(t.sizes() == at::IntArrayRef{0, 0x02030405, 0x03000600});
+  CHECK((t.scalar_type() == at::kShort));
+}

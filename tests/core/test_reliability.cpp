@@ -8,7 +8,12 @@
 #include <unistd.h>
 
 #include "bridges/error.hpp"
+#include "bridges/component_source.hpp"
 #include "bridges/io.hpp"
+#include "bridges/npy.hpp"
+#include "bridges/pipeline.hpp"
+#include "bridges/report.hpp"
+#include "bridges/word_vectors.hpp"
 #include "bridges/kernels.hpp"
 #include "bridges/latent_similarity.hpp"
 #include "bridges/tensor.hpp"
@@ -214,4 +219,45 @@ TEST_CASE("parse_json bounds the nesting depth and reads a folder as an error") 
                         "deep.json: JSON nested deeper than 128 levels");
   testing::TempDir dir;
   CHECK_THROWS_WITH_ALL(read_text(dir.path()), IoError, "is a folder, expected a file");
+}
+
+// --- found by the fuzz targets (scripts/fuzz); each input is also a seed in fuzz/corpus ---
+
+TEST_CASE("fuzz_npy: a shape with a zero after huge dimensions is empty, not an overflow") {
+  testing::TempDir dir;
+  std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (1644638353669272, 37606, 0), }";
+  header += std::string(117 - header.size(), ' ') + "\n";
+  testing::write_bytes(dir / "z.npy", std::string("\x93NUMPY\x01\x00", 8) + std::string(1, char(118)) +
+                                          std::string(1, '\0') + header);
+  const NpyHeader h = inspect_npy(dir / "z.npy");
+  CHECK(h.num_elements() == 0);
+  CHECK(h.data_bytes() == 0);
+}
+
+TEST_CASE("fuzz_word_vectors: a .vec header's count never sizes an allocation beyond the file") {
+  testing::TempDir dir;
+  // count * dim overflowed (and reserve() threw std::length_error, not a bridges error).
+  testing::write_bytes(dir / "v.vec", "18446744073709551615 3\nking 1 2 3\n");
+  const WordVectors v = read_word_vectors(dir / "v.vec");
+  CHECK(v.size() == 1);
+  testing::write_bytes(dir / "w.vec", "266666666333353333333333330230 3\nking 1 2 3\n");
+  CHECK(read_word_vectors(dir / "w.vec").size() == 1);
+}
+
+TEST_CASE("fuzz_results: reports of a results.json missing fields throw, never read freed memory") {
+  // The const operator[] of a missing key was undefined behaviour (ASan: heap use after free).
+  const nlohmann::json broken = nlohmann::json::parse(
+      R"({"encoDers": 1, "dataset": "d", "samples": 10, "clas0ses": 2, "anchorVs": {"count": 3}, "encoders": {}})");
+  CHECK_THROWS_AS(markdown_report(broken), nlohmann::json::exception);
+  CHECK_THROWS_AS(html_report(broken), nlohmann::json::exception);
+  CHECK_NOTHROW(latent_similarity_comparison({broken, nlohmann::json::array()}));  // no latent_similarity: nothing to read
+}
+
+TEST_CASE("fuzz_pipeline, fuzz_manifest: a number out of range is invalid JSON naming the file, not a raw exception") {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "p.json", "675567576532e22222");
+  InProcessSource source;
+  CHECK_THROWS_WITH_ALL(Pipeline::load(dir / "p.json", source), FormatError, "p.json: not valid JSON",
+                        "number overflow");
+  CHECK_THROWS_WITH_ALL(parse_json("[1e999]", "spec"), FormatError, "spec: not valid JSON");
 }

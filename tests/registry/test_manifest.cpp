@@ -68,4 +68,8 @@ TEST_CASE("a manifest that is not JSON says so with the file") {
   write_text_atomically(dir / "x.plugin.json", "{\"plugin\": \"x\",, }");
   CHECK_THROWS_WITH_ALL(read_manifest(dir / "x.plugin.json"), ManifestError, "x.plugin.json", "not valid JSON");
   CHECK_THROWS_AS(read_manifest(dir / "absent.plugin.json"), IoError);
+  // fuzz_manifest: a number out of range (nlohmann's out_of_range, not a
+  // parse_error) escaped as a raw exception and stopped every plugin.
+  write_text_atomically(dir / "y.plugin.json", "11E1310");
+  CHECK_THROWS_WITH_ALL(read_manifest(dir / "y.plugin.json"), ManifestError, "y.plugin.json", "not valid JSON");
 }

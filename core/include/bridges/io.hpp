@@ -75,10 +75,13 @@ class BRIDGES_API FolderLock {
 inline constexpr int kMaxJsonDepth = 128;
 
 /// nlohmann::json::parse for text from outside (pipelines, manifests,
-/// results, options on the command line): the same errors
-/// (json::parse_error), plus FormatError "{where}: JSON nested deeper than
-/// 128 levels" as soon as the parser reaches that depth, before the deep
-/// document exists.
-BRIDGES_API nlohmann::json parse_json(std::string_view text, std::string_view where);
+/// results, options on the command line). Every failure is a FormatError
+/// naming `where`: "{where}: not valid JSON: {reason}. {fix}" (a syntax
+/// error, or a number out of range such as 1e999, which nlohmann reports as
+/// out_of_range rather than parse_error), or "{where}: JSON nested deeper
+/// than 128 levels" as soon as the parser reaches that depth, before the
+/// deep document exists.
+BRIDGES_API nlohmann::json parse_json(std::string_view text, std::string_view where,
+                                      std::string_view fix = "Fix the syntax (a JSON linter shows where).");
 
 }  // namespace bridges
