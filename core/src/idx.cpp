@@ -85,15 +85,18 @@ Tensor read_idx(const fs::path& file) {
   if (bytes.size() < header)
     bad_idx(file, fmt::format("the header of {} dimensions needs {} bytes, the file has {}", ndim, header, bytes.size()));
   std::vector<int64_t> shape;
-  double count = 1;
+  double count = 1, nonzero = 1;
   for (int i = 0; i < ndim; ++i) {
     const std::size_t at = 4 + 4 * static_cast<std::size_t>(i);
     const int64_t dim = (int64_t{byte(at)} << 24) | (byte(at + 1) << 16) | (byte(at + 2) << 8) | byte(at + 3);
     shape.push_back(dim);
     count *= static_cast<double>(dim);
+    nonzero *= static_cast<double>(std::max<int64_t>(dim, 1));
   }
   const std::size_t item = c10::elementSize(type);
-  if (count * static_cast<double>(item) > 1e12) bad_idx(file, fmt::format("dimensions ({}) are implausibly large", fmt::join(shape, ", ")));
+  // Also with a zero dimension: LibTorch multiplies the others (fuzz_idx).
+  if (nonzero * static_cast<double>(item) > 1e12)
+    bad_idx(file, fmt::format("dimensions ({}) are implausibly large", fmt::join(shape, ", ")));
   const std::size_t data = static_cast<std::size_t>(count) * item;
   if (bytes.size() - header < data)
     bad_idx(file, fmt::format("the data is truncated: dimensions ({}) need {} bytes from offset {}, the file has {}",

@@ -211,6 +211,9 @@ NpyHeader read_npy_header(std::istream& in, const fs::path& file) {
   const std::string shape = dict_value(header, "shape", file);
   if (shape.front() != '(') bad_npy(file, fmt::format("'shape' must be a tuple, found {}", shape));
   // "(3, 4)", "(3,)" or "()": integers separated by commas.
+  // The product of the non-zero dimensions must fit, not only the element
+  // count: with a zero among them the count is 0, but row sizes, strides
+  // and LibTorch's own size checks multiply the others (fuzz_npy).
   double total = 1;
   for (const auto& item : split_list(std::string_view(shape).substr(1, shape.size() - 2))) {
     int64_t dim = -1;
@@ -218,7 +221,7 @@ NpyHeader read_npy_header(std::istream& in, const fs::path& file) {
     if (error != std::errc() || end != item.data() + item.size() || dim < 0)
       bad_npy(file, fmt::format("'shape' {} is not a tuple of non-negative integers", shape));
     h.shape.push_back(dim);
-    total *= static_cast<double>(dim);
+    total *= static_cast<double>(std::max<int64_t>(dim, 1));
   }
   if (total * static_cast<double>(h.item_size) > 9.0e18) bad_npy(file, fmt::format("'shape' {} is too large", shape));
   h.data_offset = static_cast<int64_t>(preamble + header_len);
