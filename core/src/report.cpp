@@ -442,7 +442,7 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
 
   // Figures after the tables they illustrate.
   std::string figures;
-  const auto runs = stitching_runs(r);
+  auto runs = stitching_runs(r);
   if (!runs.empty()) {
     std::vector<std::string> labels;
     std::vector<std::vector<std::pair<double, double>>> values;

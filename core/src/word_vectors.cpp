@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -194,8 +195,13 @@ class JsonStream {
 // 137 MB less at the peak).
 WordVectors from_rows(std::vector<std::string> words, std::vector<float>&& values, int64_t dim) {
   const auto n = static_cast<int64_t>(words.size());
-  auto* owned = new std::vector<float>(std::move(values));
-  return {std::move(words), at::from_blob(owned->data(), {n, dim}, [owned](void*) { delete owned; }, at::kFloat)};
+  // Owned by a unique_ptr until the tensor holds it: from_blob throws for a
+  // negative dimension (fuzz_word_vectors found the leak).
+  auto owned = std::make_unique<std::vector<float>>(std::move(values));
+  Tensor t = at::from_blob(owned->data(), {n, std::max<int64_t>(dim, 0)},
+                           [p = owned.get()](void*) { delete p; }, at::kFloat);
+  owned.release();
+  return {std::move(words), std::move(t)};
 }
 
 // {"dimensions": d, "size": n, "vectors": {"word": [v1..vd, extra...]}, ...}
@@ -211,9 +217,18 @@ WordVectors read_json(const fs::path& file) {
       const std::string key = json.string();
       json.expect(':');
       if (key == "dimensions") {
-        dim = static_cast<int64_t>(json.number());
+        const double d = json.number();
+        if (!(d >= 1 && d <= 1e6) || d != std::floor(d))
+          throw FormatError(fmt::format("{}: \"dimensions\" must be a whole number from 1 to 1000000, found {}.",
+                                        file.string(), d));
+        dim = static_cast<int64_t>(d);
       } else if (key == "size" && json.peek() != '"') {
-        values.reserve(static_cast<std::size_t>(std::max(0.0, json.number())) * static_cast<std::size_t>(std::max<int64_t>(dim, 1)));
+        // Only a claim: it sizes a reservation at most as large as the file
+        // could fill (two bytes or more per value), never a huge allocation.
+        const double claimed = json.number() * static_cast<double>(std::max<int64_t>(dim, 1));
+        std::error_code ec;
+        const double room = static_cast<double>(fs::file_size(file, ec) / 2);
+        if (claimed > 0) values.reserve(static_cast<std::size_t>(std::min(claimed, room)));
       } else if (key == "vectors") {
         saw_vectors = true;
         json.expect('{');

@@ -261,3 +261,13 @@ TEST_CASE("fuzz_pipeline, fuzz_manifest: a number out of range is invalid JSON n
                         "number overflow");
   CHECK_THROWS_WITH_ALL(parse_json("[1e999]", "spec"), FormatError, "spec: not valid JSON");
 }
+
+TEST_CASE("fuzz_word_vectors: wink JSON with \"dimensions\" 0 or a huge \"size\" is an error or ignored, never a leak") {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "zero.json", R"({"dimensions": 0, "vectors": {"the": [0.1, 0.2], "king": [1, 2]}})");
+  CHECK_THROWS_WITH_ALL(read_word_vectors(dir / "zero.json"), FormatError, "zero.json",
+                        "\"dimensions\" must be a whole number from 1 to 1000000, found 0");
+  // "size" only sizes a reservation, bounded by the file's own size.
+  testing::write_bytes(dir / "size.json", R"({"dimensions": 2, "size": 1e18, "vectors": {"the": [0.1, 0.2]}})");
+  CHECK(read_word_vectors(dir / "size.json").size() == 1);
+}
