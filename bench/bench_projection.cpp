@@ -72,6 +72,16 @@ void similarity(benchmark::State& state, const std::string& name) {
   timed(state, name, [&] { return s->project(data().x, data().anchors); });
 }
 
+// What Similarity::project adds to every projection: a scan of x for NaN
+// and infinity, and one of the [n, k] result (issue 16).
+void finite_checks(benchmark::State& state) {
+  static const Tensor result = data().x.mm(data().anchors.t());
+  timed(state, "finite checks", [] {
+    const bool bad = bridges::find_nonfinite(data().x).has_value() || bridges::find_nonfinite(result).has_value();
+    return bad ? Tensor() : result;
+  });
+}
+
 void torch_mm(benchmark::State& state) {
   timed(state, "torch::mm", [] { return data().x.mm(data().anchors.t()); });
 }
@@ -122,6 +132,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("bridges cosine", similarity, std::string("cosine"))->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("bridges euclidean", similarity, std::string("euclidean"))->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("bridges l1", similarity, std::string("l1"))->Unit(ms)->Iterations(3);
+  benchmark::RegisterBenchmark("find_nonfinite(x) + find_nonfinite(result)", finite_checks)->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("bridges linf", similarity, std::string("linf"))->Unit(ms)->Iterations(3);
   benchmark::RegisterBenchmark("torch::cdist p=2", torch_cdist, 2.0, std::string("cdist p=2"))->Unit(ms)->Iterations(2);
   benchmark::RegisterBenchmark("torch::cdist p=1", torch_cdist, 1.0, std::string("cdist p=1"))->Unit(ms)->Iterations(1);
@@ -145,7 +156,7 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
 
   const auto t = [](const char* name) { return best_seconds.count(name) ? best_seconds[name] : 0.0; };
-  if (best_seconds.size() < 13) return 0;  // a --benchmark_filter run: no summary
+  if (best_seconds.size() < 14) return 0;  // a --benchmark_filter run: no summary
   fmt::print("\nTargets (best of each case's iterations):\n");
   const double flops = 2.0 * static_cast<double>(kN) * static_cast<double>(kK) * static_cast<double>(kD);
   fmt::print("  torch::mm: {:.1f} ms, {:.1f} GFLOP/s\n", t("torch::mm") * 1e3, flops / t("torch::mm") / 1e9);
@@ -157,6 +168,7 @@ int main(int argc, char** argv) {
   ratio_line("torch::cdist p=inf time / linf time", t("cdist p=inf") / t("linf"), ">= 25",
              t("cdist p=inf") / t("linf") >= 25);
   ratio_line("torch::cdist p=2 time / euclidean time", t("cdist p=2") / t("euclidean"), "(info)", true);
+  ratio_line("finite checks / cosine time (included in it)", t("finite checks") / t("cosine"), "(info)", true);
   fmt::print("  against the GEMM alone (torch::mm_out into a reused output, {:.1f} ms):\n", t("torch::mm_out") * 1e3);
   ratio_line("cosine time / torch::mm_out time", t("cosine") / t("torch::mm_out"), "(info)", true);
   ratio_line("euclidean time / torch::mm_out time", t("euclidean") / t("torch::mm_out"), "(info)", true);
