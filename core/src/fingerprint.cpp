@@ -38,7 +38,7 @@ Fingerprint& Fingerprint::add(const void* data, std::size_t bytes) {
     b_ ^= b_ >> 29;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, p + i, bytes - i);
+  if (bytes > i) std::memcpy(&tail, p + i, bytes - i);  // p may be null when bytes is 0
   tail ^= static_cast<uint64_t>(bytes) << 56;  // the chunk's length: "ab"+"c" differs from "a"+"bc"
   a_ = rotl((a_ ^ tail) * kP1, 31);
   b_ = (b_ + tail) * kP3;

@@ -324,7 +324,8 @@ Tensor MappedNpy::slice(int64_t begin, int64_t count) const {
   if (reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(header_.item_size) != 0) {
     // An unusual header length left the data unaligned: copy.
     Tensor t = at::empty(sizes, options);
-    std::memcpy(t.data_ptr(), data, static_cast<std::size_t>(count * row_bytes_));
+    // (An empty slice has no storage to copy to: memcpy(nullptr, ..., 0) is UB; fuzz_npy.)
+    if (count * row_bytes_ > 0) std::memcpy(t.data_ptr(), data, static_cast<std::size_t>(count * row_bytes_));
     return t;
   }
   std::shared_ptr<Mapping> keep = mapping_;

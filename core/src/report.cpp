@@ -21,6 +21,14 @@ using nlohmann::json;
 
 namespace {
 
+// get<int64_t>() casts a floating value, which is undefined past int64's
+// range (fuzz_results: 4.4e21): integers are read checked.
+int64_t integer(const json& v) {
+  if (!v.is_number_integer())
+    throw json::type_error::create(302, fmt::format("expected an integer, found {}", v.dump()), &v);
+  return v.get<int64_t>();
+}
+
 std::string num(json v, int digits = 3) {
   return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : "–";
 }
@@ -194,10 +202,10 @@ std::string sweep_section(json sweep) {
   std::map<std::pair<std::string, int64_t>, std::vector<json*>> runs;  // setting -> results, one per seed
   std::set<int64_t> seeds;
   for (auto& entry : sweep) {
-    const std::pair<std::string, int64_t> setting{entry["strategy"].get<std::string>(), entry["count"].get<int64_t>()};
+    const std::pair<std::string, int64_t> setting{entry["strategy"].get<std::string>(), integer(entry["count"])};
     if (!runs.count(setting)) settings.push_back(setting);
     runs[setting].push_back(&entry["results"]);
-    seeds.insert(entry["seed"].get<int64_t>());
+    seeds.insert(integer(entry["seed"]));
   }
   const auto cell = [](const std::vector<double>& v) {
     if (v.empty()) return std::string("–");
@@ -266,15 +274,15 @@ std::string sweep_section(json sweep) {
 std::string markdown_report(const json& results) {
   json r = results;  // a mutable copy: see the note at the top
   std::string out = fmt::format("# {}\n\n", r.value("pipeline", "pipeline"));
-  const std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", r["anchors"]["count"].get<int64_t>(),
+  const std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", integer(r["anchors"]["count"]),
                                           r["anchors"]["strategy"].get<std::string>());
-  if (r["classes"].get<int64_t>() > 0)
+  if (integer(r["classes"]) > 0)
     out += fmt::format("Data set `{}`: decoders trained on {} samples, evaluated on {} test samples, {} classes. {}\n\n",
-                       r["dataset"].value("type", "?"), r["samples"]["train"].get<int64_t>(),
-                       r["samples"]["test"].get<int64_t>(), r["classes"].get<int64_t>(), anchors);
+                       r["dataset"].value("type", "?"), integer(r["samples"]["train"]),
+                       integer(r["samples"]["test"]), integer(r["classes"]), anchors);
   else  // unlabelled samples (e.g. words): nothing is classified
     out += fmt::format("Data set `{}`: {} samples, unlabelled. {}\n\n", r["dataset"].value("type", "?"),
-                       r["samples"]["test"].get<int64_t>(), anchors);
+                       integer(r["samples"]["test"]), anchors);
   out += "## Encoders\n\n| encoder | spec | latent | own quality (test) |\n|---|---|---|---|\n";
   for (auto& [name, e] : r["encoders"].items()) {
     std::string quality = "–";
@@ -301,7 +309,7 @@ std::string markdown_report(const json& results) {
       out += "\n### Stitched accuracy by pair group (stitching index)\n\n| projections · aggregator |";
       std::string rule = "|---|";
       for (auto& [group, g] : groups0.items()) {
-        out += fmt::format(" {} ({} pairs) |", group, g["pairs"].get<int64_t>());
+        out += fmt::format(" {} ({} pairs) |", group, integer(g["pairs"]));
         rule += "---|";
       }
       out += "\n" + rule + "\n";
@@ -332,7 +340,7 @@ std::string markdown_report(const json& results) {
   }
   for (json& f : r.value("finetune", json::array())) {
     out += fmt::format("\n## Stitch-time fine-tuning of {} ({} steps on {} labelled target samples, aggregator {})\n\n",
-                       f["params"].get<std::string>(), f["steps"].get<int64_t>(), f["samples"].get<int64_t>(),
+                       f["params"].get<std::string>(), integer(f["steps"]), integer(f["samples"]),
                        f["aggregator"].get<std::string>());
     out += "| source → target | accuracy before | after | mean attention per subspace before | after |\n|---|---|---|---|---|\n";
     for (auto& p : f["pairs"]) {

@@ -4,6 +4,7 @@
 // asan preset this also replays each memory fault the fuzzers found.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -27,8 +28,12 @@ TEST_CASE("every fuzz corpus input is parsed or refused with a bridges error") {
   const std::map<std::string, std::function<void(const fs::path&)>> targets{
       {"npy",
        [](const fs::path& f) {
-         (void)read_npy(f);
-         (void)MappedNpy(f).rows();
+         try {
+           (void)read_npy(f);
+         } catch (const Error&) {
+         }
+         const MappedNpy mapped(f);
+         if (mapped.rows() > 0) (void)mapped.slice(0, std::min<int64_t>(mapped.rows(), 3));
        }},
       {"idx", [](const fs::path& f) { (void)read_idx(f); }},
       {"word_vectors", [](const fs::path& f) { (void)read_word_vectors(f); }},
