@@ -1,3 +1,4 @@
+#include <ATen/ops/arange.h>
 #include <stdlib.h>
 
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "bridges/error.hpp"
 #include "bridges/interrupt.hpp"
 #include "bridges/io.hpp"
+#include "bridges/npy.hpp"
 #include "bridges/pipeline.hpp"
 #include "bridges/runner.hpp"
 #include "stitching_support.hpp"
@@ -258,4 +260,32 @@ TEST_CASE("what the data decides is checked before any encoder trains: anchor co
     CHECK(message.find("has 100") != std::string::npos);
   }
   CHECK(log.str().find("trained") == std::string::npos);
+}
+
+TEST_CASE("decoders on a data set with unlabelled samples stop before any work, naming the count") {
+  testing::TempDir dir;
+  Tensor y = at::arange(200, at::kLong).remainder(4);
+  y.narrow(0, 0, 7).fill_(-1);  // 7 training samples without a label (-1, as graph_npy and words give)
+  write_npy(dir / "x.npy", testing::randn({200, 8}, 1));
+  write_npy(dir / "y.npy", y);
+  const json j = {
+      {"name", "unlabelled"},
+      {"dataset", {{"type", "embeddings"}, {"train_x", (dir / "x.npy").string()}, {"train_y", (dir / "y.npy").string()},
+                   {"test_x", (dir / "x.npy").string()}, {"test_y", (dir / "y.npy").string()}}},
+      {"encoders", json::array({{{"type", "embeddings"}, {"name", "a"}, {"train", (dir / "x.npy").string()},
+                                 {"test", (dir / "x.npy").string()}},
+                                {{"type", "embeddings"}, {"name", "b"}, {"train", (dir / "x.npy").string()},
+                                 {"test", (dir / "x.npy").string()}}})},
+      {"anchors", {{"count", 10}}},
+      {"projections", json::array({"cosine"})},
+      {"experiments", json::array({{{"type", "stitching"}}})}};
+  std::ostringstream log;
+  try {
+    run_pipeline(parse(j), stitching::registry(), {dir / "run"}, log);
+    FAIL_CHECK("ran decoders on unlabelled samples");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    INFO(message);
+    CHECK(message.find("leaves 7 of the 200 training samples unlabelled (label -1)") != std::string::npos);
+  }
 }
