@@ -23,14 +23,6 @@ namespace {
 // at most ~8 M entries (32 MB of float32) per block.
 int64_t block_rows(int64_t n) { return std::max<int64_t>(1, std::min<int64_t>(n, (int64_t{1} << 23) / std::max<int64_t>(1, n))); }
 
-// isfinite on the whole tensor would build |x| and two masks as large as
-// it (300 MB at n = 100000, d = 768): blocks of rows instead.
-bool all_finite(const Tensor& t) {
-  for (int64_t begin = 0; begin < t.size(0); begin += 8192)
-    if (!at::isfinite(t.narrow(0, begin, std::min<int64_t>(8192, t.size(0) - begin))).all().item<bool>()) return false;
-  return true;
-}
-
 void check_pair(std::string_view what, const Tensor& a, const Tensor& b, int64_t min_rows) {
   for (const Tensor* t : {&a, &b})
     if (!t->defined() || t->dim() != 2 || !t->is_floating_point())
@@ -44,8 +36,10 @@ void check_pair(std::string_view what, const Tensor& a, const Tensor& b, int64_t
     throw UndefinedMeasureError(fmt::format("{}: needs at least {} samples, found {}.", what, min_rows, a.size(0)));
   if (a.size(1) == 0 || b.size(1) == 0) throw ShapeError(fmt::format("{}: a representation has no columns.", what));
   for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
-    if (!all_finite(*t))
-      throw ShapeError(fmt::format("{}: the {} representation contains NaN or infinity.", what, name));
+    if (const auto bad = find_nonfinite(*t))
+      throw ShapeError(fmt::format("{}: the {} representation holds {} at row {}, column {}; every value must be "
+                                   "finite.",
+                                   what, name, std::isnan(bad->value) ? "NaN" : "an infinity", bad->row, bad->column));
 }
 
 // Every measure here is invariant to scaling a space as a whole; float32
