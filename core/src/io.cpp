@@ -74,9 +74,9 @@ fs::path temporary_path_for(const fs::path& file) {
 
 void require_file_path(const fs::path& file) {
   std::error_code ec;
-  if (file.empty() || fs::is_directory(file, ec))
-    throw IoError(fmt::format("{}: is a folder, expected a file to write. Give a file name, e.g. {}.",
-                              file.empty() ? std::string("''") : file.string(),
+  if (file.empty()) throw IoError("an output path is empty; give a file name, e.g. out.npy.");
+  if (fs::is_directory(file, ec))
+    throw IoError(fmt::format("{}: is a folder, expected a file to write. Give a file name, e.g. {}.", file.string(),
                               (file / "out.npy").string()));
 }
 
@@ -168,10 +168,10 @@ FolderLock::FolderLock(const fs::path& folder) {
                                 folder.string(), got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "?"));
     throw IoError(fmt::format("{}: cannot lock: {}.", file.string(), std::strerror(error)));
   }
+  // The pid is for the message of a second run only: the lock holds whether
+  // or not writing it succeeds, so its result is not checked.
   const std::string pid = fmt::format("{}\n", ::getpid());
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    // The lock holds without the pid; only the message would lack it.
-  }
+  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, pid.data(), pid.size(), 0);
 }
 
 FolderLock::~FolderLock() {
