@@ -312,19 +312,21 @@ double pearson_of(std::string_view what, const Tensor& a, const Tensor& b) {
 }
 
 // Row-wise Pearson of two [n, d] float64 matrices, [n]; 0 for a constant row.
-Tensor pearson_rows(const Tensor& a, const Tensor& b) {
+// The mean of each row's Pearson correlation. A row constant on either side
+// has no correlation (0 / 0): it is left out of the mean, as NaN-skipping
+// means do, rather than counted as 0, which would pull the mean towards 0.
+// With no row left the measure is undefined.
+double mean_row_correlation(std::string_view what, const Tensor& a, const Tensor& b) {
   const Tensor ac = a - a.mean(1, true), bc = b - b.mean(1, true);
   const Tensor denominator = (ac.pow(2).sum(1) * bc.pow(2).sum(1)).sqrt();
-  return at::where(denominator > 0, (ac * bc).sum(1) / denominator.clamp_min(1e-300), at::zeros_like(denominator));
-}
-
-// Per-sample correlations count a constant row as 0; when every row of a
-// space is constant, that 0 would be the whole answer.
-void require_varying_rows(std::string_view what, const Tensor& a, const Tensor& b) {
-  for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
-    if (at::equal(t->amax(1), t->amin(1)))
-      throw UndefinedMeasureError(fmt::format("{}: undefined, every row of the {} representation is constant.", what,
-                                              name));
+  const Tensor defined = denominator > 0;
+  const int64_t rows = defined.sum().item<int64_t>();
+  if (rows == 0)
+    throw UndefinedMeasureError(fmt::format("{}: undefined, no sample varies in both representations (each of the {} "
+                                            "rows is constant in one of them).",
+                                            what, a.size(0)));
+  const Tensor r = (ac * bc).sum(1) / denominator.clamp_min(1e-300);
+  return r.masked_select(defined).sum().item<double>() / static_cast<double>(rows);
 }
 
 }  // namespace
@@ -370,14 +372,12 @@ double spearman(const Tensor& a, const Tensor& b) {
 
 double pearson_per_sample(const Tensor& a, const Tensor& b) {
   check_same_shape("per-sample Pearson correlation", a, b);
-  require_varying_rows("per-sample Pearson correlation", a, b);
-  return pearson_rows(tame(a).to(at::kDouble), tame(b).to(at::kDouble)).mean().item<double>();
+  return mean_row_correlation("per-sample Pearson correlation", tame(a).to(at::kDouble), tame(b).to(at::kDouble));
 }
 
 double spearman_per_sample(const Tensor& a, const Tensor& b) {
   check_same_shape("per-sample Spearman correlation", a, b);
-  require_varying_rows("per-sample Spearman correlation", a, b);
-  return pearson_rows(rank_rows(a), rank_rows(b)).mean().item<double>();
+  return mean_row_correlation("per-sample Spearman correlation", rank_rows(a), rank_rows(b));
 }
 
 namespace {

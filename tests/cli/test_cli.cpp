@@ -551,3 +551,52 @@ TEST_CASE("report on a results.json with a field of the wrong type names the fil
   CHECK(contains(report.err, (dir / "results.json").string() + ": a field is missing or of another type"));
   CHECK(testing::list_folder(dir.path()) == std::vector<std::string>{"results.json"});
 }
+
+TEST_CASE("a pipeline run killed at any point resumes to the results of an uninterrupted run") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "p.json", R"({"name": "interrupted",
+    "dataset": {"type": "fashion_mnist", "train_limit": 2000, "test_limit": 400},
+    "encoders": [{"type": "mlp", "seeds": [0, 1], "epochs": 2}],
+    "anchors": {"count": 64},
+    "projections": ["cosine", "l1"],
+    "aggregators": ["sum"],
+    "decoder": {"epochs": 3, "seeds": [0], "train_samples": 1000},
+    "experiments": [{"type": "stitching"}]})");
+  const auto run_into = [&](const std::string& folder) {
+    return std::string(BRIDGES_TEST_CLI) + " run " + (dir / "p.json").string() + " --out " + (dir / folder).string() +
+           " > " + (dir / (folder + ".log")).string() + " 2>&1";
+  };
+  REQUIRE(shell(run_into("reference")) == 0);
+  const std::string reference = read_text(dir / "reference" / "results.json");
+
+  // Signals land at three points of the run, each found by what it has
+  // logged so far: while an encoder trains, once the encoders are cached
+  // and the first decoders train, and between two stitching runs.
+  const auto recursive_temporaries = [](const fs::path& folder) {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::recursive_directory_iterator(folder))
+      if (contains(entry.path().filename().string(), ".tmp-")) found.push_back(entry.path().string());
+    return found;
+  };
+  struct Point {
+    const char* signal;
+    const char* logged;
+    int code;
+  };
+  for (const Point& point : {Point{"INT", "encoder mlp-0: trained", 130}, Point{"TERM", "experiment stitching", 130},
+                             Point{"KILL", "stitching cosine|sum:", 137}}) {
+    CAPTURE(point.signal);
+    const int code = shell(run_into("resumed") + " & pid=$!; for i in $(seq 1200); do grep -qF \"" + point.logged +
+                           "\" " + (dir / "resumed.log").string() + " && break; sleep 0.02; done; kill -" +
+                           point.signal + " $pid; wait $pid 2>/dev/null; exit $?");
+    CHECK(code == point.code);
+    CHECK_FALSE(fs::exists(dir / "resumed" / "results.json"));
+    if (code != 137) CHECK(recursive_temporaries(dir / "resumed").empty());
+  }
+  // The next start sweeps what SIGKILL left, reuses the caches, and its
+  // results are those of the run that was never interrupted.
+  REQUIRE(shell(run_into("resumed")) == 0);
+  CHECK(contains(read_text(dir / "resumed.log"), "encoder mlp-1: loaded from the cache"));
+  CHECK(recursive_temporaries(dir / "resumed").empty());
+  CHECK(read_text(dir / "resumed" / "results.json") == reference);
+}

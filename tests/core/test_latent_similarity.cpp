@@ -68,14 +68,24 @@ TEST_CASE("Pearson and Spearman against hand-computed cases, ties included") {
   const Tensor x = testing::randn({50, 8}, 7);
   CHECK(spearman(x, at::exp(3 * x)) == doctest::Approx(1.0));
   CHECK(pearson(x, at::exp(3 * x)) < 0.9);
-  // Per sample: each row's correlation, then the mean; a constant row counts 0.
-  Tensor a = at::zeros({2, 3}, at::kDouble), b = at::zeros({2, 3}, at::kDouble);
+  // Per sample: each row's correlation, then the mean over the rows where it
+  // is defined. A row constant on either side has no correlation: it is left
+  // out, not counted as 0 (which would pull the mean towards 0).
+  Tensor a = at::zeros({3, 3}, at::kDouble), b = at::zeros({3, 3}, at::kDouble);
   a[0].copy_(of({1, 2, 3})[0]);
   b[0].copy_(of({1, 3, 2})[0]);
   a[1].copy_(of({1, 2, 3})[0]);
   b[1].fill_(5);
-  CHECK(pearson_per_sample(a, b) == doctest::Approx(0.25));
-  CHECK(spearman_per_sample(a, b) == doctest::Approx(0.25));
+  a[2].copy_(of({1, 2, 3})[0]);
+  b[2].copy_(of({2, 4, 6})[0]);
+  CHECK(pearson_per_sample(a, b) == doctest::Approx(0.75));  // (0.5 + 1) / 2
+  CHECK(spearman_per_sample(a, b) == doctest::Approx(0.75));
+  // No row defined on both sides (each side varies somewhere): undefined.
+  Tensor c = a.clone(), e = b.clone();  // rows: c constant; e constant; e constant
+  c[0].fill_(1);
+  e[2].fill_(7);
+  CHECK_THROWS_AS(pearson_per_sample(c, e), UndefinedMeasureError);
+  CHECK_THROWS_WITH_AS(spearman_per_sample(c, e), doctest::Contains("no sample varies in both"), UndefinedMeasureError);
 }
 
 TEST_CASE("kNN retrieval: identical spaces agree fully; a shuffled one does not") {

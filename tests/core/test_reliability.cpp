@@ -271,3 +271,22 @@ TEST_CASE("fuzz_word_vectors: wink JSON with \"dimensions\" 0 or a huge \"size\"
   testing::write_bytes(dir / "size.json", R"({"dimensions": 2, "size": 1e18, "vectors": {"the": [0.1, 0.2]}})");
   CHECK(read_word_vectors(dir / "size.json").size() == 1);
 }
+
+TEST_CASE("kNN retrieval scores 1 for float32 relative spaces of an exactly rotated float32 space") {
+  // The probe's case: n = 2000, d = 768, k = 300, Euclidean relative
+  // spaces of x and x Q in float32 (they differ by rounding, ~1e-5). Ranked
+  // in float32 the neighbour sets disagreed (Jaccard 0.9917); in float64 the
+  // rounding no longer reorders neighbours here.
+  const Tensor x = testing::randn({2000, 768}, 10);
+  const Tensor q = std::get<0>(at::linalg_qr(testing::randn({768, 768}, 11, at::kDouble))).to(at::kFloat);
+  const Tensor y = x.mm(q);
+  const Tensor anchors = at::arange(0, 2000, 7, at::TensorOptions().dtype(at::kLong));
+  const Tensor rx = kernels::euclidean(x, x.index_select(0, anchors));
+  const Tensor ry = kernels::euclidean(y, y.index_select(0, anchors));
+  CHECK((rx.scalar_type() == at::kFloat));
+  CHECK_FALSE(at::equal(rx, ry));
+  const RetrievalScores s = knn_retrieval(rx, ry, 300);
+  CHECK(s.jaccard == 1.0);
+  CHECK(s.mrr == 1.0);
+  CHECK(knn_retrieval(x, y, 300).jaccard == 1.0);
+}
