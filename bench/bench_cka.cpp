@@ -16,7 +16,7 @@
 #include <fstream>
 #include <string>
 
-#include "bridges/latent_similarity.hpp"
+#include "bridges/relative/latent_similarity.hpp"
 #include "bridges/tensor.hpp"
 #include "bench_support.hpp"
 

@@ -16,6 +16,7 @@
 #include "bridges/encoder.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 
 namespace {
 

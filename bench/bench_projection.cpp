@@ -22,10 +22,11 @@
 #include <map>
 
 #include "bench_support.hpp"
-#include "bridges/kernels.hpp"
+#include "bridges/relative/kernels.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/similarity.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 
 namespace {
 

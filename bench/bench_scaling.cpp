@@ -14,8 +14,9 @@
 #include <vector>
 
 #include "bench_support.hpp"
-#include "bridges/kernels.hpp"
+#include "bridges/relative/kernels.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 
 namespace {
 

@@ -16,8 +16,9 @@
 
 #include "bridges/aggregator.hpp"
 #include "bridges/registry/registry.hpp"
-#include "bridges/stitching.hpp"
+#include "bridges/experiments/stitching.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 #include "bench_support.hpp"
 
 using bench::seconds;

@@ -27,11 +27,12 @@
 #include <vector>
 
 #include "bench_support.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/projector.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/relative/projector.hpp"
 #include "bridges/registry/registry.hpp"
-#include "bridges/streaming.hpp"
-#include "bridges/text.hpp"
+#include "bridges/relative/streaming.hpp"
+#include "bridges/util/messages.hpp"
+#include "bridges/util/runtime.hpp"
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include "bridges/encoder.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 #include "bench_support.hpp"
 
 namespace {

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <iostream>
 
-#include "bridges/io.hpp"
+#include "bridges/util/io.hpp"
 #include "bridges/error.hpp"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 
 namespace bridges::cli {
 

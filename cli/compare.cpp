@@ -9,12 +9,12 @@
 #include <iostream>
 #include <map>
 
-#include "bridges/anchors.hpp"
+#include "bridges/relative/anchors.hpp"
 #include "bridges/error.hpp"
-#include "bridges/latent_similarity.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/projector.hpp"
-#include "bridges/text.hpp"
+#include "bridges/relative/latent_similarity.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/util/messages.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

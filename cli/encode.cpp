@@ -7,10 +7,10 @@
 
 #include "bridges/dataset.hpp"
 #include "bridges/encoder.hpp"
-#include "bridges/encoder_cache.hpp"
+#include "bridges/experiments/encoder_cache.hpp"
 #include "bridges/error.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/paths.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/util/paths.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

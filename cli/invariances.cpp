@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "bridges/error.hpp"
-#include "bridges/invariance_check.hpp"
+#include "bridges/relative/invariance_check.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

@@ -7,8 +7,9 @@
 
 #include "bridges/build_info.hpp"
 #include "bridges/error.hpp"
-#include "bridges/interrupt.hpp"
+#include "bridges/util/interrupt.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 #include "cli.hpp"
 
 namespace {

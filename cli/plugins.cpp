@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "bridges/error.hpp"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

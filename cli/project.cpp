@@ -6,10 +6,10 @@
 #include <iostream>
 
 #include "bridges/error.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/progress.hpp"
-#include "bridges/projector.hpp"
-#include "bridges/streaming.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/util/progress.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/relative/streaming.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

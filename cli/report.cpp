@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
-#include "bridges/report.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/experiments/report.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

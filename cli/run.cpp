@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "bridges/error.hpp"
-#include "bridges/interrupt.hpp"
-#include "bridges/pipeline.hpp"
-#include "bridges/runner.hpp"
+#include "bridges/util/interrupt.hpp"
+#include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

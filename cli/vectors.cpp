@@ -9,10 +9,10 @@
 
 #include "bridges/dataset.hpp"
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
-#include "bridges/text.hpp"
-#include "bridges/tokenizer.hpp"
-#include "bridges/word_vectors.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/util/messages.hpp"
+#include "bridges/text/tokenizer.hpp"
+#include "bridges/text/word_vectors.hpp"
 #include "cli.hpp"
 
 namespace bridges::cli {

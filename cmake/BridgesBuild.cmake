@@ -51,3 +51,33 @@ endfunction()
 function(bridges_unity target)
   set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
 endfunction()
+
+# bridges_add_library(<name> SOURCES <files...> [PUBLIC <targets...>] [PRIVATE <targets...>])
+#
+# One layer of bridges: libbridges_<name>.so, target bridges::<name>, headers
+# under <folder>/include/bridges/... . PUBLIC lists the layers below it: the
+# include path a library sees is its own plus those of what it links, so a
+# header of a higher layer cannot be included (it is not found). The layers
+# and their allowed direction are drawn in the README's architecture section
+# and checked by tests/layers.
+function(bridges_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
+  set(target bridges_${name})
+  add_library(${target} SHARED ${ARG_SOURCES})
+  add_library(bridges::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES
+    OUTPUT_NAME bridges_${name} EXPORT_NAME ${name}
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+    # Installed side by side: each finds the layers it links in its own
+    # folder (a program's RUNPATH does not apply to its libraries' needs).
+    INSTALL_RPATH "$ORIGIN")
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(${target} PUBLIC ${ARG_PUBLIC} PRIVATE fmt::fmt ${ARG_PRIVATE})
+  bridges_warnings(${target})
+  bridges_unity(${target})
+  bridges_use_pch(${target})
+  set_property(GLOBAL APPEND PROPERTY BRIDGES_LIBRARIES ${target})
+  set_property(GLOBAL APPEND PROPERTY BRIDGES_INCLUDE_DIRS ${CMAKE_CURRENT_SOURCE_DIR}/include)
+endfunction()

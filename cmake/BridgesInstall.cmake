@@ -1,14 +1,27 @@
-# Installation and the exported CMake package: find_package(bridges CONFIG)
-# gives bridges::core, bridges::registry, bridges::sdk and bridges_add_plugin().
+# Installation and the exported CMake package: find_package(bridges CONFIG
+# [COMPONENTS ...]) gives one target per layer (bridges::core, formats,
+# relative, text, graph, experiments), bridges::registry, bridges::sdk and
+# bridges_add_plugin().
 include(CMakePackageConfigHelpers)
 
-install(TARGETS bridges_core bridges_registry bridges_sdk EXPORT bridgesTargets
+get_property(bridges_libraries GLOBAL PROPERTY BRIDGES_LIBRARIES)
+get_property(bridges_include_dirs GLOBAL PROPERTY BRIDGES_INCLUDE_DIRS)
+install(TARGETS ${bridges_libraries} bridges_sdk EXPORT bridgesTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY core/include/ registry/include/ sdk/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+foreach(dir ${bridges_include_dirs} ${PROJECT_SOURCE_DIR}/sdk/include)
+  install(DIRECTORY ${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/core/include/bridges/version.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bridges)
+
+# The component names find_package accepts: the libraries' export names.
+set(BRIDGES_COMPONENTS sdk)
+foreach(target ${bridges_libraries})
+  get_target_property(name ${target} EXPORT_NAME)
+  list(APPEND BRIDGES_COMPONENTS ${name})
+endforeach()
 
 set(BRIDGES_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/bridges)
 install(EXPORT bridgesTargets NAMESPACE bridges:: DESTINATION ${BRIDGES_CMAKE_DIR})

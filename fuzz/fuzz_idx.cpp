@@ -1,6 +1,6 @@
 // idx image and label files, plain or gzip-compressed.
 #include "bridges/error.hpp"
-#include "bridges/idx.hpp"
+#include "idx.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

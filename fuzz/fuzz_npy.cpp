@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "bridges/error.hpp"
-#include "bridges/npy.hpp"
+#include "bridges/formats/npy.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 
 #include "bridges/component_source.hpp"
 #include "bridges/error.hpp"
-#include "bridges/pipeline.hpp"
+#include "bridges/experiments/pipeline.hpp"
 #include "bridges/registry/manifest.hpp"
 #include "fuzz_support.hpp"
 

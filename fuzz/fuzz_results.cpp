@@ -3,8 +3,8 @@
 // exception, which the report command turns into a FormatError naming the
 // file; what must never happen is a crash or undefined behaviour.
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
-#include "bridges/report.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/experiments/report.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 // Every word-vector format: the binary form, wink JSON, GloVe .txt / fastText .vec.
 #include "bridges/error.hpp"
-#include "bridges/word_vectors.hpp"
+#include "bridges/text/word_vectors.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

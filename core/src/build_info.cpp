@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 
 namespace bridges {
 

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "bridges/error.hpp"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 
 namespace bridges {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "bridges/error.hpp"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 
 namespace bridges {
 

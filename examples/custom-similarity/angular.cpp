@@ -1,6 +1,6 @@
 // The angular distance arccos(cos(x, a)) / pi: unlike cosine similarity it is
 // a metric on directions, and like it, it ignores scale and rotations.
-#include <bridges/kernels.hpp>
+#include <bridges/relative/kernels.hpp>
 #include <bridges/sdk/plugin.hpp>
 
 #include <numbers>

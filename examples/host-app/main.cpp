@@ -13,7 +13,8 @@
 
 #include <bridges/bridges.hpp>
 #include <bridges/registry/registry.hpp>
-#include <bridges/stitching.hpp>
+#include <bridges/relative/relative.hpp>
+#include <bridges/experiments/stitching.hpp>
 
 int main() {
   bridges::set_threads(0);

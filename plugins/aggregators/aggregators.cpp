@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include <bridges/aggregator.hpp>
-#include <bridges/projector.hpp>
+#include <bridges/relative/projector.hpp>
 #include <bridges/sdk/plugin.hpp>
 
 #include <cmath>

@@ -1,7 +1,7 @@
 // The built-in similarity functions. The arithmetic lives in
 // bridges::kernels (core), shared with host programs; this plugin gives each
 // function its name, options and declared invariances.
-#include <bridges/kernels.hpp>
+#include <bridges/relative/kernels.hpp>
 #include <bridges/sdk/plugin.hpp>
 
 #include <optional>

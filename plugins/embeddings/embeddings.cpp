@@ -5,11 +5,11 @@
 #include <ATen/ops/index_select.h>
 #include <fmt/format.h>
 
-#include <bridges/io.hpp>
-#include <bridges/npy.hpp>
+#include <bridges/util/io.hpp>
+#include <bridges/formats/npy.hpp>
 #include <bridges/sdk/plugin.hpp>
-#include <bridges/subsets.hpp>
-#include <bridges/text.hpp>
+#include <bridges/util/subsets.hpp>
+#include <bridges/util/messages.hpp>
 
 #include <fstream>
 #include <map>

@@ -4,10 +4,10 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
-#include <bridges/graph.hpp>
-#include <bridges/npy.hpp>
-#include <bridges/tokenizer.hpp>
-#include <bridges/word_vectors.hpp>
+#include <bridges/graph/graph.hpp>
+#include <bridges/formats/npy.hpp>
+#include <bridges/text/tokenizer.hpp>
+#include <bridges/text/word_vectors.hpp>
 
 #include <charconv>
 #include <filesystem>

@@ -3,10 +3,10 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <bridges/graph.hpp>
-#include <bridges/random.hpp>
-#include <bridges/subsets.hpp>
-#include <bridges/text.hpp>
+#include <bridges/graph/graph.hpp>
+#include <bridges/util/random.hpp>
+#include <bridges/util/subsets.hpp>
+#include <bridges/util/messages.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -6,11 +6,12 @@
 
 #include <fmt/format.h>
 
-#include <bridges/graph.hpp>
-#include <bridges/progress.hpp>
-#include <bridges/random.hpp>
+#include <bridges/graph/graph.hpp>
+#include <bridges/util/progress.hpp>
+#include <bridges/util/random.hpp>
 #include <bridges/sdk/plugin.hpp>
 #include <bridges/sdk/training.hpp>
+#include <bridges/util/runtime.hpp>
 
 namespace graph_encoders {
 

@@ -3,11 +3,11 @@
 // files (for word-level retrieval between two word spaces).
 #include <fmt/format.h>
 
-#include <bridges/io.hpp>
-#include <bridges/paths.hpp>
-#include <bridges/text.hpp>
-#include <bridges/tokenizer.hpp>
-#include <bridges/word_vectors.hpp>
+#include <bridges/util/io.hpp>
+#include <bridges/util/paths.hpp>
+#include <bridges/util/messages.hpp>
+#include <bridges/text/tokenizer.hpp>
+#include <bridges/text/word_vectors.hpp>
 
 #include <algorithm>
 #include <fstream>

@@ -5,8 +5,8 @@
 #include <ATen/ops/index_select.h>
 #include <fmt/format.h>
 
-#include <bridges/subsets.hpp>
-#include <bridges/text.hpp>
+#include <bridges/util/subsets.hpp>
+#include <bridges/util/messages.hpp>
 
 #include <cmath>
 

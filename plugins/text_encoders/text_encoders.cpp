@@ -6,11 +6,12 @@
 
 #include <fmt/format.h>
 
-#include <bridges/random.hpp>
+#include <bridges/util/random.hpp>
 #include <bridges/sdk/plugin.hpp>
 #include <bridges/sdk/training.hpp>
-#include <bridges/tokenizer.hpp>
-#include <bridges/word_vectors.hpp>
+#include <bridges/text/tokenizer.hpp>
+#include <bridges/text/word_vectors.hpp>
+#include <bridges/util/runtime.hpp>
 
 #include <mutex>
 #include <optional>

@@ -4,10 +4,10 @@
 #include <ATen/ops/index_select.h>
 #include <fmt/format.h>
 
-#include <bridges/idx.hpp>
-#include <bridges/io.hpp>
-#include <bridges/paths.hpp>
-#include <bridges/subsets.hpp>
+#include "idx.hpp"
+#include <bridges/util/io.hpp>
+#include <bridges/util/paths.hpp>
+#include <bridges/util/subsets.hpp>
 
 #include "image_dataset.hpp"
 

@@ -4,8 +4,8 @@
 #include <ATen/ops/index_select.h>
 #include <fmt/format.h>
 
-#include <bridges/subsets.hpp>
-#include <bridges/text.hpp>
+#include <bridges/util/subsets.hpp>
+#include <bridges/util/messages.hpp>
 
 namespace vision_data {
 

@@ -2,8 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <bridges/random.hpp>
+#include <bridges/util/random.hpp>
 #include <bridges/sdk/training.hpp>
+#include <bridges/util/runtime.hpp>
 
 #include <mutex>
 #include <random>

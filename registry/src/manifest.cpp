@@ -6,9 +6,9 @@
 #include <set>
 
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
+#include "bridges/util/io.hpp"
 #include "bridges/plugin_abi.h"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 
 namespace bridges {
 

@@ -21,7 +21,7 @@
 #include "bridges/error.hpp"
 #include "bridges/plugin_abi.h"
 #include "bridges/similarity.hpp"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 
 namespace bridges {
 

@@ -10,11 +10,11 @@
 #include <cstdio>
 #include <map>
 
-#include "bridges/io.hpp"
-#include "bridges/kernels.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/projector.hpp"
-#include "bridges/word_vectors.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/relative/kernels.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/text/word_vectors.hpp"
 #include "testing.hpp"
 
 using namespace bridges;

@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "bridges/anchors.hpp"
+#include "bridges/relative/anchors.hpp"
 #include "bridges/error.hpp"
 #include "testing.hpp"
 

@@ -6,12 +6,12 @@
 
 #include <sstream>
 
-#include "bridges/encoder_cache.hpp"
+#include "bridges/experiments/encoder_cache.hpp"
 #include "bridges/error.hpp"
-#include "bridges/fingerprint.hpp"
-#include "bridges/paths.hpp"
-#include "bridges/progress.hpp"
-#include "bridges/subsets.hpp"
+#include "bridges/experiments/fingerprint.hpp"
+#include "bridges/util/paths.hpp"
+#include "bridges/util/progress.hpp"
+#include "bridges/util/subsets.hpp"
 #include "testing.hpp"
 
 using namespace bridges;

@@ -11,13 +11,13 @@
 
 #include "bridges/component_source.hpp"
 #include "bridges/error.hpp"
-#include "bridges/idx.hpp"
-#include "bridges/io.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/pipeline.hpp"
+#include "idx.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/experiments/pipeline.hpp"
 #include "bridges/registry/manifest.hpp"
-#include "bridges/report.hpp"
-#include "bridges/word_vectors.hpp"
+#include "bridges/experiments/report.hpp"
+#include "bridges/text/word_vectors.hpp"
 #include "testing.hpp"
 
 using namespace bridges;

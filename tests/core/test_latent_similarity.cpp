@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "bridges/error.hpp"
-#include "bridges/latent_similarity.hpp"
+#include "bridges/relative/latent_similarity.hpp"
 #include "testing.hpp"
 
 using namespace bridges;

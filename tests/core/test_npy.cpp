@@ -7,8 +7,9 @@
 #include <fstream>
 
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
-#include "bridges/npy.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/util/runtime.hpp"
 
 namespace fs = std::filesystem;
 #include "testing.hpp"

@@ -17,12 +17,13 @@
 #include <tuple>
 
 #include "bridges/error.hpp"
-#include "bridges/invariance_check.hpp"
-#include "bridges/kernels.hpp"
-#include "bridges/interrupt.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/projector.hpp"
-#include "bridges/streaming.hpp"
+#include "bridges/relative/invariance_check.hpp"
+#include "bridges/relative/kernels.hpp"
+#include "bridges/util/interrupt.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/relative/streaming.hpp"
+#include "bridges/util/runtime.hpp"
 #include "naive.hpp"
 #include "testing.hpp"
 

@@ -1,6 +1,6 @@
 #include "bridges/error.hpp"
 #include "bridges/options.hpp"
-#include "bridges/text.hpp"
+#include "bridges/util/messages.hpp"
 #include "testing.hpp"
 
 using namespace bridges;

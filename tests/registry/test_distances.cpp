@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "bridges/error.hpp"
-#include "bridges/invariance_check.hpp"
+#include "bridges/relative/invariance_check.hpp"
 #include "bridges/registry/registry.hpp"
 #include "naive.hpp"
 #include "plugin_registry.hpp"

@@ -1,5 +1,5 @@
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
+#include "bridges/util/io.hpp"
 #include "bridges/registry/manifest.hpp"
 #include "testing.hpp"
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
+#include "bridges/util/io.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/similarity.hpp"
 #include "testing.hpp"

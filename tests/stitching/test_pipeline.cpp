@@ -6,11 +6,11 @@
 
 #include "bridges/dataset.hpp"
 #include "bridges/error.hpp"
-#include "bridges/interrupt.hpp"
-#include "bridges/io.hpp"
-#include "bridges/npy.hpp"
-#include "bridges/pipeline.hpp"
-#include "bridges/runner.hpp"
+#include "bridges/util/interrupt.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/formats/npy.hpp"
+#include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "stitching_support.hpp"
 
 using namespace bridges;

@@ -1,9 +1,9 @@
 // Zero-shot stitching on synthetic spaces related by known transformations.
 #include <ATen/ops/isfinite.h>
 
-#include "bridges/kernels.hpp"
-#include "bridges/projector.hpp"
-#include "bridges/stitching.hpp"
+#include "bridges/relative/kernels.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/experiments/stitching.hpp"
 #include "stitching_support.hpp"
 
 using namespace bridges;

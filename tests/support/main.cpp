@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "bridges/tensor.hpp"
+#include "bridges/util/runtime.hpp"
 
 int main(int argc, char** argv) {
   bridges::set_threads(0);

@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "bridges/error.hpp"
-#include "bridges/io.hpp"
-#include "bridges/tokenizer.hpp"
-#include "bridges/word_vectors.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/text/tokenizer.hpp"
+#include "bridges/text/word_vectors.hpp"
 #include "testing.hpp"
 
 using namespace bridges;

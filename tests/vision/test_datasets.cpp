@@ -8,7 +8,7 @@
 #include "bridges/dataset.hpp"
 #include "bridges/encoder.hpp"
 #include "bridges/error.hpp"
-#include "bridges/npy.hpp"
+#include "bridges/formats/npy.hpp"
 #include "bridges/registry/registry.hpp"
 #include "testing.hpp"
 #include "vision_support.hpp"

@@ -8,7 +8,7 @@
 
 #include "bridges/dataset.hpp"
 #include "bridges/encoder.hpp"
-#include "bridges/encoder_cache.hpp"
+#include "bridges/experiments/encoder_cache.hpp"
 #include "bridges/error.hpp"
 #include "testing.hpp"
 #include "vision_support.hpp"

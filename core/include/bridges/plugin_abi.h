@@ -1,10 +1,19 @@
-/* The binary contract between bridges and a plugin library. Plain C so that
- * its layout is fixed; plugin authors use <bridges/sdk/plugin.hpp>, which
- * fills it in.
+/* The binary contract between bridges and a plugin library. Plugin authors
+ * use <bridges/sdk/plugin.hpp>, which fills it in.
  *
  * A plugin library exports one symbol, bridges_plugin_v1, a function that
  * returns a pointer to a static descriptor. abi_version is the first field and
- * never moves: the loader reads it before trusting anything else. */
+ * never moves: the loader reads it before trusting anything else.
+ *
+ * What is C and what is not: the descriptor is plain C, so that the loader
+ * can read it from any library, even one built by another compiler. The
+ * components it creates are not: create() hands back a C++ object
+ * (bridges::Component*), used through C++ virtual calls and exceptions.
+ * That is safe only between libraries built the same way, which the
+ * descriptor's build identity (bridges version, LibTorch version, compiler
+ * and C++ ABI) lets the loader check before it calls create(); a plugin
+ * built otherwise is refused with both identities in the message. This is
+ * not a stable C ABI for components and does not claim to be one. */
 #ifndef BRIDGES_PLUGIN_ABI_H
 #define BRIDGES_PLUGIN_ABI_H
 

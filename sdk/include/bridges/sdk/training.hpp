@@ -26,8 +26,8 @@
 #include <string>
 
 #include "bridges/error.hpp"
-#include "bridges/progress.hpp"
-#include "bridges/random.hpp"
+#include "bridges/util/progress.hpp"
+#include "bridges/util/random.hpp"
 
 namespace bridges::sdk {
 

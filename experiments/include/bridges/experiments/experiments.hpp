@@ -1,0 +1,9 @@
+#pragma once
+// bridges::experiments: stitching, pipelines and their runner, reports, and
+// the encoder cache. aggregator.hpp comes in through stitching.hpp.
+#include "bridges/experiments/encoder_cache.hpp"
+#include "bridges/experiments/fingerprint.hpp"
+#include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/report.hpp"
+#include "bridges/experiments/runner.hpp"
+#include "bridges/experiments/stitching.hpp"

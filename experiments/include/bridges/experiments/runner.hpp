@@ -1,0 +1,37 @@
+#pragma once
+// Runs a pipeline into a run folder:
+//   <out>/pipeline.json      the resolved pipeline
+//   <out>/results.json       every number (no timings: the same seeds give the same file)
+//   <out>/report.md, report.html
+//   <out>/run.log            what was done, with timings
+//   <out>/cache/encoders/    trained encoders (fit_cached)
+//   <out>/cache/latents/     the encoders' latents of the samples used
+// Every file is written atomically; running again reuses the caches.
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bridges/component_source.hpp"
+#include "bridges/export.hpp"
+#include "bridges/experiments/pipeline.hpp"
+
+namespace bridges {
+
+struct BRIDGES_API RunOptions {
+  std::filesystem::path out;  ///< the run folder; empty: the pipeline's "output"
+};
+
+/// What the run will do, in words (for `bridges run --dry-run`).
+BRIDGES_API std::string describe_plan(const Pipeline& pipeline, const ComponentSource& source);
+
+/// Runs every experiment; returns the results (also in <out>/results.json).
+/// Progress goes to stderr, a summary to `log` and <out>/run.log. Throws
+/// Interrupted when interrupt() was requested (Ctrl-C in the CLI); files
+/// already written are complete, the caches are kept.
+BRIDGES_API nlohmann::json run_pipeline(const Pipeline& pipeline, ComponentSource& source, const RunOptions& options,
+                                        std::ostream& log);
+
+}  // namespace bridges

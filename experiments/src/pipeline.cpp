@@ -1,0 +1,443 @@
+#include "bridges/experiments/pipeline.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "bridges/relative/anchors.hpp"
+#include "bridges/error.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/relative/latent_similarity.hpp"
+#include "bridges/options.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/util/messages.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> kTopKeys{"name", "description", "dataset", "encoders", "anchors", "projections",
+                                        "normalize", "aggregators", "decoder", "experiments", "output"};
+const std::vector<std::string> kExperimentTypes{"stitching", "ablation", "finetune", "reconstruction", "latent_similarity"};
+
+// Validation with the file and JSON path in every message.
+struct Checker {
+  std::string where;
+  const ComponentSource& source;
+
+  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+    throw ConfigError(fmt::format("{}: {}: {}", where, path, problem));
+  }
+
+  void only_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& path) const {
+    if (!obj.is_object()) fail(path, fmt::format("expected an object, found {}.", json_excerpt(obj)));
+    for (const auto& [key, value] : obj.items())
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        fail(path, fmt::format("unknown key \"{}\".{} Allowed: {}.", key, did_you_mean(key, allowed), join(allowed)));
+  }
+
+  int64_t integer(const json& obj, const std::string& key, int64_t fallback, int64_t minimum, const std::string& path) const {
+    if (!obj.contains(key)) return fallback;
+    const json& v = obj[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < minimum)
+      fail(path + "." + key, fmt::format("expected an integer >= {}, found {}.", minimum, json_excerpt(v)));
+    return v.get<int64_t>();
+  }
+
+  std::string string(const json& obj, const std::string& key, const std::string& fallback, const std::string& path,
+                     const std::vector<std::string>& allowed = {}) const {
+    if (!obj.contains(key)) return fallback;
+    const json& v = obj[key];
+    if (!v.is_string()) fail(path + "." + key, fmt::format("expected a string, found {}.", json_excerpt(v)));
+    const std::string s = v;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end())
+      fail(path + "." + key, fmt::format("\"{}\" is not one of {}.{}", s, join(allowed), did_you_mean(s, allowed)));
+    return s;
+  }
+
+  // "cosine" or {"type": "cosine", ...options} -> {"type": "cosine", ...all options}.
+  // Keys in `extra` are not options (e.g. "name", "seeds") and are returned in `taken`.
+  json component(const json& value, ComponentKind kind, const std::string& path,
+                 const std::vector<std::string>& extra = {}, json* taken = nullptr) const {
+    json spec = value.is_string() ? json{{"type", value}} : value;
+    if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string())
+      fail(path, fmt::format("a {} is a name or {{\"type\": \"<name>\", ...options}}, found {}.", to_string(kind),
+                             json_excerpt(value)));
+    const std::string type = spec["type"];
+    json options = spec;
+    options.erase("type");
+    for (const auto& key : extra)
+      if (options.contains(key)) {
+        if (taken) (*taken)[key] = options[key];
+        options.erase(key);
+      }
+    ComponentInfo info;
+    try {
+      info = source.info(kind, type);
+    } catch (const UnknownNameError& e) {
+      fail(path + ".type", e.what());
+    }
+    json complete;
+    try {
+      complete = info.options.apply(options, info.qualified_name());
+    } catch (const ConfigError& e) {
+      fail(path, e.what());
+    }
+    complete["type"] = type;
+    return complete;
+  }
+};
+
+// The names of projection sets: "each" (every projection alone), "all" (the
+// product of all), or a list of projection names.
+json projection_sets(const Checker& c, const json& value, const std::vector<std::string>& names, const std::string& path) {
+  if (!value.is_array() || value.empty())
+    c.fail(path, "expected a non-empty array of \"each\", \"all\" or lists of projection names.");
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const json& set = value[i];
+    const std::string at = fmt::format("{}[{}]", path, i);
+    if (set.is_string()) {
+      if (set != "each" && set != "all")
+        c.fail(at, fmt::format("\"{}\" is not \"each\" or \"all\"; a set of projections is a list of names.",
+                               set.get<std::string>()));
+      continue;
+    }
+    if (!set.is_array() || set.empty()) c.fail(at, "expected \"each\", \"all\" or a non-empty list of projection names.");
+    for (const auto& name : set)
+      if (!name.is_string() || std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
+        c.fail(at, fmt::format("{} is not a projection of this pipeline.{} Projections: {}.", json_excerpt(name),
+                               name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", join(names)));
+  }
+  return value;
+}
+
+json aggregator_names(const Checker& c, const json& value, const std::vector<std::string>& names, const std::string& path) {
+  if (value.is_null()) return value;
+  if (!value.is_array() || value.empty()) c.fail(path, "expected null (every aggregator) or a list of aggregator names.");
+  for (const auto& name : value)
+    if (!name.is_string() || std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
+      c.fail(path, fmt::format("{} is not an aggregator of this pipeline.{} Aggregators: {}.", json_excerpt(name),
+                               name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", join(names)));
+  return value;
+}
+
+json experiment(const Checker& c, const json& value, const Pipeline& p, const std::string& path) {
+  const json spec = value.is_string() ? json{{"type", value}} : value;
+  if (!spec.is_object() || !spec.contains("type"))
+    c.fail(path, fmt::format("an experiment is {{\"type\": \"stitching\", ...}}, found {}.", json_excerpt(value)));
+  const std::string type = c.string(spec, "type", "", path, kExperimentTypes);
+  std::vector<std::string> projection_names, aggregator_names_list, encoder_names;
+  for (const auto& pr : p.projections) projection_names.push_back(pr.name);
+  for (const auto& a : p.aggregators) aggregator_names_list.push_back(a["type"]);
+  for (const auto& e : p.encoders) encoder_names.push_back(e.name);
+  json out{{"type", type}};
+  if (type == "stitching" || type == "reconstruction") {
+    c.only_keys(spec, {"type", "projection_sets", "aggregators", "absolute"}, path);
+    out["projection_sets"] = projection_sets(c, spec.value("projection_sets", json::array({"each", "all"})),
+                                             projection_names, path + ".projection_sets");
+    out["aggregators"] = aggregator_names(c, spec.value("aggregators", json()), aggregator_names_list, path + ".aggregators");
+    if (type == "stitching") {
+      const json absolute = spec.value("absolute", json(true));
+      if (!absolute.is_boolean()) c.fail(path + ".absolute", "expected true or false.");
+      out["absolute"] = absolute;
+    } else if (spec.contains("absolute")) {
+      c.fail(path + ".absolute", "the absolute baseline belongs to stitching experiments.");
+    }
+  } else if (type == "latent_similarity") {
+    c.only_keys(spec, {"type", "measures", "representations", "knn"}, path);
+    const json measures = spec.value("measures", json::array({"cka_linear", "pearson", "spearman"}));
+    if (!measures.is_array() || measures.empty())
+      c.fail(path + ".measures", "expected a non-empty list of measures, e.g. [\"cka_linear\", \"spearman\"].");
+    // Each element a string from `allowed`, with its index in the path.
+    const auto names_from = [&](const json& list, const std::string& where, const std::vector<std::string>& allowed) {
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string at = fmt::format("{}[{}]", where, i);
+        if (!list[i].is_string()) c.fail(at, fmt::format("expected a string, found {}.", json_excerpt(list[i])));
+        const std::string name = list[i];
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+          c.fail(at, fmt::format("\"{}\" is not one of {}.{}", name, join(allowed), did_you_mean(name, allowed)));
+      }
+    };
+    names_from(measures, path + ".measures", latent_measures());
+    out["measures"] = measures;
+    std::vector<std::string> representation_names{"absolute"};
+    for (const auto& name : projection_names) representation_names.push_back(name);
+    representation_names.push_back("product");
+    const json representations = spec.value("representations", json(representation_names));
+    if (!representations.is_array() || representations.empty())
+      c.fail(path + ".representations", fmt::format("expected a non-empty list of {}.", join(representation_names)));
+    names_from(representations, path + ".representations", representation_names);
+    out["representations"] = representations;
+    out["knn"] = c.integer(spec, "knn", 10, 1, path);
+  } else if (type == "ablation") {
+    c.only_keys(spec, {"type", "aggregators", "min_size"}, path);
+    out["aggregators"] = aggregator_names(c, spec.value("aggregators", json()), aggregator_names_list, path + ".aggregators");
+    out["min_size"] = c.integer(spec, "min_size", 2, 1, path);
+  } else {  // finetune
+    c.only_keys(spec, {"type", "params", "steps", "lr", "samples", "aggregator", "projections", "pairs"}, path);
+    out["params"] = c.string(spec, "params", "qkv", path, {"qkv", "head"});
+    out["steps"] = c.integer(spec, "steps", 100, 1, path);
+    if (spec.contains("lr") && (!spec["lr"].is_number() || spec["lr"].get<double>() <= 0))
+      c.fail(path + ".lr", fmt::format("expected a positive number, found {}.", json_excerpt(spec["lr"])));
+    out["lr"] = spec.value("lr", 1e-3);
+    out["samples"] = c.integer(spec, "samples", 500, 1, path);
+    const std::string fallback = out["params"] == "qkv" ? "self_attention" : aggregator_names_list.at(0);
+    out["aggregator"] = c.string(spec, "aggregator", fallback, path, aggregator_names_list);
+    out["projections"] = projection_sets(c, json::array({spec.value("projections", json("all"))}), projection_names,
+                                         path + ".projections")[0];
+    const json pairs = spec.value("pairs", json());
+    if (!pairs.is_null()) {
+      if (!pairs.is_array()) c.fail(path + ".pairs", "expected null (every source and target) or [[source, target], ...].");
+      for (const auto& pair : pairs)
+        if (!pair.is_array() || pair.size() != 2)
+          c.fail(path + ".pairs", fmt::format("{} is not [source, target].", json_excerpt(pair)));
+        else
+          for (const auto& name : pair)
+            if (!name.is_string() || std::find(encoder_names.begin(), encoder_names.end(), name.get<std::string>()) == encoder_names.end())
+              c.fail(path + ".pairs", fmt::format("{} is not an encoder of this pipeline.{} Encoders: {}.", json_excerpt(name),
+                                                  name.is_string() ? did_you_mean(name.get<std::string>(), encoder_names) : "",
+                                                  join(encoder_names)));
+    }
+    out["pairs"] = pairs;
+  }
+  return out;
+}
+
+}  // namespace
+
+json expand_environment(const json& j, const std::string& where) {
+  std::function<json(const json&, const std::string&)> walk = [&](const json& v, const std::string& path) -> json {
+    if (v.is_object()) {
+      json out = json::object();
+      for (const auto& [key, value] : v.items()) out[key] = walk(value, path + "." + key);
+      return out;
+    }
+    if (v.is_array()) {
+      json out = json::array();
+      for (std::size_t i = 0; i < v.size(); ++i) out.push_back(walk(v[i], fmt::format("{}[{}]", path, i)));
+      return out;
+    }
+    if (!v.is_string()) return v;
+    const std::string s = v;
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+      if (s.compare(i, 2, "${") != 0) {
+        out += s[i++];
+        continue;
+      }
+      const std::size_t end = s.find('}', i);
+      if (end == std::string::npos) throw ConfigError(fmt::format("{}: {}: \"${{\" without a closing \"}}\" in \"{}\".", where, path, s));
+      const std::string name = s.substr(i + 2, end - i - 2);
+      const char* value = std::getenv(name.c_str());
+      if (value == nullptr)
+        throw ConfigError(fmt::format("{}: {}: the environment variable {} is not set (used as ${{{}}}). Set it, or write "
+                                      "the value in the file.",
+                                      where, path, name, name));
+      out += value;
+      i = end + 1;
+    }
+    return out;
+  };
+  return walk(j, "$");
+}
+
+Pipeline Pipeline::load(const std::filesystem::path& file, const ComponentSource& source) {
+  return parse(parse_json(read_text(file), file.string()), source, file.string());
+}
+
+Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const std::string& where) {
+  const Checker c{where, source};
+  const json j = expand_environment(raw, where);
+  c.only_keys(j, kTopKeys, "$");
+  Pipeline p;
+  if (!j.contains("name")) c.fail("$", "\"name\" is missing: give the pipeline a name (it names the run folder).");
+  p.name = c.string(j, "name", "", "$");
+  p.description = c.string(j, "description", "", "$");
+  p.dataset = c.component(j.value("dataset", json("fashion_mnist")), ComponentKind::dataset, "$.dataset");
+
+  // Encoders: each entry may carry "seeds", expanded into one encoder per seed.
+  if (!j.contains("encoders") || !j["encoders"].is_array() || j["encoders"].empty())
+    c.fail("$.encoders", "expected a non-empty array of encoders, e.g. [{\"type\": \"cnn\", \"seeds\": [0, 1, 2]}].");
+  p.encoder_groups = json::array();
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < j["encoders"].size(); ++i) {
+    const std::string path = fmt::format("$.encoders[{}]", i);
+    json taken = json::object();
+    json spec = c.component(j["encoders"][i], ComponentKind::encoder, path, {"name", "seeds"}, &taken);
+    const std::string base = taken.contains("name") ? c.string(taken, "name", "", path) : spec["type"].get<std::string>();
+    json group = spec;
+    if (taken.contains("name")) group["name"] = base;
+    std::vector<json> expanded;
+    if (taken.contains("seeds")) {
+      const json& seeds = taken["seeds"];
+      if (!seeds.is_array() || seeds.empty())
+        c.fail(path + ".seeds", fmt::format("expected a non-empty list of integers, found {}.", json_excerpt(seeds)));
+      if (!spec.contains("seed"))
+        c.fail(path + ".seeds", fmt::format("encoder/{} has no \"seed\" option to vary.", spec["type"].get<std::string>()));
+      const json written = j["encoders"][i];
+      if (written.is_object() && written.contains("seed"))
+        c.fail(path, "give either \"seed\" or \"seeds\", not both.");
+      group["seeds"] = seeds;
+      group.erase("seed");
+      for (const auto& seed : seeds) {
+        if (!seed.is_number_integer() || seed.get<int64_t>() < 0)
+          c.fail(path + ".seeds", fmt::format("{} is not a seed (a non-negative integer).", json_excerpt(seed)));
+        json one = spec;
+        one["seed"] = seed;
+        p.encoders.push_back({fmt::format("{}-{}", base, seed.get<int64_t>()), one, base});
+      }
+    } else {
+      p.encoders.push_back({base, spec, base});
+    }
+    p.encoder_groups.push_back(group);
+  }
+  for (const auto& e : p.encoders)
+    if (!names.insert(e.name).second)
+      c.fail("$.encoders", fmt::format("two encoders are named \"{}\"; give one a \"name\".", e.name));
+  if (p.encoders.size() < 2 && !j.contains("experiments"))
+    c.fail("$.encoders", "stitching needs at least two encoders (e.g. \"seeds\": [0, 1]).");
+
+  const json anchors = j.value("anchors", json::object());
+  c.only_keys(anchors, {"count", "strategy", "seed", "encoder"}, "$.anchors");
+  // "count", "strategy" and "seed" each take one value, or a list of them to
+  // sweep: every experiment then runs once per combination.
+  const auto one_or_list = [&](const char* key, json fallback, const auto& check) {
+    if (!anchors.contains(key)) return fallback;
+    const json& v = anchors[key];
+    if (!v.is_array()) return check(v, fmt::format("$.anchors.{}", key));
+    if (v.empty())
+      c.fail(fmt::format("$.anchors.{}", key), "a sweep needs at least one value, e.g. \"count\": [16, 64, 256, 1280].");
+    json out = json::array();
+    for (std::size_t i = 0; i < v.size(); ++i)
+      out.push_back(check(v[i], fmt::format("$.anchors.{}[{}]", key, i)));
+    return out;
+  };
+  const auto integer_at_least = [&](int64_t minimum) {
+    return [&c, minimum](const json& v, const std::string& path) -> json {
+      if (!v.is_number_integer() || v.get<int64_t>() < minimum)
+        c.fail(path, fmt::format("expected an integer >= {}, found {}.", minimum, json_excerpt(v)));
+      return v;
+    };
+  };
+  const auto strategy_name = [&](const json& v, const std::string& path) -> json {
+    if (!v.is_string()) c.fail(path, fmt::format("expected a string, found {}.", json_excerpt(v)));
+    const std::string s = v;
+    const auto allowed = anchor_strategies();
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end())
+      c.fail(path, fmt::format("\"{}\" is not one of {}.{}", s, join(allowed), did_you_mean(s, allowed)));
+    return v;
+  };
+  p.anchors = {{"count", one_or_list("count", json(1280), integer_at_least(1))},
+               {"strategy", one_or_list("strategy", json("random"), strategy_name)},
+               {"seed", one_or_list("seed", json(0), integer_at_least(0))}};
+  const json& strategies = p.anchors["strategy"];
+  const auto uses = [&](const char* name) {
+    return strategies.is_array() ? std::find(strategies.begin(), strategies.end(), name) != strategies.end() : strategies == name;
+  };
+  if (uses("farthest_point") || uses("kmeans")) {
+    std::vector<std::string> encoder_names;
+    for (const auto& e : p.encoders) encoder_names.push_back(e.name);
+    p.anchors["encoder"] = c.string(anchors, "encoder", p.encoders[0].name, "$.anchors", encoder_names);
+  } else if (anchors.contains("encoder")) {
+    c.fail("$.anchors.encoder", "only farthest_point and kmeans anchors are chosen in an encoder's latent space.");
+  }
+
+  if (!j.contains("projections") || !j["projections"].is_array() || j["projections"].empty())
+    c.fail("$.projections", "expected a non-empty array of similarities, e.g. [\"cosine\", \"euclidean\", \"l1\", \"linf\"].");
+  std::set<std::string> projection_names;
+  for (std::size_t i = 0; i < j["projections"].size(); ++i) {
+    const std::string path = fmt::format("$.projections[{}]", i);
+    json taken = json::object();
+    const json spec = c.component(j["projections"][i], ComponentKind::similarity, path, {"name"}, &taken);
+    const std::string name = taken.contains("name") ? c.string(taken, "name", "", path) : spec["type"].get<std::string>();
+    if (!projection_names.insert(name).second)
+      c.fail(path, fmt::format("two projections are named \"{}\"; give one a \"name\".", name));
+    p.projections.push_back({name, spec});
+  }
+  p.normalize = c.string(j, "normalize", "none", "$", {"none", "l2", "standardize"});
+
+  const json aggregators = j.value("aggregators", json::array({"mlp_sum"}));
+  if (!aggregators.is_array() || aggregators.empty()) c.fail("$.aggregators", "expected a non-empty array of aggregators.");
+  std::set<std::string> aggregator_types;
+  for (std::size_t i = 0; i < aggregators.size(); ++i) {
+    const json spec = c.component(aggregators[i], ComponentKind::aggregator, fmt::format("$.aggregators[{}]", i));
+    if (!aggregator_types.insert(spec["type"]).second)
+      c.fail(fmt::format("$.aggregators[{}]", i), fmt::format("aggregator {} is listed twice.", spec["type"].get<std::string>()));
+    p.aggregators.push_back(spec);
+  }
+
+  const json decoder = j.value("decoder", json::object());
+  c.only_keys(decoder, {"hidden", "epochs", "batch_size", "lr", "seeds", "train_samples", "test_samples"}, "$.decoder");
+  p.decoder = {{"hidden", c.integer(decoder, "hidden", 256, 1, "$.decoder")},
+               {"epochs", c.integer(decoder, "epochs", 5, 1, "$.decoder")},
+               {"batch_size", c.integer(decoder, "batch_size", 256, 1, "$.decoder")},
+               {"lr", decoder.value("lr", 1e-3)},
+               {"seeds", decoder.value("seeds", json::array({0, 1, 2}))},
+               {"train_samples", decoder.value("train_samples", json())},
+               {"test_samples", decoder.value("test_samples", json())}};
+  if (!p.decoder["lr"].is_number() || p.decoder["lr"].get<double>() <= 0)
+    c.fail("$.decoder.lr", fmt::format("expected a positive number, found {}.", json_excerpt(p.decoder["lr"])));
+  if (!p.decoder["seeds"].is_array() || p.decoder["seeds"].empty())
+    c.fail("$.decoder.seeds", "expected a non-empty list of seeds, e.g. [0, 1, 2].");
+  for (const auto& seed : p.decoder["seeds"])
+    if (!seed.is_number_integer() || seed.get<int64_t>() < 0) c.fail("$.decoder.seeds", fmt::format("{} is not a seed.", json_excerpt(seed)));
+  for (const char* key : {"train_samples", "test_samples"})
+    if (!p.decoder[key].is_null() && (!p.decoder[key].is_number_integer() || p.decoder[key].get<int64_t>() < 1))
+      c.fail(fmt::format("$.decoder.{}", key), fmt::format("expected null (the whole split) or a positive integer, found {}.",
+                                                           json_excerpt(p.decoder[key])));
+
+  const json experiments = j.value("experiments", json::array({"stitching"}));
+  if (!experiments.is_array() || experiments.empty()) c.fail("$.experiments", "expected a non-empty array of experiments.");
+  for (std::size_t i = 0; i < experiments.size(); ++i) {
+    const json e = experiment(c, experiments[i], p, fmt::format("$.experiments[{}]", i));
+    p.experiments.push_back({e["type"], e});
+  }
+  if (p.encoders.size() < 2) c.fail("$.encoders", "stitching needs at least two encoders (e.g. \"seeds\": [0, 1]).");
+
+  p.output = c.string(j, "output", "runs/" + p.name, "$");
+  return p;
+}
+
+json Pipeline::to_json() const {
+  json out{{"name", name}};
+  if (!description.empty()) out["description"] = description;
+  out["dataset"] = dataset;
+  out["encoders"] = encoder_groups;
+  out["anchors"] = anchors;
+  out["projections"] = json::array();
+  for (const auto& pr : projections) {
+    json spec = pr.spec;
+    if (pr.name != spec["type"]) spec["name"] = pr.name;
+    out["projections"].push_back(spec);
+  }
+  out["normalize"] = normalize;
+  out["aggregators"] = aggregators;
+  out["decoder"] = decoder;
+  out["experiments"] = json::array();
+  for (const auto& e : experiments) out["experiments"].push_back(e.options);
+  out["output"] = output;
+  return out;
+}
+
+DecoderOptions Pipeline::decoder_options(uint64_t seed) const {
+  DecoderOptions o = DecoderOptions::from_json(decoder);
+  o.seed = seed;
+  return o;
+}
+
+const PipelineProjection& Pipeline::projection(const std::string& n) const {
+  for (const auto& pr : projections)
+    if (pr.name == n) return pr;
+  throw ConfigError(fmt::format("pipeline {}: no projection named \"{}\".", name, n));
+}
+
+const PipelineEncoder& Pipeline::encoder(const std::string& n) const {
+  for (const auto& e : encoders)
+    if (e.name == n) return e;
+  throw ConfigError(fmt::format("pipeline {}: no encoder named \"{}\".", name, n));
+}
+
+}  // namespace bridges

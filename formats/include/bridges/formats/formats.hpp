@@ -1,0 +1,3 @@
+#pragma once
+// bridges::formats: reading and writing latents as files.
+#include "bridges/formats/npy.hpp"

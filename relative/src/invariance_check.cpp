@@ -1,0 +1,114 @@
+#include "bridges/relative/invariance_check.hpp"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/asinh.h>
+#include <ATen/ops/cos.h>
+#include <ATen/ops/linalg_qr.h>
+#include <ATen/ops/rand.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/randperm.h>
+#include <ATen/ops/sin.h>
+#include <ATen/ops/stack.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+namespace bridges {
+
+bool InvarianceReport::disagrees(const InvarianceMeasurement& m) const {
+  if (!m.measurable) return false;
+  if (m.declared && !m.invariant) return true;
+  return !m.declared && m.invariant && norm == SubspaceNorm::none;
+}
+
+bool InvarianceReport::agrees() const {
+  return std::none_of(rows.begin(), rows.end(), [&](const auto& m) { return disagrees(m); });
+}
+
+InvarianceSet InvarianceReport::measured() const {
+  InvarianceSet out;
+  for (const auto& m : rows)
+    if (m.measurable && m.invariant) out.insert(m.invariance);
+  return out;
+}
+
+namespace {
+
+// A sheet and the same sheet rolled up into a Swiss roll. The sheet's first
+// coordinate is the arc length along the roll's spiral (r = t), so rolling
+// preserves every distance measured along the sheet: a manifold isometry
+// that changes distances through the ambient space. t is drawn with density
+// proportional to t, which spreads samples evenly over the sheet.
+std::pair<Tensor, Tensor> sheet_and_roll(int64_t n, at::Generator& gen) {
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const double t0 = 1.5 * M_PI, t1 = 4.5 * M_PI;
+  const Tensor t = (t0 * t0 + (t1 * t1 - t0 * t0) * at::rand({n}, gen, f64)).sqrt();
+  const Tensor h = 10.0 * at::rand({n}, gen, f64);
+  const Tensor arc = 0.5 * (t * (1 + t * t).sqrt() + at::asinh(t));
+  return {at::stack({arc, h}, 1), at::stack({t * at::cos(t), h, t * at::sin(t)}, 1)};
+}
+
+}  // namespace
+
+InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceCheckOptions& options) {
+  at::Generator gen = at::detail::createCPUGenerator(options.seed);
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const int64_t d = options.dim;
+  const Tensor x = at::randn({options.samples, d}, gen, f64);
+  const Tensor anchors = at::randn({options.anchors, d}, gen, f64);
+  const auto represent = [&](const Tensor& xs, const Tensor& as) {
+    return normalize_subspace(similarity.project(xs, as), options.norm);
+  };
+  const Tensor reference = represent(x, anchors);
+  const double scale = std::max(reference.abs().max().item<double>(), 1e-300);
+
+  // A random invertible map; a Gaussian matrix is invertible with probability 1
+  // and far from orthogonal, so it breaks every invariance but linear/affine.
+  const Tensor shift = at::randn({1, d}, gen, f64) * 3.0;
+  const Tensor linear = at::randn({d, d}, gen, f64);
+  const Tensor orthogonal = std::get<0>(at::linalg_qr(at::randn({d, d}, gen, f64)));
+  const Tensor permutation = at::randperm(d, gen, at::TensorOptions().dtype(at::kLong));
+
+  InvarianceReport report;
+  report.similarity = similarity.type();
+  report.norm = options.norm;
+  const InvarianceSet declared = similarity.invariances();
+  for (Invariance inv : all_invariances()) {
+    InvarianceMeasurement m;
+    m.invariance = inv;
+    m.declared = declared.contains(inv);
+    std::function<Tensor(const Tensor&)> transform;
+    switch (inv) {
+      case Invariance::isotropic_scaling: transform = [](const Tensor& t) { return t * 3.7; }; break;
+      case Invariance::orthogonal: transform = [&](const Tensor& t) { return t.mm(orthogonal); }; break;
+      case Invariance::translation: transform = [&](const Tensor& t) { return t + shift; }; break;
+      case Invariance::permutation: transform = [&](const Tensor& t) { return t.index_select(1, permutation); }; break;
+      case Invariance::affine: transform = [&](const Tensor& t) { return t.mm(linear) + shift; }; break;
+      case Invariance::linear: transform = [&](const Tensor& t) { return t.mm(linear); }; break;
+      case Invariance::manifold_isometry: {
+        // Not a map of the random latents: a sheet against its Swiss roll,
+        // the first `anchors` samples as anchors, and a looser tolerance,
+        // since a similarity can only follow the manifold through the
+        // samples (e.g. a neighbour graph).
+        const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
+        const Tensor flat = represent(sheet, sheet.narrow(0, 0, options.anchors));
+        const Tensor rolled = represent(roll, roll.narrow(0, 0, options.anchors));
+        m.deviation = (rolled - flat).abs().max().item<double>() / std::max(flat.abs().max().item<double>(), 1e-300);
+        m.invariant = m.deviation < options.manifold_tolerance;
+        report.rows.push_back(m);
+        continue;
+      }
+    }
+    {
+      const Tensor moved = represent(transform(x), transform(anchors));
+      m.deviation = (moved - reference).abs().max().item<double>() / scale;
+      m.invariant = m.deviation < options.tolerance;
+    }
+    report.rows.push_back(m);
+  }
+  return report;
+}
+
+}  // namespace bridges

@@ -1,0 +1,529 @@
+#include "bridges/relative/latent_similarity.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "bridges/relative/anchors.hpp"
+#include "bridges/error.hpp"
+#include "bridges/util/messages.hpp"
+#include "bridges/util/runtime.hpp"
+
+namespace bridges {
+
+namespace {
+
+// Rows per block when a pass over n x n similarities is cut into blocks:
+// at most ~8 M entries (32 MB of float32) per block.
+int64_t block_rows(int64_t n) { return std::max<int64_t>(1, std::min<int64_t>(n, (int64_t{1} << 23) / std::max<int64_t>(1, n))); }
+
+void check_pair(std::string_view what, const Tensor& a, const Tensor& b, int64_t min_rows) {
+  for (const Tensor* t : {&a, &b})
+    if (!t->defined() || t->dim() != 2 || !t->is_floating_point())
+      throw ShapeError(fmt::format("{}: each representation must be [n, d] floating point, found {} and {}.", what,
+                                   describe(a), describe(b)));
+  if (a.size(0) != b.size(0))
+    throw ShapeError(fmt::format("{}: both representations must hold the same samples (row i = sample i); found {} "
+                                 "and {} rows.",
+                                 what, a.size(0), b.size(0)));
+  if (a.size(0) < min_rows)
+    throw UndefinedMeasureError(fmt::format("{}: needs at least {} samples, found {}.", what, min_rows, a.size(0)));
+  if (a.size(1) == 0 || b.size(1) == 0) throw ShapeError(fmt::format("{}: a representation has no columns.", what));
+  for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
+    if (const auto bad = find_nonfinite(*t))
+      throw ShapeError(fmt::format("{}: the {} representation holds {} at row {}, column {}; every value must be "
+                                   "finite.",
+                                   what, name, std::isnan(bad->value) ? "NaN" : "an infinity", bad->row, bad->column));
+}
+
+// Every measure here is invariant to scaling a space as a whole; float32
+// squares overflow from about 1e19, so a space with entries that large is
+// divided by its largest magnitude first (others are left bit for bit as
+// they are).
+Tensor tame(const Tensor& t) {
+  if (t.numel() == 0) return t;
+  const double largest = t.abs().max().item<double>();
+  return largest > 1e15 ? t / largest : t;
+}
+
+// Whether every row of t is the same point: then no measure of how samples
+// relate to each other is defined.
+bool constant_rows(const Tensor& t) {
+  return t.size(0) < 2 || at::equal(t, t.narrow(0, 0, 1).expand_as(t));
+}
+
+void require_variance(std::string_view what, const Tensor& a, const Tensor& b) {
+  for (const auto& [t, name] : {std::pair{&a, "first"}, std::pair{&b, "second"}})
+    if (constant_rows(*t))
+      throw UndefinedMeasureError(fmt::format("{}: undefined, every sample of the {} representation is the same "
+                                              "point (zero variance).",
+                                              what, name));
+}
+
+void check_same_shape(std::string_view what, const Tensor& a, const Tensor& b) {
+  check_pair(what, a, b, 1);
+  if (a.numel() < 2) throw ShapeError(fmt::format("{}: needs at least 2 entries, found {}.", what, a.numel()));
+  if (a.sizes() != b.sizes())
+    throw ShapeError(fmt::format("{}: compares entry by entry and needs the same shape, found {} and {}. Compare "
+                                 "relative representations (the same anchors give the same width), or use CKA.",
+                                 what, describe(a), describe(b)));
+}
+
+// The statistics of two n x n kernel matrices K, L that both HSIC
+// estimators need: sums of K*L, K*K, L*L, the row sums and the diagonals.
+struct GramStats {
+  double n = 0;
+  double kl = 0, kk = 0, ll = 0;
+  Tensor row_k, row_l, diag_k, diag_l;  // [n] float64
+};
+
+// HSIC up to a factor that cancels in CKA. Biased: tr(K H L H). Unbiased
+// (Song et al., 2012): on K~, L~ with zeroed diagonals,
+// tr(K~L~) + 1'K~1 1'L~1 / ((n-1)(n-2)) - 2/(n-2) 1'K~L~1.
+double hsic(double kl, const Tensor& row_k, const Tensor& row_l, const Tensor& diag_k, const Tensor& diag_l, double n,
+            bool debiased) {
+  if (!debiased) return kl - 2.0 / n * row_k.dot(row_l).item<double>() + row_k.sum().item<double>() * row_l.sum().item<double>() / (n * n);
+  const Tensor rk = row_k - diag_k, rl = row_l - diag_l;
+  const double trace = kl - diag_k.dot(diag_l).item<double>();
+  return trace + rk.sum().item<double>() * rl.sum().item<double>() / ((n - 1) * (n - 2)) -
+         2.0 / (n - 2) * rk.dot(rl).item<double>();
+}
+
+double cka_from(std::string_view what, const GramStats& s, bool debiased) {
+  const double xy = hsic(s.kl, s.row_k, s.row_l, s.diag_k, s.diag_l, s.n, debiased);
+  const double xx = hsic(s.kk, s.row_k, s.row_k, s.diag_k, s.diag_k, s.n, debiased);
+  const double yy = hsic(s.ll, s.row_l, s.row_l, s.diag_l, s.diag_l, s.n, debiased);
+  // A space with no variance has HSIC 0 with itself: CKA is 0 / 0 there.
+  if (!(xx > 0) || !(yy > 0))
+    throw UndefinedMeasureError(fmt::format("{}: undefined, HSIC of the {} representation with itself is {:g} (a "
+                                            "space with zero variance{}).",
+                                            what, xx > 0 ? "second" : "first", xx > 0 ? yy : xx,
+                                            debiased ? ", or too few samples for the debiased estimate" : ""));
+  const double value = xy / std::sqrt(xx * yy);
+  if (!std::isfinite(value))
+    throw UndefinedMeasureError(fmt::format("{}: the value is not finite (HSIC {:g}, {:g}, {:g}).", what, xy, xx, yy));
+  return value;
+}
+
+// Column means as float64 [d], accumulated in float64 without a float64
+// copy of x.
+Tensor column_means(const Tensor& x) {
+  // (sum(dtype = double) would first copy all of x to float64: 600 MB and
+  // ~2 s of page faults at n = 100000, d = 768.) Block sums, added in float64.
+  Tensor total = at::zeros({x.size(1)}, at::kDouble);
+  for (int64_t begin = 0; begin < x.size(0); begin += 8192)
+    total.add_(x.narrow(0, begin, std::min<int64_t>(8192, x.size(0) - begin)).sum(0));
+  return total / static_cast<double>(x.size(0));
+}
+
+// Z'Z for a row-major block Z [rows, D] into out [D, D] (zeros below the
+// diagonal, contiguous), upper triangle only.
+// Z'Z is symmetric, so the BLAS routine syrk computes one triangle for half
+// the FLOPs of a product. LibTorch has no syrk; it is looked up in the BLAS
+// that LibTorch already loaded (OpenBLAS here), with a plain product when
+// there is none.
+using SyrkS = void(const char*, const char*, const int*, const int*, const float*, const float*, const int*,
+                   const float*, float*, const int*);
+using SyrkD = void(const char*, const char*, const int*, const int*, const double*, const double*, const int*,
+                   const double*, double*, const int*);
+
+void gram_upper(const Tensor& z, Tensor& out) {
+  static auto* ssyrk = reinterpret_cast<SyrkS*>(dlsym(RTLD_DEFAULT, "ssyrk_"));
+  static auto* dsyrk = reinterpret_cast<SyrkD*>(dlsym(RTLD_DEFAULT, "dsyrk_"));
+  const Tensor c = z.contiguous();
+  const int64_t rows = c.size(0), d = c.size(1);
+  const bool is_float = c.scalar_type() == at::kFloat;
+  const bool fits = rows <= std::numeric_limits<int>::max() && d <= std::numeric_limits<int>::max();
+  if (!fits || (is_float ? ssyrk == nullptr : dsyrk == nullptr)) {
+    at::mm_out(out, c.t(), c).triu_();
+    return;
+  }
+  // Row-major [rows, D] is column-major [D, rows] = A: syrk("N") gives A A'
+  // = Z'Z; its column-major lower triangle ("L") is the row-major upper one.
+  // The other triangle of `out` is left as it is (zeros).
+  const int n = static_cast<int>(d), k = static_cast<int>(rows);
+  if (is_float) {
+    const float one = 1, zero = 0;
+    ssyrk("L", "N", &n, &k, &one, c.data_ptr<float>(), &n, &zero, out.data_ptr<float>(), &n);
+  } else {
+    const double one = 1, zero = 0;
+    dsyrk("L", "N", &n, &k, &one, c.data_ptr<double>(), &n, &zero, out.data_ptr<double>(), &n);
+  }
+}
+
+// |S|_F^2 of a symmetric matrix from its upper triangle.
+double symmetric_frobenius_squared(const Tensor& upper) {
+  return 2 * upper.pow(2).sum().item<double>() - upper.diagonal().pow(2).sum().item<double>();
+}
+
+double median_distance(const Tensor& x, uint64_t seed) {
+  const int64_t n = x.size(0), m = std::min<int64_t>(n, 4096);
+  const Tensor rows = m < n ? x.index_select(0, random_anchors(n, m, seed)) : x;
+  const Tensor d = at::cdist(rows.to(at::kDouble), rows.to(at::kDouble));
+  const Tensor upper = d.masked_select(at::ones({m, m}, at::kBool).triu(1));
+  if (upper.numel() == 0) return 1.0;
+  const double median = upper.median().item<double>();
+  return median > 0 ? median : 1.0;
+}
+
+}  // namespace
+
+double linear_cka(const Tensor& x_in, const Tensor& y_in, bool debiased) {
+  const char* what = debiased ? "debiased linear CKA" : "linear CKA";
+  check_pair(what, x_in, y_in, debiased ? 4 : 2);
+  const Tensor x = tame(x_in), y = tame(y_in);
+  // Wider than long (e.g. 1000 relative representations over 1280 anchors):
+  // the n x n Gram form costs n^2 (dx + dy) against n (dx + dy)^2 / 2 here,
+  // and its n^2 memory is then below the feature form's (dx + dy)^2.
+  if (2 * x.size(0) < x.size(1) + y.size(1)) return linear_cka_gram(x, y, debiased);
+  require_variance(what, x, y);
+  // In feature space: with column-centred X and Y, sum(K*L) = |X'Y|_F^2,
+  // the row sums of K are 0 and its diagonal is |x_i|^2. Products are taken
+  // in blocks of rows in the input's precision and summed in float64.
+  const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1), block = 8192;
+  const Tensor mx = column_means(x).to(dtype), my = column_means(y).to(dtype);
+  // X'Y, X'X and Y'Y are sums over blocks of rows. The centred columns of
+  // X and Y side by side, Z = [Xc Yc], have Z'Z = [X'X X'Y; Y'X Y'Y]: one
+  // symmetric product (its upper triangle) gives all three, 4 n d^2 FLOPs
+  // against 6 n d^2 for three separate products.
+  // Buffers are allocated once: a fresh 50 MB block per iteration costs
+  // more in page faults than its product.
+  const int64_t width = dx + dy;
+  Tensor zz = at::zeros({width, width}, at::kDouble), part = at::zeros({width, width}, at::TensorOptions(dtype));
+  Tensor buffer = empty_large({std::min(block, n), width}, at::TensorOptions(dtype));
+  Tensor diag_k = at::empty({n}, at::kDouble), diag_l = at::empty({n}, at::kDouble);
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    Tensor z = buffer.narrow(0, 0, rows);
+    Tensor zx = z.narrow(1, 0, dx), zy = z.narrow(1, dx, dy);
+    at::sub_out(zx, x.narrow(0, begin, rows), mx);
+    at::sub_out(zy, y.narrow(0, begin, rows), my);
+    gram_upper(z, part);
+    zz.add_(part);
+    diag_k.narrow(0, begin, rows).copy_(at::linalg_vector_norm(zx, 2, {1}).pow(2));
+    diag_l.narrow(0, begin, rows).copy_(at::linalg_vector_norm(zy, 2, {1}).pow(2));
+  }
+  GramStats s;
+  s.n = static_cast<double>(n);
+  s.kl = zz.narrow(0, 0, dx).narrow(1, dx, dy).pow(2).sum().item<double>();  // X'Y, above the diagonal blocks
+  s.kk = symmetric_frobenius_squared(zz.narrow(0, 0, dx).narrow(1, 0, dx));
+  s.ll = symmetric_frobenius_squared(zz.narrow(0, dx, dy).narrow(1, dx, dy));
+  s.row_k = at::zeros({n}, at::kDouble);
+  s.row_l = s.row_k;
+  s.diag_k = diag_k;
+  s.diag_l = diag_l;
+  return cka_from(what, s, debiased);
+}
+
+double linear_cka_gram(const Tensor& x, const Tensor& y, bool debiased) {
+  const char* what = debiased ? "debiased linear CKA" : "linear CKA";
+  check_pair(what, x, y, debiased ? 4 : 2);
+  require_variance(what, x, y);
+  const Tensor xd = tame(x).to(at::kDouble), yd = tame(y).to(at::kDouble);
+  const Tensor k = at::mm(xd, xd.t()), l = at::mm(yd, yd.t());
+  GramStats s;
+  s.n = static_cast<double>(x.size(0));
+  s.kl = (k * l).sum().item<double>();
+  s.kk = (k * k).sum().item<double>();
+  s.ll = (l * l).sum().item<double>();
+  s.row_k = k.sum(1);
+  s.row_l = l.sum(1);
+  s.diag_k = k.diagonal().clone();
+  s.diag_l = l.diagonal().clone();
+  return cka_from(what, s, debiased);
+}
+
+double rbf_cka(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
+  check_pair("RBF CKA", x, y, 2);
+  require_variance("RBF CKA", x, y);
+  if (!(options.rbf_sigma > 0)) throw ConfigError(fmt::format("RBF CKA: sigma must be positive, found {}.", options.rbf_sigma));
+  const int64_t n = x.size(0);
+  // Kernels in the inputs' precision (float32 products are twice as fast),
+  // every sum in float64.
+  const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const Tensor xd = tame(x).to(dtype), yd = tame(y).to(dtype);
+  const double sx = options.rbf_sigma * median_distance(xd, options.seed);
+  const double sy = options.rbf_sigma * median_distance(yd, options.seed);
+  const Tensor nx = xd.pow(2).sum(1), ny = yd.pow(2).sum(1);  // |x_i|^2
+  GramStats s;
+  s.n = static_cast<double>(n);
+  s.row_k = at::empty({n}, at::kDouble);
+  s.row_l = at::empty({n}, at::kDouble);
+  s.diag_k = at::ones({n}, at::kDouble);
+  s.diag_l = at::ones({n}, at::kDouble);
+  const auto gram = [](const Tensor& block, const Tensor& all, const Tensor& block_norms, const Tensor& norms, double sigma) {
+    const Tensor d2 = (block_norms.unsqueeze(1) + norms.unsqueeze(0) - 2 * at::mm(block, all.t())).clamp_min(0);
+    return at::exp(d2 / (-2 * sigma * sigma));
+  };
+  const int64_t block = block_rows(n);
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    const Tensor k = gram(xd.narrow(0, begin, rows), xd, nx.narrow(0, begin, rows), nx, sx);
+    const Tensor l = gram(yd.narrow(0, begin, rows), yd, ny.narrow(0, begin, rows), ny, sy);
+    s.kl += at::sum(k * l, at::kDouble).item<double>();
+    s.kk += at::sum(k * k, at::kDouble).item<double>();
+    s.ll += at::sum(l * l, at::kDouble).item<double>();
+    s.row_k.narrow(0, begin, rows).copy_(at::sum(k, {1}, false, at::kDouble));
+    s.row_l.narrow(0, begin, rows).copy_(at::sum(l, {1}, false, at::kDouble));
+  }
+  return cka_from("RBF CKA", s, false);
+}
+
+double svcca(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
+  check_pair("SVCCA", x, y, 2);
+  require_variance("SVCCA", x, y);
+  if (!(options.svcca_variance > 0 && options.svcca_variance <= 1))
+    throw ConfigError(fmt::format("SVCCA: the variance kept must be in (0, 1], found {}.", options.svcca_variance));
+  // The orthonormal basis of the top singular directions keeping the
+  // asked-for variance; canonical correlations are then the singular values
+  // of U_x' U_y.
+  const auto basis = [&](const Tensor& t) {
+    const Tensor c = tame(t).to(at::kDouble) - column_means(tame(t));
+    const auto [u, sv, vh] = at::linalg_svd(c, /*full_matrices=*/false);
+    const Tensor energy = sv.pow(2);
+    const double total = energy.sum().item<double>();
+    if (total <= 0) return u.narrow(1, 0, 0);
+    const Tensor kept = (energy.cumsum(0) / total) < options.svcca_variance - 1e-12;
+    const int64_t r = std::min<int64_t>(sv.size(0), kept.sum().item<int64_t>() + 1);
+    return u.narrow(1, 0, r);
+  };
+  const Tensor ux = basis(x), uy = basis(y);
+  if (ux.size(1) == 0 || uy.size(1) == 0) throw UndefinedMeasureError("SVCCA: undefined, a space has no variance.");
+  const Tensor correlations = at::linalg_svdvals(at::mm(ux.t(), uy)).clamp(0, 1);
+  return correlations.mean().item<double>();
+}
+
+namespace {
+
+double pearson_of(std::string_view what, const Tensor& a, const Tensor& b) {
+  const Tensor ac = a - a.mean(), bc = b - b.mean();
+  const double aa = ac.dot(ac).item<double>(), bb = bc.dot(bc).item<double>();
+  if (!(aa > 0) || !(bb > 0))
+    throw UndefinedMeasureError(fmt::format("{}: undefined, every entry of the {} representation is the same value.",
+                                            what, aa > 0 ? "second" : "first"));
+  return ac.dot(bc).item<double>() / std::sqrt(aa * bb);
+}
+
+// Row-wise Pearson of two [n, d] float64 matrices, [n]; 0 for a constant row.
+// The mean of each row's Pearson correlation. A row constant on either side
+// has no correlation (0 / 0): it is left out of the mean, as NaN-skipping
+// means do, rather than counted as 0, which would pull the mean towards 0.
+// With no row left the measure is undefined.
+double mean_row_correlation(std::string_view what, const Tensor& a, const Tensor& b) {
+  const Tensor ac = a - a.mean(1, true), bc = b - b.mean(1, true);
+  const Tensor denominator = (ac.pow(2).sum(1) * bc.pow(2).sum(1)).sqrt();
+  const Tensor defined = denominator > 0;
+  const int64_t rows = defined.sum().item<int64_t>();
+  if (rows == 0)
+    throw UndefinedMeasureError(fmt::format("{}: undefined, no sample varies in both representations (each of the {} "
+                                            "rows is constant in one of them).",
+                                            what, a.size(0)));
+  const Tensor r = (ac * bc).sum(1) / denominator.clamp_min(1e-300);
+  return r.masked_select(defined).sum().item<double>() / static_cast<double>(rows);
+}
+
+}  // namespace
+
+Tensor rank_rows(const Tensor& a) {
+  if (!a.defined() || a.dim() != 2) throw ShapeError(fmt::format("ranks: expected [n, d], found {}.", describe(a)));
+  const Tensor values = a.to(at::kDouble).contiguous();
+  // (c10::optional<bool> spells out the stable overload: a plain `true` would
+  // pick sort(dim, descending).)
+  const auto [sorted, order] = at::sort(values, c10::optional<bool>(true), /*dim=*/1, /*descending=*/false);
+  Tensor ranks = at::empty_like(values);
+  const int64_t n = values.size(0), d = values.size(1);
+  const double* sp = sorted.data_ptr<double>();
+  const int64_t* op = order.data_ptr<int64_t>();
+  double* rp = ranks.data_ptr<double>();
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const double* s = sp + r * d;
+      const int64_t* o = op + r * d;
+      double* out = rp + r * d;
+      for (int64_t i = 0; i < d;) {
+        int64_t j = i + 1;
+        while (j < d && s[j] == s[i]) ++j;
+        const double average = 0.5 * static_cast<double>(i + 1 + j);  // mean of ranks i+1 .. j
+        for (int64_t t = i; t < j; ++t) out[o[t]] = average;
+        i = j;
+      }
+    }
+  });
+  return ranks;
+}
+
+double pearson(const Tensor& a, const Tensor& b) {
+  check_same_shape("Pearson correlation", a, b);
+  return pearson_of("Pearson correlation", tame(a).to(at::kDouble).flatten(), tame(b).to(at::kDouble).flatten());
+}
+
+double spearman(const Tensor& a, const Tensor& b) {
+  check_same_shape("Spearman correlation", a, b);
+  return pearson_of("Spearman correlation", rank_rows(a.reshape({1, -1})).flatten(),
+                    rank_rows(b.reshape({1, -1})).flatten());
+}
+
+double pearson_per_sample(const Tensor& a, const Tensor& b) {
+  check_same_shape("per-sample Pearson correlation", a, b);
+  return mean_row_correlation("per-sample Pearson correlation", tame(a).to(at::kDouble), tame(b).to(at::kDouble));
+}
+
+double spearman_per_sample(const Tensor& a, const Tensor& b) {
+  check_same_shape("per-sample Spearman correlation", a, b);
+  return mean_row_correlation("per-sample Spearman correlation", rank_rows(a), rank_rows(b));
+}
+
+namespace {
+
+// The k nearest neighbours of each row as a mask [rows, n] over a row block
+// of similarities sim [rows, n]: the k largest, ties at the k-th value
+// broken by the lower sample index, so the choice never depends on the
+// order a sort happens to leave equal values in.
+Tensor nearest_mask(const Tensor& sim, int64_t k) {
+  const Tensor kth = std::get<0>(sim.topk(k, 1)).narrow(1, k - 1, 1);  // [rows, 1]
+  const Tensor above = sim > kth;
+  const Tensor tied = sim == kth;
+  const Tensor room = k - above.sum(1, /*keepdim=*/true);               // how many ties get in
+  return above.logical_or(tied.logical_and(tied.cumsum(1) <= room));
+}
+
+}  // namespace
+
+RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k) {
+  check_pair("kNN retrieval", a_in, b_in, 2);
+  const int64_t n = a_in.size(0);
+  if (k < 1)
+    throw ConfigError(fmt::format("kNN retrieval: k must be at least 1 neighbour, found {}.", k));
+  if (k >= n)
+    throw UndefinedMeasureError(fmt::format("kNN retrieval: k = {} neighbours need at least k + 1 = {} samples, found "
+                                            "{}; lower --knn (the \"knn\" option) below the number of samples.",
+                                            k, k + 1, n));
+  require_variance("kNN retrieval", a_in, b_in);
+  // Similarities in float64: float32 rounding reorders near-ties, so an exact
+  // rotation scored knn_jaccard 0.9917 (n = 2000, k = 300) instead of 1.
+  const auto unit = [](const Tensor& t) {
+    const Tensor f = tame(t).to(at::kDouble);
+    return f / f.norm(2, 1, true).clamp_min(1e-300);
+  };
+  const Tensor ua = unit(a_in), ub = unit(b_in);
+  const bool same_width = a_in.size(1) == b_in.size(1);
+  const int64_t block = block_rows(n);
+  double jaccard = 0, cross_jaccard = 0, mrr = 0, cosine = 0;
+  const auto jaccard_sum = [k](const Tensor& x, const Tensor& y) {
+    const Tensor common = x.logical_and(y).sum(1).to(at::kDouble);
+    return (common / (2.0 * static_cast<double>(k) - common)).sum().item<double>();
+  };
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
+    const auto neighbours = [&](const Tensor& u) {
+      Tensor sim = at::mm(u.narrow(0, begin, rows), u.t());
+      sim.scatter_(1, self, -std::numeric_limits<double>::infinity());  // itself excluded
+      return nearest_mask(sim, k);
+    };
+    jaccard += jaccard_sum(neighbours(ua), neighbours(ub));
+    if (same_width) {
+      const Tensor sim = at::mm(ua.narrow(0, begin, rows), ub.t());  // query a_i against every b_j
+      const Tensor match = sim.gather(1, self);
+      // b_i's rank: the b_j more similar, and the equally similar ones with a
+      // lower index (the same tie rule as the neighbour sets).
+      const Tensor lower = at::arange(n, at::kLong).unsqueeze(0) < self;
+      const Tensor ahead = (sim > match).logical_or((sim == match).logical_and(lower));
+      const Tensor rank = ahead.sum(1).to(at::kDouble) + 1;
+      mrr += (1.0 / rank).sum().item<double>();
+      cosine += match.sum().item<double>();
+      // The k nearest b_j of a_i against those of b_i (itself included: a
+      // perfect match retrieves b_i first).
+      cross_jaccard += jaccard_sum(nearest_mask(sim, k), nearest_mask(at::mm(ub.narrow(0, begin, rows), ub.t()), k));
+    }
+  }
+  const double count = static_cast<double>(n);
+  RetrievalScores s;
+  s.jaccard = jaccard / count;
+  s.cross_jaccard = same_width ? cross_jaccard / count : std::numeric_limits<double>::quiet_NaN();
+  s.mrr = same_width ? mrr / count : std::numeric_limits<double>::quiet_NaN();
+  s.mean_cosine = same_width ? cosine / count : std::numeric_limits<double>::quiet_NaN();
+  return s;
+}
+
+const std::vector<std::string>& latent_measures() {
+  static const std::vector<std::string> names{"cka_linear", "cka_debiased", "cka_rbf", "svcca",
+                                              "pearson", "pearson_per_sample", "spearman", "spearman_per_sample",
+                                              "knn_jaccard", "knn_cross_jaccard", "knn_mrr", "knn_cosine"};
+  return names;
+}
+
+bool measure_needs_same_width(std::string_view measure) {
+  return measure.rfind("pearson", 0) == 0 || measure.rfind("spearman", 0) == 0 || measure == "knn_cross_jaccard" ||
+         measure == "knn_mrr" || measure == "knn_cosine";
+}
+
+std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures, const Tensor& a,
+                                                  const Tensor& b, const MeasureOptions& options,
+                                                  std::map<std::string, std::string>* undefined) {
+  for (const auto& m : measures)
+    if (std::find(latent_measures().begin(), latent_measures().end(), m) == latent_measures().end())
+      throw_unknown_name("latent similarity measure", m, latent_measures());
+  std::map<std::string, double> out;
+  std::optional<RetrievalScores> retrieval;
+  std::optional<std::string> retrieval_undefined;
+  for (const auto& m : measures) {
+    try {
+      if (m.rfind("knn_", 0) == 0) {
+        if (m != "knn_jaccard" && a.dim() == 2 && b.dim() == 2 && a.size(1) != b.size(1))
+          throw ShapeError(fmt::format("{} compares a_i with b_i and needs representations of the same width, found {} "
+                                       "and {}. Compare relative representations (the same anchors give the same "
+                                       "width), or use knn_jaccard.",
+                                       m, describe(a), describe(b)));
+        if (retrieval_undefined) throw UndefinedMeasureError(*retrieval_undefined);
+        if (!retrieval) {
+          try {
+            retrieval = knn_retrieval(a, b, options.knn);
+          } catch (const UndefinedMeasureError& e) {
+            retrieval_undefined = e.what();
+            throw;
+          }
+        }
+        out[m] = m == "knn_jaccard"         ? retrieval->jaccard
+                 : m == "knn_cross_jaccard" ? retrieval->cross_jaccard
+                 : m == "knn_mrr"           ? retrieval->mrr
+                                            : retrieval->mean_cosine;
+      } else if (m == "cka_linear") {
+        out[m] = linear_cka(a, b, false);
+      } else if (m == "cka_debiased") {
+        out[m] = linear_cka(a, b, true);
+      } else if (m == "cka_rbf") {
+        out[m] = rbf_cka(a, b, options);
+      } else if (m == "svcca") {
+        out[m] = svcca(a, b, options);
+      } else if (m == "pearson") {
+        out[m] = pearson(a, b);
+      } else if (m == "pearson_per_sample") {
+        out[m] = pearson_per_sample(a, b);
+      } else if (m == "spearman") {
+        out[m] = spearman(a, b);
+      } else {
+        out[m] = spearman_per_sample(a, b);
+      }
+    } catch (const UndefinedMeasureError& e) {
+      if (!undefined) throw;
+      (*undefined)[m] = e.what();
+    }
+  }
+  return out;
+}
+
+double latent_similarity(std::string_view measure, const Tensor& a, const Tensor& b, const MeasureOptions& options) {
+  const std::string name(measure);
+  return latent_similarities({name}, a, b, options, nullptr).at(name);
+}
+
+}  // namespace bridges
