@@ -14,13 +14,20 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kTypes{"number", "integer", "string", "boolean", "array", "object"};
-const std::vector<std::string> kOptionKeys{"type", "default", "nullable", "enum", "minimum", "maximum", "description"};
+const std::vector<std::string> kOptionKeys{"type",    "default", "nullable",         "enum",
+                                           "minimum", "maximum", "exclusiveMinimum", "description"};
 
 bool is_integral(const json& v) {
   if (v.is_number_integer()) return true;
   if (!v.is_number_float()) return false;
   const double d = v.get<double>();
   return std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15;
+}
+
+// "type" is one name or a list of names (["string", "array"]).
+std::vector<std::string> types_of(const json& decl) {
+  return decl["type"].is_array() ? decl["type"].get<std::vector<std::string>>()
+                                 : std::vector<std::string>{decl["type"].get<std::string>()};
 }
 
 bool has_type(const json& v, const std::string& type) {
@@ -34,10 +41,13 @@ bool has_type(const json& v, const std::string& type) {
 
 // What the option accepts, for messages: "a number >= 1 or null".
 std::string expectation(const json& decl) {
-  const std::string type = decl["type"];
-  std::string out = type == "integer" ? "an integer" : type == "array" ? "an array" : type == "object" ? "an object" : "a " + type;
+  std::string out;
+  for (const std::string& type : types_of(decl))
+    out += (out.empty() ? "" : " or ") +
+           (type == "integer" ? "an integer" : type == "array" ? "an array" : type == "object" ? "an object" : "a " + type);
   if (decl.contains("enum")) out = fmt::format("one of {}", decl["enum"].dump());
   if (decl.contains("minimum")) out += fmt::format(" >= {}", decl["minimum"].dump());
+  if (decl.contains("exclusiveMinimum")) out += fmt::format(" > {}", decl["exclusiveMinimum"].dump());
   if (decl.contains("maximum")) out += fmt::format(" <= {}", decl["maximum"].dump());
   if (decl.value("nullable", false)) out += " or null";
   return out;
@@ -46,8 +56,9 @@ std::string expectation(const json& decl) {
 // Returns the error text for `value` under `decl`, or "" when it is valid.
 std::string check_value(const json& decl, const json& value) {
   if (value.is_null()) return decl.value("nullable", false) ? "" : "null is not allowed";
-  const std::string type = decl["type"];
-  if (!has_type(value, type)) return "wrong type";
+  const auto types = types_of(decl);
+  if (std::none_of(types.begin(), types.end(), [&](const std::string& t) { return has_type(value, t); }))
+    return "wrong type";
   if (decl.contains("enum")) {
     bool found = false;
     for (const auto& allowed : decl["enum"]) found = found || allowed == value;
@@ -56,6 +67,8 @@ std::string check_value(const json& decl, const json& value) {
   if (value.is_number()) {
     if (decl.contains("minimum") && value.get<double>() < decl["minimum"].get<double>()) return "too small";
     if (decl.contains("maximum") && value.get<double>() > decl["maximum"].get<double>()) return "too large";
+    if (decl.contains("exclusiveMinimum") && value.get<double>() <= decl["exclusiveMinimum"].get<double>())
+      return "too small";
   }
   return "";
 }
@@ -88,17 +101,21 @@ OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
       if (std::find(kOptionKeys.begin(), kOptionKeys.end(), key) == kOptionKeys.end())
         throw ConfigError(fmt::format("{}: unknown key \"{}\".{} Keys: {}.", at(), key, did_you_mean(key, kOptionKeys),
                                       join(kOptionKeys)));
-    if (!decl.contains("type") || !decl["type"].is_string())
-      throw ConfigError(fmt::format("{}: \"type\" is missing; expected one of {}.", at(), join(kTypes)));
-    const std::string type = decl["type"];
-    if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end())
-      throw ConfigError(fmt::format("{}: type \"{}\" is not one of {}.{}", at(), type, join(kTypes),
-                                    did_you_mean(type, kTypes)));
+    const json& type_spec = decl.contains("type") ? decl["type"] : json();
+    const bool listed = type_spec.is_array() && !type_spec.empty() &&
+                        std::all_of(type_spec.begin(), type_spec.end(), [](const json& t) { return t.is_string(); });
+    if (!type_spec.is_string() && !listed)
+      throw ConfigError(fmt::format("{}: \"type\" is missing; expected one of {} (or a list of them).", at(),
+                                    join(kTypes)));
+    for (const std::string& type : types_of(decl))
+      if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end())
+        throw ConfigError(fmt::format("{}: type \"{}\" is not one of {}.{}", at(), type, join(kTypes),
+                                      did_you_mean(type, kTypes)));
     if (decl.contains("nullable") && !decl["nullable"].is_boolean())
       throw ConfigError(fmt::format("{}: \"nullable\" must be true or false.", at()));
     if (decl.contains("enum") && (!decl["enum"].is_array() || decl["enum"].empty()))
       throw ConfigError(fmt::format("{}: \"enum\" must be a non-empty array of allowed values.", at()));
-    for (const char* bound : {"minimum", "maximum"})
+    for (const char* bound : {"minimum", "maximum", "exclusiveMinimum"})
       if (decl.contains(bound) && !decl[bound].is_number())
         throw ConfigError(fmt::format("{}: \"{}\" must be a number, found {}.", at(), bound, json_excerpt(decl[bound])));
     json normalized = decl;

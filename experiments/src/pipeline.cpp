@@ -8,10 +8,9 @@
 #include "bridges/relative/anchors.hpp"
 #include "bridges/error.hpp"
 #include "bridges/util/io.hpp"
-#include "bridges/relative/latent_similarity.hpp"
 #include "bridges/options.hpp"
-#include "bridges/relative/projector.hpp"
 #include "bridges/util/messages.hpp"
+#include "experiment.hpp"
 
 namespace bridges {
 
@@ -21,7 +20,6 @@ namespace {
 
 const std::vector<std::string> kTopKeys{"name", "description", "dataset", "encoders", "anchors", "projections",
                                         "normalize", "aggregators", "decoder", "experiments", "output"};
-const std::vector<std::string> kExperimentTypes{"stitching", "ablation", "finetune", "reconstruction", "latent_similarity"};
 
 // Validation with the file and JSON path in every message.
 struct Checker {
@@ -91,119 +89,27 @@ struct Checker {
   }
 };
 
-// The names of projection sets: "each" (every projection alone), "all" (the
-// product of all), or a list of projection names.
-json projection_sets(const Checker& c, const json& value, const std::vector<std::string>& names, const std::string& path) {
-  if (!value.is_array() || value.empty())
-    c.fail(path, "expected a non-empty array of \"each\", \"all\" or lists of projection names.");
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const json& set = value[i];
-    const std::string at = fmt::format("{}[{}]", path, i);
-    if (set.is_string()) {
-      if (set != "each" && set != "all")
-        c.fail(at, fmt::format("\"{}\" is not \"each\" or \"all\"; a set of projections is a list of names.",
-                               set.get<std::string>()));
-      continue;
-    }
-    if (!set.is_array() || set.empty()) c.fail(at, "expected \"each\", \"all\" or a non-empty list of projection names.");
-    for (const auto& name : set)
-      if (!name.is_string() || std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
-        c.fail(at, fmt::format("{} is not a projection of this pipeline.{} Projections: {}.", json_excerpt(name),
-                               name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", join(names)));
-  }
-  return value;
-}
-
-json aggregator_names(const Checker& c, const json& value, const std::vector<std::string>& names, const std::string& path) {
-  if (value.is_null()) return value;
-  if (!value.is_array() || value.empty()) c.fail(path, "expected null (every aggregator) or a list of aggregator names.");
-  for (const auto& name : value)
-    if (!name.is_string() || std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
-      c.fail(path, fmt::format("{} is not an aggregator of this pipeline.{} Aggregators: {}.", json_excerpt(name),
-                               name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", join(names)));
-  return value;
-}
-
+// One experiment entry: its kind from the table, its options through the
+// kind's schema (unknown keys, types, ranges, defaults: the machinery that
+// checks components' options), then the kind's own checks against the
+// pipeline's parts.
 json experiment(const Checker& c, const json& value, const Pipeline& p, const std::string& path) {
   const json spec = value.is_string() ? json{{"type", value}} : value;
   if (!spec.is_object() || !spec.contains("type"))
     c.fail(path, fmt::format("an experiment is {{\"type\": \"stitching\", ...}}, found {}.", json_excerpt(value)));
-  const std::string type = c.string(spec, "type", "", path, kExperimentTypes);
-  std::vector<std::string> projection_names, aggregator_names_list, encoder_names;
-  for (const auto& pr : p.projections) projection_names.push_back(pr.name);
-  for (const auto& a : p.aggregators) aggregator_names_list.push_back(a["type"]);
-  for (const auto& e : p.encoders) encoder_names.push_back(e.name);
-  json out{{"type", type}};
-  if (type == "stitching" || type == "reconstruction") {
-    c.only_keys(spec, {"type", "projection_sets", "aggregators", "absolute"}, path);
-    out["projection_sets"] = projection_sets(c, spec.value("projection_sets", json::array({"each", "all"})),
-                                             projection_names, path + ".projection_sets");
-    out["aggregators"] = aggregator_names(c, spec.value("aggregators", json()), aggregator_names_list, path + ".aggregators");
-    if (type == "stitching") {
-      const json absolute = spec.value("absolute", json(true));
-      if (!absolute.is_boolean()) c.fail(path + ".absolute", "expected true or false.");
-      out["absolute"] = absolute;
-    } else if (spec.contains("absolute")) {
-      c.fail(path + ".absolute", "the absolute baseline belongs to stitching experiments.");
-    }
-  } else if (type == "latent_similarity") {
-    c.only_keys(spec, {"type", "measures", "representations", "knn"}, path);
-    const json measures = spec.value("measures", json::array({"cka_linear", "pearson", "spearman"}));
-    if (!measures.is_array() || measures.empty())
-      c.fail(path + ".measures", "expected a non-empty list of measures, e.g. [\"cka_linear\", \"spearman\"].");
-    // Each element a string from `allowed`, with its index in the path.
-    const auto names_from = [&](const json& list, const std::string& where, const std::vector<std::string>& allowed) {
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        const std::string at = fmt::format("{}[{}]", where, i);
-        if (!list[i].is_string()) c.fail(at, fmt::format("expected a string, found {}.", json_excerpt(list[i])));
-        const std::string name = list[i];
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-          c.fail(at, fmt::format("\"{}\" is not one of {}.{}", name, join(allowed), did_you_mean(name, allowed)));
-      }
-    };
-    names_from(measures, path + ".measures", latent_measures());
-    out["measures"] = measures;
-    std::vector<std::string> representation_names{"absolute"};
-    for (const auto& name : projection_names) representation_names.push_back(name);
-    representation_names.push_back("product");
-    const json representations = spec.value("representations", json(representation_names));
-    if (!representations.is_array() || representations.empty())
-      c.fail(path + ".representations", fmt::format("expected a non-empty list of {}.", join(representation_names)));
-    names_from(representations, path + ".representations", representation_names);
-    out["representations"] = representations;
-    out["knn"] = c.integer(spec, "knn", 10, 1, path);
-  } else if (type == "ablation") {
-    c.only_keys(spec, {"type", "aggregators", "min_size"}, path);
-    out["aggregators"] = aggregator_names(c, spec.value("aggregators", json()), aggregator_names_list, path + ".aggregators");
-    out["min_size"] = c.integer(spec, "min_size", 2, 1, path);
-  } else {  // finetune
-    c.only_keys(spec, {"type", "params", "steps", "lr", "samples", "aggregator", "projections", "pairs"}, path);
-    out["params"] = c.string(spec, "params", "qkv", path, {"qkv", "head"});
-    out["steps"] = c.integer(spec, "steps", 100, 1, path);
-    if (spec.contains("lr") && (!spec["lr"].is_number() || spec["lr"].get<double>() <= 0))
-      c.fail(path + ".lr", fmt::format("expected a positive number, found {}.", json_excerpt(spec["lr"])));
-    out["lr"] = spec.value("lr", 1e-3);
-    out["samples"] = c.integer(spec, "samples", 500, 1, path);
-    const std::string fallback = out["params"] == "qkv" ? "self_attention" : aggregator_names_list.at(0);
-    out["aggregator"] = c.string(spec, "aggregator", fallback, path, aggregator_names_list);
-    out["projections"] = projection_sets(c, json::array({spec.value("projections", json("all"))}), projection_names,
-                                         path + ".projections")[0];
-    const json pairs = spec.value("pairs", json());
-    if (!pairs.is_null()) {
-      if (!pairs.is_array()) c.fail(path + ".pairs", "expected null (every source and target) or [[source, target], ...].");
-      for (const auto& pair : pairs)
-        if (!pair.is_array() || pair.size() != 2)
-          c.fail(path + ".pairs", fmt::format("{} is not [source, target].", json_excerpt(pair)));
-        else
-          for (const auto& name : pair)
-            if (!name.is_string() || std::find(encoder_names.begin(), encoder_names.end(), name.get<std::string>()) == encoder_names.end())
-              c.fail(path + ".pairs", fmt::format("{} is not an encoder of this pipeline.{} Encoders: {}.", json_excerpt(name),
-                                                  name.is_string() ? did_you_mean(name.get<std::string>(), encoder_names) : "",
-                                                  join(encoder_names)));
-    }
-    out["pairs"] = pairs;
+  const std::string type = c.string(spec, "type", "", path, experiment_names());
+  const Experiment& kind = find_experiment(type);
+  json options = spec;
+  options.erase("type");
+  try {
+    const std::string qualified = "experiment/" + type;
+    options = OptionSchema::parse(kind.option_schema(), qualified).apply(options, qualified);
+  } catch (const ConfigError& e) {
+    c.fail(path, e.what());
   }
-  return out;
+  kind.check(options, ExperimentCheck(p, c.where, path));
+  options["type"] = type;
+  return options;
 }
 
 }  // namespace

@@ -77,6 +77,28 @@ TEST_CASE("option schema rejects bad options with the option, the expectation an
   CHECK_THROWS_WITH_ALL(schema.apply(json::array(), "encoder/x"), ConfigError, "must be a JSON object");
 }
 
+TEST_CASE("option schema: an exclusive minimum and a list of types") {
+  const auto schema = OptionSchema::parse(
+      json::parse(R"({"sigma": {"type": "number", "exclusiveMinimum": 0, "default": 1},
+                      "projections": {"type": ["string", "array"], "default": "all"}})"),
+      "similarity/rbf");
+  CHECK(schema.apply({{"sigma", 1e-9}}, "similarity/rbf")["sigma"] == 1e-9);
+  CHECK_THROWS_WITH_ALL(schema.apply({{"sigma", 0}}, "similarity/rbf"), ConfigError, "option 'sigma'",
+                        "a number > 0", "found 0");
+  CHECK(schema.apply({{"projections", json::array({"cosine"})}}, "similarity/rbf")["projections"] ==
+        json::array({"cosine"}));
+  CHECK(schema.apply({{"projections", "each"}}, "similarity/rbf")["projections"] == "each");
+  CHECK_THROWS_WITH_ALL(schema.apply({{"projections", 3}}, "similarity/rbf"), ConfigError,
+                        "must be a string or an array", "found 3");
+  CHECK_THROWS_WITH_ALL(OptionSchema::parse(json::parse(R"({"a": {"type": ["string", "float"]}})"), "x/y"),
+                        ConfigError, "type \"float\" is not one of");
+  CHECK_THROWS_WITH_ALL(OptionSchema::parse(json::parse(R"({"a": {"type": []}})"), "x/y"), ConfigError,
+                        "\"type\" is missing");
+  CHECK_THROWS_WITH_ALL(OptionSchema::parse(json::parse(R"({"a": {"type": "number", "exclusiveMinimum": 0, "default": 0}})"),
+                                            "x/y"),
+                        ConfigError, "the default 0 is not a number > 0");
+}
+
 TEST_CASE("option schema declarations are checked when parsed") {
   CHECK_THROWS_WITH_ALL(OptionSchema::parse(json::parse(R"({"a": {"type": "float"}})"), "x/y"), ConfigError,
                         "option 'a'", "type \"float\" is not one of");

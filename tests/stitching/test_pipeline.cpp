@@ -1,6 +1,7 @@
 #include <ATen/ops/arange.h>
 #include <stdlib.h>
 
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -96,6 +97,38 @@ TEST_CASE("pipeline errors name the file, the JSON path and the closest name") {
   check_error([](json& j) { j["encoders"] = {{{"type", "mlp"}}}; }, {"$.encoders", "at least two encoders"});
   check_error([](json& j) { j.erase("name"); }, {"\"name\" is missing"});
   check_error([](json& j) { j["output"] = "runs/${BRIDGES_TEST_UNSET_VARIABLE}"; }, {"$.output", "BRIDGES_TEST_UNSET_VARIABLE is not set"});
+}
+
+TEST_CASE("experiment options go through the same schema machinery as components'") {
+  // Unknown options, types and ranges: the option schema's messages, with the JSON path.
+  check_error([](json& j) { j["experiments"][1]["step"] = 5; },
+              {"$.experiments[1]: experiment/finetune: unknown option 'step'", "Did you mean 'steps'?"});
+  check_error([](json& j) { j["experiments"][1]["lr"] = 0; },
+              {"$.experiments[1]", "option 'lr' must be a number > 0, found 0"});
+  check_error([](json& j) { j["experiments"][1]["params"] = "qvk"; },
+              {"$.experiments[1]", "option 'params' must be one of [\"qkv\",\"head\"]"});
+  check_error([](json& j) { j["experiments"][2]["knn"] = 0; }, {"$.experiments[2]", "option 'knn' must be an integer >= 1"});
+  check_error([](json& j) { j["experiments"][0]["absolute"] = "yes"; },
+              {"$.experiments[0]", "option 'absolute' must be a boolean"});
+  check_error([](json& j) { j["experiments"].push_back({{"type", "reconstruction"}, {"absolute", false}}); },
+              {"$.experiments[3]: experiment/reconstruction: unknown option 'absolute'"});
+  // What the schema cannot know is checked against the pipeline's parts.
+  check_error([](json& j) { j["experiments"][1]["aggregator"] = "summ"; },
+              {"$.experiments[1].aggregator", "\"summ\" is not one of sum, self_attention", "Did you mean 'sum'?"});
+  // qkv fine-tuning picks self_attention by default: a pipeline without it
+  // is refused when it is read, not when the experiment starts.
+  check_error([](json& j) { j["aggregators"] = json::array({"sum"}); },
+              {"$.experiments[1].aggregator", "\"self_attention\" is not one of sum"});
+  // Every kind in the table: a schema that parses, a unique name, and the
+  // defaults of a bare entry survive a round trip through to_json().
+  std::set<std::string> names;
+  for (const char* type : {"stitching", "ablation", "finetune", "latent_similarity", "reconstruction"}) {
+    json j = minimal();
+    j["experiments"] = json::array({type});
+    const Pipeline p = parse(j);
+    CHECK(names.insert(p.experiments.at(0).type).second);
+    CHECK(parse(p.to_json()).to_json() == p.to_json());
+  }
 }
 
 TEST_CASE("${VAR} in any string is replaced by the environment") {

@@ -21,9 +21,11 @@ BRIDGES_API std::string json_excerpt(const nlohmann::json& value, std::size_t ma
 ///            "description": "added to norms before dividing"},
 ///    "p":   {"type": "number", "default": null, "nullable": true, "minimum": 1}}
 ///
-/// Per option: "type" (number, integer, string, boolean, array, object);
-/// optional "default" (no default means the option is required), "nullable",
-/// "enum" (the allowed values), "minimum", "maximum", "description".
+/// Per option: "type" (number, integer, string, boolean, array, object, or a
+/// list of them such as ["string", "array"]); optional "default" (no default
+/// means the option is required), "nullable", "enum" (the allowed values),
+/// "minimum", "maximum", "exclusiveMinimum" (a bound the value must exceed:
+/// 0 for a positive step size), "description". The names follow JSON Schema.
 class BRIDGES_API OptionSchema {
  public:
   /// A schema that accepts no option at all.

@@ -1,0 +1,84 @@
+#include "experiment.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "bridges/error.hpp"
+#include "bridges/experiments/pipeline.hpp"
+#include "bridges/options.hpp"
+#include "bridges/util/messages.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+void Experiment::add_result(json& results, json part) const { results[std::string(name())] = std::move(part); }
+
+std::vector<std::string> experiment_names() {
+  std::vector<std::string> names;
+  for (const Experiment* kind : experiment_table()) names.emplace_back(kind->name());
+  return names;
+}
+
+const Experiment& find_experiment(std::string_view name) {
+  for (const Experiment* kind : experiment_table())
+    if (kind->name() == name) return *kind;
+  const auto names = experiment_names();
+  throw ConfigError(fmt::format("experiment '{}' does not exist.{} Experiments: {}.", name, did_you_mean(name, names),
+                                join(names)));
+}
+
+ExperimentCheck::ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path)
+    : where_(std::move(where)), path_(std::move(path)) {
+  for (const auto& pr : pipeline.projections) projections_.push_back(pr.name);
+  for (const auto& a : pipeline.aggregators) aggregators_.push_back(a["type"]);
+  for (const auto& e : pipeline.encoders) encoders_.push_back(e.name);
+}
+
+void ExperimentCheck::fail(const std::string& key, const std::string& problem) const {
+  throw ConfigError(fmt::format("{}: {}{}: {}", where_, path_, key, problem));
+}
+
+void ExperimentCheck::projection_sets(const json& value, const std::string& key) const {
+  if (!value.is_array() || value.empty())
+    fail(key, "expected a non-empty array of \"each\", \"all\" or lists of projection names.");
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const json& set = value[i];
+    const std::string at = fmt::format("{}[{}]", key, i);
+    if (set.is_string()) {
+      if (set != "each" && set != "all")
+        fail(at, fmt::format("\"{}\" is not \"each\" or \"all\"; a set of projections is a list of names.",
+                             set.get<std::string>()));
+      continue;
+    }
+    if (!set.is_array() || set.empty()) fail(at, "expected \"each\", \"all\" or a non-empty list of projection names.");
+    for (const auto& name : set)
+      if (!name.is_string() || std::find(projections_.begin(), projections_.end(), name.get<std::string>()) == projections_.end())
+        fail(at, fmt::format("{} is not a projection of this pipeline.{} Projections: {}.", json_excerpt(name),
+                             name.is_string() ? did_you_mean(name.get<std::string>(), projections_) : "",
+                             join(projections_)));
+  }
+}
+
+void ExperimentCheck::aggregator_names(const json& value, const std::string& key) const {
+  if (value.is_null()) return;
+  if (!value.is_array() || value.empty()) fail(key, "expected null (every aggregator) or a list of aggregator names.");
+  for (const auto& name : value)
+    if (!name.is_string() || std::find(aggregators_.begin(), aggregators_.end(), name.get<std::string>()) == aggregators_.end())
+      fail(key, fmt::format("{} is not an aggregator of this pipeline.{} Aggregators: {}.", json_excerpt(name),
+                            name.is_string() ? did_you_mean(name.get<std::string>(), aggregators_) : "",
+                            join(aggregators_)));
+}
+
+void ExperimentCheck::names_from(const json& list, const std::string& key, const std::vector<std::string>& allowed) const {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = fmt::format("{}[{}]", key, i);
+    if (!list[i].is_string()) fail(at, fmt::format("expected a string, found {}.", json_excerpt(list[i])));
+    const std::string name = list[i];
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+      fail(at, fmt::format("\"{}\" is not one of {}.{}", name, join(allowed), did_you_mean(name, allowed)));
+  }
+}
+
+}  // namespace bridges

@@ -1,0 +1,81 @@
+#pragma once
+// One kind of experiment a pipeline runs ("stitching", "latent_similarity",
+// ...): its options, how it runs, how its results join results.json and
+// how the report shows them. Each kind is one file in kinds/ and one line
+// of the table in kinds/table.cpp; the pipeline checker, the runner and the
+// reports know experiments only through this interface.
+//
+// Internal to bridges::experiments: a kind uses RunContext, the runner's
+// shared state, which is not a stable API.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bridges {
+
+struct Pipeline;
+class RunContext;
+
+/// Checks one experiment entry against the pipeline it belongs to. Every
+/// error names the file and the JSON path ("$.experiments[1].pairs").
+class ExperimentCheck {
+ public:
+  ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path);
+
+  /// Throws ConfigError "<where>: <path><key>: <problem>"; key is "" or ".pairs".
+  [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+
+  const std::vector<std::string>& projections() const { return projections_; }
+  const std::vector<std::string>& aggregators() const { return aggregators_; }
+  const std::vector<std::string>& encoders() const { return encoders_; }
+
+  /// Sets of projections: "each", "all" or lists of this pipeline's projection names.
+  void projection_sets(const nlohmann::json& sets, const std::string& key) const;
+  /// null (every aggregator) or a list of this pipeline's aggregator names.
+  void aggregator_names(const nlohmann::json& names, const std::string& key) const;
+  /// A list whose every element is a string of `allowed`.
+  void names_from(const nlohmann::json& list, const std::string& key, const std::vector<std::string>& allowed) const;
+
+ private:
+  std::string where_, path_;
+  std::vector<std::string> projections_, aggregators_, encoders_;
+};
+
+class Experiment {
+ public:
+  virtual ~Experiment() = default;
+
+  /// The name pipelines use: {"type": "<name>"}; also its key in results.json.
+  virtual std::string_view name() const = 0;
+  /// The options, declared as a plugin manifest declares a component's
+  /// (OptionSchema): checked, and defaults filled, before check().
+  virtual nlohmann::json option_schema() const = 0;
+  /// What the schema cannot say (names of the pipeline's parts, defaults
+  /// that depend on it); completes `options` in place.
+  virtual void check(nlohmann::json& options, const ExperimentCheck& at) const {}
+  /// True when it trains decoders: every sample then needs a label.
+  virtual bool trains_decoders() const { return true; }
+
+  /// Runs the experiment on the current anchors; returns its part of results.json.
+  virtual nlohmann::json run(RunContext& run, const nlohmann::json& options) const = 0;
+  /// Adds one run's part to the results; by default results[name()] = part.
+  virtual void add_result(nlohmann::json& results, nlohmann::json part) const;
+
+  /// Its section of report.md ("" when `results` holds none of it). The
+  /// results are a mutable copy: see report_format.hpp.
+  virtual std::string markdown(nlohmann::json& results) const = 0;
+  /// Its figures in report.html, after the tables.
+  virtual std::string html_figures(nlohmann::json& results) const { return ""; }
+};
+
+/// Every kind, in the order of the reports' sections.
+const std::vector<const Experiment*>& experiment_table();
+/// The names, in table order.
+std::vector<std::string> experiment_names();
+/// The kind named `name`; throws ConfigError with a "did you mean".
+const Experiment& find_experiment(std::string_view name);
+
+}  // namespace bridges

@@ -1,0 +1,202 @@
+// Latent similarity: every measure between every pair of encoders, for each
+// representation of the test samples: absolute latents, each projection,
+// and the product (the projections side by side, each row-standardised).
+// Pairs are grouped into cross-seed pairs of one architecture and
+// cross-architecture pairs. No decoder is trained.
+#include <ATen/ops/cat.h>
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "bridges/relative/latent_similarity.hpp"
+#include "bridges/relative/projector.hpp"
+#include "bridges/util/interrupt.hpp"
+#include "bridges/util/messages.hpp"
+#include "experiment.hpp"
+#include "report_format.hpp"
+#include "run_context.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+namespace {
+
+class LatentSimilarityExperiment final : public Experiment {
+ public:
+  std::string_view name() const override { return "latent_similarity"; }
+  bool trains_decoders() const override { return false; }
+
+  json option_schema() const override {
+    return {{"measures", {{"type", "array"}, {"default", json::array({"cka_linear", "pearson", "spearman"})},
+                          {"description", "measure names (bridges compare --help lists them)"}}},
+            {"representations", {{"type", "array"}, {"nullable", true}, {"default", nullptr},
+                                 {"description", "absolute, a projection's name, product; null: every one"}}},
+            {"knn", {{"type", "integer"}, {"minimum", 1}, {"default", 10}, {"description", "neighbours of the kNN measures"}}}};
+  }
+
+  void check(json& options, const ExperimentCheck& at) const override {
+    if (options["measures"].empty())
+      at.fail(".measures", "expected a non-empty list of measures, e.g. [\"cka_linear\", \"spearman\"].");
+    at.names_from(options["measures"], ".measures", latent_measures());
+    std::vector<std::string> representations{"absolute"};
+    for (const auto& name : at.projections()) representations.push_back(name);
+    representations.push_back("product");
+    if (options["representations"].is_null()) options["representations"] = representations;
+    if (options["representations"].empty())
+      at.fail(".representations", fmt::format("expected a non-empty list of {}.", join(representations)));
+    at.names_from(options["representations"], ".representations", representations);
+  }
+
+  json run(RunContext& run, const json& options) const override {
+    const auto measures = options["measures"].get<std::vector<std::string>>();
+    const auto representations = options["representations"].get<std::vector<std::string>>();
+    MeasureOptions measure_options;
+    measure_options.knn = options["knn"];
+    const auto representation = [&](const EncoderState& e, const std::string& name) -> Tensor {
+      if (name == "absolute") return e.test;
+      if (name == "product") {
+        std::vector<Tensor> parts;
+        for (const auto& projection : run.projection_names())
+          parts.push_back(normalize_subspace(e.rel.at(projection).second, SubspaceNorm::standardize));
+        return at::cat(parts, 1);
+      }
+      return e.rel.at(name).second;
+    };
+    // Spearman is Pearson on ranks: each encoder's representation is ranked
+    // once (float32 holds ranks exactly up to 2^24 entries), not once per
+    // pair it belongs to.
+    std::map<std::string, Tensor> ranks;
+    const auto ranked = [&](const EncoderState& e, const std::string& rep, bool per_sample) -> const Tensor& {
+      const std::string key = fmt::format("{}|{}|{}", e.name, rep, per_sample);
+      auto it = ranks.find(key);
+      if (it == ranks.end()) {
+        const Tensor x = representation(e, rep);
+        const Tensor r = per_sample ? rank_rows(x) : rank_rows(x.reshape({1, -1})).reshape(x.sizes());
+        it = ranks.emplace(key, r.numel() < (int64_t{1} << 24) ? r.to(at::kFloat) : r).first;
+      }
+      return it->second;
+    };
+    const auto& encoders = run.encoders();
+    json pairs = json::array();
+    std::map<std::string, std::map<std::string, std::map<std::string, std::vector<double>>>> grouped;  // group -> rep -> measure
+    for (std::size_t i = 0; i < encoders.size(); ++i)
+      for (std::size_t j = i + 1; j < encoders.size(); ++j) {
+        throw_if_interrupted();
+        const auto &a = encoders[i], &b = encoders[j];
+        const std::string ta = run.group(a), tb = run.group(b);
+        const std::string group = ta == tb ? ta + " (across seeds)" : std::min(ta, tb) + " ↔ " + std::max(ta, tb);
+        json values = json::object();
+        for (const auto& rep : representations) {
+          const Tensor x = representation(a, rep), y = representation(b, rep);
+          std::vector<std::string> applicable;
+          std::map<std::string, double> found;
+          for (const auto& m : measures) {
+            if (measure_needs_same_width(m) && x.size(1) != y.size(1)) continue;
+            if (m == "spearman") found[m] = pearson(ranked(a, rep, false), ranked(b, rep, false));
+            else if (m == "spearman_per_sample") found[m] = pearson_per_sample(ranked(a, rep, true), ranked(b, rep, true));
+            else applicable.push_back(m);
+          }
+          found.merge(latent_similarities(applicable, x, y, measure_options));
+          for (const auto& [m, v] : found) {
+            values[rep][m] = v;
+            grouped[group][rep][m].push_back(v);
+          }
+        }
+        pairs.push_back({{"a", a.name}, {"b", b.name}, {"group", group}, {"values", values}});
+      }
+    json summary = json::object(), most_similar = json::object();
+    for (const auto& [group, reps] : grouped) {
+      for (const auto& [rep, by_measure] : reps)
+        for (const auto& [m, values] : by_measure) summary[group][rep][m] = mean_std(values);
+      for (const auto& m : measures) {
+        std::string best;
+        double best_value = -std::numeric_limits<double>::infinity();
+        for (const auto& rep : representations)
+          if (rep != "absolute" && summary[group].contains(rep) && summary[group][rep].contains(m) &&
+              summary[group][rep][m]["mean"].get<double>() > best_value) {
+            best_value = summary[group][rep][m]["mean"];
+            best = rep;
+          }
+        if (!best.empty()) most_similar[group][m] = best;
+      }
+    }
+    run.note(fmt::format("latent similarity: {} pairs x {} representations x {} measures", pairs.size(),
+                         representations.size(), measures.size()));
+    return {{"measures", measures}, {"representations", representations}, {"pairs", pairs}, {"summary", summary},
+            {"most_similar", most_similar}};
+  }
+
+  std::string markdown(json& r) const override {
+    if (!r.contains("latent_similarity")) return "";
+    json& ls = r["latent_similarity"];
+    std::string out = "\n## Latent similarity\n\nEach measure between every pair of encoders on the test samples, mean ± std over "
+                      "the pairs of each group; *product*: every projection side by side, each standardised per sample.\n";
+    for (auto& [group, reps] : ls["summary"].items()) {
+      out += fmt::format("\n### {}\n\n| representation |", group);
+      for (auto& m : ls["measures"]) out += fmt::format(" {} |", m.get<std::string>());
+      out += "\n|---|";
+      for (std::size_t i = 0; i < ls["measures"].size(); ++i) out += "---|";
+      out += "\n";
+      for (auto& rep : ls["representations"]) {
+        out += fmt::format("| {} |", rep.get<std::string>());
+        for (auto& m : ls["measures"]) {
+          const bool best = ls["most_similar"].contains(group) && ls["most_similar"][group].value(m.get<std::string>(), "") == rep;
+          json cell = reps.contains(rep) && reps[rep].contains(m) ? reps[rep][m] : json();
+          out += fmt::format(" {}{}{} |", best ? "**" : "", pm(cell), best ? "**" : "");
+        }
+        out += "\n";
+      }
+    }
+    out += "\nMost similar relative representation (bold above):\n\n";
+    for (auto& [group, by_measure] : ls["most_similar"].items()) {
+      std::string picks;
+      for (auto& [m, rep] : by_measure.items()) picks += fmt::format("{}{}: {}", picks.empty() ? "" : ", ", m, rep.get<std::string>());
+      out += fmt::format("- {}: {}\n", group, picks);
+    }
+    const Winners winners = cross_seed_winners(ls);
+    if (!winners.empty()) {
+      out += "\nDoes the most similar representation across seeds change with the architecture?\n\n";
+      for (auto& [measure, by_architecture] : winners) out += fmt::format("- {}: {}\n", measure, choice_statement(by_architecture));
+    }
+    return out;
+  }
+
+  // One heatmap per measure and representation over every pair of encoders.
+  std::string html_figures(json& r) const override {
+    if (!r.contains("latent_similarity")) return "";
+    json& ls = r["latent_similarity"];
+    json names = json::array();
+    std::map<std::string, std::size_t> index;
+    for (auto& pair : ls["pairs"])
+      for (const char* side : {"a", "b"})
+        if (index.emplace(pair[side].get<std::string>(), names.size()).second) names.push_back(pair[side]);
+    std::string out;
+    for (auto& m : ls["measures"]) {
+      out += "<h2>Latent similarity: " + escape(m.get<std::string>()) + " between encoders</h2><div class=\"maps\">";
+      for (auto& rep : ls["representations"]) {
+        json matrix = json::array();
+        for (std::size_t i = 0; i < names.size(); ++i) matrix.push_back(json(std::vector<json>(names.size(), json())));
+        for (auto& pair : ls["pairs"]) {
+          json& values = pair["values"];
+          if (!values.contains(rep) || !values[rep].contains(m)) continue;
+          const std::size_t i = index[pair["a"]], j = index[pair["b"]];
+          matrix[i][j] = matrix[j][i] = values[rep][m];
+        }
+        out += "<div class=\"map\"><h3>" + escape(rep.get<std::string>()) + "</h3>" + svg_heatmap(names, matrix, 0.0, 1.0, 2) +
+               "</div>";
+      }
+      out += "</div>";
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+const Experiment& latent_similarity_experiment() {
+  static const LatentSimilarityExperiment kind;
+  return kind;
+}
+
+}  // namespace bridges

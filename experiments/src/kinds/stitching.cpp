@@ -1,0 +1,160 @@
+// Zero-shot stitching: for each projection set and aggregator, a decoder is
+// trained on every encoder's relative space and scored, untouched, on every
+// encoder's; the absolute baseline does the same on raw latents.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "bridges/experiments/stitching.hpp"
+#include "bridges/util/interrupt.hpp"
+#include "experiment.hpp"
+#include "report_format.hpp"
+#include "run_context.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+namespace {
+
+class StitchingExperiment final : public Experiment {
+ public:
+  std::string_view name() const override { return "stitching"; }
+
+  json option_schema() const override {
+    return {{"projection_sets",
+             {{"type", "array"},
+              {"default", json::array({"each", "all"})},
+              {"description", "\"each\" (every projection alone), \"all\" (their product), or lists of projection names"}}},
+            {"aggregators",
+             {{"type", "array"}, {"nullable", true}, {"default", nullptr}, {"description", "aggregator names; null: every one"}}},
+            {"absolute",
+             {{"type", "boolean"}, {"default", true}, {"description", "also the decoder on raw latents, as a baseline"}}}};
+  }
+
+  void check(json& options, const ExperimentCheck& at) const override {
+    at.projection_sets(options["projection_sets"], ".projection_sets");
+    at.aggregator_names(options["aggregators"], ".aggregators");
+  }
+
+  json run(RunContext& run, const json& options) const override {
+    json runs = json::array();
+    for (const auto& set : run.expand_sets(options["projection_sets"]))
+      for (const auto& aggregator : run.aggregators(options["aggregators"])) {
+        throw_if_interrupted();
+        runs.push_back(run.stitch(set, aggregator));
+      }
+    json out{{"encoders", run.encoder_names()}, {"runs", runs}};
+    json& absolute_done = run.memo("stitching: absolute");
+    if (options["absolute"].get<bool>() && absolute_done.is_null()) {
+      out["absolute"] = absolute(run);
+      absolute_done = true;
+    }
+    return out;
+  }
+
+  // Several stitching experiments (e.g. single projections with one
+  // aggregator, the product with another) make one table.
+  void add_result(json& results, json part) const override {
+    if (!results.contains("stitching")) {
+      results["stitching"] = std::move(part);
+      return;
+    }
+    for (const auto& run : part["runs"]) results["stitching"]["runs"].push_back(run);
+    if (part.contains("absolute")) results["stitching"]["absolute"] = part["absolute"];
+  }
+
+  std::string markdown(json& r) const override {
+    if (!r.contains("stitching")) return "";
+    std::string out =
+        "\n## Zero-shot stitching\n\nA decoder is trained on one encoder's relative space and evaluated, untouched, "
+        "on every encoder's. Accuracy, mean ± std over decoder seeds. *End to end*: evaluated on the encoder it was "
+        "trained on; *stitched*: on the others; *stitching index*: stitched accuracy / the target's end-to-end "
+        "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.\n\n";
+    out += "| projections · aggregator | end to end | stitched | stitching index | macro-F1 end to end | macro-F1 stitched |\n"
+           "|---|---|---|---|---|---|\n";
+    for (auto& run : stitching_runs(r)) {
+      json& s = run["summary"];
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", run_name(run), pm(s["end_to_end"]["accuracy"]),
+                         pm(s["stitched"]["accuracy"]), pm(s["index"]), pm(s["end_to_end"]["macro_f1"]),
+                         pm(s["stitched"]["macro_f1"]));
+    }
+    // Pairs grouped by encoder entry: across seeds of one architecture, or across architectures.
+    json groups0 = stitching_runs(r).front()["summary"].value("groups", json::object());
+    if (!groups0.empty() && groups0.size() <= 12) {
+      out += "\n### Stitched accuracy by pair group (stitching index)\n\n| projections · aggregator |";
+      std::string rule = "|---|";
+      for (auto& [group, g] : groups0.items()) {
+        out += fmt::format(" {} ({} pairs) |", group, integer(g["pairs"]));
+        rule += "---|";
+      }
+      out += "\n" + rule + "\n";
+      for (auto& run : stitching_runs(r)) {
+        out += fmt::format("| {} |", run_name(run));
+        json groups = run["summary"].value("groups", json::object());
+        for (auto& [group, g0] : groups0.items())
+          out += groups.contains(group)
+                     ? fmt::format(" {} ({}) |", pm(groups[group]["stitched"]), num(groups[group]["index"]["mean"], 3))
+                     : std::string(" – |");
+        out += "\n";
+      }
+    }
+    for (auto& run : stitching_runs(r)) {
+      out += fmt::format("\n### {}: accuracy\n\n", run_name(run));
+      out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);
+    }
+    return out;
+  }
+
+  std::string html_figures(json& r) const override {
+    auto runs = stitching_runs(r);
+    if (runs.empty()) return "";
+    std::vector<std::string> labels;
+    std::vector<std::vector<std::pair<double, double>>> values;
+    for (auto& run : runs) {
+      labels.push_back(run_name(run));
+      values.push_back({ms_pair(run["summary"]["end_to_end"]["accuracy"]), ms_pair(run["summary"]["stitched"]["accuracy"])});
+    }
+    std::string out = "<h2>Accuracy per projection set and aggregator</h2>" +
+                      svg_bars(labels, {"end to end", "stitched"}, values, 1.0);
+    out += "<h2>Stitching matrices (accuracy; rows: trained on, columns: evaluated on)</h2><div class=\"maps\">";
+    for (auto& run : runs)
+      out += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
+             svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], 0.0, 1.0, 2) + "</div>";
+    return out + "</div>";
+  }
+
+ private:
+  // The decoder on raw latents; stitched only where the dimensions match.
+  static json absolute(RunContext& run) {
+    const auto& encoders = run.encoders();
+    const std::size_t m = encoders.size();
+    const auto seeds = run.decoder_seeds();
+    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc;
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < seeds.size(); ++s) {
+        const int64_t dim = encoders[i].train.size(1);
+        RelativeClassifier model(nullptr, 1, dim, run.classes(), run.pipeline().decoder_options(seeds[s]));
+        model.fit({encoders[i].train}, run.train_labels(),
+                  fmt::format("absolute on {} (seed {})", encoders[i].name, seeds[s]));
+        for (std::size_t j = 0; j < m; ++j) {
+          if (encoders[j].test.size(1) != dim) continue;
+          const Scores sc = classification_scores(model.predict({encoders[j].test}), run.test_labels(), run.classes());
+          acc[s][i][j] = sc.accuracy;
+          f1[s][i][j] = sc.macro_f1;
+        }
+      }
+    json out = RunContext::stitching_result(acc, f1, json::array({"absolute"}), nullptr);
+    run.add_pair_groups(out, acc);
+    return out;
+  }
+};
+
+}  // namespace
+
+const Experiment& stitching_experiment() {
+  static const StitchingExperiment kind;
+  return kind;
+}
+
+}  // namespace bridges

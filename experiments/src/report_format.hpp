@@ -1,0 +1,58 @@
+#pragma once
+// What the reports' sections share: number formats, Markdown matrices, SVG
+// heatmaps and bar charts.
+//
+// The reports read results.json from disk, which may be hand-edited or
+// foreign. nlohmann's const operator[] on a missing key or past an array's
+// end is undefined behaviour (fuzz_results found a use after free), while
+// the non-const one inserts null and the next get<>() throws type_error,
+// which `bridges report` turns into an error naming the file. So every
+// function here takes its JSON by value or by mutable reference, and the
+// reports work on a mutable copy of the results (small: kilobytes).
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bridges {
+
+/// An integer read checked (get<int64_t>() of a float past int64's range is undefined).
+int64_t integer(const nlohmann::json& v);
+/// A number with `digits` decimals, "–" for anything else.
+std::string num(nlohmann::json v, int digits = 3);
+/// "0.891 ± 0.002" from {"mean", "std"}.
+std::string pm(nlohmann::json ms, int digits = 3);
+/// "cosine + l1 · sum": a run's projections and aggregator.
+std::string run_name(nlohmann::json run);
+/// Text made safe for HTML.
+std::string escape(const std::string& s);
+
+/// The runner names the group of the pairs of one architecture
+/// "<architecture> (across seeds)".
+inline constexpr std::string_view kAcrossSeeds = " (across seeds)";
+/// The most similar relative representation of each cross-seed group, by
+/// measure: measure -> architecture -> representation.
+using Winners = std::map<std::string, std::map<std::string, std::string>>;
+Winners cross_seed_winners(nlohmann::json latent_similarity);
+/// "no: euclidean for every one of ae, vae" or "yes: cosine (ae, vae), l1 (lin_ae)".
+std::string choice_statement(const std::map<std::string, std::string>& choice_by_name);
+
+/// A matrix as a Markdown table: rows are the encoder a decoder was trained
+/// on, columns the encoder it was evaluated on.
+std::string md_matrix(nlohmann::json names, nlohmann::json stats, int digits);
+/// A heatmap of `mean` [n][n] over [lo, hi] with the values written in.
+std::string svg_heatmap(nlohmann::json names, nlohmann::json mean, double lo, double hi, int digits);
+/// Grouped bars with error bars: one group per label, one bar per series;
+/// values[label][series] = (mean, std).
+std::string svg_bars(const std::vector<std::string>& labels, const std::vector<std::string>& series,
+                     const std::vector<std::vector<std::pair<double, double>>>& values, double hi);
+/// (mean, std) of {"mean", "std"}; NaN when missing.
+std::pair<double, double> ms_pair(nlohmann::json ms);
+/// The stitching runs of the results, the absolute baseline last.
+std::vector<nlohmann::json> stitching_runs(nlohmann::json results);
+
+}  // namespace bridges

@@ -1,0 +1,161 @@
+#include "run_context.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "bridges/aggregator.hpp"
+#include "bridges/error.hpp"
+#include "bridges/experiments/stitching.hpp"
+#include "bridges/util/messages.hpp"
+
+namespace bridges {
+
+using nlohmann::json;
+
+RunContext::RunContext(const Pipeline& pipeline, ComponentSource& source, std::ostream& log)
+    : p_(pipeline), source_(source), log_(log), start_(std::chrono::steady_clock::now()) {}
+
+void RunContext::note(const std::string& text) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::string line = fmt::format("[{:7.1f}s] {}", t, text);
+  log_ << line << '\n' << std::flush;
+  logfile_ << line << '\n' << std::flush;
+}
+
+Names RunContext::encoder_names() const {
+  Names out;
+  for (const auto& e : encoders_) out.push_back(e.name);
+  return out;
+}
+
+const std::string& RunContext::group(const EncoderState& e) const { return p_.encoder(e.name).group; }
+
+Names RunContext::projection_names() const {
+  Names names;
+  for (const auto& pr : p_.projections) names.push_back(pr.name);
+  return names;
+}
+
+std::vector<Tensor> RunContext::space(const EncoderState& e, const Names& set, bool train) const {
+  std::vector<Tensor> out;
+  for (const auto& name : set) out.push_back(train ? e.rel.at(name).first : e.rel.at(name).second);
+  return out;
+}
+
+std::vector<Names> RunContext::expand_sets(const json& sets) const {
+  std::vector<Names> out;
+  const auto add = [&](Names set) {
+    if (std::find(out.begin(), out.end(), set) == out.end()) out.push_back(std::move(set));
+  };
+  for (const auto& s : sets) {
+    if (s == "each")
+      for (const auto& name : projection_names()) add({name});
+    else if (s == "all")
+      add(projection_names());
+    else
+      add(s.get<Names>());
+  }
+  return out;
+}
+
+std::vector<json> RunContext::aggregators(const json& names) const {
+  if (names.is_null()) return p_.aggregators;
+  std::vector<json> out;
+  for (const auto& a : p_.aggregators)
+    if (std::find(names.begin(), names.end(), a["type"]) != names.end()) out.push_back(a);
+  return out;
+}
+
+std::vector<uint64_t> RunContext::decoder_seeds() const { return p_.decoder["seeds"].get<std::vector<uint64_t>>(); }
+
+json RunContext::stitch(const Names& set, const json& aggregator) {
+  const std::string key = fmt::format("{}|{}", join(set, "+"), aggregator["type"].get<std::string>());
+  json& done = memo("stitch " + key);
+  if (!done.is_null()) return done;
+  const std::size_t m = encoders_.size();
+  const auto seeds = decoder_seeds();
+  Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), f1 = acc;
+  const int64_t k = anchors_.size(0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t s = 0; s < seeds.size(); ++s) {
+      RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()), k,
+                               classes_, p_.decoder_options(seeds[s]));
+      model.fit(space(encoders_[i], set, true), train_labels_,
+                fmt::format("{} on {} (seed {})", key, encoders_[i].name, seeds[s]));
+      for (std::size_t j = 0; j < m; ++j) {
+        const Scores sc = classification_scores(model.predict(space(encoders_[j], set, false)), test_labels_, classes_);
+        acc[s][i][j] = sc.accuracy;
+        f1[s][i][j] = sc.macro_f1;
+      }
+    }
+  json out = stitching_result(acc, f1, set, aggregator["type"]);
+  add_pair_groups(out, acc);
+  note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}", key,
+                   out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
+                   out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
+                   out["summary"]["index"]["mean"].get<double>()));
+  done = out;
+  return out;
+}
+
+// Pairs are grouped as "gcn (across seeds)" or "gcn ↔ graphsage" (both
+// directions). Per decoder seed the mean over the group's pairs, then mean
+// and std over seeds, as the summary.
+void RunContext::add_pair_groups(json& out, const Cube& acc) const {
+  const std::size_t m = encoders_.size();
+  std::vector<std::string> group(m);
+  std::set<std::string> entries;
+  for (std::size_t i = 0; i < m; ++i) entries.insert(group[i] = this->group(encoders_[i]));
+  if (entries.size() < 2) return;
+  std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> pairs;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < m; ++j)
+      if (i != j)
+        pairs[group[i] == group[j] ? group[i] + " (across seeds)"
+                                   : std::min(group[i], group[j]) + " ↔ " + std::max(group[i], group[j])]
+            .emplace_back(i, j);
+  json groups = json::object();
+  for (const auto& [name, members] : pairs) {
+    std::vector<double> stitched, index;
+    for (const auto& seed : acc) {
+      double a = 0, x = 0;
+      int count = 0;
+      for (const auto& [i, j] : members)
+        if (!std::isnan(seed[i][j]) && seed[j][j] > 0) {
+          a += seed[i][j];
+          x += seed[i][j] / seed[j][j];
+          ++count;
+        }
+      if (count > 0) {
+        stitched.push_back(a / count);
+        index.push_back(x / count);
+      }
+    }
+    if (!stitched.empty()) groups[name] = {{"pairs", members.size()}, {"stitched", mean_std(stitched)}, {"index", mean_std(index)}};
+  }
+  out["summary"]["groups"] = groups;
+}
+
+// Cubes are [seed][trained on][evaluated on] (NaN: not evaluated). The
+// index divides by the target's own end-to-end accuracy.
+json RunContext::stitching_result(const Cube& acc, const Cube& f1, const json& projections, const json& aggregator) {
+  Cube index = acc;
+  for (std::size_t s = 0; s < acc.size(); ++s)
+    for (std::size_t i = 0; i < acc[s].size(); ++i)
+      for (std::size_t j = 0; j < acc[s].size(); ++j)
+        index[s][i][j] = !std::isnan(acc[s][i][j]) && acc[s][j][j] > 0 ? acc[s][i][j] / acc[s][j][j] : NAN;
+  return {{"projections", projections},
+          {"aggregator", aggregator},
+          {"accuracy", matrix_stats(acc)},
+          {"macro_f1", matrix_stats(f1)},
+          {"index", matrix_stats(index)},
+          {"summary",
+           {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
+            {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
+            {"index", summary_stats(index, false)}}}};
+}
+
+}  // namespace bridges

@@ -1,0 +1,95 @@
+#pragma once
+// What every experiment of a run shares: the pipeline, the data, each
+// encoder's latents and relative spaces on the current anchors, and the
+// decoders' stitching matrices (trained once per projection set and
+// aggregator, whichever experiment asks first). The runner (runner.cpp)
+// fills it; the experiment kinds (kinds/) read it.
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bridges/component_source.hpp"
+#include "bridges/dataset.hpp"
+#include "bridges/encoder.hpp"
+#include "bridges/examples.hpp"
+#include "bridges/experiments/pipeline.hpp"
+#include "stats.hpp"
+
+namespace bridges {
+
+using Names = std::vector<std::string>;
+
+/// One encoder of the run and what was computed from it.
+struct EncoderState {
+  std::string name;
+  std::shared_ptr<Encoder> encoder;
+  Tensor anchors, train, test;                          ///< latents
+  std::map<std::string, std::pair<Tensor, Tensor>> rel;  ///< projection -> (train, test) relative spaces [n, k]
+};
+
+class RunContext {
+ public:
+  RunContext(const Pipeline& pipeline, ComponentSource& source, std::ostream& log);
+
+  const Pipeline& pipeline() const { return p_; }
+  ComponentSource& source() { return source_; }
+  /// A line in the log and run.log, with the time since the start.
+  void note(const std::string& text);
+
+  // ---- data: the decoders' training samples and the test samples ----
+  const Examples& train() const { return train_; }
+  const Examples& test() const { return test_; }
+  const Tensor& train_labels() const { return train_labels_; }
+  const Tensor& test_labels() const { return test_labels_; }
+  int64_t classes() const { return classes_; }
+  /// The current anchors (indices into the full training split).
+  const Tensor& anchors() const { return anchors_; }
+
+  // ---- encoders and their spaces ----
+  const std::vector<EncoderState>& encoders() const { return encoders_; }
+  Names encoder_names() const;
+  /// The "encoders" entry an encoder was written in (its architecture, or its "name").
+  const std::string& group(const EncoderState& e) const;
+  Names projection_names() const;
+  /// The relative spaces of `set`, of the training or the test samples.
+  std::vector<Tensor> space(const EncoderState& e, const Names& set, bool train) const;
+  /// "each" -> every projection alone, "all" -> all together, lists as given; duplicates dropped.
+  std::vector<Names> expand_sets(const nlohmann::json& sets) const;
+  /// The aggregator specs named in `names` (null: every one), in pipeline order.
+  std::vector<nlohmann::json> aggregators(const nlohmann::json& names) const;
+  std::vector<uint64_t> decoder_seeds() const;
+
+  // ---- decoders ----
+  /// The stitching matrices of one projection set and aggregator: a decoder
+  /// trained on every encoder for every seed, scored on every encoder.
+  /// Computed once per anchor setting.
+  nlohmann::json stitch(const Names& set, const nlohmann::json& aggregator);
+  /// Matrices and summaries from accuracy and macro-F1 cubes.
+  static nlohmann::json stitching_result(const Cube& acc, const Cube& f1, const nlohmann::json& projections,
+                                         const nlohmann::json& aggregator);
+  /// Stitched accuracy and index per group of encoder pairs, when the
+  /// encoders come from more than one entry.
+  void add_pair_groups(nlohmann::json& out, const Cube& acc) const;
+  /// A value an experiment computes once per anchor setting (null until set).
+  nlohmann::json& memo(const std::string& key) { return memo_[key]; }
+
+ protected:
+  const Pipeline& p_;
+  ComponentSource& source_;
+  std::ostream& log_;
+  std::ofstream logfile_;
+  std::chrono::steady_clock::time_point start_;
+  Examples train_full_, train_, test_;
+  Tensor train_labels_, test_labels_, anchors_;
+  int64_t classes_ = 0;
+  std::vector<EncoderState> encoders_;
+  std::map<std::string, nlohmann::json> memo_;  ///< cleared for each anchor setting
+};
+
+}  // namespace bridges

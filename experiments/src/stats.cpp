@@ -1,0 +1,57 @@
+#include "stats.hpp"
+
+#include <cmath>
+#include <numeric>
+
+namespace bridges {
+
+using nlohmann::json;
+
+// mean and sample standard deviation (0 for a single value).
+json mean_std(const std::vector<double>& v) {
+  if (v.empty()) return nullptr;
+  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {{"mean", mean}, {"std", v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0}};
+}
+
+// values[seed][i][j] (NaN: not defined) -> {"mean": [[...]], "std": [[...]]}, null cells where undefined.
+json matrix_stats(const Cube& values) {
+  const std::size_t m = values.at(0).size();
+  json mean = json::array(), sd = json::array();
+  for (std::size_t i = 0; i < m; ++i) {
+    json mrow = json::array(), srow = json::array();
+    for (std::size_t j = 0; j < m; ++j) {
+      std::vector<double> cell;
+      for (const auto& seed : values)
+        if (!std::isnan(seed[i][j])) cell.push_back(seed[i][j]);
+      const json st = mean_std(cell);
+      mrow.push_back(st.is_null() ? json(nullptr) : st["mean"]);
+      srow.push_back(st.is_null() ? json(nullptr) : st["std"]);
+    }
+    mean.push_back(mrow);
+    sd.push_back(srow);
+  }
+  return {{"mean", mean}, {"std", sd}};
+}
+
+// Per seed: the mean over the diagonal (end to end) or off it (stitched),
+// then mean and std over seeds.
+json summary_stats(const Cube& values, bool diagonal) {
+  std::vector<double> per_seed;
+  for (const auto& seed : values) {
+    double sum = 0;
+    int count = 0;
+    for (std::size_t i = 0; i < seed.size(); ++i)
+      for (std::size_t j = 0; j < seed.size(); ++j)
+        if ((i == j) == diagonal && !std::isnan(seed[i][j])) {
+          sum += seed[i][j];
+          ++count;
+        }
+    if (count > 0) per_seed.push_back(sum / count);
+  }
+  return mean_std(per_seed);
+}
+
+}  // namespace bridges
