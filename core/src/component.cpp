@@ -4,31 +4,14 @@
 
 #include <fmt/format.h>
 
-#include <array>
-
 #include "bridges/error.hpp"
 #include "bridges/util/messages.hpp"
 
 namespace bridges {
 
-namespace {
-constexpr std::array<std::pair<ComponentKind, std::string_view>, 4> kKinds{{
-    {ComponentKind::similarity, "similarity"},
-    {ComponentKind::aggregator, "aggregator"},
-    {ComponentKind::encoder, "encoder"},
-    {ComponentKind::dataset, "dataset"},
-}};
-}  // namespace
-
-std::string_view to_string(ComponentKind kind) {
-  for (const auto& [k, name] : kKinds)
-    if (k == kind) return name;
-  return "unknown";
-}
-
 ComponentKind parse_component_kind(std::string_view name) {
   std::vector<std::string> names;
-  for (const auto& [k, n] : kKinds) {
+  for (const auto& [k, n] : kComponentKinds) {
     if (n == name) return k;
     names.emplace_back(n);
   }

@@ -31,4 +31,4 @@ class Angular final : public bridges::Similarity {
 
 }  // namespace
 
-BRIDGES_PLUGIN("angular", "1.0.0", bridges::sdk::component<Angular>("angular"))
+BRIDGES_PLUGIN(bridges::sdk::component<Angular>("angular"))

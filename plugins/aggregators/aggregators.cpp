@@ -181,8 +181,7 @@ struct MlpAttention final : SelfAttention {
 
 }  // namespace
 
-BRIDGES_PLUGIN("aggregators", "0.1.0",
-               bridges::sdk::component<Concat>("concat"),
+BRIDGES_PLUGIN(bridges::sdk::component<Concat>("concat"),
                bridges::sdk::component<Sum>("sum"),
                bridges::sdk::component<MlpSum>("mlp_sum"),
                bridges::sdk::component<PlainAttention>("self_attention"),

@@ -75,8 +75,7 @@ class Linf final : public bridges::Similarity {
 
 }  // namespace
 
-BRIDGES_PLUGIN("distances", "0.1.0",
-               bridges::sdk::component<Cosine>("cosine"),
+BRIDGES_PLUGIN(bridges::sdk::component<Cosine>("cosine"),
                bridges::sdk::component<Euclidean>("euclidean"),
                bridges::sdk::component<L1>("l1"),
                bridges::sdk::component<Linf>("linf"))

@@ -149,6 +149,5 @@ class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encode
 
 }  // namespace
 
-BRIDGES_PLUGIN("embeddings", "0.1.0",
-               bridges::sdk::component<EmbeddingsDataset>("embeddings"),
+BRIDGES_PLUGIN(bridges::sdk::component<EmbeddingsDataset>("embeddings"),
                bridges::sdk::component<EmbeddingsEncoder>("embeddings"))

@@ -189,4 +189,4 @@ class Geodesic final : public bridges::Similarity {
 
 }  // namespace
 
-BRIDGES_PLUGIN("geodesic", "0.1.0", bridges::sdk::component<Geodesic>("geodesic"))
+BRIDGES_PLUGIN(bridges::sdk::component<Geodesic>("geodesic"))

@@ -346,5 +346,5 @@ class GraphNpy final : public GraphDataset {
 
 }  // namespace graph_data
 
-BRIDGES_PLUGIN("graph_data", "0.1.0", bridges::sdk::component<graph_data::WordNetNouns>("wordnet_nouns"),
+BRIDGES_PLUGIN(bridges::sdk::component<graph_data::WordNetNouns>("wordnet_nouns"),
                bridges::sdk::component<graph_data::GraphNpy>("graph_npy"))

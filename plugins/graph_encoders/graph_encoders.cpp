@@ -249,5 +249,5 @@ class GraphSage final : public GraphEncoder {
 
 }  // namespace graph_encoders
 
-BRIDGES_PLUGIN("graph_encoders", "0.1.0", bridges::sdk::component<graph_encoders::Gcn>("gcn"),
+BRIDGES_PLUGIN(bridges::sdk::component<graph_encoders::Gcn>("gcn"),
                bridges::sdk::component<graph_encoders::GraphSage>("graphsage"))

@@ -329,8 +329,7 @@ class Words final : public TextDataset {
 
 }  // namespace text_data
 
-BRIDGES_PLUGIN("text_data", "0.1.0",
-               bridges::sdk::component<text_data::Brown>("brown"),
+BRIDGES_PLUGIN(bridges::sdk::component<text_data::Brown>("brown"),
                bridges::sdk::component<text_data::SpamAssassin>("spam_assassin"),
                bridges::sdk::component<text_data::TextCsv>("text_csv"),
                bridges::sdk::component<text_data::Words>("words"))

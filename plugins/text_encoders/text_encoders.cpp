@@ -325,8 +325,7 @@ class TextTransformer final : public TextClassifier {
 
 }  // namespace text_encoders
 
-BRIDGES_PLUGIN("text_encoders", "0.1.0",
-               bridges::sdk::component<text_encoders::WordVectorsEncoder>("word_vectors"),
+BRIDGES_PLUGIN(bridges::sdk::component<text_encoders::WordVectorsEncoder>("word_vectors"),
                bridges::sdk::component<text_encoders::TextBow>("text_bow"),
                bridges::sdk::component<text_encoders::TextCnn>("text_cnn"),
                bridges::sdk::component<text_encoders::TextTransformer>("text_transformer"))

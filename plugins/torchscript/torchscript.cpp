@@ -136,4 +136,4 @@ class TorchScriptEncoder final : public bridges::Encoder {
 
 }  // namespace
 
-BRIDGES_PLUGIN("torchscript", "0.1.0", bridges::sdk::component<TorchScriptEncoder>("torchscript"))
+BRIDGES_PLUGIN(bridges::sdk::component<TorchScriptEncoder>("torchscript"))

@@ -124,7 +124,6 @@ class Idx final : public ImageDataset {
 
 }  // namespace vision_data
 
-BRIDGES_PLUGIN("vision_data", "0.1.0",
-               bridges::sdk::component<vision_data::FashionMnist>("fashion_mnist"),
+BRIDGES_PLUGIN(bridges::sdk::component<vision_data::FashionMnist>("fashion_mnist"),
                bridges::sdk::component<vision_data::Mnist>("mnist"),
                bridges::sdk::component<vision_data::Idx>("idx"))

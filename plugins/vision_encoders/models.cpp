@@ -189,8 +189,7 @@ class LinVae final : public AutoEncoder {
 
 }  // namespace vision_encoders
 
-BRIDGES_PLUGIN("vision_encoders", "0.1.0",
-               bridges::sdk::component<vision_encoders::Cnn>("cnn"),
+BRIDGES_PLUGIN(bridges::sdk::component<vision_encoders::Cnn>("cnn"),
                bridges::sdk::component<vision_encoders::Mlp>("mlp"),
                bridges::sdk::component<vision_encoders::Ae>("ae"),
                bridges::sdk::component<vision_encoders::Vae>("vae"),

@@ -136,10 +136,15 @@ Loaded open_library(const PluginManifest& m) {
     throw AbiMismatchError(fmt::format("{}: plugin '{}': {} was built for another build of bridges ({}). C++ objects "
                                        "cannot cross between them safely. Rebuild the plugin against this bridges.",
                                        m.file.string(), m.plugin, m.library.string(), differences));
-  if (m.plugin != (d->name ? d->name : ""))
-    throw ManifestError(fmt::format("{}: the manifest names plugin '{}' but {} calls itself '{}'. Make \"plugin\" in "
-                                    "the manifest equal to the name given to BRIDGES_PLUGIN.",
-                                    m.file.string(), m.plugin, m.library.string(), d->name ? d->name : ""));
+  // The descriptor's name and version come from the manifest the library was
+  // built with (bridges_add_plugin): a difference means a stale library or a
+  // manifest edited since the build.
+  const std::string built_name = d->name ? d->name : "", built_version = d->version ? d->version : "";
+  if (m.plugin != built_name || m.version != built_version)
+    throw ManifestError(fmt::format("{}: the manifest names plugin '{}' {} but {} calls itself '{}' {}: it was built "
+                                    "from another manifest. Rebuild the plugin (bridges_add_plugin reads the name and "
+                                    "version from this manifest).",
+                                    m.file.string(), m.plugin, m.version, m.library.string(), built_name, built_version));
   std::set<std::string> in_library, in_manifest;
   for (std::size_t i = 0; i < d->component_count; ++i)
     in_library.insert(fmt::format("{}/{}", d->components[i].kind, d->components[i].name));

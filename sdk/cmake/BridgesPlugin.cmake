@@ -4,6 +4,8 @@
 # Builds the plugin library libbridges_<name>.so with hidden visibility and
 # only the entry point bridges_plugin_v1 exported, checks the manifest at
 # configure time ("plugin" must be <name>, "library" libbridges_<name>.so),
+# passes the manifest's name and version to the sources (BRIDGES_PLUGIN_NAME,
+# BRIDGES_PLUGIN_VERSION, which BRIDGES_PLUGIN() uses),
 # stages library and manifest (as <name>.plugin.json) in
 # BRIDGES_PLUGIN_STAGING_DIR so they are found from the build tree, and
 # installs both in BRIDGES_PLUGIN_INSTALL_DIR.
@@ -45,6 +47,10 @@ function(bridges_add_plugin)
   if(error)
     message(FATAL_ERROR "bridges_add_plugin(${ARG_NAME}): ${manifest} has no readable \"plugin\": ${error}")
   endif()
+  string(JSON version ERROR_VARIABLE error GET "${text}" version)
+  if(error)
+    message(FATAL_ERROR "bridges_add_plugin(${ARG_NAME}): ${manifest} has no readable \"version\": ${error}")
+  endif()
   string(JSON library ERROR_VARIABLE error GET "${text}" library)
   if(NOT plugin STREQUAL ARG_NAME OR NOT library STREQUAL library_file)
     message(FATAL_ERROR "bridges_add_plugin(${ARG_NAME}): ${manifest} must say \"plugin\": \"${ARG_NAME}\" and "
@@ -60,6 +66,9 @@ function(bridges_add_plugin)
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     INSTALL_RPATH "$ORIGIN/../.." INSTALL_RPATH_USE_LINK_PATH ON)
   target_link_libraries(${target} PRIVATE bridges::sdk ${ARG_LIBRARIES})
+  # Name and version are said once, in the manifest: BRIDGES_PLUGIN() puts
+  # these in the library's descriptor, and the registry checks them.
+  target_compile_definitions(${target} PRIVATE BRIDGES_PLUGIN_NAME="${plugin}" BRIDGES_PLUGIN_VERSION="${version}")
   target_link_options(${target} PRIVATE "LINKER:--version-script=${_BRIDGES_PLUGIN_MAP}" "LINKER:--no-undefined")
   if(TARGET bridges_pch)
     target_precompile_headers(${target} REUSE_FROM bridges_pch)

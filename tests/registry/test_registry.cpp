@@ -119,6 +119,16 @@ TEST_CASE("a manifest that disagrees with its library is a ManifestError listing
   write_text_atomically(dir / "distances.plugin.json", m.dump());
   CHECK_THROWS_WITH_ALL(Registry({dir.path()}).make<Similarity>("cosine"), ManifestError,
                         "the manifest names plugin 'metrics'", "calls itself 'distances'");
+
+  // The version is the manifest's too: a library built from another
+  // version of the manifest is refused.
+  m = distances_manifest();
+  m["library"] = library.string();
+  m["version"] = "9.9.9";
+  write_text_atomically(dir / "distances.plugin.json", m.dump());
+  CHECK_THROWS_WITH_ALL(Registry({dir.path()}).make<Similarity>("cosine"), ManifestError,
+                        "the manifest names plugin 'distances' 9.9.9", "calls itself 'distances' 0.1.0",
+                        "Rebuild the plugin");
 }
 
 TEST_CASE("a factory that throws becomes a CreateError or ConfigError with the plugin's message") {

@@ -3,8 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "bridges/export.hpp"
 
@@ -14,7 +16,22 @@ namespace bridges {
 /// name: "similarity/cosine".
 enum class ComponentKind { similarity, aggregator, encoder, dataset };
 
-BRIDGES_API std::string_view to_string(ComponentKind kind);
+/// Every kind with its name: the one place the names are written (manifests,
+/// the C descriptor, messages and the CLI all use it).
+inline constexpr std::array<std::pair<ComponentKind, std::string_view>, 4> kComponentKinds{{
+    {ComponentKind::similarity, "similarity"},
+    {ComponentKind::aggregator, "aggregator"},
+    {ComponentKind::encoder, "encoder"},
+    {ComponentKind::dataset, "dataset"},
+}};
+
+/// "similarity" for ComponentKind::similarity (a string literal: data() is
+/// null-terminated).
+constexpr std::string_view to_string(ComponentKind kind) {
+  for (const auto& [k, name] : kComponentKinds)
+    if (k == kind) return name;
+  return "unknown";
+}
 /// Throws UnknownNameError listing the kinds.
 BRIDGES_API ComponentKind parse_component_kind(std::string_view name);
 

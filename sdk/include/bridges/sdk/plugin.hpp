@@ -17,7 +17,7 @@
 //     double eps_;
 //   };
 //
-//   BRIDGES_PLUGIN("angular", "1.0.0", bridges::sdk::component<Angular>("angular"))
+//   BRIDGES_PLUGIN(bridges::sdk::component<Angular>("angular"))
 //
 // The registry validates options against the manifest and fills in defaults
 // before the constructor runs, so a constructor can read every declared
@@ -54,16 +54,6 @@ struct Entry {
   Component* (*make)(const nlohmann::json& options);
 };
 
-constexpr const char* kind_name(ComponentKind kind) {
-  switch (kind) {
-    case ComponentKind::similarity: return "similarity";
-    case ComponentKind::aggregator: return "aggregator";
-    case ComponentKind::encoder: return "encoder";
-    case ComponentKind::dataset: return "dataset";
-  }
-  return "unknown";
-}
-
 /// A component that keeps the options it was made with (the registry has
 /// filled in every default): to_json() gives them back with the type, and
 /// option(name) reads one that may be null.
@@ -99,7 +89,7 @@ class WithOptions : public Base {
 /// constructible from const nlohmann::json&), under `name`.
 template <class T>
 Entry component(const char* name) {
-  return {kind_name(T::kind), name, [](const nlohmann::json& options) -> Component* { return new T(options); }};
+  return {to_string(T::kind).data(), name, [](const nlohmann::json& options) -> Component* { return new T(options); }};
 }
 
 inline void write_error(char* err, std::size_t errlen, std::string_view message) noexcept {
@@ -170,10 +160,18 @@ class Descriptor {
 
 }  // namespace bridges::sdk
 
-/// Declares the plugin: its name (equal to the manifest's "plugin"), its
-/// version, and its components as bridges::sdk::component<T>("name") rows.
-/// Use once per plugin library, at namespace scope in one .cpp file.
-#define BRIDGES_PLUGIN(NAME, VERSION, ...)                                                                  \
+/// Declares the plugin's components as bridges::sdk::component<T>("name")
+/// rows. Use once per plugin library, at namespace scope in one .cpp file.
+/// The plugin's name and version are its manifest's: bridges_add_plugin()
+/// reads them from the manifest and passes them as BRIDGES_PLUGIN_NAME and
+/// BRIDGES_PLUGIN_VERSION, and the registry checks both against the
+/// manifest when it loads the library.
+#if !defined(BRIDGES_PLUGIN_NAME) || !defined(BRIDGES_PLUGIN_VERSION)
+#define BRIDGES_PLUGIN(...)                                                                         \
+  static_assert(false, "BRIDGES_PLUGIN_NAME and BRIDGES_PLUGIN_VERSION are not defined: build the " \
+                       "plugin with bridges_add_plugin(NAME ... MANIFEST ...), which reads them from the manifest.");
+#else
+#define BRIDGES_PLUGIN(...)                                                                                \
   namespace {                                                                                               \
   const ::bridges::sdk::Entry* bridges_plugin_table_(std::size_t* count) {                                  \
     static const ::bridges::sdk::Entry entries[] = {__VA_ARGS__};                                           \
@@ -188,7 +186,8 @@ class Descriptor {
   }                                                                                                         \
   }                                                                                                         \
   extern "C" __attribute__((visibility("default"))) const bridges_plugin_v1_t* bridges_plugin_v1() {        \
-    static const ::bridges::sdk::Descriptor descriptor(NAME, VERSION, &bridges_plugin_table_,               \
-                                                       &bridges_plugin_create_);                            \
+    static const ::bridges::sdk::Descriptor descriptor(BRIDGES_PLUGIN_NAME, BRIDGES_PLUGIN_VERSION,          \
+                                                       &bridges_plugin_table_, &bridges_plugin_create_);    \
     return descriptor.get();                                                                                \
   }
+#endif
