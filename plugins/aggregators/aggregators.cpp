@@ -16,42 +16,53 @@ namespace nn = torch::nn;
 using bridges::Tensor;
 using nlohmann::json;
 
-// Options echoed by to_json, and the checks every aggregator shares.
-class Base : public bridges::Aggregator {
+// The options, parsed once (fields named like the manifest's options).
+struct MergeOptions {
+  std::string normalize;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MergeOptions, normalize)
+
+struct AttentionOptions {
+  std::string normalize;
+  int64_t heads;
+  std::optional<int64_t> dim;
+  std::string pool;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AttentionOptions, normalize, heads, dim, pool)
+
+// The checks every aggregator shares.
+template <class Options>
+class Base : public bridges::sdk::WithOptions<bridges::Aggregator, Options> {
  public:
-  explicit Base(json options) : options_(std::move(options)), norm_(bridges::parse_subspace_norm(options_.at("normalize").get<std::string>())) {}
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
+  explicit Base(const json& options)
+      : bridges::sdk::WithOptions<bridges::Aggregator, Options>(options),
+        norm_(bridges::parse_subspace_norm(this->options_.normalize)) {}
 
  protected:
   // Each subspace normalised row by row, checked to share n and k.
   std::vector<Tensor> normalized(const std::vector<Tensor>& subspaces) const {
-    if (subspaces.empty()) throw bridges::ShapeError(fmt::format("aggregator/{}: no subspaces to aggregate.", type()));
+    if (subspaces.empty()) throw bridges::ShapeError(fmt::format("aggregator/{}: no subspaces to aggregate.", this->type()));
     std::vector<Tensor> out;
     for (const auto& r : subspaces) {
       if (r.dim() != 2 || r.sizes() != subspaces[0].sizes())
         throw bridges::ShapeError(fmt::format("aggregator/{}: subspaces must all be [n, k] of one shape; found {} and {}.",
-                                              type(), bridges::describe(subspaces[0]), bridges::describe(r)));
+                                              this->type(), bridges::describe(subspaces[0]), bridges::describe(r)));
       out.push_back(bridges::normalize_subspace(r, norm_));
     }
     return out;
   }
 
   void check_built(const std::vector<Tensor>& subspaces, int64_t s, int64_t k) const {
-    if (s < 0) throw bridges::ConfigError(fmt::format("aggregator/{}: call build(num_subspaces, k) before aggregate.", type()));
+    if (s < 0) throw bridges::ConfigError(fmt::format("aggregator/{}: call build(num_subspaces, k) before aggregate.", this->type()));
     if (static_cast<int64_t>(subspaces.size()) != s || subspaces[0].size(1) != k)
-      throw bridges::ShapeError(fmt::format("aggregator/{}: built for {} subspaces of {} anchors, given {} of {}.", type(), s,
+      throw bridges::ShapeError(fmt::format("aggregator/{}: built for {} subspaces of {} anchors, given {} of {}.", this->type(), s,
                                             k, subspaces.size(), subspaces[0].size(1)));
   }
 
-  json options_;
   bridges::SubspaceNorm norm_;
 };
 
-class Concat final : public Base {
+class Concat final : public Base<MergeOptions> {
  public:
   using Base::Base;
   std::string type() const override { return "concat"; }
@@ -59,7 +70,7 @@ class Concat final : public Base {
   int64_t output_dim(int64_t s, int64_t k) const override { return s * k; }
 };
 
-class Sum final : public Base {
+class Sum final : public Base<MergeOptions> {
  public:
   using Base::Base;
   std::string type() const override { return "sum"; }
@@ -92,7 +103,7 @@ std::vector<Tensor> through_mlps(nn::ModuleList& mlps, const std::vector<Tensor>
   return out;
 }
 
-class MlpSum final : public Base {
+class MlpSum final : public Base<MergeOptions> {
  public:
   using Base::Base;
   std::string type() const override { return "mlp_sum"; }
@@ -120,14 +131,14 @@ class MlpSum final : public Base {
 // are pooled by mean or sum. With "mlp", each subspace first goes through its
 // own LayerNorm -> Linear -> Tanh. With "dim", tokens are first projected
 // from k to dim (k must otherwise divide by heads).
-class SelfAttention : public Base {
+class SelfAttention : public Base<AttentionOptions> {
  public:
-  SelfAttention(json options, bool mlp, std::string name) : Base(std::move(options)), mlp_(mlp), name_(std::move(name)) {}
+  SelfAttention(const json& options, bool mlp, std::string name) : Base(options), mlp_(mlp), name_(std::move(name)) {}
   std::string type() const override { return name_; }
 
   void build(int64_t s, int64_t k) override {
-    const int64_t heads = options_.at("heads");
-    d_ = options_.at("dim").is_null() ? k : options_.at("dim").get<int64_t>();
+    const int64_t heads = options_.heads;
+    d_ = options_.dim.value_or(k);
     if (d_ % heads != 0)
       throw bridges::ConfigError(fmt::format("aggregator/{}: the token size ({}) must be a multiple of \"heads\" ({}); "
                                              "set \"dim\" to a multiple of it.",
@@ -148,19 +159,17 @@ class SelfAttention : public Base {
     if (mlp_) parts = through_mlps(mlps_, parts);
     Tensor tokens = torch::stack(parts, 1);  // [n, s, k]
     if (!embed_.is_empty()) tokens = embed_->forward(tokens);
-    const int64_t n = tokens.size(0), heads = options_.at("heads"), hd = d_ / heads;
+    const int64_t n = tokens.size(0), heads = options_.heads, hd = d_ / heads;
     const auto split = [&](const Tensor& t) { return t.view({n, s_, heads, hd}).transpose(1, 2); };  // [n, h, s, hd]
     const Tensor q = split(q_->forward(tokens)), key = split(k_proj_->forward(tokens)), v = split(v_->forward(tokens));
     const Tensor weights = torch::softmax(q.matmul(key.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
     attention_ = weights.detach();
     const Tensor mixed = weights.matmul(v).transpose(1, 2).reshape({n, s_, d_});
     const Tensor out = tokens + out_->forward(mixed);
-    return options_.at("pool") == "sum" ? out.sum(1) : out.mean(1);
+    return options_.pool == "sum" ? out.sum(1) : out.mean(1);
   }
 
-  int64_t output_dim(int64_t, int64_t k) const override {
-    return options_.at("dim").is_null() ? k : options_.at("dim").get<int64_t>();
-  }
+  int64_t output_dim(int64_t, int64_t k) const override { return options_.dim.value_or(k); }
   Tensor attention() const override { return attention_; }
 
  private:

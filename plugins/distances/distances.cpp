@@ -1,6 +1,6 @@
 // The built-in similarity functions. The arithmetic lives in
-// bridges::kernels (core), shared with host programs; this plugin gives each
-// function its name, options and declared invariances.
+// bridges::kernels (bridges::relative), shared with host programs; this
+// plugin gives each function its name, options and declared invariances.
 #include <bridges/relative/kernels.hpp>
 #include <bridges/sdk/plugin.hpp>
 
@@ -13,22 +13,28 @@ using bridges::InvarianceSet;
 using bridges::Tensor;
 using nlohmann::json;
 
-class Cosine final : public bridges::Similarity {
+struct CosineOptions {
+  double eps;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CosineOptions, eps)
+
+struct LinfOptions {
+  std::optional<double> p;  ///< null: the L-infinity distance itself
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LinfOptions, p)
+
+class Cosine final : public bridges::sdk::WithOptions<bridges::Similarity, CosineOptions> {
  public:
-  explicit Cosine(const json& options) : eps_(options.at("eps").get<double>()) {}
+  using WithOptions::WithOptions;
   std::string type() const override { return "cosine"; }
-  json to_json() const override { return {{"type", type()}, {"eps", eps_}}; }
   InvarianceSet invariances() const override {
     return {Invariance::isotropic_scaling, Invariance::orthogonal, Invariance::permutation};
   }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {
-    return bridges::kernels::cosine(x, anchors, eps_);
+    return bridges::kernels::cosine(x, anchors, options_.eps);
   }
-
- private:
-  double eps_;
 };
 
 class Euclidean final : public bridges::Similarity {
@@ -55,22 +61,17 @@ class L1 final : public bridges::Similarity {
   Tensor compute(const Tensor& x, const Tensor& anchors) const override { return bridges::kernels::l1(x, anchors); }
 };
 
-class Linf final : public bridges::Similarity {
+class Linf final : public bridges::sdk::WithOptions<bridges::Similarity, LinfOptions> {
  public:
-  explicit Linf(const json& options) {
-    if (!options.at("p").is_null()) p_ = options.at("p").get<double>();
-  }
+  using WithOptions::WithOptions;
   std::string type() const override { return "linf"; }
-  json to_json() const override { return {{"type", type()}, {"p", p_ ? json(*p_) : json(nullptr)}}; }
   InvarianceSet invariances() const override { return {Invariance::translation, Invariance::permutation}; }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {
-    return p_ ? bridges::kernels::pnorm(x, anchors, *p_) : bridges::kernels::linf(x, anchors);
+    const auto& p = options_.p;
+    return p ? bridges::kernels::pnorm(x, anchors, *p) : bridges::kernels::linf(x, anchors);
   }
-
- private:
-  std::optional<double> p_;
 };
 
 }  // namespace

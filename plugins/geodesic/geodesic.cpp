@@ -130,17 +130,21 @@ int64_t count_components(const Graph& g) {
   return count;
 }
 
-class Geodesic final : public bridges::Similarity {
+struct GeodesicOptions {
+  int64_t k;
+  std::string symmetrize;   ///< "union" or "mutual"
+  std::string unreachable;  ///< "error" or "penalty"
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GeodesicOptions, k, symmetrize, unreachable)
+
+class Geodesic final : public bridges::sdk::WithOptions<bridges::Similarity, GeodesicOptions> {
  public:
   explicit Geodesic(const json& options)
-      : k_(options.at("k").get<int64_t>()),
-        mutual_(options.at("symmetrize") == "mutual"),
-        penalty_(options.at("unreachable") == "penalty") {}
+      : WithOptions(options),
+        k_(options_.k),
+        mutual_(options_.symmetrize == "mutual"),
+        penalty_(options_.unreachable == "penalty") {}
   std::string type() const override { return "geodesic"; }
-  json to_json() const override {
-    return {{"type", type()}, {"k", k_}, {"symmetrize", mutual_ ? "mutual" : "union"},
-            {"unreachable", penalty_ ? "penalty" : "error"}};
-  }
   InvarianceSet invariances() const override {
     return {Invariance::orthogonal, Invariance::translation, Invariance::permutation, Invariance::manifold_isometry};
   }

@@ -15,9 +15,9 @@ namespace {
 using bridges::Tensor;
 using nlohmann::json;
 
-class TorchScriptEncoder final : public bridges::Encoder {
+class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encoder> {
  public:
-  explicit TorchScriptEncoder(json options) : options_(std::move(options)) {
+  explicit TorchScriptEncoder(const json& options) : WithOptions(options) {
     const std::string path = options_.at("path");
     try {
       module_ = torch::jit::load(path);
@@ -38,11 +38,6 @@ class TorchScriptEncoder final : public bridges::Encoder {
   }
 
   std::string type() const override { return "torchscript"; }
-  json to_json() const override {
-    json out = options_;
-    out["type"] = type();
-    return out;
-  }
 
   int64_t dim() const override {
     if (dim_ < 0)
@@ -127,7 +122,6 @@ class TorchScriptEncoder final : public bridges::Encoder {
                                            out.tagKind()));
   }
 
-  json options_;
   torch::jit::Module module_;
   std::optional<Tensor> mean_, std_;
   std::optional<std::vector<int64_t>> resize_;

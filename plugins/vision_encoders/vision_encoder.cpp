@@ -21,13 +21,7 @@ constexpr int64_t kEncodeBatch = 128;
 
 }  // namespace
 
-VisionEncoder::VisionEncoder(json options) : options_(std::move(options)) {}
-
-json VisionEncoder::to_json() const {
-  json out = options_;
-  out["type"] = type();
-  return out;
-}
+VisionEncoder::VisionEncoder(const json& options) : WithOptions(options) {}
 
 int64_t VisionEncoder::dim() const {
   if (shape_) return latent_size(*shape_);

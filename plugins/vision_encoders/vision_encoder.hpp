@@ -24,11 +24,10 @@ struct Shape {
   int64_t numel() const { return c * h * w; }
 };
 
-class VisionEncoder : public bridges::Encoder {
+class VisionEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
  public:
-  explicit VisionEncoder(json options);
+  explicit VisionEncoder(const json& options);
 
-  json to_json() const override;
   bool trainable() const override { return true; }
   int64_t dim() const override;
   void fit(const bridges::Examples& train) override;
@@ -60,9 +59,6 @@ class VisionEncoder : public bridges::Encoder {
   torch::nn::Module net_;
   std::optional<Shape> shape_;
   int64_t classes_ = 0;
-
- private:
-  json options_;
 };
 
 /// latent -> ReLU -> Linear(classes); cross-entropy; quality: test accuracy.

@@ -35,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "bridges/build_info.hpp"
@@ -44,6 +45,26 @@
 #include "bridges/error.hpp"
 #include "bridges/plugin_abi.h"
 #include "bridges/similarity.hpp"
+
+// std::optional<T> as null or a T (nlohmann/json 3.11 has no conversion of
+// its own): the type of a nullable option in a typed options struct.
+namespace nlohmann {
+template <class T>
+struct adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& value) {
+    if (value)
+      j = *value;
+    else
+      j = nullptr;
+  }
+  static void from_json(const json& j, std::optional<T>& value) {
+    if (j.is_null())
+      value.reset();
+    else
+      value = j.get<T>();
+  }
+};
+}  // namespace nlohmann
 
 namespace bridges::sdk {
 
@@ -55,20 +76,32 @@ struct Entry {
 };
 
 /// A component that keeps the options it was made with (the registry has
-/// filled in every default): to_json() gives them back with the type, and
-/// option(name) reads one that may be null.
+/// checked them against the manifest and filled in every default), parsed
+/// once, and gives them back from to_json() with the type.
 ///
-/// Example:
-///   class Shifted final : public bridges::sdk::WithOptions<bridges::Encoder> {
+/// Typed options, in the style of LibTorch's XOptions: a struct whose fields
+/// are named exactly like the manifest's options, made convertible by one
+/// line of nlohmann/json (a nullable option is a std::optional):
+///
+///   struct ShiftOptions {
+///     double shift;
+///     std::optional<std::string> path;
+///   };
+///   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ShiftOptions, shift, path)
+///
+///   class Shifted final : public bridges::sdk::WithOptions<bridges::Encoder, ShiftOptions> {
 ///    public:
 ///     using WithOptions::WithOptions;
 ///     std::string type() const override { return "shifted"; }
-///     ...  // options_.at("shift"), option("path")
+///     ...  // options_.shift, options_.path
 ///   };
-template <class Base>
+///
+/// With no Options type, options_ is the JSON object itself and option(name)
+/// reads one that may be null.
+template <class Base, class Options = nlohmann::json>
 class WithOptions : public Base {
  public:
-  explicit WithOptions(nlohmann::json options) : options_(std::move(options)) {}
+  explicit WithOptions(const nlohmann::json& options) : options_(options.template get<Options>()) {}
   nlohmann::json to_json() const override {
     nlohmann::json out = options_;
     out["type"] = this->type();
@@ -76,13 +109,15 @@ class WithOptions : public Base {
   }
 
  protected:
-  /// The option `name` when it is set (not null).
-  std::optional<nlohmann::json> option(const std::string& name) const {
+  /// The option `name` when it is set (not null); for JSON options only.
+  std::optional<nlohmann::json> option(const std::string& name) const
+    requires std::is_same_v<Options, nlohmann::json>
+  {
     const auto it = options_.find(name);
     if (it == options_.end() || it->is_null()) return std::nullopt;
-    return *it;
+    return std::optional<nlohmann::json>(std::in_place, *it);
   }
-  nlohmann::json options_;
+  Options options_;
 };
 
 /// The table row for class T (a Similarity, Aggregator, Encoder or Dataset
