@@ -17,9 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kTopKeys{"manifest_version", "plugin", "version", "description", "library", "abi",
-                                        "provides"};
-const std::vector<std::string> kEntryKeys{"kind", "name", "description", "invariances", "options"};
+const std::vector<std::string> kTopKeys{"manifest_version", "plugin",   "version",       "description",
+                                        "library",          "abi",      "shared_options", "provides"};
+const std::vector<std::string> kEntryKeys{"kind", "name", "description", "invariances", "shared_options", "options"};
 
 std::string found(const json& v) {
   std::string s = v.dump();
@@ -93,6 +93,14 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
                                        file.string(), out.plugin, abi, BRIDGES_PLUGIN_ABI_VERSION));
   out.abi = static_cast<uint32_t>(abi);
 
+  // Option declarations several components share, written once; a
+  // component lists the ones it takes in its own "shared_options".
+  const json shared = m.value("shared_options", json::object());
+  if (!shared.is_object())
+    c.fail("$.shared_options", fmt::format("expected an object of option declarations, found {}.", found(shared)));
+  std::vector<std::string> shared_names;
+  for (const auto& [name, decl] : shared.items()) shared_names.push_back(name);
+
   if (!m.contains("provides") || !m["provides"].is_array() || m["provides"].empty())
     c.fail("$.provides", "expected a non-empty array of components, e.g. [{\"kind\": \"similarity\", \"name\": \"cosine\"}].");
   std::set<std::string> seen;
@@ -129,8 +137,23 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
         info.invariances.insert(*inv);
       }
     }
+    json options = e.value("options", json::object());
+    if (!options.is_object()) c.fail(path + ".options", fmt::format("expected an object of option declarations, found {}.", found(options)));
+    const json taken = e.value("shared_options", json::array());
+    if (!taken.is_array()) c.fail(path + ".shared_options", "expected a list of names from the top-level \"shared_options\".");
+    for (const auto& name : taken) {
+      if (!name.is_string() || !shared.contains(name.get<std::string>()))
+        c.fail(path + ".shared_options",
+               fmt::format("{} is not declared in the top-level \"shared_options\".{} Declared: {}.", found(name),
+                           name.is_string() ? did_you_mean(name.get<std::string>(), shared_names) : "",
+                           shared_names.empty() ? std::string("none") : join(shared_names)));
+      if (options.contains(name.get<std::string>()))
+        c.fail(path + ".options", fmt::format("'{}' is both a shared option and one of its own; keep one.",
+                                              name.get<std::string>()));
+      options[name.get<std::string>()] = shared[name.get<std::string>()];
+    }
     try {
-      info.options = OptionSchema::parse(e.value("options", json::object()), info.qualified_name());
+      info.options = OptionSchema::parse(options, info.qualified_name());
     } catch (const ConfigError& err) {
       c.fail(path + ".options", err.what());
     }

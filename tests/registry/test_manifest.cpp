@@ -33,6 +33,29 @@ TEST_CASE("a valid manifest is read with its library resolved beside it") {
   CHECK(m.provides[1].kind == ComponentKind::dataset);
 }
 
+TEST_CASE("an option several components share is declared once, in shared_options") {
+  json m = good();
+  m["shared_options"] = {{"normalize", {{"type", "string"}, {"default", "l2"}, {"enum", {"none", "l2"}}}}};
+  m["provides"][0]["shared_options"] = {"normalize"};
+  m["provides"][1]["shared_options"] = {"normalize"};
+  const PluginManifest parsed = parse_manifest(m, "/p/demo.plugin.json");
+  CHECK(parsed.provides[0].options.apply(json::object(), "x") == json{{"eps", 0.1}, {"normalize", "l2"}});
+  CHECK(parsed.provides[1].options.apply(json::object(), "x") == json{{"normalize", "l2"}});
+  CHECK_THROWS_WITH_ALL(parsed.provides[1].options.apply({{"normalize", "max"}}, "dataset/toy"), ConfigError,
+                        "option 'normalize' must be one of");
+  // A name that is not declared, and one declared twice for a component.
+  m["provides"][1]["shared_options"] = {"normalise"};
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[1].shared_options",
+                        "\"normalise\" is not declared", "Did you mean 'normalize'?");
+  m["provides"][1]["shared_options"] = {"normalize"};
+  m["provides"][0]["options"]["normalize"] = {{"type", "string"}, {"default", "none"}};
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError,
+                        "'normalize' is both a shared option and one of its own");
+  m["shared_options"] = json::array();
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.shared_options",
+                        "expected an object");
+}
+
 TEST_CASE("manifest errors name the file, the JSON path, the expectation and the fix") {
   const std::string file = "/plugins/demo.plugin.json";
   const auto bad = [&](const std::function<void(json&)>& edit, std::vector<std::string> parts) {
