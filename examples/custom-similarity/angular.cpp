@@ -7,12 +7,17 @@
 
 namespace {
 
-class Angular final : public bridges::Similarity {
+// The options of angular.plugin.json, parsed once; to_json() echoes them.
+struct AngularOptions {
+  double eps;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AngularOptions, eps)
+
+class Angular final : public bridges::sdk::WithOptions<bridges::Similarity, AngularOptions> {
  public:
-  explicit Angular(const nlohmann::json& options) : eps_(options.at("eps").get<double>()) {}
+  using WithOptions::WithOptions;
 
   std::string type() const override { return "angular"; }
-  nlohmann::json to_json() const override { return {{"type", type()}, {"eps", eps_}}; }
   bridges::InvarianceSet invariances() const override {
     using bridges::Invariance;
     return {Invariance::isotropic_scaling, Invariance::orthogonal, Invariance::permutation};
@@ -22,11 +27,8 @@ class Angular final : public bridges::Similarity {
   // x [n, d], anchors [k, d] -> [n, k] in [0, 1].
   bridges::Tensor compute(const bridges::Tensor& x, const bridges::Tensor& anchors) const override {
     // Rounding can push a cosine just past +-1, where acos is NaN.
-    return bridges::kernels::cosine(x, anchors, eps_).clamp(-1.0, 1.0).acos() / std::numbers::pi;
+    return bridges::kernels::cosine(x, anchors, options_.eps).clamp(-1.0, 1.0).acos() / std::numbers::pi;
   }
-
- private:
-  double eps_;
 };
 
 }  // namespace

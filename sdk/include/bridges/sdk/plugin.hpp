@@ -5,23 +5,24 @@
 //
 //   #include <bridges/sdk/plugin.hpp>
 //
-//   class Angular final : public bridges::Similarity {
+//   struct AngularOptions {  // named like the manifest's options
+//     double eps;
+//   };
+//   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AngularOptions, eps)
+//
+//   class Angular final : public bridges::sdk::WithOptions<bridges::Similarity, AngularOptions> {
 //    public:
-//     explicit Angular(const nlohmann::json& options) : eps_(options.at("eps")) {}
+//     using WithOptions::WithOptions;
 //     std::string type() const override { return "angular"; }
-//     nlohmann::json to_json() const override { return {{"type", type()}, {"eps", eps_}}; }
 //     bridges::InvarianceSet invariances() const override { return {...}; }
 //    protected:
-//     bridges::Tensor compute(const bridges::Tensor& x, const bridges::Tensor& a) const override;
-//    private:
-//     double eps_;
+//     bridges::Tensor compute(const bridges::Tensor& x, const bridges::Tensor& a) const override;  // options_.eps
 //   };
 //
 //   BRIDGES_PLUGIN(bridges::sdk::component<Angular>("angular"))
 //
 // The registry validates options against the manifest and fills in defaults
-// before the constructor runs, so a constructor can read every declared
-// option with .at(). A constructor throws bridges::ConfigError for options
+// before the constructor runs, so every declared option is there to parse. A constructor throws bridges::ConfigError for options
 // that are well-typed but unusable; any exception becomes an error message
 // for the caller, never a crash across the library boundary.
 
