@@ -20,7 +20,10 @@ json component_json(const ComponentInfo& c) {
   for (Invariance inv : c.invariances) invariances.push_back(to_string(inv));
   json out = {{"kind", to_string(c.kind)}, {"name", c.name},       {"plugin", c.provider},
               {"description", c.description}, {"options", c.options.spec()}};
-  if (c.kind == ComponentKind::similarity) out["invariances"] = invariances;
+  if (c.kind == ComponentKind::similarity) {
+    out["invariances"] = invariances;
+    out["direction"] = c.direction.empty() ? json(nullptr) : json(c.direction);
+  }
   return out;
 }
 
@@ -59,8 +62,12 @@ void list(Context& context, bool as_json) {
 void show_component(const ComponentInfo& c, const PluginManifest& m) {
   std::cout << fmt::format("{}\n  {}\n  plugin: {} {} ({})\n", c.qualified_name(), c.description, m.plugin, m.version,
                            m.file.string());
-  if (c.kind == ComponentKind::similarity)
+  if (c.kind == ComponentKind::similarity) {
     std::cout << fmt::format("  invariances: {}\n", c.invariances.empty() ? "none" : to_string(c.invariances));
+    std::cout << fmt::format("  direction: {}\n", c.direction == "similarity" ? "similarity (a larger value is closer)"
+                                                   : c.direction == "distance" ? "distance (a larger value is farther)"
+                                                                               : "not declared");
+  }
   if (c.options.names().empty()) {
     std::cout << "  options: none\n";
     return;

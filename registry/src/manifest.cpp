@@ -19,7 +19,8 @@ namespace {
 
 const std::vector<std::string> kTopKeys{"manifest_version", "plugin",   "version",       "description",
                                         "library",          "abi",      "shared_options", "provides"};
-const std::vector<std::string> kEntryKeys{"kind", "name", "description", "invariances", "shared_options", "options"};
+const std::vector<std::string> kEntryKeys{"kind",      "name",           "description", "invariances",
+                                          "direction", "shared_options", "options"};
 
 std::string found(const json& v) {
   std::string s = v.dump();
@@ -136,6 +137,14 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
                              v.is_string() ? did_you_mean(v.get<std::string>(), names) : "", join(names)));
         info.invariances.insert(*inv);
       }
+    }
+    if (e.contains("direction")) {
+      if (info.kind != ComponentKind::similarity) c.fail(path + ".direction", "only similarities declare a direction.");
+      info.direction = c.string_at(e, "direction", path);
+      if (info.direction != "similarity" && info.direction != "distance")
+        c.fail(path + ".direction", fmt::format("\"{}\" is not \"similarity\" (a larger value is closer) or "
+                                                "\"distance\" (a larger value is farther).",
+                                                info.direction));
     }
     json options = e.value("options", json::object());
     if (!options.is_object()) c.fail(path + ".options", fmt::format("expected an object of option declarations, found {}.", found(options)));

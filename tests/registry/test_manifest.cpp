@@ -1,3 +1,5 @@
+#include <map>
+
 #include "bridges/error.hpp"
 #include "bridges/util/io.hpp"
 #include "bridges/registry/manifest.hpp"
@@ -5,6 +7,7 @@
 
 using namespace bridges;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 json good() {
@@ -54,6 +57,26 @@ TEST_CASE("an option several components share is declared once, in shared_option
   m["shared_options"] = json::array();
   CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.shared_options",
                         "expected an object");
+}
+
+TEST_CASE("a similarity declares whether a larger value is closer or farther") {
+  json m = good();
+  CHECK(parse_manifest(m, "/p/demo.plugin.json").provides[0].direction.empty());  // optional
+  m["provides"][0]["direction"] = "distance";
+  CHECK(parse_manifest(m, "/p/demo.plugin.json").provides[0].direction == "distance");
+  m["provides"][0]["direction"] = "dissimilarity";
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[0].direction",
+                        "is not \"similarity\" (a larger value is closer) or \"distance\"");
+  m["provides"][0]["direction"] = "distance";
+  m["provides"][1]["direction"] = "distance";
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[1].direction",
+                        "only similarities declare a direction");
+  // The built-in ones declare it.
+  const PluginManifest distances = read_manifest(fs::path(BRIDGES_TEST_PLUGIN_DIR) / "distances.plugin.json");
+  std::map<std::string, std::string> direction;
+  for (const auto& c : distances.provides) direction[c.name] = c.direction;
+  CHECK(direction == std::map<std::string, std::string>{
+                         {"cosine", "similarity"}, {"euclidean", "distance"}, {"l1", "distance"}, {"linf", "distance"}});
 }
 
 TEST_CASE("manifest errors name the file, the JSON path, the expectation and the fix") {

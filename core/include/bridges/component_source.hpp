@@ -26,6 +26,9 @@ struct BRIDGES_API ComponentInfo {
   std::string provider;           ///< plugin name, or "in-process"
   OptionSchema options;
   InvarianceSet invariances;      ///< declared (similarities only)
+  /// Whether a larger value means closer ("similarity": cosine) or farther
+  /// ("distance": L1, Euclidean); similarities only, "" when not declared.
+  std::string direction;
 
   /// "similarity/cosine"
   std::string qualified_name() const;
