@@ -2,6 +2,7 @@
 // binary form), show (size and nearest words), corpus (a data set's texts as
 // tokens, one per line, to train word vectors on with fastText).
 #include <ATen/ops/topk.h>
+#include <ATen/TensorOperators.h>
 #include <fmt/format.h>
 
 #include <chrono>

@@ -14,6 +14,7 @@
 #include <bridges/bridges.hpp>
 #include <bridges/registry/registry.hpp>
 #include <bridges/relative/relative.hpp>
+#include <bridges/aggregator.hpp>
 #include <bridges/experiments/stitching.hpp>
 
 int main() {

@@ -53,22 +53,31 @@ void ExperimentCheck::projection_sets(const json& value, const std::string& key)
       continue;
     }
     if (!set.is_array() || set.empty()) fail(at, "expected \"each\", \"all\" or a non-empty list of projection names.");
-    for (const auto& name : set)
-      if (!name.is_string() || std::find(projections_.begin(), projections_.end(), name.get<std::string>()) == projections_.end())
-        fail(at, fmt::format("{} is not a projection of this pipeline.{} Projections: {}.", json_excerpt(name),
-                             name.is_string() ? did_you_mean(name.get<std::string>(), projections_) : "",
-                             join(projections_)));
+    for (const auto& name : set) part_of(name, projections_, "a projection", "Projections", at);
   }
 }
 
 void ExperimentCheck::aggregator_names(const json& value, const std::string& key) const {
   if (value.is_null()) return;
   if (!value.is_array() || value.empty()) fail(key, "expected null (every aggregator) or a list of aggregator names.");
-  for (const auto& name : value)
-    if (!name.is_string() || std::find(aggregators_.begin(), aggregators_.end(), name.get<std::string>()) == aggregators_.end())
-      fail(key, fmt::format("{} is not an aggregator of this pipeline.{} Aggregators: {}.", json_excerpt(name),
-                            name.is_string() ? did_you_mean(name.get<std::string>(), aggregators_) : "",
-                            join(aggregators_)));
+  for (const auto& name : value) part_of(name, aggregators_, "an aggregator", "Aggregators", key);
+}
+
+void ExperimentCheck::part_of(const json& name, const std::vector<std::string>& names, std::string_view what,
+                              std::string_view listed_as, const std::string& key) const {
+  if (name.is_string() && std::find(names.begin(), names.end(), name.get<std::string>()) != names.end()) return;
+  fail(key, fmt::format("{} is not {} of this pipeline.{} {}: {}.", json_excerpt(name), what,
+                        name.is_string() ? did_you_mean(name.get<std::string>(), names) : "", listed_as, join(names)));
+}
+
+json projection_sets_option() {
+  return {{"type", "array"},
+          {"default", json::array({"each", "all"})},
+          {"description", "\"each\" (every projection alone), \"all\" (their product), or lists of projection names"}};
+}
+
+json aggregators_option() {
+  return {{"type", "array"}, {"nullable", true}, {"default", nullptr}, {"description", "aggregator names; null: every one"}};
 }
 
 void ExperimentCheck::names_from(const json& list, const std::string& key, const std::vector<std::string>& allowed) const {

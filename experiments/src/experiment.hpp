@@ -38,6 +38,10 @@ class ExperimentCheck {
   void aggregator_names(const nlohmann::json& names, const std::string& key) const;
   /// A list whose every element is a string of `allowed`.
   void names_from(const nlohmann::json& list, const std::string& key, const std::vector<std::string>& allowed) const;
+  /// `name` is one of `names`, the pipeline's parts of one sort: `what`
+  /// ("an encoder") and `listed_as` ("Encoders") name them in the message.
+  void part_of(const nlohmann::json& name, const std::vector<std::string>& names, std::string_view what,
+               std::string_view listed_as, const std::string& key) const;
 
  private:
   std::string where_, path_;
@@ -70,6 +74,11 @@ class Experiment {
   /// Its figures in report.html, after the tables.
   virtual std::string html_figures(nlohmann::json& results) const { return ""; }
 };
+
+/// Option declarations several kinds share: "projection_sets" ("each",
+/// "all" or lists of names) and "aggregators" (names; null: every one).
+nlohmann::json projection_sets_option();
+nlohmann::json aggregators_option();
 
 /// Every kind, in the order of the reports' sections.
 const std::vector<const Experiment*>& experiment_table();

@@ -1,5 +1,7 @@
 #include "bridges/experiments/stitching.hpp"
 
+#include "bridges/aggregator.hpp"
+
 #include <torch/torch.h>
 
 #include <fmt/format.h>

@@ -62,4 +62,26 @@ cmake --build "$work/host" >/dev/null
 expect "cosine relative" "$work/host.txt"
 expect "zero-shot stitching (cosine)" "$work/host.txt"
 cat "$work/host.txt"
+
+# Components: a library that exists is found; a misspelt one is an error
+# that names it.
+mkdir -p "$work/components"
+cat > "$work/components/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.25)
+project(components LANGUAGES CXX)
+find_package(bridges 0.1 CONFIG REQUIRED COMPONENTS ${WANTED})
+foreach(target core formats relative text graph experiments registry sdk)
+  if(NOT TARGET bridges::${target})
+    message(FATAL_ERROR "bridges::${target} is missing")
+  endif()
+endforeach()
+CMAKE
+cmake -S "$work/components" -B "$work/components/ok" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  "-DWANTED=relative;experiments;text;graph" > "$work/components.txt" 2>&1 ||
+  { cat "$work/components.txt" >&2; fail "find_package(bridges COMPONENTS relative experiments text graph) failed"; }
+if cmake -S "$work/components" -B "$work/components/bad" -DCMAKE_PREFIX_PATH="$work/prefix" -DWANTED=relatve \
+  > "$work/components-bad.txt" 2>&1; then
+  fail "find_package(bridges COMPONENTS relatve) succeeded"
+fi
+expect "relatve" "$work/components-bad.txt"
 echo "installed package: ok"

@@ -3,6 +3,7 @@
 
 #include "bridges/relative/kernels.hpp"
 #include "bridges/relative/projector.hpp"
+#include "bridges/aggregator.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "stitching_support.hpp"
 

@@ -19,8 +19,7 @@ class AblationExperiment final : public Experiment {
   std::string_view name() const override { return "ablation"; }
 
   json option_schema() const override {
-    return {{"aggregators",
-             {{"type", "array"}, {"nullable", true}, {"default", nullptr}, {"description", "aggregator names; null: every one"}}},
+    return {{"aggregators", aggregators_option()},
             {"min_size",
              {{"type", "integer"}, {"minimum", 1}, {"default", 2}, {"description", "the smallest subset of projections"}}}};
   }

@@ -54,16 +54,11 @@ class FinetuneExperiment final : public Experiment {
     at.projection_sets(json::array({options["projections"]}), ".projections");
     const json& pairs = options["pairs"];
     if (pairs.is_null()) return;
-    const auto& encoders = at.encoders();
-    for (const auto& pair : pairs)
+    for (const auto& pair : pairs) {
       if (!pair.is_array() || pair.size() != 2)
         at.fail(".pairs", fmt::format("{} is not [source, target].", json_excerpt(pair)));
-      else
-        for (const auto& name : pair)
-          if (!name.is_string() || std::find(encoders.begin(), encoders.end(), name.get<std::string>()) == encoders.end())
-            at.fail(".pairs", fmt::format("{} is not an encoder of this pipeline.{} Encoders: {}.", json_excerpt(name),
-                                          name.is_string() ? did_you_mean(name.get<std::string>(), encoders) : "",
-                                          join(encoders)));
+      for (const auto& name : pair) at.part_of(name, at.encoders(), "an encoder", "Encoders", ".pairs");
+    }
   }
 
   json run(RunContext& run, const json& options) const override {

@@ -23,12 +23,8 @@ class ReconstructionExperiment final : public Experiment {
   std::string_view name() const override { return "reconstruction"; }
 
   json option_schema() const override {
-    return {{"projection_sets",
-             {{"type", "array"},
-              {"default", json::array({"each", "all"})},
-              {"description", "\"each\" (every projection alone), \"all\" (their product), or lists of projection names"}}},
-            {"aggregators",
-             {{"type", "array"}, {"nullable", true}, {"default", nullptr}, {"description", "aggregator names; null: every one"}}}};
+    return {{"projection_sets", projection_sets_option()},
+            {"aggregators", aggregators_option()}};
   }
 
   void check(json& options, const ExperimentCheck& at) const override {

@@ -22,12 +22,8 @@ class StitchingExperiment final : public Experiment {
   std::string_view name() const override { return "stitching"; }
 
   json option_schema() const override {
-    return {{"projection_sets",
-             {{"type", "array"},
-              {"default", json::array({"each", "all"})},
-              {"description", "\"each\" (every projection alone), \"all\" (their product), or lists of projection names"}}},
-            {"aggregators",
-             {{"type", "array"}, {"nullable", true}, {"default", nullptr}, {"description", "aggregator names; null: every one"}}},
+    return {{"projection_sets", projection_sets_option()},
+            {"aggregators", aggregators_option()},
             {"absolute",
              {{"type", "boolean"}, {"default", true}, {"description", "also the decoder on raw latents, as a baseline"}}}};
   }

@@ -1,6 +1,7 @@
 #pragma once
 // bridges::experiments: stitching, pipelines and their runner, reports, and
-// the encoder cache. aggregator.hpp comes in through stitching.hpp.
+// the encoder cache (with the Aggregator interface the decoders take).
+#include "bridges/aggregator.hpp"
 #include "bridges/experiments/encoder_cache.hpp"
 #include "bridges/experiments/fingerprint.hpp"
 #include "bridges/experiments/pipeline.hpp"

@@ -9,11 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bridges/aggregator.hpp"
 #include "bridges/export.hpp"
 #include "bridges/tensor.hpp"
 
 namespace bridges {
+
+// Declared only: the decoders hold one by pointer, and its header pulls in
+// torch::nn (about 10 s per file). Include bridges/aggregator.hpp to make one.
+class Aggregator;
 
 /// Training of a relative decoder (and of the aggregator's parameters).
 struct BRIDGES_API DecoderOptions {

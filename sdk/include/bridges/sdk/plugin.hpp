@@ -111,9 +111,10 @@ class WithOptions : public Base {
 
  protected:
   /// The option `name` when it is set (not null); for JSON options only.
-  std::optional<nlohmann::json> option(const std::string& name) const
-    requires std::is_same_v<Options, nlohmann::json>
-  {
+  std::optional<nlohmann::json> option(const std::string& name) const {
+    // (A member of a class template is compiled only when called: with typed
+    // options, read the struct's field instead.)
+    static_assert(std::is_same_v<Options, nlohmann::json>, "option(name) reads JSON options; use options_.name");
     const auto it = options_.find(name);
     if (it == options_.end() || it->is_null()) return std::nullopt;
     return std::optional<nlohmann::json>(std::in_place, *it);
