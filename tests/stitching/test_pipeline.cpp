@@ -322,3 +322,39 @@ TEST_CASE("decoders on a data set with unlabelled samples stop before any work, 
     CHECK(message.find("leaves 7 of the 200 training samples unlabelled (label -1)") != std::string::npos);
   }
 }
+
+TEST_CASE("a latent-similarity measure undefined for one pair is recorded with its reason, and the run goes on") {
+  testing::TempDir dir;
+  write_npy(dir / "x.npy", testing::randn({200, 8}, 1));
+  write_npy(dir / "flat.npy", at::ones({200, 8}));  // an encoder whose every latent is the same
+  write_npy(dir / "y.npy", at::arange(200, at::kLong).remainder(4));
+  const auto encoder = [&](const char* name, const char* file) {
+    return json{{"type", "embeddings"}, {"name", name}, {"train", (dir / file).string()}, {"test", (dir / file).string()}};
+  };
+  const json j = {
+      {"name", "flat"},
+      {"dataset", {{"type", "embeddings"}, {"train_x", (dir / "x.npy").string()}, {"train_y", (dir / "y.npy").string()},
+                   {"test_x", (dir / "x.npy").string()}, {"test_y", (dir / "y.npy").string()}}},
+      {"encoders", json::array({encoder("a", "x.npy"), encoder("b", "x.npy"), encoder("flat", "flat.npy")})},
+      {"anchors", {{"count", 10}}},
+      {"projections", json::array({"euclidean"})},
+      {"experiments", json::array({{{"type", "latent_similarity"},
+                                    {"measures", {"cka_linear", "spearman_per_sample"}},
+                                    {"representations", {"absolute", "euclidean"}}}})}};
+  std::ostringstream log;
+  const json r = run_pipeline(parse(j), stitching::registry(), {dir / "run"}, log);
+  const json& pairs = r["latent_similarity"]["pairs"];
+  REQUIRE(pairs.size() == 3);
+  // a and b are the same space: every measure is 1.
+  CHECK(pairs[0]["values"]["absolute"]["cka_linear"].get<double>() == doctest::Approx(1.0));
+  CHECK_FALSE(pairs[0].contains("undefined"));
+  // With the flat encoder nothing varies: no number, a reason instead.
+  for (std::size_t i : {1, 2}) {
+    CAPTURE(i);
+    CHECK_FALSE(pairs[i]["values"].contains("absolute"));
+    const json& undefined = pairs[i]["undefined"];
+    CHECK(undefined["absolute"]["cka_linear"].get<std::string>().find("variance") != std::string::npos);
+    CHECK(undefined["absolute"]["spearman_per_sample"].get<std::string>().find("no sample varies") != std::string::npos);
+  }
+  CHECK(read_text(dir / "run" / "report.md").find("## Latent similarity") != std::string::npos);
+}

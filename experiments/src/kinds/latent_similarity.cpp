@@ -8,6 +8,7 @@
 
 #include <limits>
 
+#include "bridges/error.hpp"
 #include "bridges/relative/latent_similarity.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/util/interrupt.hpp"
@@ -86,24 +87,35 @@ class LatentSimilarityExperiment final : public Experiment {
         const auto &a = encoders[i], &b = encoders[j];
         const std::string ta = run.group(a), tb = run.group(b);
         const std::string group = ta == tb ? ta + " (across seeds)" : std::min(ta, tb) + " ↔ " + std::max(ta, tb);
-        json values = json::object();
+        // A measure undefined for this pair (e.g. a space with no variance)
+        // gets its reason instead of a number, as in `bridges compare`; the
+        // group means leave it out.
+        json values = json::object(), undefined = json::object();
         for (const auto& rep : representations) {
           const Tensor x = representation(a, rep), y = representation(b, rep);
           std::vector<std::string> applicable;
           std::map<std::string, double> found;
+          std::map<std::string, std::string> reasons;
           for (const auto& m : measures) {
             if (measure_needs_same_width(m) && x.size(1) != y.size(1)) continue;
-            if (m == "spearman") found[m] = pearson(ranked(a, rep, false), ranked(b, rep, false));
-            else if (m == "spearman_per_sample") found[m] = pearson_per_sample(ranked(a, rep, true), ranked(b, rep, true));
-            else applicable.push_back(m);
+            try {
+              if (m == "spearman") found[m] = pearson(ranked(a, rep, false), ranked(b, rep, false));
+              else if (m == "spearman_per_sample") found[m] = pearson_per_sample(ranked(a, rep, true), ranked(b, rep, true));
+              else applicable.push_back(m);
+            } catch (const UndefinedMeasureError& e) {
+              reasons[m] = e.what();
+            }
           }
-          found.merge(latent_similarities(applicable, x, y, measure_options));
+          found.merge(latent_similarities(applicable, x, y, measure_options, &reasons));
           for (const auto& [m, v] : found) {
             values[rep][m] = v;
             grouped[group][rep][m].push_back(v);
           }
+          for (const auto& [m, reason] : reasons) undefined[rep][m] = reason;
         }
-        pairs.push_back({{"a", a.name}, {"b", b.name}, {"group", group}, {"values", values}});
+        json pair{{"a", a.name}, {"b", b.name}, {"group", group}, {"values", values}};
+        if (!undefined.empty()) pair["undefined"] = undefined;
+        pairs.push_back(pair);
       }
     json summary = json::object(), most_similar = json::object();
     for (const auto& [group, reps] : grouped) {
