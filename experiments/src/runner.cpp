@@ -20,7 +20,6 @@
 #include "bridges/experiments/fingerprint.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "bridges/util/io.hpp"
-#include "bridges/relative/latent_similarity.hpp"
 #include "bridges/formats/npy.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/experiments/report.hpp"

@@ -1,6 +1,6 @@
 // The experiment kinds a pipeline can run, in the order the reports show
-// them. Adding a kind: one file in this folder (see stitching.cpp) and one
-// line here.
+// them. Adding a kind: one file in this folder (see stitching.cpp; list it
+// in experiments/CMakeLists.txt) and one line here.
 #include "experiment.hpp"
 
 namespace bridges {
