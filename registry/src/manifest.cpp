@@ -156,10 +156,11 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
                fmt::format("{} is not declared in the top-level \"shared_options\".{} Declared: {}.", found(name),
                            name.is_string() ? did_you_mean(name.get<std::string>(), shared_names) : "",
                            shared_names.empty() ? std::string("none") : join(shared_names)));
-      if (options.contains(name.get<std::string>()))
-        c.fail(path + ".options", fmt::format("'{}' is both a shared option and one of its own; keep one.",
-                                              name.get<std::string>()));
-      options[name.get<std::string>()] = shared[name.get<std::string>()];
+      const std::string key = name.get<std::string>();
+      if (e.contains("options") && e["options"].contains(key))
+        c.fail(path + ".options", fmt::format("'{}' is both a shared option and one of its own; keep one.", key));
+      if (options.contains(key)) c.fail(path + ".shared_options", fmt::format("'{}' is listed twice.", key));
+      options[key] = shared[key];
     }
     try {
       info.options = OptionSchema::parse(options, info.qualified_name());

@@ -50,6 +50,9 @@ TEST_CASE("an option several components share is declared once, in shared_option
   m["provides"][1]["shared_options"] = {"normalise"};
   CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[1].shared_options",
                         "\"normalise\" is not declared", "Did you mean 'normalize'?");
+  m["provides"][1]["shared_options"] = {"normalize", "normalize"};
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[1].shared_options",
+                        "'normalize' is listed twice");
   m["provides"][1]["shared_options"] = {"normalize"};
   m["provides"][0]["options"]["normalize"] = {{"type", "string"}, {"default", "none"}};
   CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError,

@@ -2,13 +2,10 @@
 // How bridges uses the machine: large-tensor allocation (huge pages, freed
 // memory kept for reuse) and the thread count.
 
-#include <ATen/core/Tensor.h>
-
 #include "bridges/export.hpp"
+#include "bridges/tensor.hpp"
 
 namespace bridges {
-
-using Tensor = at::Tensor;
 
 /// Like at::empty, but a tensor of 4 MiB or more is backed by memory aligned
 /// to 2 MiB and marked for transparent huge pages. Touching fresh memory
