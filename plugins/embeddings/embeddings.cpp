@@ -20,11 +20,6 @@ namespace {
 using bridges::Tensor;
 using nlohmann::json;
 
-std::optional<std::string> path_option(const json& options, const std::string& name) {
-  if (!options.contains(name) || options[name].is_null()) return std::nullopt;
-  return options[name].get<std::string>();
-}
-
 Tensor read_latents(const std::string& file, const std::string& where) {
   const Tensor x = bridges::read_npy(file);
   if (x.dim() != 2 || !x.is_floating_point())
@@ -34,7 +29,24 @@ Tensor read_latents(const std::string& file, const std::string& where) {
   return x.to(at::kFloat);
 }
 
-class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Dataset> {
+// The options, named like the manifest's (null ones are std::nullopt).
+struct DatasetOptions {
+  std::string train_x;
+  std::optional<std::string> train_y, test_x, test_y;
+  std::optional<int64_t> train_limit, test_limit;
+  uint64_t seed;
+  std::string normalize;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DatasetOptions, train_x, train_y, test_x, test_y, train_limit, test_limit, seed,
+                                   normalize)
+
+struct EncoderOptions {
+  std::string train;
+  std::optional<std::string> test;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EncoderOptions, train, test)
+
+class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Dataset, DatasetOptions> {
  public:
   using WithOptions::WithOptions;
   std::string type() const override { return "embeddings"; }
@@ -45,10 +57,10 @@ class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Datase
     auto& [x, y] = load(name);
     const int64_t n = x.size(0);
     Tensor rows = at::arange(n, at::TensorOptions().dtype(at::kLong));
-    if (const auto limit = options_[name + "_limit"]; !limit.is_null() && limit.get<int64_t>() < n) {
+    if (const auto limit = name == "train" ? options_.train_limit : options_.test_limit; limit && *limit < n) {
       // Stratified by label; unlabelled rows all count as one class.
       const Tensor strata = y.defined() ? y : at::zeros({n}, at::TensorOptions().dtype(at::kLong));
-      rows = bridges::stratified_subset(strata, limit.get<int64_t>(), options_["seed"].get<uint64_t>());
+      rows = bridges::stratified_subset(strata, *limit, options_.seed);
     }
     bridges::Examples out;
     out.fields["x"] = normalize(at::index_select(x, 0, rows));
@@ -71,7 +83,7 @@ class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Datase
 
  private:
   Tensor normalize(const Tensor& x) {
-    const std::string mode = options_["normalize"];
+    const std::string& mode = options_.normalize;
     if (mode == "l2") return x / x.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
     if (mode == "standardize") {
       if (!train_mean_.defined()) {  // the whole training split's statistics, shared by every split
@@ -87,13 +99,13 @@ class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Datase
   std::pair<Tensor, Tensor>& load(const std::string& split) {
     auto it = splits_.find(split);
     if (it != splits_.end()) return it->second;
-    const auto x_file = path_option(options_, split + "_x");
+    const auto x_file = split == "train" ? std::optional(options_.train_x) : options_.test_x;
     if (!x_file)
       throw bridges::ConfigError(fmt::format("dataset/embeddings: split '{}' needs the option \"{}_x\" (a .npy of latents).",
                                              split, split));
     Tensor x = read_latents(*x_file, "dataset/embeddings");
     Tensor y;
-    if (const auto y_file = path_option(options_, split + "_y")) {
+    if (const auto y_file = split == "train" ? options_.train_y : options_.test_y) {
       y = bridges::read_npy(*y_file);
       if (y.dim() != 1 || y.scalar_type() != at::kLong || y.size(0) != x.size(0))
         throw bridges::ShapeError(fmt::format("dataset/embeddings: {} must hold {} labels [n] int64 (one per row of {}), "
@@ -107,14 +119,14 @@ class EmbeddingsDataset final : public bridges::sdk::WithOptions<bridges::Datase
   Tensor train_mean_, train_std_;
 };
 
-class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encoder> {
+class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encoder, EncoderOptions> {
  public:
   using WithOptions::WithOptions;
   std::string type() const override { return "embeddings"; }
 
   int64_t dim() const override {
     for (const char* split : {"train", "test"})
-      if (const auto file = path_option(options_, split)) {
+      if (const auto file = latents_file(split)) {
         std::ifstream in = bridges::open_for_reading(*file);
         const auto header = bridges::read_npy_header(in, *file);
         if (header.shape.size() != 2)
@@ -128,7 +140,7 @@ class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encode
     if (examples.split.empty() || examples.split_size < 0)
       throw bridges::ConfigError("encoder/embeddings: the examples do not say which split they come from, so the rows "
                                  "of the latents file cannot be matched to them.");
-    const auto file = path_option(options_, examples.split);
+    const auto file = latents_file(examples.split);
     if (!file)
       throw bridges::ConfigError(fmt::format("encoder/embeddings: no latents for split '{}': set the option \"{}\".",
                                              examples.split, examples.split));
@@ -144,6 +156,12 @@ class EmbeddingsEncoder final : public bridges::sdk::WithOptions<bridges::Encode
   }
 
  private:
+  std::optional<std::string> latents_file(const std::string& split) const {
+    if (split == "train") return options_.train;
+    if (split == "test") return options_.test;
+    return std::nullopt;
+  }
+
   std::map<std::string, Tensor> latents_;
 };
 

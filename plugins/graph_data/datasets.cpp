@@ -229,14 +229,23 @@ Tensor gloss_vectors(const std::vector<std::string>& glosses, const std::string&
 
 // WordNet 3.0 nouns: one node per synset, hypernym/hyponym edges, label =
 // lexicographer file, features from the gloss.
-class WordNetNouns final : public GraphDataset {
+struct WordNetOptions : Sampling {
+  std::optional<std::string> path;
+  std::string features;
+  int64_t vocabulary;
+  double max_df;
+  std::string vectors;
+};
+BRIDGES_DERIVED_OPTIONS(WordNetOptions, Sampling, path, features, vocabulary, max_df, vectors)
+
+class WordNetNouns final : public Model<WordNetOptions> {
  public:
-  using GraphDataset::GraphDataset;
+  using Model::Model;
   std::string type() const override { return "wordnet_nouns"; }
 
  protected:
   Graph load() const override {
-    fs::path file = option("path") ? fs::path(option("path")->get<std::string>()) : fs::path("/usr/share/wordnet");
+    fs::path file = options_.path ? fs::path(*options_.path) : fs::path("/usr/share/wordnet");
     if (fs::is_directory(file)) file /= "data.noun";
     const NounSynsets synsets = read_data_noun(file);
     Graph g;
@@ -244,10 +253,9 @@ class WordNetNouns final : public GraphDataset {
     g.edge_index = bridges::undirected(edge_tensor(synsets.edges), n);
     g.labels = at::from_blob(const_cast<int64_t*>(synsets.labels.data()), {n}, at::kLong).clone();
     g.class_names = noun_files();
-    const auto features = options_.at("features").get<std::string>();
-    g.x = features == "vectors" ? gloss_vectors(synsets.glosses, options_.at("vectors").get<std::string>())
-                                : gloss_words(synsets.glosses, options_.at("vocabulary").get<int64_t>(),
-                                              options_.at("max_df").get<double>(), features == "tfidf");
+    const std::string& features = options_.features;
+    g.x = features == "vectors" ? gloss_vectors(synsets.glosses, options_.vectors)
+                                : gloss_words(synsets.glosses, options_.vocabulary, options_.max_df, features == "tfidf");
     return g;
   }
 };
@@ -262,14 +270,20 @@ Tensor read_part(const fs::path& folder, const std::string& name) {
 
 // A user's graph: x.npy [N, f], edge_index.npy [2, E], y.npy [N] (-1 where
 // unknown), optional train/val/test_mask.npy and classes.txt.
-class GraphNpy final : public GraphDataset {
+struct GraphNpyOptions : Sampling {
+  std::string path;
+  bool undirected;
+};
+BRIDGES_DERIVED_OPTIONS(GraphNpyOptions, Sampling, path, undirected)
+
+class GraphNpy final : public Model<GraphNpyOptions> {
  public:
-  using GraphDataset::GraphDataset;
+  using Model::Model;
   std::string type() const override { return "graph_npy"; }
 
  protected:
   Graph load() const override {
-    const fs::path folder = options_.at("path").get<std::string>();
+    const fs::path folder = options_.path;
     const auto fail = [&](const std::string& file, const std::string& what) -> void {
       throw bridges::ShapeError(fmt::format("dataset/graph_npy: {}: {}", (folder / file).string(), what));
     };
@@ -296,7 +310,7 @@ class GraphNpy final : public GraphDataset {
       fail("edge_index.npy", fmt::format("{} (N comes from x.npy)", err.what()));
     }
     e = e.to(at::kLong);
-    g.edge_index = options_.at("undirected").get<bool>() ? bridges::undirected(e, n) : e;
+    g.edge_index = options_.undirected ? bridges::undirected(e, n) : e;
     g.labels = read_part(folder, "y.npy");
     if (g.labels.dim() != 1 || g.labels.size(0) != n || g.labels.is_floating_point())
       fail("y.npy", fmt::format("expected [{}] integer labels (-1 where unknown), found {}.", n, bridges::describe(g.labels)));

@@ -110,17 +110,15 @@ const Graph& GraphDataset::graph() const {
   if (graph_) return *graph_;
   Graph g = load();
   const std::string who = fmt::format("dataset/{}", type());
-  if (options_.at("component").get<std::string>() == "largest") {
+  const Sampling& o = sampling();
+  if (o.component == "largest") {
     const Tensor component = bridges::connected_components(g.edge_index, g.x.size(0));
     if (component.numel() > 0 && component.max().item<int64_t>() > 0)
       g = subgraph(g, component.eq(0).nonzero().flatten());
   }
-  if (const auto nodes = option("nodes"); nodes && nodes->get<int64_t>() < g.x.size(0))
-    g = subgraph(g, snowball_sample(g.edge_index, g.x.size(0), nodes->get<int64_t>(),
-                                    options_.at("subgraph_seed").get<uint64_t>()));
+  if (o.nodes && *o.nodes < g.x.size(0)) g = subgraph(g, snowball_sample(g.edge_index, g.x.size(0), *o.nodes, o.subgraph_seed));
   if (!g.split_of.defined())
-    g.split_of = draw_split(g.labels, options_.at("val_fraction").get<double>(), options_.at("test_fraction").get<double>(),
-                            options_.at("split_seed").get<uint64_t>(), who);
+    g.split_of = draw_split(g.labels, o.val_fraction, o.test_fraction, o.split_seed, who);
   graph_ = std::move(g);
   return *graph_;
 }

@@ -26,21 +26,41 @@ struct Graph {
   Tensor split_of;
 };
 
-class GraphDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
- public:
-  using WithOptions::WithOptions;
+/// The options every graph data set has (named like the manifest's).
+struct Sampling {
+  std::string component;
+  std::optional<int64_t> nodes;
+  uint64_t subgraph_seed;
+  double val_fraction, test_fraction;
+  uint64_t split_seed;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sampling, component, nodes, subgraph_seed, val_fraction, test_fraction, split_seed)
 
+class GraphDataset : public bridges::Dataset {
+ public:
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
 
  protected:
   /// The graph as the source has it.
   virtual Graph load() const = 0;
+  /// The component, subgraph and split options (see Model).
+  virtual const Sampling& sampling() const = 0;
 
  private:
   /// load(), then the component and subgraph options, then the split.
   const Graph& graph() const;
   mutable std::optional<Graph> graph_;
+};
+
+/// A data set with its typed Options, which extend Sampling.
+template <class Options>
+class Model : public bridges::sdk::WithOptions<GraphDataset, Options> {
+ public:
+  using bridges::sdk::WithOptions<GraphDataset, Options>::WithOptions;
+
+ protected:
+  const Sampling& sampling() const override { return this->options_; }
 };
 
 /// The nodes of a seeded "snowball" sample: breadth-first search from

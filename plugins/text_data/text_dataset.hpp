@@ -24,14 +24,24 @@ struct Corpus {
   std::vector<int64_t> documents;
 };
 
-class TextDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
- public:
-  using WithOptions::WithOptions;
+/// How a pool of documents becomes limited train and test splits (options
+/// of every data set here but words; named like the manifest's).
+struct Sampling {
+  double test_fraction;
+  uint64_t split_seed;
+  std::optional<int64_t> train_limit, test_limit;
+  uint64_t seed;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sampling, test_fraction, split_seed, train_limit, test_limit, seed)
 
+class TextDataset : public bridges::Dataset {
+ public:
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
 
  protected:
+  /// The split and limit options (see Model).
+  virtual const Sampling& sampling() const = 0;
   /// Every document of a source without its own splits; the default
   /// splits() divides it with the options "test_fraction" and "split_seed".
   virtual Corpus load_all() const;
@@ -41,11 +51,19 @@ class TextDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
   virtual std::pair<Corpus, Corpus> splits() const;
   virtual std::vector<std::string> class_names() const = 0;
 
-
-
  private:
   const Corpus& corpus(const std::string& split) const;
   mutable std::map<std::string, Corpus> corpora_;
+};
+
+/// A data set with its typed Options, which extend Sampling.
+template <class Options>
+class Model : public bridges::sdk::WithOptions<TextDataset, Options> {
+ public:
+  using bridges::sdk::WithOptions<TextDataset, Options>::WithOptions;
+
+ protected:
+  const Sampling& sampling() const override { return this->options_; }
 };
 
 /// The texts whose labels are `rows` of a pool.

@@ -40,7 +40,13 @@ const std::vector<std::string>& texts_of(const bridges::Examples& examples, cons
 // The mean (or max) of the pretrained vectors of a text's words. Words the
 // vectors file does not have are skipped; a text with no known word maps to
 // the zero vector (its count is in quality()).
-class WordVectorsEncoder final : public bridges::sdk::WithOptions<bridges::Encoder> {
+struct WordVectorsOptions {
+  std::string vectors;
+  std::string pooling;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WordVectorsOptions, vectors, pooling)
+
+class WordVectorsEncoder final : public bridges::sdk::WithOptions<bridges::Encoder, WordVectorsOptions> {
  public:
   using WithOptions::WithOptions;
   std::string type() const override { return "word_vectors"; }
@@ -49,7 +55,7 @@ class WordVectorsEncoder final : public bridges::sdk::WithOptions<bridges::Encod
   Tensor encode(const bridges::Examples& examples) override {
     const auto& texts = texts_of(examples, type());
     const auto& s = space();
-    const bool max = options_.at("pooling").get<std::string>() == "max";
+    const bool max = options_.pooling == "max";
     const auto n = static_cast<int64_t>(texts.size());
     Tensor out = at::zeros({n, s.dim()}, at::kFloat);
     const Tensor vectors = s.vectors();
@@ -86,7 +92,7 @@ class WordVectorsEncoder final : public bridges::sdk::WithOptions<bridges::Encod
 
  private:
   const bridges::WordVectors& space() const {
-    std::call_once(loaded_, [&] { space_ = bridges::read_word_vectors(bridges::vectors_file(options_.at("vectors").get<std::string>())); });
+    std::call_once(loaded_, [&] { space_ = bridges::read_word_vectors(bridges::vectors_file(options_.vectors)); });
     return space_;
   }
   mutable std::once_flag loaded_;
@@ -105,14 +111,46 @@ bridges::TokenIds ids_of(const bridges::Vocabulary& vocabulary, const std::vecto
   return t;
 }
 
+// The options every classifier has (the manifest's shared_options).
+struct Training {
+  int64_t latent_dim;
+  int64_t embedding_dim;
+  int64_t max_words;
+  int64_t min_count;
+  int64_t max_tokens;
+  int64_t epochs;
+  int64_t batch_size;
+  double lr;
+  uint64_t seed;
+  int64_t threads;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Training, latent_dim, embedding_dim, max_words, min_count, max_tokens, epochs,
+                                   batch_size, lr, seed, threads)
+
+struct BowOptions : Training {
+  int64_t hidden;
+};
+BRIDGES_DERIVED_OPTIONS(BowOptions, Training, hidden)
+
+struct CnnOptions : Training {
+  int64_t channels;
+};
+BRIDGES_DERIVED_OPTIONS(CnnOptions, Training, channels)
+
+struct TransformerOptions : Training {
+  int64_t layers;
+  int64_t heads;
+  double dropout;
+};
+BRIDGES_DERIVED_OPTIONS(TransformerOptions, Training, layers, heads, dropout)
+
 // A classifier on token ids: backbone -> latent [b, latent_dim] -> ReLU ->
 // Linear(classes). The vocabulary is built from the training texts and
 // saved with the weights.
-class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
+class TextClassifier : public bridges::Encoder {
  public:
-  using WithOptions::WithOptions;
   bool trainable() const override { return true; }
-  int64_t dim() const override { return opt("latent_dim"); }
+  int64_t dim() const override { return training().latent_dim; }
 
   void fit(const bridges::Examples& train) override {
     const auto& texts = texts_of(train, type());
@@ -123,10 +161,11 @@ class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
       throw bridges::ConfigError(fmt::format("encoder/{}: training needs a label for every text (found -1); a data set "
                                              "without labels (words) can only be encoded by word_vectors.",
                                              type()));
-    const bridges::ThreadScope threads(opt("threads"));
-    const auto seed = options_.at("seed").get<uint64_t>();
-    vocabulary_ = bridges::Vocabulary::build(texts, opt("max_words"), opt("min_count"));
-    const auto ids = ids_of(vocabulary_, texts, opt("max_tokens"));
+    const Training& o = training();
+    const bridges::ThreadScope threads(o.threads);
+    const uint64_t seed = o.seed;
+    vocabulary_ = bridges::Vocabulary::build(texts, o.max_words, o.min_count);
+    const auto ids = ids_of(vocabulary_, texts, o.max_tokens);
     {
       std::lock_guard lock(bridges::torch_rng_mutex());
       torch::manual_seed(seed);
@@ -134,9 +173,9 @@ class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
       build_all();
     }
     net_.train();
-    torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.at("lr").get<double>()));
+    torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(o.lr));
     std::mt19937_64 rng(seed);
-    bridges::sdk::train_epochs(type(), ids.ids.size(0), opt("epochs"), opt("batch_size"), rng, "texts", [&](const Tensor& rows) {
+    bridges::sdk::train_epochs(type(), ids.ids.size(0), o.epochs, o.batch_size, rng, "texts", [&](const Tensor& rows) {
       optimizer.zero_grad();
       std::lock_guard lock(bridges::torch_rng_mutex());  // dropout draws from the global generator
       const Tensor logits = head_->forward(latent(ids.ids.index_select(0, rows), ids.lengths.index_select(0, rows)));
@@ -185,13 +224,13 @@ class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
   }
 
  protected:
+  /// The options all classifiers share (see Model).
+  virtual const Training& training() const = 0;
   /// Registers the backbone's modules under net_ (vocabulary_ is set).
   virtual void build() = 0;
   /// Latents of a batch: ids [b, t] int64 (0 = padding), lengths [b] >= 1.
   virtual Tensor latent(const Tensor& ids, const Tensor& lengths) = 0;
 
-  int64_t opt(const char* name) const { return options_.at(name).get<int64_t>(); }
-  const json& options() const { return options_; }
   torch::nn::Module net_;
   bridges::Vocabulary vocabulary_;
 
@@ -201,7 +240,7 @@ class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
       throw bridges::ConfigError(fmt::format("encoder/{}: a classifier needs labels of at least 2 classes.", type()));
     net_ = torch::nn::Module();
     build();
-    head_ = net_.register_module("head", torch::nn::Sequential(torch::nn::ReLU(), torch::nn::Linear(opt("latent_dim"), classes_)));
+    head_ = net_.register_module("head", torch::nn::Sequential(torch::nn::ReLU(), torch::nn::Linear(training().latent_dim, classes_)));
     built_ = true;
   }
   void require_built() const {
@@ -216,7 +255,7 @@ class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
     for (int64_t begin = 0; begin < n; begin += kEncodeBatch) {
       const auto end = std::min(n, begin + kEncodeBatch);
       const std::vector<std::string> batch(texts.begin() + begin, texts.begin() + end);
-      const auto ids = ids_of(vocabulary_, batch, opt("max_tokens"));
+      const auto ids = ids_of(vocabulary_, batch, training().max_tokens);
       f(begin, latent(ids.ids, ids.lengths));
     }
   }
@@ -226,20 +265,30 @@ class TextClassifier : public bridges::sdk::WithOptions<bridges::Encoder> {
   bool built_ = false;
 };
 
-// Mean of the embeddings of a text's tokens (EmbeddingBag), then an MLP.
-class TextBow final : public TextClassifier {
+// A classifier with its typed Options, which extend Training.
+template <class Options>
+class Model : public bridges::sdk::WithOptions<TextClassifier, Options> {
  public:
-  using TextClassifier::TextClassifier;
+  using bridges::sdk::WithOptions<TextClassifier, Options>::WithOptions;
+
+ protected:
+  const Training& training() const override { return this->options_; }
+};
+
+// Mean of the embeddings of a text's tokens (EmbeddingBag), then an MLP.
+class TextBow final : public Model<BowOptions> {
+ public:
+  using Model::Model;
   std::string type() const override { return "text_bow"; }
 
  protected:
   void build() override {
-    const int64_t e = opt("embedding_dim");
+    const int64_t e = options_.embedding_dim;
     bag_ = net_.register_module("bag", torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(vocabulary_.size(), e)
                                                                    .mode(torch::kMean)
                                                                    .padding_idx(bridges::Vocabulary::kPadding)));
-    mlp_ = net_.register_module("mlp", torch::nn::Sequential(torch::nn::Linear(e, opt("hidden")), torch::nn::ReLU(),
-                                                             torch::nn::Linear(opt("hidden"), opt("latent_dim"))));
+    mlp_ = net_.register_module("mlp", torch::nn::Sequential(torch::nn::Linear(e, options_.hidden), torch::nn::ReLU(),
+                                                             torch::nn::Linear(options_.hidden, options_.latent_dim)));
   }
   Tensor latent(const Tensor& ids, const Tensor&) override { return mlp_->forward(bag_->forward(ids)); }
 
@@ -249,20 +298,20 @@ class TextBow final : public TextClassifier {
 };
 
 // Embeddings -> 1-d convolutions of widths 3, 4, 5 -> max over time -> Linear.
-class TextCnn final : public TextClassifier {
+class TextCnn final : public Model<CnnOptions> {
  public:
-  using TextClassifier::TextClassifier;
+  using Model::Model;
   std::string type() const override { return "text_cnn"; }
 
  protected:
   void build() override {
-    const int64_t e = opt("embedding_dim"), c = opt("channels");
+    const int64_t e = options_.embedding_dim, c = options_.channels;
     embedding_ = net_.register_module("embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocabulary_.size(), e)
                                                                            .padding_idx(bridges::Vocabulary::kPadding)));
     for (const int64_t width : {3, 4, 5})
       convs_.push_back(net_.register_module(fmt::format("conv{}", width),
                                             torch::nn::Conv1d(torch::nn::Conv1dOptions(e, c, width).padding(width / 2))));
-    out_ = net_.register_module("out", torch::nn::Linear(3 * c, opt("latent_dim")));
+    out_ = net_.register_module("out", torch::nn::Linear(3 * c, options_.latent_dim));
   }
   Tensor latent(const Tensor& ids, const Tensor& lengths) override {
     const Tensor x = embedding_->forward(ids).transpose(1, 2);  // [b, e, t]
@@ -285,24 +334,24 @@ class TextCnn final : public TextClassifier {
 
 // Embeddings + learned positions -> transformer encoder layers (padding
 // masked) -> mean over the text's tokens -> Linear.
-class TextTransformer final : public TextClassifier {
+class TextTransformer final : public Model<TransformerOptions> {
  public:
-  using TextClassifier::TextClassifier;
+  using Model::Model;
   std::string type() const override { return "text_transformer"; }
 
  protected:
   void build() override {
-    const int64_t e = opt("embedding_dim");
+    const int64_t e = options_.embedding_dim;
     embedding_ = net_.register_module("embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocabulary_.size(), e)
                                                                            .padding_idx(bridges::Vocabulary::kPadding)));
-    positions_ = net_.register_parameter("positions", torch::randn({opt("max_tokens"), e}) * 0.02);
+    positions_ = net_.register_parameter("positions", torch::randn({options_.max_tokens, e}) * 0.02);
     encoder_ = net_.register_module(
         "encoder", torch::nn::TransformerEncoder(torch::nn::TransformerEncoderOptions(
-                                                     torch::nn::TransformerEncoderLayerOptions(e, opt("heads"))
+                                                     torch::nn::TransformerEncoderLayerOptions(e, options_.heads)
                                                          .dim_feedforward(2 * e)
-                                                         .dropout(options().at("dropout").get<double>()),
-                                                     opt("layers"))));
-    out_ = net_.register_module("out", torch::nn::Linear(e, opt("latent_dim")));
+                                                         .dropout(options_.dropout),
+                                                     options_.layers)));
+    out_ = net_.register_module("out", torch::nn::Linear(e, options_.latent_dim));
   }
   Tensor latent(const Tensor& ids, const Tensor& lengths) override {
     // Only as many positions as the longest text of the batch.

@@ -15,10 +15,23 @@ namespace {
 using bridges::Tensor;
 using nlohmann::json;
 
-class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encoder> {
+// The options, named like the manifest's (null ones are std::nullopt).
+struct TorchScriptOptions {
+  std::string path;
+  std::string field;
+  std::optional<std::string> output;
+  int64_t batch_size;
+  std::optional<std::vector<int64_t>> resize;
+  std::optional<int64_t> channels;
+  std::optional<std::vector<double>> mean;
+  std::optional<std::vector<double>> std;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TorchScriptOptions, path, field, output, batch_size, resize, channels, mean, std)
+
+class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encoder, TorchScriptOptions> {
  public:
   explicit TorchScriptEncoder(const json& options) : WithOptions(options) {
-    const std::string path = options_.at("path");
+    const std::string& path = options_.path;
     try {
       module_ = torch::jit::load(path);
     } catch (const c10::Error& e) {
@@ -27,14 +40,11 @@ class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encod
                                          path, e.what_without_backtrace()));
     }
     module_.eval();
-    if (!options_.at("mean").is_null()) mean_ = per_channel("mean");
-    if (!options_.at("std").is_null()) std_ = per_channel("std");
-    if (!options_.at("resize").is_null()) {
-      resize_ = options_.at("resize").get<std::vector<int64_t>>();
-      if (resize_->size() != 2 || (*resize_)[0] < 1 || (*resize_)[1] < 1)
-        throw bridges::ConfigError(fmt::format("encoder/torchscript: \"resize\" must be [h, w], found {}.",
-                                               options_.at("resize").dump()));
-    }
+    if (options_.mean) mean_ = per_channel(*options_.mean);
+    if (options_.std) std_ = per_channel(*options_.std);
+    if (const auto& resize = options_.resize; resize && (resize->size() != 2 || (*resize)[0] < 1 || (*resize)[1] < 1))
+      throw bridges::ConfigError(
+          fmt::format("encoder/torchscript: \"resize\" must be [h, w], found {}.", json(*resize).dump()));
   }
 
   std::string type() const override { return "torchscript"; }
@@ -47,8 +57,8 @@ class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encod
   }
 
   Tensor encode(const bridges::Examples& examples) override {
-    const Tensor input = examples.field(options_.at("field"));
-    const int64_t n = input.size(0), batch = options_.at("batch_size").get<int64_t>();
+    const Tensor input = examples.field(options_.field);
+    const int64_t n = input.size(0), batch = options_.batch_size;
     torch::NoGradGuard no_grad;
     std::vector<Tensor> outputs;
     for (int64_t begin = 0; begin < n; begin += batch) {
@@ -61,36 +71,33 @@ class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encod
   }
 
  private:
-  Tensor per_channel(const char* name) const {
-    const auto values = options_.at(name).get<std::vector<double>>();
+  static Tensor per_channel(const std::vector<double>& values) {
     return torch::tensor(values, torch::kFloat).reshape({1, -1, 1, 1});
   }
 
   Tensor preprocess(Tensor x) const {
-    if (!resize_ && !mean_ && !std_ && options_.at("channels").is_null()) return x;
+    if (!options_.resize && !mean_ && !std_ && !options_.channels) return x;
     if (x.dim() != 4)
       throw bridges::ShapeError(fmt::format("encoder/torchscript: resize, channels, mean and std apply to images "
                                             "[n, c, h, w]; the field is {}.",
                                             bridges::describe(x)));
     x = x.to(at::kFloat);
-    if (!options_.at("channels").is_null() && x.size(1) == 1)
-      x = x.expand({-1, options_.at("channels").get<int64_t>(), -1, -1});
-    if (resize_) x = at::upsample_bilinear2d(x, *resize_, /*align_corners=*/false);
+    if (options_.channels && x.size(1) == 1) x = x.expand({-1, *options_.channels, -1, -1});
+    if (options_.resize) x = at::upsample_bilinear2d(x, *options_.resize, /*align_corners=*/false);
     if (mean_) x = x - *mean_;
     if (std_) x = x / *std_;
     return x.contiguous();
   }
 
   Tensor select(const c10::IValue& out) const {
-    const json& output = options_.at("output");
-    if (output.is_null()) {
+    if (!options_.output) {
       if (!out.isTensor())
         throw bridges::ConfigError(fmt::format("encoder/torchscript: forward returned a {}, not a tensor: set "
                                                "\"output\" to the element (\"0\") or key to use.",
                                                out.tagKind()));
       return out.toTensor();
     }
-    const std::string key = output.get<std::string>();
+    const std::string& key = *options_.output;
     if (out.isGenericDict()) {
       for (const auto& item : out.toGenericDict())
         if (item.key().isString() && item.key().toStringRef() == key) return item.value().toTensor();
@@ -124,7 +131,6 @@ class TorchScriptEncoder final : public bridges::sdk::WithOptions<bridges::Encod
 
   torch::jit::Module module_;
   std::optional<Tensor> mean_, std_;
-  std::optional<std::vector<int64_t>> resize_;
   std::atomic<int64_t> dim_{-1};
 };
 

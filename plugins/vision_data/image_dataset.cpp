@@ -21,14 +21,15 @@ bridges::Examples ImageDataset::split(const std::string& name) {
   const Raw& r = raw(name);
   const int64_t n = r.images.size(0);
   Tensor rows = at::arange(n, at::TensorOptions().dtype(at::kLong));
-  if (auto limit = option(name == "train" ? "train_limit" : "test_limit"); limit && limit->get<int64_t>() < n)
-    rows = bridges::stratified_subset(r.labels, limit->get<int64_t>(), options_.at("seed").get<uint64_t>());
+  const Sampling& o = sampling();
+  if (const auto limit = name == "train" ? o.train_limit : o.test_limit; limit && *limit < n)
+    rows = bridges::stratified_subset(r.labels, *limit, o.seed);
 
   // Pixels as stored -> float: bytes keep 0..255 under "none", floats are
   // already in [0, 1].
   const bool bytes = r.images.scalar_type() == at::kByte;
   Tensor images = at::index_select(r.images, 0, rows).to(at::kFloat);
-  const std::string normalize = options_.at("normalize");
+  const std::string& normalize = o.normalize;
   if (normalize != "none" && bytes) images.div_(255.0);
   if (normalize == "standardize") {
     if (!train_mean_std_) {  // statistics of the whole training split, so every split shares them

@@ -14,10 +14,16 @@ namespace vision_data {
 using bridges::Tensor;
 using nlohmann::json;
 
-class ImageDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
- public:
-  using WithOptions::WithOptions;
+/// The options every image data set has (named like the manifest's).
+struct Sampling {
+  std::optional<int64_t> train_limit, test_limit;
+  uint64_t seed;
+  std::string normalize;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sampling, train_limit, test_limit, seed, normalize)
 
+class ImageDataset : public bridges::Dataset {
+ public:
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
 
@@ -32,13 +38,23 @@ class ImageDataset : public bridges::sdk::WithOptions<bridges::Dataset> {
   /// source does not have.
   virtual Raw load(const std::string& split) const = 0;
   virtual std::vector<std::string> class_names() const { return {}; }
-
-
+  /// The limit and normalisation options (see Model).
+  virtual const Sampling& sampling() const = 0;
 
  private:
   const Raw& raw(const std::string& split) const;
   mutable std::map<std::string, Raw> raw_;
   mutable std::optional<std::pair<double, double>> train_mean_std_;
+};
+
+/// A data set with its typed Options, which extend Sampling.
+template <class Options>
+class Model : public bridges::sdk::WithOptions<ImageDataset, Options> {
+ public:
+  using bridges::sdk::WithOptions<ImageDataset, Options>::WithOptions;
+
+ protected:
+  const Sampling& sampling() const override { return this->options_; }
 };
 
 /// Images of an idx file as [n, c, h, w]: [n, h, w] gains a channel, [n, h,

@@ -42,50 +42,84 @@ std::pair<Tensor, Tensor> sample(const Tensor& mean, const Tensor& logvar, const
   return {z, kl / static_cast<double>(s.numel())};
 }
 
+// ---- options (named like the manifest's) ------------------------------------
+
+struct CnnOptions : Training {
+  int64_t latent_dim;
+  std::vector<int64_t> channels;
+};
+BRIDGES_DERIVED_OPTIONS(CnnOptions, Training, latent_dim, channels)
+
+struct MlpOptions : Training {
+  int64_t latent_dim;
+  int64_t hidden;
+};
+BRIDGES_DERIVED_OPTIONS(MlpOptions, Training, latent_dim, hidden)
+
+struct SpatialOptions : Training {  // ae
+  int64_t latent_channels;
+};
+BRIDGES_DERIVED_OPTIONS(SpatialOptions, Training, latent_channels)
+
+struct SpatialVaeOptions : SpatialOptions {  // vae
+  double kl_weight;
+};
+BRIDGES_DERIVED_OPTIONS(SpatialVaeOptions, SpatialOptions, kl_weight)
+
+struct LinearOptions : Training {  // lin_ae
+  int64_t latent_dim;
+};
+BRIDGES_DERIVED_OPTIONS(LinearOptions, Training, latent_dim)
+
+struct LinearVaeOptions : LinearOptions {  // lin_vae
+  double kl_weight;
+};
+BRIDGES_DERIVED_OPTIONS(LinearVaeOptions, LinearOptions, kl_weight)
+
 // ---- classifiers -----------------------------------------------------------
 
-class Cnn final : public Classifier {
+class Cnn final : public Model<Classifier, CnnOptions> {
  public:
-  using Classifier::Classifier;
+  using Model::Model;
   std::string type() const override { return "cnn"; }
 
  protected:
   nn::Sequential backbone(const Shape& s) override {
-    const auto channels = options().at("channels").get<std::vector<int64_t>>();
+    const auto& channels = options_.channels;
     if (channels.size() != 2 || channels[0] < 1 || channels[1] < 1)
       throw bridges::ConfigError(fmt::format("encoder/cnn: \"channels\" must be two positive integers, found {}.",
-                                             options().at("channels").dump()));
+                                             json(channels).dump()));
     const int64_t c1 = channels[0], c2 = channels[1];
     return nn::Sequential(conv(s.c, c1, 3, 1, 1), nn::BatchNorm2d(c1), nn::ReLU(), nn::MaxPool2d(2),
                           conv(c1, c2, 3, 1, 1), nn::BatchNorm2d(c2), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
-                          nn::Linear(c2 * (s.h / 4) * (s.w / 4), int_option("latent_dim")));
+                          nn::Linear(c2 * (s.h / 4) * (s.w / 4), options_.latent_dim));
   }
 };
 
-class Mlp final : public Classifier {
+class Mlp final : public Model<Classifier, MlpOptions> {
  public:
-  using Classifier::Classifier;
+  using Model::Model;
   std::string type() const override { return "mlp"; }
 
  protected:
   nn::Sequential backbone(const Shape& s) override {
-    const int64_t hidden = int_option("hidden");
+    const int64_t hidden = options_.hidden;
     return nn::Sequential(nn::Flatten(), nn::Linear(s.numel(), hidden), nn::ReLU(),
-                          nn::Linear(hidden, int_option("latent_dim")));
+                          nn::Linear(hidden, options_.latent_dim));
   }
 };
 
 // ---- auto-encoders -----------------------------------------------------------
 
 // Spatial latent: [latent_channels, h/4, w/4].
-class Ae final : public AutoEncoder {
+class Ae final : public Model<AutoEncoder, SpatialOptions> {
  public:
-  using AutoEncoder::AutoEncoder;
+  using Model::Model;
   std::string type() const override { return "ae"; }
 
  protected:
   void build(const Shape& s, int64_t) override {
-    const int64_t lc = int_option("latent_channels");
+    const int64_t lc = options_.latent_channels;
     encoder_ = net_.register_module("encoder", downsampler(s));
     encoder_->push_back(conv(64, lc, 3, 1, 1));
     decoder_ = net_.register_module("decoder", nn::Sequential(conv(lc, 64, 3, 1, 1), nn::ReLU()));
@@ -94,21 +128,21 @@ class Ae final : public AutoEncoder {
   Tensor loss(const Tensor& images, const Tensor&) override { return torch::mse_loss(reconstruct(images), images); }
   Tensor latents(const Tensor& images) override { return encoder_->forward(images); }
   Tensor reconstruct(const Tensor& images) override { return decoder_->forward(encoder_->forward(images)); }
-  int64_t latent_size(const Shape& s) const override { return int_option("latent_channels") * (s.h / 4) * (s.w / 4); }
+  int64_t latent_size(const Shape& s) const override { return options_.latent_channels * (s.h / 4) * (s.w / 4); }
 
  private:
   nn::Sequential encoder_{nullptr}, decoder_{nullptr};
 };
 
 // Spatial latent; encode returns the mean.
-class Vae final : public AutoEncoder {
+class Vae final : public Model<AutoEncoder, SpatialVaeOptions> {
  public:
-  using AutoEncoder::AutoEncoder;
+  using Model::Model;
   std::string type() const override { return "vae"; }
 
  protected:
   void build(const Shape& s, int64_t) override {
-    const int64_t lc = int_option("latent_channels");
+    const int64_t lc = options_.latent_channels;
     body_ = net_.register_module("body", downsampler(s));
     mean_ = net_.register_module("mean", conv(64, lc, 3, 1, 1));
     logvar_ = net_.register_module("logvar", conv(64, lc, 3, 1, 1));
@@ -118,11 +152,11 @@ class Vae final : public AutoEncoder {
   Tensor loss(const Tensor& images, const Tensor&) override {
     const Tensor h = body_->forward(images);
     const auto [z, kl] = sample(mean_->forward(h), logvar_->forward(h), *shape_);
-    return torch::mse_loss(decoder_->forward(z), images) + options().at("kl_weight").get<double>() * kl;
+    return torch::mse_loss(decoder_->forward(z), images) + options_.kl_weight * kl;
   }
   Tensor latents(const Tensor& images) override { return mean_->forward(body_->forward(images)); }
   Tensor reconstruct(const Tensor& images) override { return decoder_->forward(latents(images)); }
-  int64_t latent_size(const Shape& s) const override { return int_option("latent_channels") * (s.h / 4) * (s.w / 4); }
+  int64_t latent_size(const Shape& s) const override { return options_.latent_channels * (s.h / 4) * (s.w / 4); }
 
  private:
   nn::Sequential body_{nullptr}, decoder_{nullptr};
@@ -130,55 +164,55 @@ class Vae final : public AutoEncoder {
 };
 
 // Flattened linear bottleneck of latent_dim.
-class LinAe final : public AutoEncoder {
+class LinAe final : public Model<AutoEncoder, LinearOptions> {
  public:
-  using AutoEncoder::AutoEncoder;
+  using Model::Model;
   std::string type() const override { return "lin_ae"; }
 
  protected:
   void build(const Shape& s, int64_t) override {
     encoder_ = net_.register_module("encoder", downsampler(s));
     encoder_->push_back(nn::Flatten());
-    encoder_->push_back(nn::Linear(features(s), int_option("latent_dim")));
+    encoder_->push_back(nn::Linear(features(s), options_.latent_dim));
     decoder_ = net_.register_module(
-        "decoder", nn::Sequential(nn::Linear(int_option("latent_dim"), features(s)), nn::ReLU(),
+        "decoder", nn::Sequential(nn::Linear(options_.latent_dim, features(s)), nn::ReLU(),
                                   nn::Unflatten(nn::UnflattenOptions(1, {64, s.h / 4, s.w / 4}))));
     append(decoder_, upsampler(s));
   }
   Tensor loss(const Tensor& images, const Tensor&) override { return torch::mse_loss(reconstruct(images), images); }
   Tensor latents(const Tensor& images) override { return encoder_->forward(images); }
   Tensor reconstruct(const Tensor& images) override { return decoder_->forward(encoder_->forward(images)); }
-  int64_t latent_size(const Shape&) const override { return int_option("latent_dim"); }
+  int64_t latent_size(const Shape&) const override { return options_.latent_dim; }
 
  private:
   nn::Sequential encoder_{nullptr}, decoder_{nullptr};
 };
 
 // Flattened linear bottleneck; encode returns the mean.
-class LinVae final : public AutoEncoder {
+class LinVae final : public Model<AutoEncoder, LinearVaeOptions> {
  public:
-  using AutoEncoder::AutoEncoder;
+  using Model::Model;
   std::string type() const override { return "lin_vae"; }
 
  protected:
   void build(const Shape& s, int64_t) override {
     body_ = net_.register_module("body", downsampler(s));
     body_->push_back(nn::Flatten());
-    mean_ = net_.register_module("mean", nn::Linear(features(s), int_option("latent_dim")));
-    logvar_ = net_.register_module("logvar", nn::Linear(features(s), int_option("latent_dim")));
+    mean_ = net_.register_module("mean", nn::Linear(features(s), options_.latent_dim));
+    logvar_ = net_.register_module("logvar", nn::Linear(features(s), options_.latent_dim));
     decoder_ = net_.register_module(
-        "decoder", nn::Sequential(nn::Linear(int_option("latent_dim"), features(s)), nn::ReLU(),
+        "decoder", nn::Sequential(nn::Linear(options_.latent_dim, features(s)), nn::ReLU(),
                                   nn::Unflatten(nn::UnflattenOptions(1, {64, s.h / 4, s.w / 4}))));
     append(decoder_, upsampler(s));
   }
   Tensor loss(const Tensor& images, const Tensor&) override {
     const Tensor h = body_->forward(images);
     const auto [z, kl] = sample(mean_->forward(h), logvar_->forward(h), *shape_);
-    return torch::mse_loss(decoder_->forward(z), images) + options().at("kl_weight").get<double>() * kl;
+    return torch::mse_loss(decoder_->forward(z), images) + options_.kl_weight * kl;
   }
   Tensor latents(const Tensor& images) override { return mean_->forward(body_->forward(images)); }
   Tensor reconstruct(const Tensor& images) override { return decoder_->forward(latents(images)); }
-  int64_t latent_size(const Shape&) const override { return int_option("latent_dim"); }
+  int64_t latent_size(const Shape&) const override { return options_.latent_dim; }
 
  private:
   nn::Sequential body_{nullptr}, decoder_{nullptr};

@@ -21,11 +21,9 @@ constexpr int64_t kEncodeBatch = 128;
 
 }  // namespace
 
-VisionEncoder::VisionEncoder(const json& options) : WithOptions(options) {}
-
 int64_t VisionEncoder::dim() const {
   if (shape_) return latent_size(*shape_);
-  if (options_.contains("latent_dim")) return int_option("latent_dim");
+  if (const auto fixed = latent_dim()) return *fixed;
   throw bridges::ConfigError(fmt::format("encoder/{}: the latent size depends on the image size; it is known once the "
                                          "encoder is fitted or loaded.",
                                          type()));
@@ -37,7 +35,7 @@ void VisionEncoder::require_built() const {
 }
 
 Tensor VisionEncoder::images_of(const bridges::Examples& examples) const {
-  const std::string field = options_.at("field");
+  const std::string& field = training().field;
   const Tensor& images = examples.field(field);
   if (images.dim() != 4 || !images.is_floating_point())
     throw bridges::ShapeError(fmt::format("encoder/{}: field '{}' must hold images [n, c, h, w] (float), found {}.",
@@ -58,8 +56,8 @@ void VisionEncoder::fit(const bridges::Examples& train) {
                                           type(), shape.h, shape.w));
   const int64_t n = images.size(0);
   if (n == 0) throw bridges::ConfigError(fmt::format("encoder/{}: no training examples.", type()));
-  const bridges::ThreadScope threads(int_option("threads"));
-  const auto seed = options_.at("seed").get<uint64_t>();
+  const bridges::ThreadScope threads(training().threads);
+  const uint64_t seed = training().seed;
   {
     std::lock_guard lock(bridges::torch_rng_mutex());
     torch::manual_seed(seed);
@@ -69,9 +67,9 @@ void VisionEncoder::fit(const bridges::Examples& train) {
     build(shape, classes_);
   }
   net_.train();
-  torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(options_.at("lr").get<double>()));
+  torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(training().lr));
   std::mt19937_64 rng(seed);
-  bridges::sdk::train_epochs(type(), n, int_option("epochs"), int_option("batch_size"), rng, "img", [&](const Tensor& rows) {
+  bridges::sdk::train_epochs(type(), n, training().epochs, training().batch_size, rng, "img", [&](const Tensor& rows) {
     const Tensor batch_images = images.index_select(0, rows);
     const Tensor batch_labels = labels.defined() ? labels.index_select(0, rows) : Tensor();
     optimizer.zero_grad();
@@ -129,7 +127,7 @@ void Classifier::build(const Shape& shape, int64_t classes) {
     throw bridges::ConfigError(fmt::format("encoder/{}: a classifier needs labels of at least 2 classes.", type()));
   backbone_ = net_.register_module("backbone", backbone(shape));
   head_ = net_.register_module("head", torch::nn::Sequential(torch::nn::ReLU(),
-                                                             torch::nn::Linear(int_option("latent_dim"), classes)));
+                                                             torch::nn::Linear(*latent_dim(), classes)));
 }
 
 Tensor Classifier::loss(const Tensor& images, const Tensor& labels) {

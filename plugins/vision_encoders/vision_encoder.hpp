@@ -12,6 +12,7 @@
 #include <bridges/sdk/plugin.hpp>
 
 #include <optional>
+#include <string>
 
 namespace vision_encoders {
 
@@ -24,10 +25,19 @@ struct Shape {
   int64_t numel() const { return c * h * w; }
 };
 
-class VisionEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
- public:
-  explicit VisionEncoder(const json& options);
+/// The options every vision encoder has (named like the manifest's shared_options).
+struct Training {
+  int64_t epochs;
+  int64_t batch_size;
+  double lr;
+  uint64_t seed;
+  int64_t threads;
+  std::string field;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Training, epochs, batch_size, lr, seed, threads, field)
 
+class VisionEncoder : public bridges::Encoder {
+ public:
   bool trainable() const override { return true; }
   int64_t dim() const override;
   void fit(const bridges::Examples& train) override;
@@ -36,6 +46,12 @@ class VisionEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
   void load(std::istream& in) override;
 
  protected:
+  /// The training options (see Model).
+  virtual const Training& training() const = 0;
+  /// The option latent_dim, for the networks whose latent size is fixed by
+  /// it rather than by the image size.
+  virtual std::optional<int64_t> latent_dim() const = 0;
+
   /// Creates the network's modules for inputs of `shape` (and `classes`
   /// classes, for classifiers), registered under net_.
   virtual void build(const Shape& shape, int64_t classes) = 0;
@@ -53,18 +69,31 @@ class VisionEncoder : public bridges::sdk::WithOptions<bridges::Encoder> {
   /// The network must exist (fitted or loaded) before use.
   void require_built() const;
 
-  const json& options() const { return options_; }
-  int64_t int_option(const char* name) const { return options_.at(name).get<int64_t>(); }
-
   torch::nn::Module net_;
   std::optional<Shape> shape_;
   int64_t classes_ = 0;
 };
 
+/// A network of `Family` (Classifier or AutoEncoder) with its typed
+/// `Options`, which extend Training.
+template <class Family, class Options>
+class Model : public bridges::sdk::WithOptions<Family, Options> {
+ public:
+  using bridges::sdk::WithOptions<Family, Options>::WithOptions;
+
+ protected:
+  const Training& training() const override { return this->options_; }
+  std::optional<int64_t> latent_dim() const override {
+    if constexpr (requires { this->options_.latent_dim; })
+      return this->options_.latent_dim;
+    else
+      return std::nullopt;
+  }
+};
+
 /// latent -> ReLU -> Linear(classes); cross-entropy; quality: test accuracy.
 class Classifier : public VisionEncoder {
  public:
-  using VisionEncoder::VisionEncoder;
   json quality(const bridges::Examples& test) override;
 
  protected:
@@ -73,7 +102,7 @@ class Classifier : public VisionEncoder {
   void build(const Shape& shape, int64_t classes) override;
   Tensor loss(const Tensor& images, const Tensor& labels) override;
   Tensor latents(const Tensor& images) override { return backbone_->forward(images); }
-  int64_t latent_size(const Shape&) const override { return int_option("latent_dim"); }
+  int64_t latent_size(const Shape&) const override { return *latent_dim(); }
 
   torch::nn::Sequential backbone_{nullptr}, head_{nullptr};
 };
@@ -81,7 +110,6 @@ class Classifier : public VisionEncoder {
 /// Reconstructs its input; quality: mean squared error per pixel on the test set.
 class AutoEncoder : public VisionEncoder {
  public:
-  using VisionEncoder::VisionEncoder;
   json quality(const bridges::Examples& test) override;
 
  protected:

@@ -67,6 +67,26 @@ struct adl_serializer<std::optional<T>> {
 };
 }  // namespace nlohmann
 
+/// Typed options that extend another typed options struct, as a plugin's
+/// components extend the options they share (the manifest's shared_options):
+/// the fields of Base, then Type's own, each named like its JSON key.
+///
+///   struct Training { int64_t epochs; double lr; };
+///   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Training, epochs, lr)
+///   struct CnnOptions : Training { int64_t latent_dim; };
+///   BRIDGES_DERIVED_OPTIONS(CnnOptions, Training, latent_dim)
+///
+/// (nlohmann/json 3.11.2, Debian's, has no macro for derived types.)
+#define BRIDGES_DERIVED_OPTIONS(Type, Base, ...)                                       \
+  inline void to_json(nlohmann::json& nlohmann_json_j, const Type& nlohmann_json_t) {   \
+    to_json(nlohmann_json_j, static_cast<const Base&>(nlohmann_json_t));               \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))           \
+  }                                                                                    \
+  inline void from_json(const nlohmann::json& nlohmann_json_j, Type& nlohmann_json_t) { \
+    from_json(nlohmann_json_j, static_cast<Base&>(nlohmann_json_t));                   \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM, __VA_ARGS__))         \
+  }
+
 namespace bridges::sdk {
 
 /// One row of a plugin's component table.
