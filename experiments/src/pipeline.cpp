@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kTopKeys{"name", "description", "dataset", "encoders", "anchors", "projections",
-                                        "normalize", "aggregators", "decoder", "experiments", "output"};
+                                        "normalize", "orientation", "aggregators", "decoder", "experiments", "output"};
 
 // Validation with the file and JSON path in every message.
 struct Checker {
@@ -264,6 +264,24 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
     p.projections.push_back({name, spec});
   }
   p.normalize = c.string(j, "normalize", "none", "$", {"none", "l2", "standardize"});
+  // In every subspace, a larger value means closer: a distance's values are
+  // negated, as its manifest's "direction" says. Summed subspaces then agree
+  // instead of cancelling (a row-standardised cosine and Euclidean distance
+  // of the same sample are nearly opposite).
+  p.orientation = c.string(j, "orientation", "raw", "$", {"raw", "closer_is_larger"});
+  if (p.orientation == "closer_is_larger")
+    for (std::size_t i = 0; i < p.projections.size(); ++i) {
+      auto& pr = p.projections[i];
+      const std::string type = pr.spec["type"];
+      const std::string direction = source.info(ComponentKind::similarity, type).direction;
+      if (direction.empty())
+        c.fail(fmt::format("$.projections[{}]", i),
+               fmt::format("\"orientation\": \"closer_is_larger\" needs to know whether a larger value of similarity/{} "
+                           "is closer or farther, and its manifest does not say: add \"direction\": \"similarity\" or "
+                           "\"distance\" to its entry in the plugin's manifest, or use \"orientation\": \"raw\".",
+                           type));
+      pr.negated = direction == "distance";
+    }
 
   const json aggregators = j.value("aggregators", json::array({"mlp_sum"}));
   if (!aggregators.is_array() || aggregators.empty()) c.fail("$.aggregators", "expected a non-empty array of aggregators.");
@@ -320,6 +338,7 @@ json Pipeline::to_json() const {
     out["projections"].push_back(spec);
   }
   out["normalize"] = normalize;
+  out["orientation"] = orientation;
   out["aggregators"] = aggregators;
   out["decoder"] = decoder;
   out["experiments"] = json::array();

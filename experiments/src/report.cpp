@@ -101,8 +101,10 @@ std::string sweep_section(json sweep) {
 std::string markdown_report(const json& results) {
   json r = results;  // a mutable copy: see the note at the top
   std::string out = fmt::format("# {}\n\n", r.value("pipeline", "pipeline"));
-  const std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", integer(r["anchors"]["count"]),
-                                          r["anchors"]["strategy"].get<std::string>());
+  std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", integer(r["anchors"]["count"]),
+                                    r["anchors"]["strategy"].get<std::string>());
+  if (r.value("orientation", "raw") == "closer_is_larger")
+    anchors += " Distances are negated, so that a larger value means closer in every subspace.";
   if (integer(r["classes"]) > 0)
     out += fmt::format("Data set `{}`: decoders trained on {} samples, evaluated on {} test samples, {} classes. {}\n\n",
                        r["dataset"].value("type", "?"), integer(r["samples"]["train"]),

@@ -77,7 +77,7 @@ class Run : public RunContext {
         }
     if (sweeping) {
       for (auto& entry : sweep)
-        for (const char* shared : {"pipeline", "dataset", "samples", "classes", "encoders", "projections"})
+        for (const char* shared : {"pipeline", "dataset", "samples", "classes", "encoders", "projections", "orientation"})
           entry["results"].erase(shared);  // the same for every entry: kept once, at the top
       results["sweep"] = sweep;
     }
@@ -97,7 +97,8 @@ class Run : public RunContext {
                  {"anchors", {{"count", anchor_setting_["count"]}, {"strategy", anchor_setting_["strategy"]},
                               {"seed", anchor_setting_["seed"]}, {"fingerprint", Fingerprint().add(anchors_).hex()}}},
                  {"encoders", encoder_results_},
-                 {"projections", projection_names()}};
+                 {"projections", projection_names()},
+                 {"orientation", p_.orientation}};
     for (const auto& e : p_.experiments) {
       throw_if_interrupted();
       note(fmt::format("experiment {}", e.type));
@@ -232,7 +233,8 @@ class Run : public RunContext {
       const auto similarity = source_.make_from_json<Similarity>(pr.spec);
       for (auto& e : encoders_) {
         const RelativeProjector projector(e.anchors, {similarity}, norm);
-        e.rel[pr.name] = {projector.project(e.train)[0], projector.project(e.test)[0]};
+        const auto oriented = [&](Tensor r) { return pr.negated ? r.neg_() : r; };
+        e.rel[pr.name] = {oriented(projector.project(e.train)[0]), oriented(projector.project(e.test)[0])};
       }
     }
     note(fmt::format("relative spaces: {} projections x {} encoders x {} anchors", p_.projections.size(), encoders_.size(),
@@ -254,6 +256,7 @@ std::string describe_plan(const Pipeline& p, const ComponentSource&) {
   out += fmt::format("  anchors      {}\n", p.anchors.dump());
   for (const auto& pr : p.projections) out += fmt::format("  projection   {:<12} {}\n", pr.name, pr.spec.dump());
   out += fmt::format("  normalize    {}\n", p.normalize);
+  out += fmt::format("  orientation  {}\n", p.orientation);
   for (const auto& a : p.aggregators) out += fmt::format("  aggregator   {}\n", a.dump());
   out += fmt::format("  decoder      {}\n", p.decoder.dump());
   const std::size_t m = p.encoders.size(), seeds = p.decoder["seeds"].size();

@@ -1,6 +1,7 @@
 #include <ATen/ops/arange.h>
 #include <stdlib.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -128,6 +129,56 @@ TEST_CASE("experiment options go through the same schema machinery as components
     const Pipeline p = parse(j);
     CHECK(names.insert(p.experiments.at(0).type).second);
     CHECK(parse(p.to_json()).to_json() == p.to_json());
+  }
+}
+
+namespace {
+
+// The registry, except that one similarity's manifest declares no direction.
+class WithoutDirection final : public ComponentSource {
+ public:
+  WithoutDirection(ComponentSource& inner, std::string similarity) : inner_(inner), similarity_(std::move(similarity)) {}
+  std::vector<ComponentInfo> components() const override {
+    auto all = inner_.components();
+    for (auto& c : all)
+      if (c.kind == ComponentKind::similarity && c.name == similarity_) c.direction.clear();
+    return all;
+  }
+  std::shared_ptr<Component> create(ComponentKind kind, std::string_view name, const json& options) override {
+    return inner_.create(kind, name, options);
+  }
+
+ private:
+  ComponentSource& inner_;
+  std::string similarity_;
+};
+
+}  // namespace
+
+TEST_CASE("orientation closer_is_larger negates the distances, as their manifests declare them") {
+  json j = minimal();
+  j["projections"] = json::array({"cosine", "euclidean", {{"type", "linf"}, {"p", 20}, {"name", "smooth"}}});
+  CHECK(parse(j).orientation == "raw");
+  for (const auto& pr : parse(j).projections) CHECK_FALSE(pr.negated);  // raw: as the similarities compute them
+
+  j["orientation"] = "closer_is_larger";
+  const Pipeline p = parse(j);
+  std::map<std::string, bool> negated;
+  for (const auto& pr : p.projections) negated[pr.name] = pr.negated;
+  CHECK(negated == std::map<std::string, bool>{{"cosine", false}, {"euclidean", true}, {"smooth", true}});
+  CHECK(parse(p.to_json()).to_json() == p.to_json());
+
+  check_error([](json& k) { k["orientation"] = "closer"; },
+              {"$.orientation", "\"closer\" is not one of raw, closer_is_larger"});
+  // A similarity whose manifest does not say its direction cannot be oriented.
+  WithoutDirection source(stitching::registry(), "euclidean");
+  try {
+    Pipeline::parse(j, source, "t.json");
+    FAIL_CHECK("accepted a similarity of unknown direction");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    for (const char* part : {"t.json: $.projections[1]", "similarity/euclidean", "add \"direction\"", "\"orientation\": \"raw\""})
+      CHECK_MESSAGE(message.find(part) != std::string::npos, message << " lacks: " << part);
   }
 }
 

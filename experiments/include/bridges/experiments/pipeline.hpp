@@ -39,6 +39,9 @@ struct BRIDGES_API PipelineEncoder {
 struct BRIDGES_API PipelineProjection {
   std::string name;
   nlohmann::json spec;
+  /// Its subspace is negated: "orientation" is "closer_is_larger" and the
+  /// similarity's manifest declares it a distance.
+  bool negated = false;
 };
 
 /// One experiment. `type` is "stitching", "ablation", "finetune" or
@@ -57,6 +60,7 @@ struct BRIDGES_API Pipeline {
   nlohmann::json anchors;                       ///< {"count", "strategy", "seed"}
   std::vector<PipelineProjection> projections;
   std::string normalize = "none";               ///< per-subspace normalisation of the projector
+  std::string orientation = "raw";              ///< "raw" or "closer_is_larger" (distances negated)
   std::vector<nlohmann::json> aggregators;      ///< component specs
   nlohmann::json decoder;                       ///< DecoderOptions + "seeds", "train_samples", "test_samples"
   std::vector<PipelineExperiment> experiments;
