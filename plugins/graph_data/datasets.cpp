@@ -240,7 +240,7 @@ BRIDGES_DERIVED_OPTIONS(WordNetOptions, Sampling, path, features, vocabulary, ma
 
 class WordNetNouns final : public Model<WordNetOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "wordnet_nouns"; }
 
  protected:
@@ -278,7 +278,7 @@ BRIDGES_DERIVED_OPTIONS(GraphNpyOptions, Sampling, path, undirected)
 
 class GraphNpy final : public Model<GraphNpyOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "graph_npy"; }
 
  protected:

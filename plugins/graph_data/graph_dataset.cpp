@@ -110,7 +110,7 @@ const Graph& GraphDataset::graph() const {
   if (graph_) return *graph_;
   Graph g = load();
   const std::string who = fmt::format("dataset/{}", type());
-  const Sampling& o = sampling();
+  const Sampling& o = shared_options();
   if (o.component == "largest") {
     const Tensor component = bridges::connected_components(g.edge_index, g.x.size(0));
     if (component.numel() > 0 && component.max().item<int64_t>() > 0)

@@ -36,7 +36,7 @@ struct Sampling {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sampling, component, nodes, subgraph_seed, val_fraction, test_fraction, split_seed)
 
-class GraphDataset : public bridges::Dataset {
+class GraphDataset : public bridges::sdk::Family<bridges::Dataset, Sampling> {
  public:
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
@@ -44,8 +44,6 @@ class GraphDataset : public bridges::Dataset {
  protected:
   /// The graph as the source has it.
   virtual Graph load() const = 0;
-  /// The component, subgraph and split options (see Model).
-  virtual const Sampling& sampling() const = 0;
 
  private:
   /// load(), then the component and subgraph options, then the split.
@@ -55,13 +53,7 @@ class GraphDataset : public bridges::Dataset {
 
 /// A data set with its typed Options, which extend Sampling.
 template <class Options>
-class Model : public bridges::sdk::WithOptions<GraphDataset, Options> {
- public:
-  using bridges::sdk::WithOptions<GraphDataset, Options>::WithOptions;
-
- protected:
-  const Sampling& sampling() const override { return this->options_; }
-};
+using Model = bridges::sdk::Member<GraphDataset, Options>;
 
 /// The nodes of a seeded "snowball" sample: breadth-first search from
 /// max(1, count / 100) random start nodes at once, neighbours in random

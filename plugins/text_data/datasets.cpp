@@ -47,7 +47,7 @@ BRIDGES_DERIVED_OPTIONS(BrownOptions, Sampling, path, unit, passage_words)
 // Files c<genre><NN>; lines of word/TAG tokens, one sentence per line.
 class Brown final : public Model<BrownOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "brown"; }
 
  protected:
@@ -122,7 +122,7 @@ BRIDGES_DERIVED_OPTIONS(SpamOptions, Sampling, path, strip_headers)
 
 class SpamAssassin final : public Model<SpamOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "spam_assassin"; }
 
  protected:
@@ -224,7 +224,7 @@ BRIDGES_DERIVED_OPTIONS(CsvOptions, Sampling, train, test, text_column, label_co
 
 class TextCsv final : public Model<CsvOptions> {
  public:
-  explicit TextCsv(const json& options) : Model(options) {
+  explicit TextCsv(const json& options) : Member(options) {
     if (options_.delimiter.size() != 1)
       throw bridges::ConfigError(
           fmt::format("dataset/text_csv: \"delimiter\" must be one character, got \"{}\".", options_.delimiter));
@@ -327,7 +327,7 @@ class Words final : public bridges::sdk::WithOptions<TextDataset, WordsOptions> 
  protected:
   std::vector<std::string> class_names() const override { return {}; }
   // Both splits are the whole vocabulary (splits() below), taken whole.
-  const Sampling& sampling() const override {
+  const Sampling& shared_options() const override {
     static const Sampling whole{0.0, 0, std::nullopt, std::nullopt, 0};
     return whole;
   }

@@ -50,10 +50,10 @@ std::pair<Corpus, Corpus> TextDataset::splits() const {
     document_of[i] = it->second;
   }
   const auto n = static_cast<int64_t>(document_label.size());
-  const double fraction = sampling().test_fraction;
+  const double fraction = shared_options().test_fraction;
   const auto test_count = std::clamp<int64_t>(std::llround(fraction * static_cast<double>(n)), 1, n - 1);
   const auto [train_docs, test_docs] =
-      bridges::stratified_split(long_tensor(document_label), test_count, sampling().split_seed);
+      bridges::stratified_split(long_tensor(document_label), test_count, shared_options().split_seed);
   std::vector<char> in_test(static_cast<std::size_t>(n), 0);
   for (const int64_t d : to_vector(test_docs)) in_test[static_cast<std::size_t>(d)] = 1;
   std::vector<int64_t> train_rows, test_rows;
@@ -78,7 +78,7 @@ bridges::Examples TextDataset::split(const std::string& name) {
   const auto n = static_cast<int64_t>(c.texts.size());
   const Tensor labels = long_tensor(c.labels);
   Tensor rows = at::arange(n, at::TensorOptions().dtype(at::kLong));
-  const Sampling& o = sampling();
+  const Sampling& o = shared_options();
   if (const auto limit = name == "train" ? o.train_limit : o.test_limit; limit && *limit < n)
     rows = bridges::stratified_subset(labels, *limit, o.seed);
   bridges::Examples out;

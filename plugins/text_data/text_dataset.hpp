@@ -34,14 +34,12 @@ struct Sampling {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sampling, test_fraction, split_seed, train_limit, test_limit, seed)
 
-class TextDataset : public bridges::Dataset {
+class TextDataset : public bridges::sdk::Family<bridges::Dataset, Sampling> {
  public:
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
 
  protected:
-  /// The split and limit options (see Model).
-  virtual const Sampling& sampling() const = 0;
   /// Every document of a source without its own splits; the default
   /// splits() divides it with the options "test_fraction" and "split_seed".
   virtual Corpus load_all() const;
@@ -58,13 +56,7 @@ class TextDataset : public bridges::Dataset {
 
 /// A data set with its typed Options, which extend Sampling.
 template <class Options>
-class Model : public bridges::sdk::WithOptions<TextDataset, Options> {
- public:
-  using bridges::sdk::WithOptions<TextDataset, Options>::WithOptions;
-
- protected:
-  const Sampling& sampling() const override { return this->options_; }
-};
+using Model = bridges::sdk::Member<TextDataset, Options>;
 
 /// The texts whose labels are `rows` of a pool.
 Corpus select(const Corpus& pool, const std::vector<int64_t>& rows);

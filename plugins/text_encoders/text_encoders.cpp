@@ -147,10 +147,10 @@ BRIDGES_DERIVED_OPTIONS(TransformerOptions, Training, layers, heads, dropout)
 // A classifier on token ids: backbone -> latent [b, latent_dim] -> ReLU ->
 // Linear(classes). The vocabulary is built from the training texts and
 // saved with the weights.
-class TextClassifier : public bridges::Encoder {
+class TextClassifier : public bridges::sdk::Family<bridges::Encoder, Training> {
  public:
   bool trainable() const override { return true; }
-  int64_t dim() const override { return training().latent_dim; }
+  int64_t dim() const override { return shared_options().latent_dim; }
 
   void fit(const bridges::Examples& train) override {
     const auto& texts = texts_of(train, type());
@@ -161,7 +161,7 @@ class TextClassifier : public bridges::Encoder {
       throw bridges::ConfigError(fmt::format("encoder/{}: training needs a label for every text (found -1); a data set "
                                              "without labels (words) can only be encoded by word_vectors.",
                                              type()));
-    const Training& o = training();
+    const Training& o = shared_options();
     const bridges::ThreadScope threads(o.threads);
     const uint64_t seed = o.seed;
     vocabulary_ = bridges::Vocabulary::build(texts, o.max_words, o.min_count);
@@ -224,8 +224,6 @@ class TextClassifier : public bridges::Encoder {
   }
 
  protected:
-  /// The options all classifiers share (see Model).
-  virtual const Training& training() const = 0;
   /// Registers the backbone's modules under net_ (vocabulary_ is set).
   virtual void build() = 0;
   /// Latents of a batch: ids [b, t] int64 (0 = padding), lengths [b] >= 1.
@@ -240,7 +238,7 @@ class TextClassifier : public bridges::Encoder {
       throw bridges::ConfigError(fmt::format("encoder/{}: a classifier needs labels of at least 2 classes.", type()));
     net_ = torch::nn::Module();
     build();
-    head_ = net_.register_module("head", torch::nn::Sequential(torch::nn::ReLU(), torch::nn::Linear(training().latent_dim, classes_)));
+    head_ = net_.register_module("head", torch::nn::Sequential(torch::nn::ReLU(), torch::nn::Linear(shared_options().latent_dim, classes_)));
     built_ = true;
   }
   void require_built() const {
@@ -255,7 +253,7 @@ class TextClassifier : public bridges::Encoder {
     for (int64_t begin = 0; begin < n; begin += kEncodeBatch) {
       const auto end = std::min(n, begin + kEncodeBatch);
       const std::vector<std::string> batch(texts.begin() + begin, texts.begin() + end);
-      const auto ids = ids_of(vocabulary_, batch, training().max_tokens);
+      const auto ids = ids_of(vocabulary_, batch, shared_options().max_tokens);
       f(begin, latent(ids.ids, ids.lengths));
     }
   }
@@ -267,18 +265,12 @@ class TextClassifier : public bridges::Encoder {
 
 // A classifier with its typed Options, which extend Training.
 template <class Options>
-class Model : public bridges::sdk::WithOptions<TextClassifier, Options> {
- public:
-  using bridges::sdk::WithOptions<TextClassifier, Options>::WithOptions;
-
- protected:
-  const Training& training() const override { return this->options_; }
-};
+using Model = bridges::sdk::Member<TextClassifier, Options>;
 
 // Mean of the embeddings of a text's tokens (EmbeddingBag), then an MLP.
 class TextBow final : public Model<BowOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "text_bow"; }
 
  protected:
@@ -300,7 +292,7 @@ class TextBow final : public Model<BowOptions> {
 // Embeddings -> 1-d convolutions of widths 3, 4, 5 -> max over time -> Linear.
 class TextCnn final : public Model<CnnOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "text_cnn"; }
 
  protected:
@@ -336,7 +328,7 @@ class TextCnn final : public Model<CnnOptions> {
 // masked) -> mean over the text's tokens -> Linear.
 class TextTransformer final : public Model<TransformerOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "text_transformer"; }
 
  protected:

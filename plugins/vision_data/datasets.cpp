@@ -40,7 +40,7 @@ BRIDGES_DERIVED_OPTIONS(IdxOptions, Sampling, train_images, train_labels, test_i
 
 class FashionMnist final : public Model<FashionMnistOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "fashion_mnist"; }
 
  protected:
@@ -68,7 +68,7 @@ class FashionMnist final : public Model<FashionMnistOptions> {
 
 class Mnist final : public Model<MnistOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "mnist"; }
 
  protected:
@@ -118,7 +118,7 @@ class Mnist final : public Model<MnistOptions> {
 
 class Idx final : public Model<IdxOptions> {
  public:
-  using Model::Model;
+  using Member::Member;
   std::string type() const override { return "idx"; }
 
  protected:

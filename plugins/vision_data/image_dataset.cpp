@@ -21,7 +21,7 @@ bridges::Examples ImageDataset::split(const std::string& name) {
   const Raw& r = raw(name);
   const int64_t n = r.images.size(0);
   Tensor rows = at::arange(n, at::TensorOptions().dtype(at::kLong));
-  const Sampling& o = sampling();
+  const Sampling& o = shared_options();
   if (const auto limit = name == "train" ? o.train_limit : o.test_limit; limit && *limit < n)
     rows = bridges::stratified_subset(r.labels, *limit, o.seed);
 

@@ -22,7 +22,7 @@ struct Sampling {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sampling, train_limit, test_limit, seed, normalize)
 
-class ImageDataset : public bridges::Dataset {
+class ImageDataset : public bridges::sdk::Family<bridges::Dataset, Sampling> {
  public:
   bridges::Examples split(const std::string& name) override;
   bridges::DatasetInfo info() const override;
@@ -38,8 +38,6 @@ class ImageDataset : public bridges::Dataset {
   /// source does not have.
   virtual Raw load(const std::string& split) const = 0;
   virtual std::vector<std::string> class_names() const { return {}; }
-  /// The limit and normalisation options (see Model).
-  virtual const Sampling& sampling() const = 0;
 
  private:
   const Raw& raw(const std::string& split) const;
@@ -49,13 +47,7 @@ class ImageDataset : public bridges::Dataset {
 
 /// A data set with its typed Options, which extend Sampling.
 template <class Options>
-class Model : public bridges::sdk::WithOptions<ImageDataset, Options> {
- public:
-  using bridges::sdk::WithOptions<ImageDataset, Options>::WithOptions;
-
- protected:
-  const Sampling& sampling() const override { return this->options_; }
-};
+using Model = bridges::sdk::Member<ImageDataset, Options>;
 
 /// Images of an idx file as [n, c, h, w]: [n, h, w] gains a channel, [n, h,
 /// w, c] is moved to channels first.

@@ -35,7 +35,7 @@ void VisionEncoder::require_built() const {
 }
 
 Tensor VisionEncoder::images_of(const bridges::Examples& examples) const {
-  const std::string& field = training().field;
+  const std::string& field = shared_options().field;
   const Tensor& images = examples.field(field);
   if (images.dim() != 4 || !images.is_floating_point())
     throw bridges::ShapeError(fmt::format("encoder/{}: field '{}' must hold images [n, c, h, w] (float), found {}.",
@@ -56,8 +56,8 @@ void VisionEncoder::fit(const bridges::Examples& train) {
                                           type(), shape.h, shape.w));
   const int64_t n = images.size(0);
   if (n == 0) throw bridges::ConfigError(fmt::format("encoder/{}: no training examples.", type()));
-  const bridges::ThreadScope threads(training().threads);
-  const uint64_t seed = training().seed;
+  const bridges::ThreadScope threads(shared_options().threads);
+  const uint64_t seed = shared_options().seed;
   {
     std::lock_guard lock(bridges::torch_rng_mutex());
     torch::manual_seed(seed);
@@ -67,9 +67,9 @@ void VisionEncoder::fit(const bridges::Examples& train) {
     build(shape, classes_);
   }
   net_.train();
-  torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(training().lr));
+  torch::optim::Adam optimizer(net_.parameters(), torch::optim::AdamOptions(shared_options().lr));
   std::mt19937_64 rng(seed);
-  bridges::sdk::train_epochs(type(), n, training().epochs, training().batch_size, rng, "img", [&](const Tensor& rows) {
+  bridges::sdk::train_epochs(type(), n, shared_options().epochs, shared_options().batch_size, rng, "img", [&](const Tensor& rows) {
     const Tensor batch_images = images.index_select(0, rows);
     const Tensor batch_labels = labels.defined() ? labels.index_select(0, rows) : Tensor();
     optimizer.zero_grad();

@@ -36,7 +36,7 @@ struct Training {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Training, epochs, batch_size, lr, seed, threads, field)
 
-class VisionEncoder : public bridges::Encoder {
+class VisionEncoder : public bridges::sdk::Family<bridges::Encoder, Training> {
  public:
   bool trainable() const override { return true; }
   int64_t dim() const override;
@@ -46,8 +46,6 @@ class VisionEncoder : public bridges::Encoder {
   void load(std::istream& in) override;
 
  protected:
-  /// The training options (see Model).
-  virtual const Training& training() const = 0;
   /// The option latent_dim, for the networks whose latent size is fixed by
   /// it rather than by the image size.
   virtual std::optional<int64_t> latent_dim() const = 0;
@@ -74,15 +72,14 @@ class VisionEncoder : public bridges::Encoder {
   int64_t classes_ = 0;
 };
 
-/// A network of `Family` (Classifier or AutoEncoder) with its typed
+/// A network of `Kind` (Classifier or AutoEncoder) with its typed
 /// `Options`, which extend Training.
-template <class Family, class Options>
-class Model : public bridges::sdk::WithOptions<Family, Options> {
+template <class Kind, class Options>
+class Model : public bridges::sdk::Member<Kind, Options> {
  public:
-  using bridges::sdk::WithOptions<Family, Options>::WithOptions;
+  using bridges::sdk::Member<Kind, Options>::Member;
 
  protected:
-  const Training& training() const override { return this->options_; }
   std::optional<int64_t> latent_dim() const override {
     if constexpr (requires { this->options_.latent_dim; })
       return this->options_.latent_dim;

@@ -142,6 +142,32 @@ class WithOptions : public Base {
   Options options_;
 };
 
+/// The base of a family of components that share some options (a plugin's
+/// shared_options): the family's code reads them through shared_options(),
+/// and each member's typed options extend Shared (BRIDGES_DERIVED_OPTIONS).
+///
+///   class ImageDataset : public bridges::sdk::Family<bridges::Dataset, Sampling> { ... shared_options().seed ... };
+///   class Mnist final : public bridges::sdk::Member<ImageDataset, MnistOptions> { ... options_.test_size ... };
+template <class Base, class Shared>
+class Family : public Base {
+ public:
+  using SharedOptions = Shared;
+
+ protected:
+  virtual const Shared& shared_options() const = 0;
+};
+
+/// A member of `FamilyBase` (a Family) with its typed Options, which extend
+/// the family's shared options.
+template <class FamilyBase, class Options>
+class Member : public WithOptions<FamilyBase, Options> {
+ public:
+  using WithOptions<FamilyBase, Options>::WithOptions;
+
+ protected:
+  const typename FamilyBase::SharedOptions& shared_options() const override { return this->options_; }
+};
+
 /// The table row for class T (a Similarity, Aggregator, Encoder or Dataset
 /// constructible from const nlohmann::json&), under `name`.
 template <class T>
