@@ -293,25 +293,49 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
     p.aggregators.push_back(spec);
   }
 
-  const json decoder = j.value("decoder", json::object());
-  c.only_keys(decoder, {"hidden", "epochs", "batch_size", "lr", "seeds", "train_samples", "test_samples"}, "$.decoder");
+  json decoder = j.value("decoder", json::object());
+  c.only_keys(decoder, {"hidden", "epochs", "batch_size", "lr", "seeds", "train_samples", "test_samples", "patience",
+                        "max_epochs", "val_fraction"},
+              "$.decoder");
   p.decoder = {{"hidden", c.integer(decoder, "hidden", 256, 1, "$.decoder")},
                {"epochs", c.integer(decoder, "epochs", 5, 1, "$.decoder")},
                {"batch_size", c.integer(decoder, "batch_size", 256, 1, "$.decoder")},
                {"lr", decoder.value("lr", 1e-3)},
                {"seeds", decoder.value("seeds", json::array({0, 1, 2}))},
-               {"train_samples", decoder.value("train_samples", json())},
-               {"test_samples", decoder.value("test_samples", json())}};
+               {"patience", c.integer(decoder, "patience", 0, 0, "$.decoder")},
+               {"max_epochs", c.integer(decoder, "max_epochs", 100, 1, "$.decoder")},
+               {"val_fraction", decoder.value("val_fraction", 0.1)}};
   if (!p.decoder["lr"].is_number() || p.decoder["lr"].get<double>() <= 0)
     c.fail("$.decoder.lr", fmt::format("expected a positive number, found {}.", json_excerpt(p.decoder["lr"])));
   if (!p.decoder["seeds"].is_array() || p.decoder["seeds"].empty())
     c.fail("$.decoder.seeds", "expected a non-empty list of seeds, e.g. [0, 1, 2].");
   for (const auto& seed : p.decoder["seeds"])
     if (!seed.is_number_integer() || seed.get<int64_t>() < 0) c.fail("$.decoder.seeds", fmt::format("{} is not a seed.", json_excerpt(seed)));
-  for (const char* key : {"train_samples", "test_samples"})
-    if (!p.decoder[key].is_null() && (!p.decoder[key].is_number_integer() || p.decoder[key].get<int64_t>() < 1))
-      c.fail(fmt::format("$.decoder.{}", key), fmt::format("expected null (the whole split) or a positive integer, found {}.",
-                                                           json_excerpt(p.decoder[key])));
+  if (const json& f = p.decoder["val_fraction"]; !f.is_number() || !(f.get<double>() > 0 && f.get<double>() < 1))
+    c.fail("$.decoder.val_fraction", fmt::format("expected a number between 0 and 1 (exclusive), found {}.", json_excerpt(f)));
+  if (p.decoder["patience"].get<int64_t>() > 0 && decoder.contains("epochs"))
+    c.fail("$.decoder.epochs", "with \"patience\" (early stopping) training runs until the validation loss stops "
+                               "improving, at most \"max_epochs\"; remove \"epochs\", the count without early stopping.");
+  if (p.decoder["patience"].get<int64_t>() == 0)
+    for (const char* key : {"max_epochs", "val_fraction"})
+      if (decoder.contains(key))
+        c.fail(fmt::format("$.decoder.{}", key), fmt::format("\"{}\" applies to early stopping only; set \"patience\" "
+                                                             "(e.g. 5) too, or remove it.",
+                                                             key));
+  // The resolved decoder names the options of its regime only, so that it reads back as it was.
+  if (p.decoder["patience"].get<int64_t>() > 0)
+    p.decoder.erase("epochs");
+  else
+    for (const char* key : {"max_epochs", "val_fraction"}) p.decoder.erase(key);
+  for (const char* key : {"train_samples", "test_samples"}) {
+    json limit = decoder.value(key, json());
+    if (limit == "all") limit = nullptr;  // the whole split, as null
+    if (!limit.is_null() && (!limit.is_number_integer() || limit.get<int64_t>() < 1))
+      c.fail(fmt::format("$.decoder.{}", key), fmt::format("expected \"all\" (the whole split) or a positive integer, "
+                                                           "found {}.",
+                                                           json_excerpt(limit)));
+    p.decoder[key] = limit;
+  }
 
   const json experiments = j.value("experiments", json::array({"stitching"}));
   if (!experiments.is_array() || experiments.empty()) c.fail("$.experiments", "expected a non-empty array of experiments.");

@@ -10,13 +10,17 @@
 #include "bridges/error.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/util/messages.hpp"
+#include "bridges/util/interrupt.hpp"
+#include "bridges/util/io.hpp"
+#include "bridges/build_info.hpp"
+#include "bridges/experiments/fingerprint.hpp"
 
 namespace bridges {
 
 using nlohmann::json;
 
-RunContext::RunContext(const Pipeline& pipeline, ComponentSource& source, std::ostream& log)
-    : p_(pipeline), source_(source), log_(log), start_(std::chrono::steady_clock::now()) {}
+RunContext::RunContext(const Pipeline& pipeline, ComponentSource& source, std::filesystem::path out, std::ostream& log)
+    : p_(pipeline), source_(source), out_(std::move(out)), log_(log), start_(std::chrono::steady_clock::now()) {}
 
 void RunContext::note(const std::string& text) {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -71,6 +75,51 @@ std::vector<json> RunContext::aggregators(const json& names) const {
 
 std::vector<uint64_t> RunContext::decoder_seeds() const { return p_.decoder["seeds"].get<std::vector<uint64_t>>(); }
 
+std::string RunContext::decoder_key(const Names& set, const json& aggregator, std::size_t i, uint64_t seed) const {
+  json projections = json::array();
+  for (const auto& name : set) {
+    const auto& pr = p_.projection(name);
+    projections.push_back({{"spec", pr.spec}, {"negated", pr.negated}});
+  }
+  json encoder_keys = json::array();
+  for (const auto& e : encoders_) encoder_keys.push_back(e.key);
+  const json key{{"format", 1},  // raise when what a decoder computes changes
+                 {"build", std::string(build_id())},
+                 {"dataset", p_.dataset},
+                 {"classes", classes_},
+                 {"train", Fingerprint().add(train_.indices).add(train_labels_).hex()},
+                 {"test", Fingerprint().add(test_.indices).add(test_labels_).hex()},
+                 {"anchors", Fingerprint().add(anchors_).hex()},
+                 {"normalize", p_.normalize},
+                 {"projections", projections},
+                 {"aggregator", aggregator},
+                 {"decoder", p_.decoder_options(seed).to_json()},
+                 {"seed", seed},
+                 {"encoders", encoder_keys},
+                 {"trained_on", i}};
+  return Fingerprint().add(key).hex();
+}
+
+namespace {
+
+// A decoder's cached scores, or null when absent or unreadable (then it is
+// trained again: a damaged file costs time, never a wrong number).
+json read_cached_decoder(const std::filesystem::path& file, std::size_t m) {
+  if (!std::filesystem::exists(file)) return nullptr;
+  try {
+    json j = parse_json(read_text(file), file.string(), "");
+    const auto good = [&](const char* key) {
+      if (!j.contains(key) || !j[key].is_array() || j[key].size() != m) return false;
+      return std::all_of(j[key].begin(), j[key].end(), [](const json& v) { return v.is_number(); });
+    };
+    if (good("accuracy") && good("macro_f1") && j.contains("fit") && j["fit"].is_object()) return j;
+  } catch (const Error&) {
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 json RunContext::stitch(const Names& set, const json& aggregator) {
   const std::string key = fmt::format("{}|{}", join(set, "+"), aggregator["type"].get<std::string>());
   json& done = memo("stitch " + key);
@@ -79,19 +128,44 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
   const auto seeds = decoder_seeds();
   Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m))), f1 = acc;
   const int64_t k = anchors_.size(0);
+  const bool early = p_.decoder_options(0).patience > 0;
+  json epochs = json::object();  // under early stopping: the epochs each decoder trained, and the one it kept
+  std::size_t cached = 0;
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t s = 0; s < seeds.size(); ++s) {
-      RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()), k,
-                               classes_, p_.decoder_options(seeds[s]));
-      model.fit(space(encoders_[i], set, true), train_labels_,
-                fmt::format("{} on {} (seed {})", key, encoders_[i].name, seeds[s]));
+      throw_if_interrupted();
+      const std::filesystem::path file = out_ / "cache" / "decoders" / (decoder_key(set, aggregator, i, seeds[s]) + ".json");
+      json scores = read_cached_decoder(file, m);
+      if (scores.is_null()) {
+        RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()), k,
+                                 classes_, p_.decoder_options(seeds[s]));
+        const FitReport fit = model.fit(space(encoders_[i], set, true), train_labels_,
+                                        fmt::format("{} on {} (seed {})", key, encoders_[i].name, seeds[s]));
+        scores = {{"accuracy", json::array()}, {"macro_f1", json::array()},
+                  {"fit", {{"epochs", fit.epochs}, {"best_epoch", fit.best_epoch}, {"val_loss", fit.val_loss}}}};
+        for (std::size_t j = 0; j < m; ++j) {
+          const Scores sc = classification_scores(model.predict(space(encoders_[j], set, false)), test_labels_, classes_);
+          scores["accuracy"].push_back(sc.accuracy);
+          scores["macro_f1"].push_back(sc.macro_f1);
+        }
+        std::filesystem::create_directories(file.parent_path());
+        write_text_atomically(file, scores.dump() + "\n");
+      } else {
+        ++cached;
+      }
       for (std::size_t j = 0; j < m; ++j) {
-        const Scores sc = classification_scores(model.predict(space(encoders_[j], set, false)), test_labels_, classes_);
-        acc[s][i][j] = sc.accuracy;
-        f1[s][i][j] = sc.macro_f1;
+        acc[s][i][j] = scores["accuracy"][j].get<double>();
+        f1[s][i][j] = scores["macro_f1"][j].get<double>();
+      }
+      if (early) {
+        json fit = scores["fit"];
+        fit["seed"] = seeds[s];
+        epochs[encoders_[i].name].push_back(fit);
       }
     }
+  if (cached > 0) note(fmt::format("stitching {}: {} of {} decoders from the cache", key, cached, m * seeds.size()));
   json out = stitching_result(acc, f1, set, aggregator["type"]);
+  if (!epochs.empty()) out["decoder_epochs"] = epochs;
   add_pair_groups(out, acc);
   note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}", key,
                    out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),

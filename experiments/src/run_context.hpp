@@ -6,6 +6,7 @@
 // fills it; the experiment kinds (kinds/) read it.
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -29,13 +30,14 @@ using Names = std::vector<std::string>;
 struct EncoderState {
   std::string name;
   std::shared_ptr<Encoder> encoder;
+  std::string key;                                      ///< its cache key (type, options, training data)
   Tensor anchors, train, test;                          ///< latents
   std::map<std::string, std::pair<Tensor, Tensor>> rel;  ///< projection -> (train, test) relative spaces [n, k]
 };
 
 class RunContext {
  public:
-  RunContext(const Pipeline& pipeline, ComponentSource& source, std::ostream& log);
+  RunContext(const Pipeline& pipeline, ComponentSource& source, std::filesystem::path out, std::ostream& log);
 
   const Pipeline& pipeline() const { return p_; }
   ComponentSource& source() { return source_; }
@@ -68,7 +70,9 @@ class RunContext {
   // ---- decoders ----
   /// The stitching matrices of one projection set and aggregator: a decoder
   /// trained on every encoder for every seed, scored on every encoder.
-  /// Computed once per anchor setting.
+  /// Computed once per anchor setting; each decoder's scores are kept in
+  /// the run folder's cache/decoders under a key of everything that decides
+  /// them, so an interrupted or extended run trains only what is missing.
   nlohmann::json stitch(const Names& set, const nlohmann::json& aggregator);
   /// Matrices and summaries from accuracy and macro-F1 cubes.
   static nlohmann::json stitching_result(const Cube& acc, const Cube& f1, const nlohmann::json& projections,
@@ -80,8 +84,13 @@ class RunContext {
   nlohmann::json& memo(const std::string& key) { return memo_[key]; }
 
  protected:
+  /// The cache key of one decoder of stitch(): trained on encoder i with
+  /// `seed`, scored on every encoder.
+  std::string decoder_key(const Names& set, const nlohmann::json& aggregator, std::size_t i, uint64_t seed) const;
+
   const Pipeline& p_;
   ComponentSource& source_;
+  std::filesystem::path out_;  ///< the run folder
   std::ostream& log_;
   std::ofstream logfile_;
   std::chrono::steady_clock::time_point start_;

@@ -47,7 +47,7 @@ bool trains_decoders(const Pipeline& p) {
 class Run : public RunContext {
  public:
   Run(const Pipeline& p, ComponentSource& source, fs::path out, std::ostream& log)
-      : RunContext(p, source, log), out_(std::move(out)) {}
+      : RunContext(p, source, std::move(out), log) {}
 
   json execute() {
     const FolderLock lock(out_);  // one run at a time in a run folder
@@ -185,7 +185,7 @@ class Run : public RunContext {
   void prepare_encoders() {
     for (const auto& pe : p_.encoders) {
       throw_if_interrupted();
-      EncoderState e{pe.name, source_.make_from_json<Encoder>(pe.spec), {}, {}, {}, {}};
+      EncoderState e{pe.name, source_.make_from_json<Encoder>(pe.spec), {}, {}, {}, {}, {}};
       const CachedFit fit = fit_cached(*e.encoder, train_full_, out_ / "cache" / "encoders");
       if (!fit.warning.empty()) note("warning: " + fit.warning);
       note(fmt::format("encoder {}: {}", pe.name, !e.encoder->trainable() ? "fixed (not trained)"
@@ -200,9 +200,9 @@ class Run : public RunContext {
       encoders_.push_back(std::move(e));
     }
     for (auto& e : encoders_) {
-      const std::string key = encoder_cache_key(*e.encoder, train_full_);
-      e.train = latents(e, key, train_, "train");
-      e.test = latents(e, key, test_, "test");
+      e.key = encoder_cache_key(*e.encoder, train_full_);
+      e.train = latents(e, e.key, train_, "train");
+      e.test = latents(e, e.key, test_, "test");
       encoder_results_[e.name]["dim"] = e.train.size(1);
     }
   }
@@ -212,12 +212,12 @@ class Run : public RunContext {
     Tensor latents_for_anchors;
     if (strategy == "farthest_point" || strategy == "kmeans") {  // chosen in one encoder's latent space
       auto& e = state(p_.anchors["encoder"]);
-      latents_for_anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), train_full_, "train-all");
+      latents_for_anchors = latents(e, e.key, train_full_, "train-all");
     }
     anchors_ = select_anchors(strategy, count, seed, train_full_.labels, latents_for_anchors);
     anchor_setting_ = {{"count", anchors_.size(0)}, {"strategy", strategy}, {"seed", seed}};
     const Examples anchor_examples = train_full_.select(anchors_);
-    for (auto& e : encoders_) e.anchors = latents(e, encoder_cache_key(*e.encoder, train_full_), anchor_examples, "anchors");
+    for (auto& e : encoders_) e.anchors = latents(e, e.key, anchor_examples, "anchors");
     note(fmt::format("{} {} anchors (seed {}); latents of {} encoders ready", count, strategy, seed, encoders_.size()));
   }
 
@@ -241,7 +241,6 @@ class Run : public RunContext {
                      anchors_.size(0)));
   }
 
-  fs::path out_;
   std::shared_ptr<Dataset> dataset_;
   json anchor_setting_;  // {"count", "strategy", "seed"} of anchors_
   json encoder_results_ = json::object();

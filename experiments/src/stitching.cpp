@@ -6,11 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <random>
 
 #include "bridges/error.hpp"
 #include "bridges/util/progress.hpp"
 #include "bridges/util/random.hpp"
+#include "bridges/util/subsets.hpp"
 
 namespace bridges {
 
@@ -23,11 +25,20 @@ DecoderOptions DecoderOptions::from_json(const json& j) {
   o.epochs = j.value("epochs", o.epochs);
   o.batch_size = j.value("batch_size", o.batch_size);
   o.lr = j.value("lr", o.lr);
+  o.patience = j.value("patience", o.patience);
+  o.max_epochs = j.value("max_epochs", o.max_epochs);
+  o.val_fraction = j.value("val_fraction", o.val_fraction);
   return o;
 }
 
 json DecoderOptions::to_json() const {
-  return {{"hidden", hidden}, {"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr}};
+  json out{{"hidden", hidden}, {"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr}};
+  if (patience > 0) {
+    out["patience"] = patience;
+    out["max_epochs"] = max_epochs;
+    out["val_fraction"] = val_fraction;
+  }
+  return out;
 }
 
 Scores classification_scores(const Tensor& predicted, const Tensor& labels, int64_t classes) {
@@ -100,25 +111,88 @@ void check_inputs(const Net& net, const std::vector<Tensor>& subspaces, int64_t 
       throw ShapeError(fmt::format("relative decoder: every subspace must be [{}, {}], found {}.", n, net.k, describe(r)));
 }
 
+using Loss = std::function<Tensor(const Tensor& out, const Tensor& target)>;
+
+// The rows held out for validation: a seeded stratified subset of
+// `fraction` of the n examples when `strata` (labels) is defined, else a
+// seeded uniform one. Seed 0 for every decoder: one validation set per
+// training set. Sorted.
+Tensor validation_rows(const Tensor& strata, int64_t n, double fraction, const std::string& label) {
+  const auto count = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+  if (count < 1 || count >= n)
+    throw ConfigError(fmt::format("{}: val_fraction {} of {} training examples leaves {} for validation and {} for "
+                                  "training; both need at least one (raise the fraction or the number of examples).",
+                                  label, fraction, n, count, n - count));
+  if (strata.defined()) return std::get<0>(stratified_subset(strata, count, 0).sort());
+  std::mt19937_64 rng(0);
+  return std::get<0>(permutation(n, rng).narrow(0, 0, count).sort());
+}
+
+// The mean loss over `rows`, in evaluation mode, in batches, without gradients.
+double mean_loss(Net& net, const std::vector<Tensor>& subspaces, const Tensor& targets, const Tensor& rows,
+                 const Loss& loss) {
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const int64_t n = rows.size(0);
+  double sum = 0;
+  for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
+    const Tensor batch = rows.narrow(0, begin, std::min(kEvalBatch, n - begin));
+    sum += loss(net.forward(rows_of(subspaces, batch)), targets.index_select(0, batch)).item<double>() *
+           static_cast<double>(batch.size(0));
+  }
+  net.train();
+  return sum / static_cast<double>(n);
+}
+
+// Copies of every parameter and buffer, to restore the best epoch's weights.
+std::vector<Tensor> snapshot(const Net& net) {
+  std::vector<Tensor> out;
+  for (const auto& p : net.parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : net.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void restore(Net& net, const std::vector<Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  std::size_t i = 0;
+  for (auto& p : net.parameters()) p.copy_(saved[i++]);
+  for (auto& b : net.buffers()) b.copy_(saved[i++]);
+}
+
 // Adam on `params` over shuffled batches: `epochs` passes, or exactly
-// `steps` steps when steps > 0.
-void train(Net& net, const std::vector<Tensor>& params, const std::vector<Tensor>& subspaces, const Tensor& targets,
-           const std::function<Tensor(const Tensor& out, const Tensor& target)>& loss, int64_t epochs, int64_t steps,
-           int64_t batch, double lr, uint64_t seed, const std::string& label) {
-  const int64_t n = targets.size(0);
+// `steps` steps when steps > 0, or (patience > 0) early stopping on a
+// held-out part of the examples (see DecoderOptions); `strata` (labels, or
+// undefined) stratifies the held-out part.
+FitReport train(Net& net, const std::vector<Tensor>& params, const std::vector<Tensor>& subspaces,
+                const Tensor& targets, const Tensor& strata, const Loss& loss, const DecoderOptions& o, int64_t steps,
+                double lr, uint64_t seed, const std::string& label) {
+  const int64_t n = targets.size(0), batch = o.batch_size;
   check_inputs(net, subspaces, n);
   if (n == 0) throw ConfigError(fmt::format("{}: no training examples.", label));
+  const bool early = steps <= 0 && o.patience > 0;
+  Tensor train_rows = at::arange(n, at::TensorOptions().dtype(at::kLong)), val_rows;
+  if (early) {
+    val_rows = validation_rows(strata, n, o.val_fraction, label);
+    Tensor keep = torch::ones({n}, torch::kBool);
+    keep.index_fill_(0, val_rows, false);
+    train_rows = keep.nonzero().flatten();
+  }
+  const int64_t m = train_rows.size(0);
   net.train();
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(lr));
   std::mt19937_64 rng(seed);
-  const int64_t total = steps > 0 ? steps * std::min(batch, n) : epochs * n;
+  const int64_t max_epochs = early ? o.max_epochs : o.epochs;
+  const int64_t total = steps > 0 ? steps * std::min(batch, m) : max_epochs * m;
   Progress progress(label, total, "ex");
-  int64_t done = 0, step = 0;
+  int64_t done = 0, step = 0, epoch = 0, since_best = 0;
   double loss_sum = 0, loss_count = 0;
-  while (steps > 0 ? step < steps : done < total) {
-    const Tensor order = permutation(n, rng);
-    for (int64_t begin = 0; begin < n && (steps <= 0 || step < steps); begin += batch, ++step) {
-      const Tensor rows = order.narrow(0, begin, std::min(batch, n - begin));
+  FitReport report;
+  report.val_loss = NAN;
+  std::vector<Tensor> best;
+  while (steps > 0 ? step < steps : epoch < max_epochs) {
+    const Tensor order = train_rows.index_select(0, permutation(m, rng));
+    for (int64_t begin = 0; begin < m && (steps <= 0 || step < steps); begin += batch, ++step) {
+      const Tensor rows = order.narrow(0, begin, std::min(batch, m - begin));
       optimizer.zero_grad();
       const Tensor value = loss(net.forward(rows_of(subspaces, rows)), targets.index_select(0, rows));
       value.backward();
@@ -128,9 +202,27 @@ void train(Net& net, const std::vector<Tensor>& params, const std::vector<Tensor
       done += rows.size(0);
       progress.update(done, {{"loss", loss_sum / loss_count}});
     }
+    ++epoch;
+    if (!early) continue;
+    const double val = mean_loss(net, subspaces, targets, val_rows, loss);
+    if (!std::isfinite(val))
+      throw NonFiniteError(fmt::format("{}: the validation loss is {} after epoch {}; lower the learning rate.", label,
+                                     val, epoch));
+    if (best.empty() || val < report.val_loss) {
+      report.val_loss = val;
+      report.best_epoch = epoch;
+      best = snapshot(net);
+      since_best = 0;
+    } else if (++since_best >= o.patience) {
+      break;
+    }
   }
+  if (early) restore(net, best);
+  report.epochs = epoch;
+  if (!early) report.best_epoch = epoch;
   progress.finish({{"loss", loss_count > 0 ? loss_sum / loss_count : 0.0}});
   net.eval();
+  return report;
 }
 
 // forward in evaluation mode, in batches, without gradients.
@@ -173,11 +265,12 @@ RelativeClassifier::RelativeClassifier(std::shared_ptr<Aggregator> aggregator, i
 
 RelativeClassifier::~RelativeClassifier() = default;
 
-void RelativeClassifier::fit(const std::vector<Tensor>& subspaces, const Tensor& labels, const std::string& label) {
+FitReport RelativeClassifier::fit(const std::vector<Tensor>& subspaces, const Tensor& labels, const std::string& label) {
   const auto& o = impl_->options;
-  train(impl_->net, impl_->net.parameters(), subspaces, labels.to(at::kLong),
-        [](const Tensor& out, const Tensor& y) { return torch::cross_entropy_loss(out, y); }, o.epochs, 0,
-        o.batch_size, o.lr, o.seed, label);
+  const Tensor y = labels.to(at::kLong);
+  return train(impl_->net, impl_->net.parameters(), subspaces, y, y,
+               [](const Tensor& out, const Tensor& t) { return torch::cross_entropy_loss(out, t); }, o, 0, o.lr, o.seed,
+               label);
 }
 
 Tensor RelativeClassifier::logits(const std::vector<Tensor>& subspaces) { return evaluate(impl_->net, subspaces); }
@@ -206,9 +299,9 @@ void RelativeClassifier::finetune(const std::string& params, int64_t steps, doub
   } else {
     throw ConfigError(fmt::format("fine-tuning: \"params\" must be \"qkv\" or \"head\", found \"{}\".", params));
   }
-  train(net, chosen, subspaces, labels.to(at::kLong),
-        [](const Tensor& out, const Tensor& y) { return torch::cross_entropy_loss(out, y); }, 0, steps,
-        impl_->options.batch_size, lr, seed, fmt::format("fine-tune {}", params));
+  train(net, chosen, subspaces, labels.to(at::kLong), Tensor(),
+        [](const Tensor& out, const Tensor& y) { return torch::cross_entropy_loss(out, y); }, impl_->options, steps, lr,
+        seed, fmt::format("fine-tune {}", params));
 }
 
 void RelativeClassifier::copy_weights(const RelativeClassifier& trained) {
@@ -274,11 +367,11 @@ RelativeReconstructor::RelativeReconstructor(std::shared_ptr<Aggregator> aggrega
 
 RelativeReconstructor::~RelativeReconstructor() = default;
 
-void RelativeReconstructor::fit(const std::vector<Tensor>& subspaces, const Tensor& images, const std::string& label) {
+FitReport RelativeReconstructor::fit(const std::vector<Tensor>& subspaces, const Tensor& images,
+                                     const std::string& label) {
   const auto& o = impl_->options;
-  train(impl_->net, impl_->net.parameters(), subspaces, images.flatten(1).to(at::kFloat),
-        [](const Tensor& out, const Tensor& y) { return torch::mse_loss(out, y); }, o.epochs, 0, o.batch_size, o.lr,
-        o.seed, label);
+  return train(impl_->net, impl_->net.parameters(), subspaces, images.flatten(1).to(at::kFloat), Tensor(),
+               [](const Tensor& out, const Tensor& y) { return torch::mse_loss(out, y); }, o, 0, o.lr, o.seed, label);
 }
 
 Tensor RelativeReconstructor::reconstruct(const std::vector<Tensor>& subspaces) {

@@ -182,6 +182,29 @@ TEST_CASE("orientation closer_is_larger negates the distances, as their manifest
   }
 }
 
+TEST_CASE("decoder training: \"all\" samples, early stopping's options and their conflicts") {
+  json j = minimal();
+  j["decoder"]["train_samples"] = "all";
+  j["decoder"].erase("epochs");
+  j["decoder"]["patience"] = 4;
+  const Pipeline p = parse(j);
+  CHECK(p.decoder["train_samples"].is_null());  // the whole split
+  const DecoderOptions o = p.decoder_options(7);
+  CHECK(o.patience == 4);
+  CHECK(o.max_epochs == 100);
+  CHECK(o.val_fraction == doctest::Approx(0.1));
+  CHECK(o.seed == 7);
+  CHECK(parse(p.to_json()).to_json() == p.to_json());
+  CHECK(parse(minimal()).decoder_options(0).patience == 0);  // no early stopping unless asked
+
+  check_error([](json& k) { k["decoder"]["patience"] = 3; }, {"$.decoder.epochs", "remove \"epochs\""});
+  check_error([](json& k) { k["decoder"]["max_epochs"] = 30; }, {"$.decoder.max_epochs", "early stopping only", "\"patience\""});
+  check_error([](json& k) { k["decoder"].erase("epochs"); k["decoder"]["patience"] = 3; k["decoder"]["val_fraction"] = 1; },
+              {"$.decoder.val_fraction", "between 0 and 1"});
+  check_error([](json& k) { k["decoder"]["train_samples"] = "everything"; }, {"$.decoder.train_samples", "\"all\""});
+  check_error([](json& k) { k["decoder"]["patience"] = -1; }, {"$.decoder"});
+}
+
 TEST_CASE("${VAR} in any string is replaced by the environment") {
   ::setenv("BRIDGES_TEST_RUNS", "/srv/runs", 1);
   json j = minimal();
@@ -230,8 +253,41 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   std::ostringstream again;
   const json second = run_pipeline(p, stitching::registry(), {dir.path()}, again);
   CHECK(again.str().find("encoder mlp-0: loaded from the cache") != std::string::npos);
+  CHECK(again.str().find("stitching cosine|sum: 4 of 4 decoders from the cache") != std::string::npos);
   CHECK(second == first);
   CHECK(read_text(dir / "results.json") == first.dump(2) + "\n");
+
+  // The decoders' cache. Retrained without it, every decoder gives the same
+  // numbers (the cache hides no non-determinism) ...
+  const auto cached_decoders = [](const std::string& log) {  // the sum of "X of Y decoders from the cache"
+    int64_t total = 0;
+    for (std::size_t at = log.find(" decoders from the cache"); at != std::string::npos;
+         at = log.find(" decoders from the cache", at + 1)) {
+      const std::size_t of = log.rfind(" of ", at), start = log.rfind(' ', of - 1);
+      total += std::stoll(log.substr(start + 1, of - start - 1));
+    }
+    return total;
+  };
+  std::vector<fs::path> decoders;
+  for (const auto& entry : fs::directory_iterator(dir / "cache" / "decoders")) decoders.push_back(entry.path());
+  CHECK(decoders.size() == 6 * 4);  // 6 stitching runs x 2 encoders x 2 seeds (fine-tuning trains its own)
+  fs::remove_all(dir / "cache" / "decoders");
+  std::ostringstream afresh;
+  CHECK(run_pipeline(p, stitching::registry(), {dir.path()}, afresh) == first);
+  CHECK(cached_decoders(afresh.str()) == 0);
+  // ... a run interrupted after all but one decoder trains only that one ...
+  fs::remove(decoders.at(3));
+  std::ostringstream resumed;
+  CHECK(run_pipeline(p, stitching::registry(), {dir.path()}, resumed) == first);
+  CHECK(cached_decoders(resumed.str()) == 6 * 4 - 1);
+  // ... and a third decoder seed trains only the decoders of that seed.
+  json extended = minimal();
+  extended["decoder"]["seeds"] = json::array({0, 1, 2});
+  std::ostringstream more;
+  run_pipeline(parse(extended), stitching::registry(), {dir.path()}, more);
+  CHECK(more.str().find("stitching cosine|sum: 4 of 6 decoders from the cache") != std::string::npos);
+  CHECK(cached_decoders(more.str()) == 6 * 4);
+  run_pipeline(p, stitching::registry(), {dir.path()}, more);  // the run folder holds the two-seed results again
 
   // Flipped bits in a cached latents file are noticed and the latents encoded
   // again: the results stay those of the first run.

@@ -19,17 +19,36 @@ namespace bridges {
 class Aggregator;
 
 /// Training of a relative decoder (and of the aggregator's parameters).
+///
+/// Two regimes. patience = 0: exactly `epochs` passes over every training
+/// example. patience > 0 (early stopping, as the method trains): a
+/// `val_fraction` of the training examples is held out (stratified by label
+/// for classifiers; the same rows for every decoder of a training set, so
+/// decoders are compared on one validation set), training stops once the
+/// validation loss has not improved for `patience` epochs or after
+/// `max_epochs`, and the weights of the best epoch are restored.
 struct BRIDGES_API DecoderOptions {
   int64_t hidden = 256;     ///< width of the hidden layer
-  int64_t epochs = 5;
+  int64_t epochs = 5;       ///< without early stopping
   int64_t batch_size = 256;
   double lr = 1e-3;         ///< Adam
   uint64_t seed = 0;        ///< initial weights and batch order
+  int64_t patience = 0;     ///< epochs without a better validation loss before stopping; 0: no early stopping
+  int64_t max_epochs = 100; ///< the cap under early stopping
+  double val_fraction = 0.1;  ///< held out for validation under early stopping, in (0, 1)
 
-  /// From {"hidden": 256, "epochs": 5, "batch_size": 256, "lr": 0.001}
-  /// (missing keys keep their defaults; "seed" is set by the caller).
+  /// From {"hidden": 256, "epochs": 5, "batch_size": 256, "lr": 0.001,
+  /// "patience": 0, "max_epochs": 100, "val_fraction": 0.1} (missing keys
+  /// keep their defaults; "seed" is set by the caller).
   static DecoderOptions from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
+};
+
+/// How a training went.
+struct BRIDGES_API FitReport {
+  int64_t epochs = 0;       ///< epochs trained
+  int64_t best_epoch = 0;   ///< the epoch whose weights were kept (1-based; = epochs without early stopping)
+  double val_loss = 0;      ///< validation loss of the kept weights (NaN without early stopping)
 };
 
 /// accuracy and macro-averaged F1 of predicted [n] against labels [n]
@@ -57,7 +76,7 @@ class BRIDGES_API RelativeClassifier {
 
   /// Trains decoder and aggregator on subspaces (each [n, k]) and labels [n].
   /// `label` names the run in progress output.
-  void fit(const std::vector<Tensor>& subspaces, const Tensor& labels, const std::string& label = "decoder");
+  FitReport fit(const std::vector<Tensor>& subspaces, const Tensor& labels, const std::string& label = "decoder");
   /// [n, classes], in evaluation mode, without gradients.
   Tensor logits(const std::vector<Tensor>& subspaces);
   /// [n] int64.
@@ -93,7 +112,7 @@ class BRIDGES_API RelativeReconstructor {
                         std::vector<int64_t> image_shape, DecoderOptions options);
   ~RelativeReconstructor();
 
-  void fit(const std::vector<Tensor>& subspaces, const Tensor& images, const std::string& label = "decoder");
+  FitReport fit(const std::vector<Tensor>& subspaces, const Tensor& images, const std::string& label = "decoder");
   /// [n, c, h, w].
   Tensor reconstruct(const std::vector<Tensor>& subspaces);
   /// Mean squared error per pixel against `images`.
