@@ -30,24 +30,44 @@ struct AttentionOptions {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AttentionOptions, normalize, heads, dim, pool)
 
-// The checks every aggregator shares.
+// The checks every aggregator shares, and the normalisation of each
+// subspace before the merge: row by row without parameters (none, l2,
+// standardize), or "layernorm", each subspace through its own LayerNorm(k)
+// with a trainable scale and shift per anchor: the method's "normalization
+// layer" (appendix A.3), which can also learn to flip a subspace's sign.
 template <class Options>
 class Base : public bridges::sdk::WithOptions<bridges::Aggregator, Options> {
  public:
   explicit Base(const json& options)
       : bridges::sdk::WithOptions<bridges::Aggregator, Options>(options),
-        norm_(bridges::parse_subspace_norm(this->options_.normalize)) {}
+        layer_norm_(this->options_.normalize == "layernorm"),
+        norm_(layer_norm_ ? bridges::SubspaceNorm::none : bridges::parse_subspace_norm(this->options_.normalize)) {}
+
+  void build(int64_t s, int64_t k) override { build_norms(s, k); }
 
  protected:
-  // Each subspace normalised row by row, checked to share n and k.
-  std::vector<Tensor> normalized(const std::vector<Tensor>& subspaces) const {
+  // Registers the per-subspace LayerNorms (for "layernorm"); every build() calls it.
+  void build_norms(int64_t s, int64_t k) {
+    if (!layer_norm_) return;
+    nn::ModuleList list;
+    for (int64_t i = 0; i < s; ++i) list->push_back(nn::LayerNorm(nn::LayerNormOptions({k})));
+    norms_ = this->register_module("norms", list);
+  }
+
+  // Each subspace normalised, checked to share n and k.
+  std::vector<Tensor> normalized(const std::vector<Tensor>& subspaces) {
     if (subspaces.empty()) throw bridges::ShapeError(fmt::format("aggregator/{}: no subspaces to aggregate.", this->type()));
+    if (layer_norm_ && (norms_.is_empty() || norms_->size() != subspaces.size()))
+      throw bridges::ConfigError(fmt::format("aggregator/{}: \"normalize\": \"layernorm\" has one LayerNorm per subspace; "
+                                             "call build({}, k) before aggregate.",
+                                             this->type(), subspaces.size()));
     std::vector<Tensor> out;
-    for (const auto& r : subspaces) {
+    for (std::size_t i = 0; i < subspaces.size(); ++i) {
+      const Tensor& r = subspaces[i];
       if (r.dim() != 2 || r.sizes() != subspaces[0].sizes())
         throw bridges::ShapeError(fmt::format("aggregator/{}: subspaces must all be [n, k] of one shape; found {} and {}.",
                                               this->type(), bridges::describe(subspaces[0]), bridges::describe(r)));
-      out.push_back(bridges::normalize_subspace(r, norm_));
+      out.push_back(layer_norm_ ? norms_[i]->as<nn::LayerNorm>()->forward(r) : bridges::normalize_subspace(r, norm_));
     }
     return out;
   }
@@ -59,7 +79,9 @@ class Base : public bridges::sdk::WithOptions<bridges::Aggregator, Options> {
                                             k, subspaces.size(), subspaces[0].size(1)));
   }
 
+  bool layer_norm_;
   bridges::SubspaceNorm norm_;
+  nn::ModuleList norms_{nullptr};
 };
 
 class Concat final : public Base<MergeOptions> {
@@ -108,6 +130,7 @@ class MlpSum final : public Base<MergeOptions> {
   using Base::Base;
   std::string type() const override { return "mlp_sum"; }
   void build(int64_t s, int64_t k) override {
+    build_norms(s, k);
     mlps_ = register_module("mlps", subspace_mlps(s, k));
     s_ = s;
     k_ = k;
@@ -143,6 +166,7 @@ class SelfAttention : public Base<AttentionOptions> {
       throw bridges::ConfigError(fmt::format("aggregator/{}: the token size ({}) must be a multiple of \"heads\" ({}); "
                                              "set \"dim\" to a multiple of it.",
                                              type(), d_, heads));
+    build_norms(s, k);
     if (mlp_) mlps_ = register_module("mlps", subspace_mlps(s, k));
     if (d_ != k) embed_ = register_module("embed", nn::Linear(k, d_));
     q_ = register_module("q", nn::Linear(d_, d_));

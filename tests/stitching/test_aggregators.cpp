@@ -1,5 +1,9 @@
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/ones.h>
+#include <ATen/ops/allclose.h>
+#include <fmt/format.h>
+
+#include <map>
 
 #include "bridges/aggregator.hpp"
 #include "bridges/error.hpp"
@@ -93,4 +97,55 @@ TEST_CASE("aggregators refuse what they were not built for") {
   CHECK_THROWS_WITH_ALL(attention->build(2, 8), ConfigError, "multiple of \"heads\" (3)", "\"dim\"");
   CHECK_THROWS_WITH_ALL(stitching::registry().make<Aggregator>("sum")->aggregate({at::ones({2, 3}), at::ones({2, 4})}),
                         ShapeError, "one shape");
+}
+
+TEST_CASE("each aggregator has the structure its description documents") {
+  const int64_t s = 3, k = 8;
+  // The parameter names and shapes of each, built for 3 subspaces of 8 anchors.
+  const auto shapes = [&](const char* name, const json& options) {
+    auto agg = stitching::registry().make<Aggregator>(name, options);
+    agg->build(s, k);
+    std::map<std::string, std::vector<int64_t>> out;
+    for (const auto& p : agg->named_parameters()) out[p.key()] = p.value().sizes().vec();
+    return out;
+  };
+  using Shapes = std::map<std::string, std::vector<int64_t>>;
+  CHECK(shapes("concat", json::object()).empty());  // standardize: no parameters
+  CHECK(shapes("sum", json::object()).empty());
+  // "layernorm": one LayerNorm(k) per subspace, with a scale and a shift per anchor.
+  Shapes norms;
+  for (int i = 0; i < s; ++i) {
+    norms[fmt::format("norms.{}.weight", i)] = {k};
+    norms[fmt::format("norms.{}.bias", i)] = {k};
+  }
+  CHECK(shapes("sum", {{"normalize", "layernorm"}}) == norms);
+  CHECK(shapes("concat", {{"normalize", "layernorm"}}) == norms);
+  // mlp_sum: per subspace LayerNorm (no affine) -> Linear(k, k) -> Tanh.
+  Shapes mlps;
+  for (int i = 0; i < s; ++i) {
+    mlps[fmt::format("mlps.{}.1.weight", i)] = {k, k};
+    mlps[fmt::format("mlps.{}.1.bias", i)] = {k};
+  }
+  CHECK(shapes("mlp_sum", json::object()) == mlps);
+  // self_attention over the subspaces as tokens: q, k, v and out, each d x d.
+  Shapes attention;
+  for (const char* m : {"q", "k", "v", "out"}) {
+    attention[fmt::format("{}.weight", m)] = {k, k};
+    attention[fmt::format("{}.bias", m)] = {k};
+  }
+  CHECK(shapes("self_attention", {{"heads", 2}}) == attention);
+  Shapes both = attention;
+  both.insert(mlps.begin(), mlps.end());
+  CHECK(shapes("mlp_self_attention", {{"heads", 2}}) == both);
+
+  // A fresh LayerNorm (scale 1, shift 0) standardises each row as "standardize"
+  // does, up to its epsilon; sum then adds them.
+  const auto parts = subspaces(s, 5, k, false);
+  auto ln = stitching::registry().make<Aggregator>("sum", {{"normalize", "layernorm"}});
+  ln->build(s, k);
+  auto plain = stitching::registry().make<Aggregator>("sum");
+  CHECK(at::allclose(ln->aggregate(parts), plain->aggregate(parts), 1e-3, 1e-3));
+  // Without build() the LayerNorms do not exist: a clear error, not a crash.
+  auto unbuilt = stitching::registry().make<Aggregator>("sum", {{"normalize", "layernorm"}});
+  CHECK_THROWS_WITH_ALL(unbuilt->aggregate(parts), ConfigError, "one LayerNorm per subspace", "call build(3, k)");
 }
