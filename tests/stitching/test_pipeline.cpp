@@ -12,6 +12,7 @@
 #include "bridges/util/io.hpp"
 #include "bridges/formats/npy.hpp"
 #include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/report.hpp"
 #include "bridges/experiments/runner.hpp"
 #include "stitching_support.hpp"
 
@@ -464,4 +465,43 @@ TEST_CASE("a latent-similarity measure undefined for one pair is recorded with i
     CHECK(undefined["absolute"]["spearman_per_sample"].get<std::string>().find("no sample varies") != std::string::npos);
   }
   CHECK(read_text(dir / "run" / "report.md").find("## Latent similarity") != std::string::npos);
+}
+
+TEST_CASE("the report's verdict ranks every row against the best single projection on the same pairs") {
+  // Three encoders, six ordered pairs; the diagonal is end to end.
+  const auto run = [](const json& projections, const std::vector<double>& off_diagonal) {
+    json mean = json::array();
+    std::size_t c = 0;
+    double sum = 0;
+    for (int i = 0; i < 3; ++i) {
+      mean.push_back(json::array());
+      for (int j = 0; j < 3; ++j) {
+        const double v = i == j ? 0.9 : off_diagonal.at(c++);
+        if (i != j) sum += v;
+        mean[i].push_back(v);
+      }
+    }
+    const json zeros = json::array({json::array({0, 0, 0}), json::array({0, 0, 0}), json::array({0, 0, 0})});
+    const json stats{{"mean", mean}, {"std", zeros}};
+    const json ms{{"mean", sum / 6}, {"std", 0.002}};
+    return json{{"projections", projections}, {"aggregator", "sum"}, {"accuracy", stats}, {"macro_f1", stats},
+                {"index", stats},
+                {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
+                             {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}}, {"index", ms}}}};
+  };
+  const std::vector<double> a{0.80, 0.70, 0.60, 0.80, 0.70, 0.60};
+  std::vector<double> product = a;
+  for (std::size_t c = 0; c < 6; ++c) product[c] += c == 2 ? -0.01 : 0.05;
+  json results{{"pipeline", "verdict"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}},
+               {"classes", 2}, {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
+               {"stitching", {{"encoders", {"a", "b", "c"}},
+                              {"runs", {run({"cosine"}, a), run({"l1"}, std::vector<double>(6, 0.65)),
+                                        run({"cosine", "l1"}, product)}}}}};
+  const std::string md = markdown_report(results);
+  CHECK(md.find("the paired difference to **cosine · sum**") != std::string::npos);  // the best single: 0.700 > 0.650
+  // The product is the best row: 0.740, +0.040 ± 0.024 over pairs, higher in 5 of 6.
+  CHECK(md.find("| **cosine + l1 · sum** | **0.740 ± 0.105** | 0.002 | +0.040 ± 0.024 | 5 of 6 |") != std::string::npos);
+  CHECK(md.find("| cosine · sum | 0.700 ± 0.089 | 0.002 | best single | – |") != std::string::npos);
+  CHECK(md.find("| l1 · sum | 0.650 ± 0.000 | 0.002 | -0.050 ± 0.089 | 2 of 6 |") != std::string::npos);
+  CHECK(md.find("- cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum, higher in 5 of 6 pairs.") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 // encoder's; the absolute baseline does the same on raw latents.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "bridges/experiments/stitching.hpp"
@@ -16,6 +17,111 @@ namespace bridges {
 using nlohmann::json;
 
 namespace {
+
+// One row of the verdict: a relative run's stitched accuracy over the
+// encoder pairs i != j (each pair's accuracy averaged over decoder seeds),
+// and its paired difference to the best single projection on the same pairs.
+struct VerdictRow {
+  std::string name;
+  bool single = false;        // one projection
+  double mean = NAN;          // over pairs
+  double pair_std = NAN;      // spread over pairs
+  double seed_std = NAN;      // spread over decoder seeds (of the mean over pairs)
+  double diff = NAN, diff_std = NAN;  // minus the best single, over pairs
+  int wins = 0, pairs = 0;    // pairs where it beats the best single
+};
+
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? NAN : sum / static_cast<double>(v.size());
+}
+
+double std_of(const std::vector<double>& v) {  // sample standard deviation
+  if (v.size() < 2) return 0.0;
+  const double m = mean_of(v);
+  double sum = 0;
+  for (double x : v) sum += (x - m) * (x - m);
+  return std::sqrt(sum / static_cast<double>(v.size() - 1));
+}
+
+// The off-diagonal cells of a run's mean accuracy matrix (NaN where absent).
+std::vector<double> stitched_cells(json run) {
+  std::vector<double> out;
+  json& mean = run["accuracy"]["mean"];
+  if (!mean.is_array()) return out;
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    for (std::size_t j = 0; j < mean[i].size(); ++j)
+      if (i != j) out.push_back(mean[i][j].is_number() ? mean[i][j].get<double>() : NAN);
+  return out;
+}
+
+// The relative runs ranked against the best single projection; empty when
+// no run has a single projection.
+std::vector<VerdictRow> verdict(json results) {
+  std::vector<VerdictRow> rows;
+  std::vector<std::vector<double>> cells;
+  if (!results.contains("stitching")) return rows;
+  for (auto& run : results["stitching"]["runs"]) {
+    VerdictRow row;
+    row.name = run_name(run);
+    row.single = run["projections"].is_array() && run["projections"].size() == 1;
+    cells.push_back(stitched_cells(run));
+    std::vector<double> finite;
+    for (double x : cells.back())
+      if (std::isfinite(x)) finite.push_back(x);
+    row.mean = mean_of(finite);
+    row.pair_std = std_of(finite);
+    row.seed_std = ms_pair(run["summary"]["stitched"]["accuracy"]).second;
+    rows.push_back(row);
+  }
+  std::size_t best = rows.size();
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    if (rows[r].single && (best == rows.size() || rows[r].mean > rows[best].mean)) best = r;
+  if (best == rows.size()) return {};
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::vector<double> d;
+    for (std::size_t c = 0; c < cells[r].size() && c < cells[best].size(); ++c)
+      if (std::isfinite(cells[r][c]) && std::isfinite(cells[best][c])) d.push_back(cells[r][c] - cells[best][c]);
+    rows[r].diff = mean_of(d);
+    rows[r].diff_std = std_of(d);
+    rows[r].pairs = static_cast<int>(d.size());
+    rows[r].wins = static_cast<int>(std::count_if(d.begin(), d.end(), [](double x) { return x > 0; }));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const VerdictRow& a, const VerdictRow& b) { return a.mean > b.mean; });
+  return rows;
+}
+
+std::string signed_num(double x) { return std::isfinite(x) ? fmt::format("{:+.3f}", x) : "–"; }
+
+// "Does the product beat the best single projection?", answered from the runs.
+std::string verdict_section(json& r) {
+  const auto rows = verdict(r);
+  if (rows.empty()) return "";
+  const auto best_single = std::find_if(rows.begin(), rows.end(), [](const VerdictRow& v) { return v.single; });
+  std::string out = fmt::format(
+      "\n### Verdict: each row against the best single projection\n\nStitched accuracy over the {} encoder pairs "
+      "(each pair averaged over decoder seeds): mean ± std over pairs, and the std over decoder seeds of the mean. "
+      "*vs best single*: the paired difference to **{}** on the same pairs, mean ± std over pairs; *wins*: pairs where "
+      "the row is higher. The best row is in bold.\n\n",
+      best_single->pairs, best_single->name);
+  out += "| projections · aggregator | stitched (± pairs) | ± seeds | vs best single (± pairs) | wins |\n|---|---|---|---|---|\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const VerdictRow& v = rows[i];
+    const std::string name = i == 0 ? "**" + v.name + "**" : v.name;
+    const std::string stitched = fmt::format("{:.3f} ± {:.3f}", v.mean, v.pair_std);
+    const std::string diff = &v == &*best_single ? std::string("best single")
+                                                 : fmt::format("{} ± {:.3f}", signed_num(v.diff), v.diff_std);
+    out += fmt::format("| {} | {} | {:.3f} | {} | {} |\n", name, i == 0 ? "**" + stitched + "**" : stitched, v.seed_std,
+                       diff, &v == &*best_single ? std::string("–") : fmt::format("{} of {}", v.wins, v.pairs));
+  }
+  // The one-line answer, for every multi-projection row.
+  for (const VerdictRow& v : rows)
+    if (!v.single)
+      out += fmt::format("\n- {}: {} ± {:.3f} against {}, higher in {} of {} pairs.", v.name, signed_num(v.diff),
+                         v.diff_std, best_single->name, v.wins, v.pairs);
+  return out + "\n";
+}
 
 class StitchingExperiment final : public Experiment {
  public:
@@ -75,6 +181,7 @@ class StitchingExperiment final : public Experiment {
                          pm(s["stitched"]["accuracy"]), pm(s["index"]), pm(s["end_to_end"]["macro_f1"]),
                          pm(s["stitched"]["macro_f1"]));
     }
+    out += verdict_section(r);
     // Pairs grouped by encoder entry: across seeds of one architecture, or across architectures.
     json groups0 = stitching_runs(r).front()["summary"].value("groups", json::object());
     if (!groups0.empty() && groups0.size() <= 12) {
