@@ -159,6 +159,57 @@ std::string svg_bars(const std::vector<std::string>& labels, const std::vector<s
   return out + "</svg>";
 }
 
+std::string svg_dots(const std::vector<DotRow>& rows, const std::string& axis_title, double reference,
+                     const std::string& reference_label) {
+  if (rows.empty()) return "";
+  // A fitted scale: the smallest range holding every error bar and the
+  // reference, padded by 5 %, so that 0.78 and 0.81 do not look alike.
+  double lo = reference, hi = reference;
+  std::size_t longest = 0;
+  for (const auto& r : rows) {
+    if (!std::isfinite(r.mean)) continue;
+    lo = std::isfinite(lo) ? std::min(lo, r.mean - r.spread) : r.mean - r.spread;
+    hi = std::isfinite(hi) ? std::max(hi, r.mean + r.spread) : r.mean + r.spread;
+    longest = std::max(longest, r.label.size());
+  }
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return "";
+  if (hi - lo < 1e-6) hi = lo + 0.01;
+  const double pad = 0.05 * (hi - lo);
+  lo -= pad;
+  hi += pad;
+  // Labels sit left of the plot, right-aligned: 6.6 px per character of 11 px sans-serif is generous.
+  const int left = 12 + static_cast<int>(6.6 * static_cast<double>(longest)), plot = 420, row_height = 22, top = 14;
+  const int width = left + plot + 20, height = top + row_height * static_cast<int>(rows.size()) + 48;
+  const auto x_of = [&](double v) { return left + static_cast<int>(std::lround(plot * (v - lo) / (hi - lo))); };
+  std::string out = fmt::format(
+      R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" font-size="11">)svg",
+      width, height);
+  const int axis_y = top + row_height * static_cast<int>(rows.size());
+  for (int t = 0; t <= 4; ++t) {  // ticks
+    const double v = lo + (hi - lo) * t / 4;
+    const int x = x_of(v);
+    out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#e4e4e4"/><text x="{0}" y="{3}" text-anchor="middle">{4:.3f}</text>)svg",
+                       x, top - 4, axis_y, axis_y + 14, v);
+  }
+  out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle">{}</text>)svg", left + plot / 2, axis_y + 34,
+                     escape(axis_title));
+  if (std::isfinite(reference))
+    out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#b04a5a" stroke-dasharray="4 3"><title>{3}</title></line>)svg",
+                       x_of(reference), top - 4, axis_y, escape(reference_label));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const int y = top + row_height * static_cast<int>(i) + row_height / 2;
+    out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end"{}>{}</text>)svg", left - 8, y + 4,
+                       r.highlight ? R"( font-weight="bold")" : "", escape(r.label));
+    if (!std::isfinite(r.mean)) continue;
+    out += fmt::format(R"svg(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#333"/>)svg", x_of(r.mean - r.spread),
+                       x_of(r.mean + r.spread), y);
+    out += fmt::format(R"svg(<circle cx="{}" cy="{}" r="4" fill="{}"><title>{}: {:.4f} ± {:.4f}</title></circle>)svg",
+                       x_of(r.mean), y, r.highlight ? "#e08a2c" : "#3b6ea8", escape(r.label), r.mean, r.spread);
+  }
+  return out + "</svg>";
+}
+
 std::pair<double, double> ms_pair(json ms) {
   if (!ms.is_object() || !ms["mean"].is_number()) return {NAN, 0};
   return {ms["mean"].get<double>(), ms["std"].get<double>()};

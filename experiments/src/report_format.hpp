@@ -50,6 +50,17 @@ std::string svg_heatmap(nlohmann::json names, nlohmann::json mean, double lo, do
 /// values[label][series] = (mean, std).
 std::string svg_bars(const std::vector<std::string>& labels, const std::vector<std::string>& series,
                      const std::vector<std::vector<std::pair<double, double>>>& values, double hi);
+/// One row of a dot plot: a value with its spread.
+struct DotRow {
+  std::string label;
+  double mean, spread;
+  bool highlight = false;  ///< drawn in another colour, label in bold
+};
+/// A horizontal dot plot with error bars on a fitted scale (not from 0),
+/// labels left of the plot, an axis title and a dashed reference line at
+/// `reference` (NaN: none) explained by `reference_label`.
+std::string svg_dots(const std::vector<DotRow>& rows, const std::string& axis_title, double reference,
+                     const std::string& reference_label);
 /// (mean, std) of {"mean", "std"}; NaN when missing.
 std::pair<double, double> ms_pair(nlohmann::json ms);
 /// The stitching runs of the results, the absolute baseline last.

@@ -504,4 +504,22 @@ TEST_CASE("the report's verdict ranks every row against the best single projecti
   CHECK(md.find("| cosine · sum | 0.700 ± 0.089 | 0.002 | best single | – |") != std::string::npos);
   CHECK(md.find("| l1 · sum | 0.650 ± 0.000 | 0.002 | -0.050 ± 0.089 | 2 of 6 |") != std::string::npos);
   CHECK(md.find("- cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum, higher in 5 of 6 pairs.") != std::string::npos);
+
+  // The picture: a dot plot on a fitted scale whose every label fits its viewBox.
+  const std::string html = html_report(results);
+  const std::size_t h2 = html.find("<h2>Stitched accuracy against the best single projection</h2>");
+  REQUIRE(h2 != std::string::npos);
+  const std::string svg = html.substr(h2, html.find("</svg>", h2) - h2);
+  int width = 0;
+  REQUIRE(std::sscanf(svg.c_str() + svg.find("viewBox=\"0 0 "), "viewBox=\"0 0 %d", &width) == 1);
+  CHECK(svg.find("stitched accuracy, mean ± std over 6 encoder pairs") != std::string::npos);  // the axis title
+  CHECK(svg.find(">0.000<") == std::string::npos);  // not from 0: the scale fits the values
+  for (const char* label : {"cosine + l1 · sum", "cosine · sum", "l1 · sum"}) {
+    const std::size_t at = svg.find(std::string(">") + label + "</text>");
+    REQUIRE(at != std::string::npos);
+    const std::size_t x = svg.rfind("x=\"", at);
+    const int right = std::atoi(svg.c_str() + x + 3);  // right-aligned: the label ends here
+    CHECK(right - 6.6 * static_cast<double>(std::string(label).size()) >= 0);
+    CHECK(right <= width);
+  }
 }

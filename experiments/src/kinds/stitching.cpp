@@ -218,8 +218,16 @@ class StitchingExperiment final : public Experiment {
       labels.push_back(run_name(run));
       values.push_back({ms_pair(run["summary"]["end_to_end"]["accuracy"]), ms_pair(run["summary"]["stitched"]["accuracy"])});
     }
-    std::string out = "<h2>Accuracy per projection set and aggregator</h2>" +
-                      svg_bars(labels, {"end to end", "stitched"}, values, 1.0);
+    std::string out;
+    if (const auto rows = verdict(r); !rows.empty()) {
+      const auto best_single = std::find_if(rows.begin(), rows.end(), [](const VerdictRow& v) { return v.single; });
+      std::vector<DotRow> dots;
+      for (const auto& v : rows) dots.push_back({v.name, v.mean, v.pair_std, &v == &rows.front()});
+      out += "<h2>Stitched accuracy against the best single projection</h2>" +
+             svg_dots(dots, fmt::format("stitched accuracy, mean ± std over {} encoder pairs", best_single->pairs),
+                      best_single->mean, "best single projection: " + best_single->name);
+    }
+    out += "<h2>Accuracy per projection set and aggregator</h2>" + svg_bars(labels, {"end to end", "stitched"}, values, 1.0);
     out += "<h2>Stitching matrices (accuracy; rows: trained on, columns: evaluated on)</h2><div class=\"maps\">";
     for (auto& run : runs)
       out += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
