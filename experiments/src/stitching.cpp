@@ -220,7 +220,13 @@ FitReport train(Net& net, const std::vector<Tensor>& params, const std::vector<T
   if (early) restore(net, best);
   report.epochs = epoch;
   if (!early) report.best_epoch = epoch;
-  progress.finish({{"loss", loss_count > 0 ? loss_sum / loss_count : 0.0}});
+  Progress::Metrics final{{"loss", loss_count > 0 ? loss_sum / loss_count : 0.0}};
+  if (early) {
+    final.emplace_back("epochs", static_cast<double>(epoch));
+    final.emplace_back("best epoch", static_cast<double>(report.best_epoch));
+    final.emplace_back("val loss", report.val_loss);
+  }
+  progress.finish(final, done);
   net.eval();
   return report;
 }

@@ -82,10 +82,10 @@ void Progress::update(int64_t done, const Metrics& metrics) {
   }
 }
 
-void Progress::finish(const Metrics& metrics) {
+void Progress::finish(const Metrics& metrics, int64_t done) {
   if (quiet_ || finished_) return;
   finished_ = true;
-  *out_ << (interactive_ ? "\r" : "") << line(total_, metrics, true) << (interactive_ ? "\033[K\n" : "\n") << std::flush;
+  *out_ << (interactive_ ? "\r" : "") << line(done >= 0 ? done : total_, metrics, true) << (interactive_ ? "\033[K\n" : "\n") << std::flush;
 }
 
 }  // namespace bridges

@@ -31,8 +31,9 @@ class BRIDGES_API Progress {
   /// elsewhere writes a line at each further 25% or every 30 s. Throws
   /// Interrupted when an interruption was requested (interrupt.hpp).
   void update(int64_t done, const Metrics& metrics = {});
-  /// The final line, with the elapsed time and the rate.
-  void finish(const Metrics& metrics = {});
+  /// The final line, with the elapsed time and the rate; `done` when the
+  /// work stopped short of the total (e.g. early stopping), else the total.
+  void finish(const Metrics& metrics = {}, int64_t done = -1);
 
   /// Whether progress goes to a terminal (then redrawn in place).
   bool interactive() const { return interactive_; }
