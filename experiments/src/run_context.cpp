@@ -102,8 +102,14 @@ std::string RunContext::decoder_key(const Names& set, const json& aggregator, st
 
 namespace {
 
-// A decoder's cached scores, or null when absent or unreadable (then it is
-// trained again: a damaged file costs time, never a wrong number).
+// The checksum a cached decoder file carries over its scores.
+std::string scores_check(const json& scores) {
+  return Fingerprint().add(json{{"accuracy", scores["accuracy"]}, {"macro_f1", scores["macro_f1"]}, {"fit", scores["fit"]}}).hex();
+}
+
+// A decoder's cached scores, or null when absent, unreadable or not matching
+// its checksum (then it is trained again: a damaged file costs time, never a
+// wrong number).
 json read_cached_decoder(const std::filesystem::path& file, std::size_t m) {
   if (!std::filesystem::exists(file)) return nullptr;
   try {
@@ -112,7 +118,9 @@ json read_cached_decoder(const std::filesystem::path& file, std::size_t m) {
       if (!j.contains(key) || !j[key].is_array() || j[key].size() != m) return false;
       return std::all_of(j[key].begin(), j[key].end(), [](const json& v) { return v.is_number(); });
     };
-    if (good("accuracy") && good("macro_f1") && j.contains("fit") && j["fit"].is_object()) return j;
+    if (good("accuracy") && good("macro_f1") && j.contains("fit") && j["fit"].is_object() && j.contains("check") &&
+        j["check"] == scores_check(j))
+      return j;
   } catch (const Error&) {
   }
   return nullptr;
@@ -148,6 +156,7 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
           scores["accuracy"].push_back(sc.accuracy);
           scores["macro_f1"].push_back(sc.macro_f1);
         }
+        scores["check"] = scores_check(scores);
         std::filesystem::create_directories(file.parent_path());
         write_text_atomically(file, scores.dump() + "\n");
       } else {

@@ -277,11 +277,17 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   std::ostringstream afresh;
   CHECK(run_pipeline(p, stitching::registry(), {dir.path()}, afresh) == first);
   CHECK(cached_decoders(afresh.str()) == 0);
-  // ... a run interrupted after all but one decoder trains only that one ...
+  // ... a run interrupted after all but one decoder trains only that one,
+  // and a cached score with a changed digit is noticed by its checksum and
+  // trained again ...
   fs::remove(decoders.at(3));
+  std::string tampered = read_text(decoders.at(4));
+  const std::size_t digit = tampered.find("0.") + 3;
+  tampered[digit] = tampered[digit] == '9' ? '8' : static_cast<char>(tampered[digit] + 1);
+  testing::write_bytes(decoders.at(4), tampered);
   std::ostringstream resumed;
   CHECK(run_pipeline(p, stitching::registry(), {dir.path()}, resumed) == first);
-  CHECK(cached_decoders(resumed.str()) == 6 * 4 - 1);
+  CHECK(cached_decoders(resumed.str()) == 6 * 4 - 2);
   // ... and a third decoder seed trains only the decoders of that seed.
   json extended = minimal();
   extended["decoder"]["seeds"] = json::array({0, 1, 2});
