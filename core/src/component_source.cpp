@@ -41,12 +41,19 @@ void ComponentSource::throw_wrong_type(ComponentKind kind, std::string_view name
 }
 
 void InProcessSource::add(ComponentKind kind, std::string name, Factory factory, const json& options_spec,
-                          std::string description) {
+                          std::string description, std::string direction) {
   ComponentInfo info;
   info.kind = kind;
   info.name = std::move(name);
   info.description = std::move(description);
   info.provider = "in-process";
+  if (!direction.empty() && kind != ComponentKind::similarity)
+    throw ConfigError(fmt::format("{}: only similarities declare a direction.", info.qualified_name()));
+  if (!direction.empty() && direction != "similarity" && direction != "distance")
+    throw ConfigError(fmt::format("{}: direction \"{}\" is not \"similarity\" (a larger value is closer) or \"distance\" "
+                                  "(a larger value is farther).",
+                                  info.qualified_name(), direction));
+  info.direction = std::move(direction);
   info.options = OptionSchema::parse(options_spec, info.qualified_name());
   const std::string key = info.qualified_name();
   if (entries_.count(key) != 0)

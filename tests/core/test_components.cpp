@@ -113,6 +113,19 @@ TEST_CASE("an in-process source explains unknown names, bad options and failing 
   CHECK_THROWS_WITH_ALL(source.make<Encoder>("impostor"), CreateError, "not a encoder");
 }
 
+TEST_CASE("an in-process similarity declares its direction as a manifest does") {
+  InProcessSource source;
+  source.add<Scaled>("scaled", kScaledOptions, "a scaled distance", "distance");
+  source.add<Scaled>("undeclared", kScaledOptions);
+  CHECK(source.info(ComponentKind::similarity, "scaled").direction == "distance");
+  CHECK(source.info(ComponentKind::similarity, "undeclared").direction.empty());
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("other", kScaledOptions, "", "dissimilarity"), ConfigError,
+                        "similarity/other", "\"dissimilarity\" is not \"similarity\"");
+  const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
+  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, json::object(), "", "distance"), ConfigError,
+                        "encoder/e", "only similarities declare a direction");
+}
+
 TEST_CASE("component kinds parse from their JSON spelling") {
   CHECK(parse_component_kind("dataset") == ComponentKind::dataset);
   CHECK(to_string(ComponentKind::aggregator) == "aggregator");

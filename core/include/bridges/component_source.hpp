@@ -94,18 +94,21 @@ class BRIDGES_API InProcessSource : public ComponentSource {
   using Factory = std::function<std::shared_ptr<Component>(const nlohmann::json& options)>;
 
   /// Registers KIND/NAME. `options_spec` is an OptionSchema spec; options are
-  /// validated against it before `factory` runs. Throws ConfigError when the
-  /// name is taken or the spec is malformed.
+  /// validated against it before `factory` runs. A similarity may declare
+  /// its `direction`, "similarity" or "distance", as a manifest does. Throws
+  /// ConfigError when the name is taken, the spec is malformed or the
+  /// direction is not one of those.
   void add(ComponentKind kind, std::string name, Factory factory,
-           const nlohmann::json& options_spec = nlohmann::json::object(), std::string description = {});
+           const nlohmann::json& options_spec = nlohmann::json::object(), std::string description = {},
+           std::string direction = {});
 
   /// Registers class T, made with T(const nlohmann::json& options).
   template <class T>
   void add(std::string name, const nlohmann::json& options_spec = nlohmann::json::object(),
-           std::string description = {}) {
+           std::string description = {}, std::string direction = {}) {
     add(T::kind, std::move(name),
         [](const nlohmann::json& options) -> std::shared_ptr<Component> { return std::make_shared<T>(options); },
-        options_spec, std::move(description));
+        options_spec, std::move(description), std::move(direction));
   }
 
   std::vector<ComponentInfo> components() const override;
