@@ -3,6 +3,10 @@
 // sizes (k = 1280 anchors, 5000 training examples, batch 512, 10 classes).
 // The main job trains 18 decoders per projection set and aggregator and
 // scores each on 6 encoders, so these figures set its run time.
+// Then one epoch of mlp_sum at the method's scale (60000 examples x 4
+// subspaces x 1280 anchors) against the machine's GEMM throughput measured
+// in the same run: training these decoders is GEMM-bound, so the fraction of
+// torch::mm's throughput it reaches says how close to the machine it runs.
 // 2 threads unless BRIDGES_BENCH_THREADS says otherwise.
 //
 //   build/release/bin/bench_stitching
@@ -10,6 +14,9 @@
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 #include <fmt/format.h>
+
+#include <ATen/ops/empty.h>
+#include <ATen/ops/mm.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +29,68 @@
 #include "bench_support.hpp"
 
 using bench::seconds;
+
+namespace {
+
+// torch::mm's throughput in GFLOP/s on [m, k] x [k, n], best of 3 runs of
+// at least 1 s each (the machine is shared: the best run is the machine's).
+double mm_gflops(int64_t m, int64_t k, int64_t n) {
+  const bridges::Tensor a = at::randn({m, k}), b = at::randn({k, n});
+  bridges::Tensor out = at::empty({m, n});
+  at::mm_out(out, a, b);
+  double best = 0;
+  for (int run = 0; run < 3; ++run) {
+    int64_t calls = 0;
+    double elapsed = 0;
+    while (elapsed < 1.0) {
+      elapsed += seconds([&] { at::mm_out(out, a, b); });
+      ++calls;
+    }
+    best = std::max(best, 2.0 * static_cast<double>(m * k * n * calls) / elapsed / 1e9);
+  }
+  return best;
+}
+
+// One epoch of an mlp_sum decoder on `n` examples of `s` subspaces x k
+// anchors, and its throughput against torch::mm's in the same run.
+void method_scale(bridges::Registry& registry, int64_t n, int64_t s, int64_t k, int64_t classes) {
+  bridges::DecoderOptions options;
+  options.epochs = 1;
+  options.batch_size = 512;
+  options.lr = 0.002;
+  const int64_t hidden = options.hidden;
+  fmt::print("\nmlp_sum at the method's scale: {} examples x {} subspaces x {} anchors, 1 epoch, batch {}\n", n, s, k,
+             options.batch_size);
+  const bridges::Tensor labels = at::randint(classes, {n}, at::kLong);
+  std::vector<bridges::Tensor> spaces;
+  for (int64_t i = 0; i < s; ++i) spaces.push_back(at::randn({n, k}));
+  bridges::RelativeClassifier model(registry.make_from_json<bridges::Aggregator>({{"type", "mlp_sum"}}), s, k, classes,
+                                    options);
+  const double epoch = seconds([&] { model.fit(spaces, labels); });
+  // The multiply-adds of every Linear layer, per example: s Linear(k, k),
+  // the head's Linear(k, hidden) and Linear(hidden, classes). Training
+  // computes each forward and its weight gradient; the input gradient only
+  // in the head (the subspaces' Linear layers take inputs without gradient).
+  const double subspace_macs = static_cast<double>(s * k * k), head_macs = static_cast<double>(k * hidden + hidden * classes);
+  const double flops = 2.0 * static_cast<double>(n) * (2.0 * subspace_macs + 3.0 * head_macs);
+  // The nominal count also includes the subspace layers' input gradient.
+  const double nominal = 2.0 * static_cast<double>(n) * 3.0 * (subspace_macs + head_macs);
+  const double achieved = flops / epoch / 1e9;
+  const double mm_decoder = mm_gflops(options.batch_size, k, k), mm_projection = mm_gflops(10000, 768, 1280);
+  const double reference = std::max(mm_decoder, mm_projection);
+  fmt::print("  epoch                                        {:8.2f} s   ({:.0f} examples/s)\n", epoch,
+             static_cast<double>(n) / epoch);
+  fmt::print("  FLOPs computed (forward + weight gradients)  {:8.2f} TFLOP -> {:6.1f} GFLOP/s\n", flops / 1e12, achieved);
+  fmt::print("  nominal FLOPs (with every input gradient)    {:8.2f} TFLOP -> {:6.1f} GFLOP/s\n", nominal / 1e12,
+             nominal / epoch / 1e9);
+  fmt::print("  torch::mm, same run: [{0}, {1}] x [{1}, {1}]      {2:6.1f} GFLOP/s\n", options.batch_size, k, mm_decoder);
+  fmt::print("  torch::mm, same run: bench_projection's [10000, 768] x [768, 1280]  {:6.1f} GFLOP/s\n", mm_projection);
+  const double fraction = achieved / reference;
+  fmt::print("  computed FLOPs / best torch::mm throughput   {:8.0f} %   target >= 50 %   {}\n", 100 * fraction,
+             fraction >= 0.5 ? "PASS" : "FAIL");
+}
+
+}  // namespace
 
 int main() {
   bridges::keep_freed_memory();
@@ -61,4 +130,5 @@ int main() {
       fmt::print("  {:<26} {:>9} {:>10.2f} {:>12.0f} {:>12.3f} s\n", name, s, fit,
                  static_cast<double>(n * options.epochs) / fit, evaluate);
     }
+  method_scale(registry, bench::env_int("BRIDGES_BENCH_SCALE_EXAMPLES", 60000), 4, k, classes);
 }

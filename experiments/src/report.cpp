@@ -125,17 +125,48 @@ std::string markdown_report(const json& results) {
   return out;
 }
 
+namespace {
+
+// The Markdown the reports write inside a line, as HTML: **strong**,
+// *emphasis* and `code`. A marker counts only when it opens before a
+// non-space and closes after one, so "a * b" stays as it is.
+std::string inline_markup(const std::string& s) {  // s: already escaped
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    bool replaced = false;
+    for (const auto& [mark, tag] : {std::pair{std::string("**"), std::string("strong")}, std::pair{std::string("`"), std::string("code")},
+                                    std::pair{std::string("*"), std::string("em")}}) {
+      if (s.compare(i, mark.size(), mark) != 0 || i + mark.size() >= s.size() || s[i + mark.size()] == ' ') continue;
+      const std::size_t close = s.find(mark, i + mark.size());
+      if (close == std::string::npos || s[close - 1] == ' ') continue;
+      const std::string inner = s.substr(i + mark.size(), close - i - mark.size());
+      out += "<" + tag + ">" + (tag == "code" ? inner : inline_markup(inner)) + "</" + tag + ">";
+      i = close + mark.size();
+      replaced = true;
+      break;
+    }
+    if (!replaced) out += s[i++];
+  }
+  return out;
+}
+
+std::string inline_markdown(const std::string& text) { return inline_markup(escape(text)); }
+
+}  // namespace
+
 std::string html_report(const json& results) {
   json r = results;  // a mutable copy: see the note at the top
   std::string out = R"svg(<!DOCTYPE html><html><head><meta charset="utf-8"><title>)svg" + escape(r.value("pipeline", "bridges")) +
                     R"(</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-size:90%}.maps{display:flex;flex-wrap:wrap;gap:1em}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
+th{background:#f4f6fa;white-space:normal}td:first-child,th:first-child{text-align:left}code{font-size:90%}
+td.code{text-align:left;white-space:normal;word-break:break-all}.maps{display:flex;flex-wrap:wrap;gap:1em}
 .map{border:1px solid #eee;padding:.5em}</style></head><body>)";
   // The tables of the Markdown report, rendered simply: each "|"-row becomes an HTML row.
   std::string md = markdown_report(r);
   std::string body;
-  bool in_table = false;
+  bool in_table = false, in_list = false;
   std::size_t pos = 0;
   while (pos < md.size()) {
     std::size_t end = md.find('\n', pos);
@@ -155,11 +186,9 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
         std::string cell = line.substr(a, b - a);
         cell.erase(0, cell.find_first_not_of(' '));
         cell.erase(cell.find_last_not_of(' ') + 1);
-        std::string html = escape(cell);
-        for (const char* mark : {"**", "`"}) {
-          while (html.find(mark) != std::string::npos) html.erase(html.find(mark), std::string(mark).size());
-        }
-        body += fmt::format("<{0}>{1}</{0}>", header ? "th" : "td", html);
+        const std::string html = inline_markdown(cell);
+        const bool code = html.rfind("<code>", 0) == 0;
+        body += fmt::format("<{0}{1}>{2}</{0}>", header ? "th" : "td", code ? " class=\"code\"" : "", html);
         a = b + 1;
       }
       body += "</tr>";
@@ -169,12 +198,27 @@ th{background:#f4f6fa}td:first-child,th:first-child{text-align:left}code{font-si
       body += "</table>";
       in_table = false;
     }
-    if (line.rfind("### ", 0) == 0) body += "<h3>" + escape(line.substr(4)) + "</h3>";
-    else if (line.rfind("## ", 0) == 0) body += "<h2>" + escape(line.substr(3)) + "</h2>";
-    else if (line.rfind("# ", 0) == 0) body += "<h1>" + escape(line.substr(2)) + "</h1>";
-    else if (!line.empty()) body += "<p>" + escape(line) + "</p>";
+    const bool item = line.rfind("- ", 0) == 0;
+    if (in_list && !item) {
+      body += "</ul>";
+      in_list = false;
+    }
+    if (item) {
+      if (!in_list) body += "<ul>";
+      in_list = true;
+      body += "<li>" + inline_markdown(line.substr(2)) + "</li>";
+    } else if (line.rfind("### ", 0) == 0) {
+      body += "<h3>" + inline_markdown(line.substr(4)) + "</h3>";
+    } else if (line.rfind("## ", 0) == 0) {
+      body += "<h2>" + inline_markdown(line.substr(3)) + "</h2>";
+    } else if (line.rfind("# ", 0) == 0) {
+      body += "<h1>" + inline_markdown(line.substr(2)) + "</h1>";
+    } else if (!line.empty()) {
+      body += "<p>" + inline_markdown(line) + "</p>";
+    }
   }
   if (in_table) body += "</table>";
+  if (in_list) body += "</ul>";
 
   // Figures after the tables they illustrate.
   std::string figures;

@@ -88,22 +88,93 @@ std::string md_matrix(json names, json stats, int digits) {
 }
 
 // ---- SVG -------------------------------------------------------------------
+//
+// Every figure sizes itself from its labels: text is 11 px sans-serif, whose
+// characters are at most about 0.6 em (6.6 px) wide on average, so a label's
+// width is estimated as 6.6 px per character, and margins grow to hold the
+// longest label, rotated ones included. The SVGs carry a viewBox, so a page
+// may scale them without cutting anything off (tests check both).
 
 namespace {
+
+constexpr double kCharWidth = 6.6, kPi = 3.14159265358979323846;
+
+// Characters, not bytes: "·", "±" and "↔" are one character each.
+double text_width(const std::string& s) {
+  double chars = 0;
+  for (const unsigned char c : s) chars += (c & 0xC0) != 0x80 ? 1 : 0;
+  return kCharWidth * chars;
+}
+
+double text_width(const json& v) { return v.is_string() ? text_width(v.get<std::string>()) : 0.0; }
+
+std::string svg_open(int width, int height) {
+  return fmt::format(
+      R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" font-size="11">)svg",
+      width, height);
+}
+
 // White -> deep blue for values in [lo, hi]; grey for missing.
-std::string color(json v, double lo, double hi) {
-  if (!v.is_number()) return "#eeeeee";
-  const double t = std::clamp((v.get<double>() - lo) / std::max(hi - lo, 1e-12), 0.0, 1.0);
+std::string color(double v, double lo, double hi) {
+  if (!std::isfinite(v)) return "#eeeeee";
+  const double t = std::clamp((v - lo) / std::max(hi - lo, 1e-12), 0.0, 1.0);
   const auto mix = [&](int a, int b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
   return fmt::format("#{:02x}{:02x}{:02x}", mix(247, 8), mix(251, 48), mix(255, 107));
 }
 
+double number_or_nan(const json& v) { return v.is_number() ? v.get<double>() : NAN; }
+
+// The fewest decimals (at least `digits`, at most 4) that tell lo, the
+// middle and hi apart on a colour bar.
+int tick_digits(double lo, double hi, int digits) {
+  for (int d = digits; d < 4; ++d)
+    if (fmt::format("{:.{}f}", lo, d) != fmt::format("{:.{}f}", (lo + hi) / 2, d) &&
+        fmt::format("{:.{}f}", hi, d) != fmt::format("{:.{}f}", (lo + hi) / 2, d))
+      return d;
+  return 4;
+}
+
 }  // namespace
 
-std::string svg_heatmap(json names, json mean, double lo, double hi, int digits) {
-  const int n = static_cast<int>(names.size()), cell = 64, left = 110, top = 100;
-  std::string out = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">)svg",
-                                left + n * cell + 10, top + n * cell + 10);
+std::pair<double, double> fitted_range(const std::vector<json>& matrices) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (const json& m : matrices)
+    if (m.is_array())
+      for (const json& row : m)
+        if (row.is_array())
+          for (const json& v : row)
+            if (v.is_number() && std::isfinite(v.get<double>())) {
+              lo = std::min(lo, v.get<double>());
+              hi = std::max(hi, v.get<double>());
+            }
+  if (!std::isfinite(lo)) return {0.0, 1.0};
+  if (hi - lo < 1e-9) return {lo - 0.005, hi + 0.005};
+  return {lo, hi};
+}
+
+std::string svg_heatmap(json names, json mean, double lo, double hi, int digits, const HeatmapTitles& titles) {
+  const int n = static_cast<int>(names.size()), cell = 64;
+  double longest = 0;
+  for (const json& name : names) longest = std::max(longest, text_width(name));
+  // Row title (rotated) | row labels | cells | colour bar | its ticks | its title (rotated).
+  const int left = 22 + static_cast<int>(std::ceil(longest)) + 8;
+  // Column labels rise at 45 degrees from each column's top; the column title sits above them.
+  const double rise = longest * std::sin(kPi / 4);
+  const int top = 24 + static_cast<int>(std::ceil(rise)) + 10;
+  const int grid = n * cell;
+  const int bar_x = left + grid + 18, bar_width = 12;
+  const int tick_decimals = tick_digits(lo, hi, digits);
+  const double tick_width = text_width(fmt::format("{:.{}f}", -std::max(std::abs(lo), std::abs(hi)), tick_decimals));
+  const int bar_title_x = bar_x + bar_width + 6 + static_cast<int>(std::ceil(tick_width)) + 14;
+  // The last column's label may reach past the grid.
+  const double last_label_right = n > 0 ? left + (n - 1) * cell + cell / 2.0 + rise + 4 : 0;
+  const int width = std::max(bar_title_x + 8, static_cast<int>(std::ceil(last_label_right)) + 4);
+  const int height = top + grid + 12;
+  std::string out = svg_open(width, height);
+  out += fmt::format(R"svg(<text x="{}" y="14" text-anchor="middle" font-weight="bold">{}</text>)svg", left + grid / 2,
+                     escape(titles.columns));
+  out += fmt::format(R"svg(<text transform="translate(14,{}) rotate(-90)" text-anchor="middle" font-weight="bold">{}</text>)svg",
+                     top + grid / 2, escape(titles.rows));
   for (int j = 0; j < n; ++j)
     out += fmt::format(R"svg(<text transform="translate({},{}) rotate(-45)">{}</text>)svg", left + j * cell + cell / 2, top - 6,
                        escape(names[j]));
@@ -111,51 +182,93 @@ std::string svg_heatmap(json names, json mean, double lo, double hi, int digits)
     out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="end">{}</text>)svg", left - 6, top + i * cell + cell / 2 + 4,
                        escape(names[i]));
     for (int j = 0; j < n; ++j) {
-      json& v = mean[i][j];
-      const bool dark = v.is_number() && (v.get<double>() - lo) / std::max(hi - lo, 1e-12) > 0.55;
+      const double v = number_or_nan(mean[i][j]);
+      const bool dark = std::isfinite(v) && (v - lo) / std::max(hi - lo, 1e-12) > 0.55;
       out += fmt::format(R"svg(<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="white"/>)svg", left + j * cell,
                          top + i * cell, cell, cell, color(v, lo, hi));
       out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>)svg", left + j * cell + cell / 2,
-                         top + i * cell + cell / 2 + 4, dark ? "white" : "#222", num(v, digits));
+                         top + i * cell + cell / 2 + 4, dark ? "white" : "#222", num(mean[i][j], digits));
     }
   }
+  // The colour bar: hi at the top, lo at the bottom, in 32 steps.
+  constexpr int kSteps = 32;
+  for (int step = 0; step < kSteps; ++step) {
+    const double v = hi - (hi - lo) * (step + 0.5) / kSteps;
+    const int y0 = top + grid * step / kSteps, y1 = top + grid * (step + 1) / kSteps;
+    out += fmt::format(R"svg(<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>)svg", bar_x, y0, bar_width, y1 - y0,
+                       color(v, lo, hi));
+  }
+  for (int t = 0; t <= 2; ++t) {
+    const double v = hi - (hi - lo) * t / 2;
+    const int y = top + grid * t / 2;
+    out += fmt::format(R"svg(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#333"/><text x="{3}" y="{4}">{5:.{6}f}</text>)svg",
+                       bar_x + bar_width, bar_x + bar_width + 4, y, bar_x + bar_width + 6, y + 4, v, tick_decimals);
+  }
+  out += fmt::format(R"svg(<text transform="translate({},{}) rotate(-90)" text-anchor="middle">{}</text>)svg", bar_title_x,
+                     top + grid / 2, escape(titles.values));
   return out + "</svg>";
 }
 
 std::string svg_bars(const std::vector<std::string>& labels, const std::vector<std::string>& series,
-                     const std::vector<std::vector<std::pair<double, double>>>& values, double hi) {
-  const int group = 26 * static_cast<int>(series.size()) + 18, left = 50, top = 20, height = 220, bottom = 130;
-  const int width = left + group * static_cast<int>(labels.size()) + 160;
+                     const std::vector<std::vector<std::pair<double, double>>>& values, double hi, const BarAxes& axes) {
+  // Tall enough for the value axis's title, written along it.
+  const int group = 26 * static_cast<int>(series.size()) + 18, top = 20,
+            height = std::max(220, static_cast<int>(std::ceil(text_width(axes.values))) + 16);
+  const double angle = 40 * kPi / 180;
+  // Group labels are rotated by 40 degrees and end under their group: the
+  // plot starts far enough right that the first ones do not leave the
+  // picture, and the bottom margin holds the longest.
+  double left_needed = 58, longest = 0;
+  for (std::size_t g = 0; g < labels.size(); ++g) {
+    const double w = text_width(labels[g]);
+    longest = std::max(longest, w);
+    left_needed = std::max(left_needed, w * std::cos(angle) - static_cast<double>(g * group) - group / 2.0 + 8);
+  }
+  const int left = static_cast<int>(std::ceil(left_needed));
+  const int bottom = 24 + static_cast<int>(std::ceil(longest * std::sin(angle)));
+  std::vector<std::string> legend = series;
+  if (std::isfinite(axes.reference)) legend.push_back(axes.reference_label);
+  double legend_width = 0;
+  for (const auto& l : legend) legend_width = std::max(legend_width, text_width(l));
+  const int plot_right = left + group * static_cast<int>(labels.size());
+  const int width = plot_right + 24 + 16 + static_cast<int>(std::ceil(legend_width)) + 8;
   const char* palette[] = {"#3b6ea8", "#e08a2c", "#5aa05a", "#b04a5a"};
-  std::string out = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="11">)svg",
-                                width, top + height + bottom);
+  const auto y_of = [&](double v) { return top + height - static_cast<int>(std::lround(height * std::clamp(v / hi, 0.0, 1.0))); };
+  std::string out = svg_open(width, top + height + bottom);
   for (int t = 0; t <= 4; ++t) {
     const double v = hi * t / 4;
-    const int y = top + height - static_cast<int>(height * t / 4);
-    out += fmt::format(R"svg(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{:.2f}</text>)svg",
-                       left, width - 160, y, y, left - 4, y + 4, v);
+    out += fmt::format(R"svg(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#ddd"/><text x="{3}" y="{4}" text-anchor="end">{5:.2f}</text>)svg",
+                       left, plot_right, y_of(v), left - 4, y_of(v) + 4, v);
   }
+  out += fmt::format(R"svg(<text transform="translate(12,{}) rotate(-90)" text-anchor="middle">{}</text>)svg",
+                     top + height / 2, escape(axes.values));
   for (std::size_t g = 0; g < labels.size(); ++g) {
     const int x0 = left + static_cast<int>(g) * group + 9;
     for (std::size_t s = 0; s < series.size(); ++s) {
       const auto [mean, sd] = values[g][s];
       if (std::isnan(mean)) continue;
       const int x = x0 + static_cast<int>(s) * 26;
-      const int h = static_cast<int>(height * std::clamp(mean / hi, 0.0, 1.0));
       out += fmt::format(R"svg(<rect x="{}" y="{}" width="22" height="{}" fill="{}"><title>{}: {:.4f} ± {:.4f}</title></rect>)svg", x,
-                         top + height - h, h, palette[s % 4], escape(series[s]), mean, sd);
-      const int e1 = top + height - static_cast<int>(height * std::clamp((mean + sd) / hi, 0.0, 1.0));
-      const int e2 = top + height - static_cast<int>(height * std::clamp((mean - sd) / hi, 0.0, 1.0));
-      out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="black"/><line x1="{3}" x2="{4}" y1="{1}" y2="{1}" stroke="black"/><line x1="{3}" x2="{4}" y1="{2}" y2="{2}" stroke="black"/>)svg",
-                         x + 11, e1, e2, x + 7, x + 15);
+                         y_of(mean), top + height - y_of(mean), palette[s % 4], escape(series[s]), mean, sd);
+      if (sd > 0)
+        out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="black"/><line x1="{3}" x2="{4}" y1="{1}" y2="{1}" stroke="black"/><line x1="{3}" x2="{4}" y1="{2}" y2="{2}" stroke="black"/>)svg",
+                           x + 11, y_of(mean + sd), y_of(mean - sd), x + 7, x + 15);
     }
     out += fmt::format(R"svg(<text transform="translate({},{}) rotate(-40)" text-anchor="end">{}</text>)svg", x0 + group / 2 - 9,
                        top + height + 14, escape(labels[g]));
   }
-  for (std::size_t s = 0; s < series.size(); ++s)
-    out += fmt::format(R"svg(<rect x="{}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>)svg", width - 150,
-                       top + 16 * static_cast<int>(s), palette[s % 4], width - 134, top + 16 * static_cast<int>(s) + 10,
-                       escape(series[s]));
+  const int legend_x = plot_right + 24;
+  if (std::isfinite(axes.reference))
+    out += fmt::format(R"svg(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#b04a5a" stroke-dasharray="5 3"/>)svg", left,
+                       plot_right, y_of(axes.reference));
+  for (std::size_t s = 0; s < legend.size(); ++s) {
+    const int y = top + 16 * static_cast<int>(s);
+    out += s < series.size()
+               ? fmt::format(R"svg(<rect x="{}" y="{}" width="12" height="12" fill="{}"/>)svg", legend_x, y, palette[s % 4])
+               : fmt::format(R"svg(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#b04a5a" stroke-dasharray="5 3"/>)svg",
+                             legend_x, legend_x + 12, y + 6);
+    out += fmt::format(R"svg(<text x="{}" y="{}">{}</text>)svg", legend_x + 16, y + 10, escape(legend[s]));
+  }
   return out + "</svg>";
 }
 
@@ -165,34 +278,41 @@ std::string svg_dots(const std::vector<DotRow>& rows, const std::string& axis_ti
   // A fitted scale: the smallest range holding every error bar and the
   // reference, padded by 5 %, so that 0.78 and 0.81 do not look alike.
   double lo = reference, hi = reference;
-  std::size_t longest = 0;
+  double longest = 0;
   for (const auto& r : rows) {
     if (!std::isfinite(r.mean)) continue;
     lo = std::isfinite(lo) ? std::min(lo, r.mean - r.spread) : r.mean - r.spread;
     hi = std::isfinite(hi) ? std::max(hi, r.mean + r.spread) : r.mean + r.spread;
-    longest = std::max(longest, r.label.size());
+    longest = std::max(longest, text_width(r.label));
   }
   if (!std::isfinite(lo) || !std::isfinite(hi)) return "";
   if (hi - lo < 1e-6) hi = lo + 0.01;
   const double pad = 0.05 * (hi - lo);
   lo -= pad;
   hi += pad;
-  // Labels sit left of the plot, right-aligned: 6.6 px per character of 11 px sans-serif is generous.
-  const int left = 12 + static_cast<int>(6.6 * static_cast<double>(longest)), plot = 420, row_height = 22, top = 14;
-  const int width = left + plot + 20, height = top + row_height * static_cast<int>(rows.size()) + 48;
+  // Labels sit left of the plot, right-aligned.
+  const int left = 12 + static_cast<int>(std::ceil(longest)), plot = 420, row_height = 22, top = 14;
+  // The axis title and the reference's caption are centred under the plot and may be wider than it.
+  const double caption = std::max(text_width(axis_title), text_width("dashed line: " + reference_label));
+  const int width = std::max(left + plot + 20, left + plot / 2 + static_cast<int>(std::ceil(caption / 2)) + 8),
+            height = top + row_height * static_cast<int>(rows.size()) + 64;
   const auto x_of = [&](double v) { return left + static_cast<int>(std::lround(plot * (v - lo) / (hi - lo))); };
-  std::string out = fmt::format(
-      R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" font-size="11">)svg",
-      width, height);
+  std::string out = svg_open(width, height);
   const int axis_y = top + row_height * static_cast<int>(rows.size());
-  for (int t = 0; t <= 4; ++t) {  // ticks
-    const double v = lo + (hi - lo) * t / 4;
+  // Round ticks: a step of 1, 2 or 5 times a power of ten, 3 to 7 of them.
+  const double raw_step = (hi - lo) / 5, power = std::pow(10.0, std::floor(std::log10(raw_step)));
+  const double step = raw_step / power < 1.5 ? power : raw_step / power < 3.5 ? 2 * power : raw_step / power < 7.5 ? 5 * power : 10 * power;
+  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-12; v += step) {
     const int x = x_of(v);
-    out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#e4e4e4"/><text x="{0}" y="{3}" text-anchor="middle">{4:.3f}</text>)svg",
-                       x, top - 4, axis_y, axis_y + 14, v);
+    out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#e4e4e4"/><text x="{0}" y="{3}" text-anchor="middle">{4:.{5}f}</text>)svg",
+                       x, top - 4, axis_y, axis_y + 14, v, decimals);
   }
   out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle">{}</text>)svg", left + plot / 2, axis_y + 34,
                      escape(axis_title));
+  if (std::isfinite(reference))
+    out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle" fill="#b04a5a">dashed line: {}</text>)svg", left + plot / 2,
+                       axis_y + 50, escape(reference_label));
   if (std::isfinite(reference))
     out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#b04a5a" stroke-dasharray="4 3"><title>{3}</title></line>)svg",
                        x_of(reference), top - 4, axis_y, escape(reference_label));

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <string_view>
@@ -44,12 +45,29 @@ std::string choice_statement(const std::map<std::string, std::string>& choice_by
 /// A matrix as a Markdown table: rows are the encoder a decoder was trained
 /// on, columns the encoder it was evaluated on.
 std::string md_matrix(nlohmann::json names, nlohmann::json stats, int digits);
-/// A heatmap of `mean` [n][n] over [lo, hi] with the values written in.
-std::string svg_heatmap(nlohmann::json names, nlohmann::json mean, double lo, double hi, int digits);
-/// Grouped bars with error bars: one group per label, one bar per series;
-/// values[label][series] = (mean, std).
+/// The smallest [lo, hi] holding every finite number of the [n][n]
+/// matrices: one colour scale for several heatmaps, fitted to their values
+/// (a 0-1 scale flattens 0.59 against 0.88). [0, 1] when there is none.
+std::pair<double, double> fitted_range(const std::vector<nlohmann::json>& matrices);
+/// What a heatmap's axes and colour bar say.
+struct HeatmapTitles {
+  std::string rows, columns, values;
+};
+/// A heatmap of `mean` [n][n] over [lo, hi] with the values written in,
+/// axis titles and a colour bar with its ticks and title.
+std::string svg_heatmap(nlohmann::json names, nlohmann::json mean, double lo, double hi, int digits,
+                        const HeatmapTitles& titles);
+/// A bar chart's value axis title, and an optional dashed reference line
+/// (e.g. chance) with its legend entry.
+struct BarAxes {
+  std::string values;
+  double reference = NAN;
+  std::string reference_label;
+};
+/// Grouped bars with error bars from 0 to `hi`: one group per label, one bar
+/// per series; values[label][series] = (mean, std).
 std::string svg_bars(const std::vector<std::string>& labels, const std::vector<std::string>& series,
-                     const std::vector<std::vector<std::pair<double, double>>>& values, double hi);
+                     const std::vector<std::vector<std::pair<double, double>>>& values, double hi, const BarAxes& axes);
 /// One row of a dot plot: a value with its spread.
 struct DotRow {
   std::string label;

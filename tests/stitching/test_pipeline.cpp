@@ -15,6 +15,7 @@
 #include "bridges/experiments/report.hpp"
 #include "bridges/experiments/runner.hpp"
 #include "stitching_support.hpp"
+#include "svg_layout.hpp"
 
 using namespace bridges;
 using nlohmann::json;
@@ -249,6 +250,9 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   CHECK(report.find("<h2>Latent similarity: spearman between encoders</h2>") != std::string::npos);
   CHECK(report.find("<svg") != std::string::npos);
   CHECK(report.find("http") == report.find("http://www.w3.org/2000/svg"));  // self-contained: no external link
+  const auto layout = testing::check_svg_layout(report);
+  CHECK(layout.svgs >= 4);
+  for (const auto& problem : layout.problems) FAIL_CHECK(problem);
   CHECK(read_text(dir / "report.md").find("| cosine · sum |") != std::string::npos);
   CHECK(json::parse(read_text(dir / "pipeline.json")) == p.to_json());
 
@@ -520,13 +524,81 @@ TEST_CASE("the report's verdict ranks every row against the best single projecti
   int width = 0;
   REQUIRE(std::sscanf(svg.c_str() + svg.find("viewBox=\"0 0 "), "viewBox=\"0 0 %d", &width) == 1);
   CHECK(svg.find("stitched accuracy, mean ± std over 6 encoder pairs") != std::string::npos);  // the axis title
-  CHECK(svg.find(">0.000<") == std::string::npos);  // not from 0: the scale fits the values
-  for (const char* label : {"cosine + l1 · sum", "cosine · sum", "l1 · sum"}) {
-    const std::size_t at = svg.find(std::string(">") + label + "</text>");
-    REQUIRE(at != std::string::npos);
-    const std::size_t x = svg.rfind("x=\"", at);
-    const int right = std::atoi(svg.c_str() + x + 3);  // right-aligned: the label ends here
-    CHECK(right - 6.6 * static_cast<double>(std::string(label).size()) >= 0);
-    CHECK(right <= width);
-  }
+  for (const char* zero : {">0<", ">0.0<", ">0.00<", ">0.000<"})
+    CHECK(svg.find(zero) == std::string::npos);  // not from 0: the scale fits the values
+  // The Markdown's marks become HTML: the best row in bold, the key sentences as a list, emphasis.
+  CHECK(html.find("<td><strong>cosine + l1 · sum</strong></td>") != std::string::npos);
+  CHECK(html.find("<li>cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum") != std::string::npos);
+  CHECK(html.find("<em>End to end</em>") != std::string::npos);
+  CHECK(html.find("**") == std::string::npos);
+  for (const char* label : {"cosine + l1 · sum", "cosine · sum", "l1 · sum"})
+    CHECK(svg.find(std::string(">") + label + "</text>") != std::string::npos);
+  const auto layout = testing::check_svg_layout(html);  // every label inside its picture, none overlapping
+  CHECK(layout.svgs >= 2);
+  for (const auto& problem : layout.problems) FAIL_CHECK(problem);
+}
+
+TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a chance line, no clipped or overlapping text") {
+  // Long names, as real runs make them: every label must stay inside its
+  // picture and clear of every other.
+  const json names{"cnn-0", "mlp_self_attention_encoder-2", "vit_base_patch16_224-1"};
+  const auto run = [&](json projections, const std::string& aggregator, double base) {
+    json mean = json::array(), zeros = json::array();
+    for (int i = 0; i < 3; ++i) {
+      mean.push_back({base + 0.10 * (i == 0), base + 0.05, base + 0.29 * (i == 2)});
+      zeros.push_back({0.0, 0.0, 0.0});
+    }
+    const json stats{{"mean", mean}, {"std", zeros}};
+    const json ms{{"mean", base}, {"std", 0.01}};
+    return json{{"projections", projections}, {"aggregator", aggregator}, {"accuracy", stats}, {"macro_f1", stats},
+                {"index", stats},
+                {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
+                             {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}}, {"index", ms}}}};
+  };
+  const json four{"cosine", "euclidean", "l1", "linf"};
+  json results{{"pipeline", "figures"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}},
+               {"classes", 10}, {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
+               {"stitching", {{"encoders", names},
+                              {"runs", {run({"cosine"}, "sum", 0.59), run({"euclidean"}, "sum", 0.62),
+                                        run(four, "mlp_self_attention", 0.60), run(four, "sum", 0.61)}}}},
+               {"finetune", {{{"params", "qkv"}, {"projections", four}, {"steps", 10}, {"samples", 100}, {"aggregator", "self_attention"},
+                              {"pairs", {{{"source", names[1]}, {"target", names[2]},
+                                          {"attention_before", {0.25, 0.25, 0.25, 0.25}},
+                                          {"attention_after", {0.4, 0.2, 0.2, 0.2}}}}}}}}};
+  const std::string html = html_report(results);
+  const auto layout = testing::check_svg_layout(html);
+  CHECK(layout.svgs == 7);  // the dot plot, the bars, four stitching matrices, the attention bars
+  CHECK(layout.texts > 100);
+  for (const auto& problem : layout.problems) FAIL_CHECK(problem);
+  // Axis titles, the colour bar's title and the reference lines are drawn.
+  for (const char* text : {">decoder trained on</text>", ">evaluated on</text>", ">accuracy</text>",
+                           ">accuracy (mean ± std over decoder seeds)</text>", ">chance: 1 / 10 classes</text>",
+                           ">mean attention weight</text>", ">uniform: 1 / 4 subspaces</text>"})
+    CHECK_MESSAGE(html.find(text) != std::string::npos, text);
+  // One colour scale fitted to the values of every matrix (0.59 .. 0.91),
+  // not 0 .. 1: its ends are the extreme values and it has no 0.
+  const std::size_t maps = html.find("<h2>Stitching matrices");
+  REQUIRE(maps != std::string::npos);
+  const std::string first_map = html.substr(maps, html.find("</svg>", maps) - maps);
+  CHECK(first_map.find(">0.91</text>") != std::string::npos);  // 0.62 + 0.29, the top of the bar
+  CHECK(first_map.find(">0.59</text>") != std::string::npos);  // the bottom
+  CHECK(first_map.find(">0.00</text>") == std::string::npos);
+
+  // The checker itself: it sees text leaving the picture, overlapping text
+  // and unbalanced tags.
+  const std::string bad =
+      R"svg(<svg viewBox="0 0 100 50" font-size="11"><text x="90" y="20">far too long</text>)svg"
+      R"svg(<text x="5" y="40">ab</text><text x="8" y="42">cd</text><g></svg>)svg";
+  const auto flagged = testing::check_svg_layout(bad);
+  REQUIRE(flagged.problems.size() == 3);
+  CHECK(flagged.problems[0].find("outside the viewBox") != std::string::npos);
+  CHECK(flagged.problems[1].find("overlaps") != std::string::npos);
+  CHECK(flagged.problems[2].find("closes <g>") != std::string::npos);
+  // Rotated neighbours whose bounding boxes meet but whose glyphs do not are fine.
+  const std::string rotated =
+      R"svg(<svg viewBox="0 0 300 200" font-size="11"><text transform="translate(150,60) rotate(-40)" text-anchor="end">a long rotated label</text>)svg"
+      R"svg(<text transform="translate(176,60) rotate(-40)" text-anchor="end">a long rotated label</text></svg>)svg";
+  const auto neighbours = testing::check_svg_layout(rotated);
+  CHECK(neighbours.texts == 2);
+  for (const auto& problem : neighbours.problems) FAIL_CHECK(problem);
 }

@@ -160,9 +160,13 @@ class FinetuneExperiment final : public Experiment {
             values.push_back({{p["attention_before"][s].get<double>(), 0.0}, {p["attention_after"][s].get<double>(), 0.0}});
           }
         }
-      if (!labels.empty())
+      if (!labels.empty()) {
+        // Uniform attention gives each of the s subspaces 1 / s.
+        const auto s = static_cast<double>(f["projections"].size());
+        const BarAxes axes{"mean attention weight", 1.0 / s, fmt::format("uniform: 1 / {} subspaces", f["projections"].size())};
         out += "<h2>Mean attention per subspace, before and after fine-tuning " + escape(f["params"].get<std::string>()) +
-               "</h2>" + svg_bars(labels, {"before", "after"}, values, 1.0);
+               "</h2>" + svg_bars(labels, {"before", "after"}, values, 1.0, axes);
+      }
     }
     return out;
   }

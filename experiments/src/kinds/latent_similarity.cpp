@@ -186,6 +186,8 @@ class LatentSimilarityExperiment final : public Experiment {
     std::string out;
     for (auto& m : ls["measures"]) {
       out += "<h2>Latent similarity: " + escape(m.get<std::string>()) + " between encoders</h2><div class=\"maps\">";
+      // One colour scale per measure, fitted to its values over every representation.
+      std::vector<json> matrices;
       for (auto& rep : ls["representations"]) {
         json matrix = json::array();
         for (std::size_t i = 0; i < names.size(); ++i) matrix.push_back(json(std::vector<json>(names.size(), json())));
@@ -195,9 +197,13 @@ class LatentSimilarityExperiment final : public Experiment {
           const std::size_t i = index[pair["a"]], j = index[pair["b"]];
           matrix[i][j] = matrix[j][i] = values[rep][m];
         }
-        out += "<div class=\"map\"><h3>" + escape(rep.get<std::string>()) + "</h3>" + svg_heatmap(names, matrix, 0.0, 1.0, 2) +
-               "</div>";
+        matrices.push_back(std::move(matrix));
       }
+      const auto [lo, hi] = fitted_range(matrices);
+      std::size_t index_of_rep = 0;
+      for (auto& rep : ls["representations"])
+        out += "<div class=\"map\"><h3>" + escape(rep.get<std::string>()) + "</h3>" +
+               svg_heatmap(names, matrices[index_of_rep++], lo, hi, 2, {"encoder", "encoder", m.get<std::string>()}) + "</div>";
       out += "</div>";
     }
     return out;

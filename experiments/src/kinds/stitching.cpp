@@ -173,6 +173,12 @@ class StitchingExperiment final : public Experiment {
         "on every encoder's. Accuracy, mean ± std over decoder seeds. *End to end*: evaluated on the encoder it was "
         "trained on; *stitched*: on the others; *stitching index*: stitched accuracy / the target's end-to-end "
         "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.\n\n";
+    if (r["stitching"].contains("absolute") && r["classes"].is_number_integer())
+      out += fmt::format(
+          "Chance is 1 / {} = {:.3f} for a uniform guess. The absolute decoder's stitched accuracy may fall below "
+          "it: another encoder's raw latents are a consistently different input, not noise, so the decoder's "
+          "guesses are systematic rather than uniform.\n\n",
+          r["classes"].get<int64_t>(), 1.0 / static_cast<double>(std::max<int64_t>(1, r["classes"].get<int64_t>())));
     out += "| projections · aggregator | end to end | stitched | stitching index | macro-F1 end to end | macro-F1 stitched |\n"
            "|---|---|---|---|---|---|\n";
     for (auto& run : stitching_runs(r)) {
@@ -227,11 +233,24 @@ class StitchingExperiment final : public Experiment {
              svg_dots(dots, fmt::format("stitched accuracy, mean ± std over {} encoder pairs", best_single->pairs),
                       best_single->mean, "best single projection: " + best_single->name);
     }
-    out += "<h2>Accuracy per projection set and aggregator</h2>" + svg_bars(labels, {"end to end", "stitched"}, values, 1.0);
-    out += "<h2>Stitching matrices (accuracy; rows: trained on, columns: evaluated on)</h2><div class=\"maps\">";
+    BarAxes axes{"accuracy (mean ± std over decoder seeds)"};
+    if (r["classes"].is_number_integer() && r["classes"].get<int64_t>() > 0) {
+      axes.reference = 1.0 / static_cast<double>(r["classes"].get<int64_t>());
+      axes.reference_label = fmt::format("chance: 1 / {} classes", r["classes"].get<int64_t>());
+    }
+    out += "<h2>Accuracy per projection set and aggregator</h2>" + svg_bars(labels, {"end to end", "stitched"}, values, 1.0, axes);
+    // One colour scale for every matrix, fitted to their values, so that
+    // the maps compare at a glance.
+    std::vector<json> matrices;
+    for (auto& run : runs) matrices.push_back(run["accuracy"]["mean"]);
+    const auto [lo, hi] = fitted_range(matrices);
+    out += "<h2>Stitching matrices: accuracy of a decoder trained on one encoder and evaluated on another</h2>"
+           "<div class=\"maps\">";
     for (auto& run : runs)
       out += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
-             svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], 0.0, 1.0, 2) + "</div>";
+             svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], lo, hi, 2,
+                         {"decoder trained on", "evaluated on", "accuracy"}) +
+             "</div>";
     return out + "</div>";
   }
 
