@@ -3,10 +3,12 @@
 // pipeline on two data sets).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "bridges/error.hpp"
 #include "bridges/util/io.hpp"
+#include "bridges/experiments/claims.hpp"
 #include "bridges/experiments/report.hpp"
 #include "cli.hpp"
 
@@ -19,6 +21,8 @@ namespace fs = std::filesystem;
 struct ReportOptions {
   std::vector<fs::path> runs;
   fs::path out;
+  bool claims = false;
+  std::vector<fs::path> pipelines{"examples/pipelines"};
 };
 
 // A run folder or its results.json.
@@ -44,6 +48,47 @@ nlohmann::json read_results(const fs::path& file) {
   return results;
 }
 
+// The pipeline file named `name` under `dirs` (searched recursively, in
+// sorted order), or "" when none is.
+std::string pipeline_named(const std::string& name, const std::vector<fs::path>& dirs) {
+  for (const auto& dir : dirs) {
+    if (!fs::is_directory(dir)) continue;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+      if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      const auto pipeline = nlohmann::json::parse(read_text(file), nullptr, false);
+      if (pipeline.is_object() && pipeline.value("name", std::string()) == name) return file.string();
+    }
+  }
+  return "";
+}
+
+void write_claims(const ReportOptions& o, const std::vector<fs::path>& files, const std::vector<nlohmann::json>& results) {
+  std::vector<ClaimsRun> runs;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const fs::path folder = files[i].parent_path();
+    const fs::path log = folder / "run.log";
+    runs.push_back({o.runs[i].string(), results[i], fs::is_regular_file(log) ? read_text(log) : std::string(),
+                    pipeline_named(results[i].value("pipeline", std::string()), o.pipelines)});
+  }
+  std::string md;
+  try {
+    md = claims_report(runs);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(fmt::format("the claims report: a field of one of the results is missing or of another type ({}); "
+                                  "are these results.json files written by this bridges? Run their pipelines again.",
+                                  e.what()));
+  }
+  if (o.out.empty()) {
+    std::cout << md;
+  } else {
+    write_text_atomically(o.out, md);
+    std::cout << fmt::format("wrote {}\n", o.out.string());
+  }
+}
+
 void run(const ReportOptions& o) {
   std::vector<nlohmann::json> results;
   std::vector<fs::path> files;
@@ -62,6 +107,7 @@ void run(const ReportOptions& o) {
                                     what, e.what()));
     }
   };
+  if (o.claims) return write_claims(o, files, results);
   if (results.size() == 1) {
     const fs::path folder = o.out.empty() ? files[0].parent_path() : o.out;
     // Both rendered before either is written: no half-updated pair.
@@ -101,10 +147,19 @@ void add_report_command(CLI::App& app, Context&) {
       "folder, or the folder --out). With several: for every measure, the most similar relative\n"
       "representation across seeds per architecture and run, and whether that choice changes with\n"
       "the architecture and the data set; Markdown to stdout or the file --out.\n\n"
-      "Example:\n"
-      "  bridges report runs/latent-analysis-fashion-mnist runs/latent-analysis-mnist -o latent-analysis.md");
+      "With --claims: docs/reproduction.md, each of the method's claims checked against the runs.\n\n"
+      "Examples:\n"
+      "  bridges report runs/latent-analysis-fashion-mnist runs/latent-analysis-mnist -o latent-analysis.md\n"
+      "  bridges report --claims runs/claims/* -o docs/reproduction.md");
   cmd->add_option("RUN", o->runs, "run folders (or their results.json)")->required()->check(CLI::ExistingPath);
-  cmd->add_option("--out,-o", o->out, "one run: the folder for the reports; several: the comparison's Markdown file");
+  cmd->add_option("--out,-o", o->out,
+                  "one run: the folder for the reports; several, or --claims: the Markdown file (default: stdout)");
+  cmd->add_flag("--claims", o->claims,
+                "check the method's claims C1-C6 against the runs: settings, numbers, verdicts and the commands that "
+                "reproduce them (docs/reproduction.md is written this way)");
+  cmd->add_option("--pipelines", o->pipelines,
+                  "--claims: folders searched for each run's pipeline file, by its name")
+      ->capture_default_str();
   cmd->callback([o] { run(*o); });
 }
 

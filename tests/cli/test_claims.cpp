@@ -1,0 +1,179 @@
+// `bridges report --claims`: docs/reproduction.md from run folders. Fixture
+// run folders with chosen numbers, one per claim, whose verdicts follow
+// from the stated rules; the figures are recomputed here independently.
+#include <sys/wait.h>
+
+#include <cstdlib>
+
+#include "bridges/experiments/claims.hpp"
+#include "bridges/util/io.hpp"
+#include "testing.hpp"
+
+using namespace bridges;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The exact two-sided sign test, by integer binomial coefficients.
+double sign_test(int wins, int n) {
+  const int k = std::min(wins, n - wins);
+  double tail = 0, coefficient = 1;  // C(n, 0)
+  for (int i = 0; i <= k; ++i) {
+    tail += coefficient;
+    coefficient = coefficient * (n - i) / (i + 1);
+  }
+  return std::min(1.0, 2 * tail / std::pow(2.0, n));
+}
+
+json encoder(const std::string& type, int seed, const std::string& field) {
+  return {{"spec", {{"type", type}, {"seed", seed}, {"field", field}}}, {"dim", 8}};
+}
+
+// A stitching run over 3 encoders (6 ordered pairs) with stitched cells `cells`.
+json stitching_run(json projections, const std::string& aggregator, const std::vector<double>& cells, double index = 0.9) {
+  json mean = json::array(), zeros = json::array();
+  std::size_t c = 0;
+  for (int i = 0; i < 3; ++i) {
+    json row = json::array(), zero = json::array();
+    for (int j = 0; j < 3; ++j) {
+      row.push_back(i == j ? 0.95 : cells[c++]);
+      zero.push_back(0.0);
+    }
+    mean.push_back(row);
+    zeros.push_back(zero);
+  }
+  const json stats{{"mean", mean}, {"std", zeros}};
+  const json ms{{"mean", 0.8}, {"std", 0.01}};
+  return {{"projections", projections}, {"aggregator", aggregator}, {"accuracy", stats}, {"macro_f1", stats}, {"index", stats},
+          {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
+                       {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}},
+                       {"index", {{"mean", index}, {"std", 0.004}}}}}};
+}
+
+json results_of(const std::string& pipeline, const std::string& field, json extra) {
+  json r{{"pipeline", pipeline}, {"dataset", {{"type", pipeline + "-data"}}}, {"samples", {{"train", 100}, {"test", 50}}},
+         {"classes", 10}, {"anchors", {{"count", 16}, {"strategy", "random"}}},
+         {"encoders", {{"a-0", encoder("a", 0, field)}, {"a-1", encoder("a", 1, field)}, {"b-0", encoder("b", 0, field)}}}};
+  r.update(extra);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the claims report: every claim's numbers, its verdict by the stated rule, and how to reproduce it") {
+  const std::vector<double> base{0.80, 0.70, 0.60, 0.80, 0.70, 0.60};
+  const auto shifted = [&](std::vector<double> by) {
+    std::vector<double> out = base;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] += by[i];
+    return out;
+  };
+  const json four{"cosine", "euclidean", "l1", "linf"};
+  // C2: the product wins (+0.02 in 5 of 6), ties within the noise (-0.005, 3 of 6 wins: p = 1), or loses every pair.
+  const json wins = results_of("vision-wins", "image",
+                               {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
+                                               {"runs", {stitching_run({"cosine"}, "sum", base),
+                                                         stitching_run({"euclidean"}, "sum", shifted({-0.1, -0.1, -0.1, -0.1, -0.1, -0.1})),
+                                                         stitching_run(four, "sum", shifted({0.03, 0.03, 0.03, 0.03, 0.03, -0.03})),
+                                                         stitching_run(four, "mlp_sum", shifted({0.04, 0.04, 0.04, 0.04, 0.04, 0.01}))}}}}});
+  const json tie = results_of("text-tie", "text",
+                              {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
+                                              {"runs", {stitching_run({"cosine"}, "sum", base),
+                                                        stitching_run(four, "sum", shifted({0.01, 0.01, 0.01, -0.02, -0.02, -0.02}))}}}}});
+  const json loss = results_of("graph-loss", "node",
+                               {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
+                                               {"runs", {stitching_run({"cosine"}, "sum", base, 0.97),
+                                                         stitching_run(four, "sum", shifted({-0.01, -0.01, -0.01, -0.01, -0.01, -0.01}), 0.96)}}}}});
+  // C5: QKV beats the head, and the attention moves to cosine (the best single projection of `wins`).
+  json finetuned = wins;
+  finetuned["pipeline"] = "vision-finetune";
+  const auto pair = [](double before, double after, json a0, json a1) {
+    return json{{"source", "a-0"}, {"target", "b-0"}, {"before", {{"accuracy", before}}}, {"after", {{"accuracy", after}}},
+                {"attention_before", a0}, {"attention_after", a1}};
+  };
+  const json uniform{0.25, 0.25, 0.25, 0.25};
+  finetuned["finetune"] = {{{"params", "qkv"}, {"projections", four}, {"steps", 10}, {"samples", 100}, {"aggregator", "self_attention"},
+                            {"pairs", {pair(0.6, 0.8, uniform, json{0.4, 0.2, 0.2, 0.2}), pair(0.6, 0.7, uniform, json{0.3, 0.3, 0.2, 0.2})}}},
+                           {{"params", "head"}, {"projections", four}, {"steps", 10}, {"samples", 100}, {"aggregator", "self_attention"},
+                            {"pairs", {pair(0.6, 0.65, json(), json()), pair(0.6, 0.66, json(), json())}}}};
+  // C1: two data sets; cosine wins on one, euclidean on the other, both clearly.
+  const auto analysis = [&](const std::string& name, double cosine, double euclidean) {
+    json reps{{"absolute", {{"cka_linear", {{"mean", 0.99}, {"std", 0.001}}}}},
+              {"cosine", {{"cka_linear", {{"mean", cosine}, {"std", 0.01}}}}},
+              {"euclidean", {{"cka_linear", {{"mean", euclidean}, {"std", 0.01}}}}},
+              {"product", {{"cka_linear", {{"mean", 0.99}, {"std", 0.01}}}}}};
+    return results_of(name, "image", {{"latent_similarity", {{"measures", {"cka_linear"}},
+                                                             {"representations", {"absolute", "cosine", "euclidean", "product"}},
+                                                             {"summary", {{"ae (across seeds)", reps}}}}}});
+  };
+  // C6: retrieval over an anchor sweep of two seeds.
+  const auto retrieval = [](double jaccard, double mrr, double cosine) {
+    const auto m = [](double v) { return json{{"mean", v}, {"std", 0.0}}; };
+    return json{{"latent_similarity",
+                 {{"summary", {{"words", {{"absolute", {{"knn_cross_jaccard", m(0.0)}, {"knn_mrr", m(0.002)}, {"knn_cosine", m(-0.01)}}},
+                                          {"cosine", {{"knn_cross_jaccard", m(jaccard)}, {"knn_mrr", m(mrr)}, {"knn_cosine", m(cosine)}}}}}}}}}};
+  };
+  const json words = results_of("words", "text",
+                                {{"sweep", {{{"strategy", "random"}, {"count", 300}, {"seed", 0}, {"results", retrieval(0.06, 0.12, 0.81)}},
+                                            {{"strategy", "random"}, {"count", 300}, {"seed", 1}, {"results", retrieval(0.07, 0.13, 0.82)}}}}});
+
+  testing::TempDir dir;
+  const std::vector<std::pair<std::string, json>> folders{
+      {"wins", wins}, {"tie", tie}, {"loss", loss}, {"finetune", finetuned},
+      {"mnist", analysis("analysis-mnist", 0.90, 0.80)}, {"fashion", analysis("analysis-fashion", 0.70, 0.85)}, {"words", words}};
+  std::vector<ClaimsRun> runs;
+  for (const auto& [folder, results] : folders) {
+    fs::create_directories(dir / "runs" / folder);
+    write_text_atomically(dir / "runs" / folder / "results.json", results.dump());
+    write_text_atomically(dir / "runs" / folder / "run.log", "[    0.0s] pipeline\n[  125.0s] encoder a-0: trained\n[  190.4s] done\n");
+    runs.push_back({(dir / "runs" / folder).string(), results, "[  190.4s] done\n", ""});
+  }
+  fs::create_directories(dir / "pipelines" / "study");
+  write_text_atomically(dir / "pipelines" / "study" / "tie.json", json{{"name", "text-tie"}}.dump());
+
+  const std::string md = claims_report(runs);
+  // C2: holds in `wins` and in `finetune` (a copy of it), partly in `tie` (3 of 6 wins: p = 1), not in `loss`
+  // (0 of 6: p = 0.031); 2 of 4 is not most, 3 of 4 at least partly is.
+  CHECK(sign_test(0, 6) < 0.05);
+  CHECK(sign_test(3, 6) == doctest::Approx(1.0));
+  CHECK(has(md, "| C2 | holds partly | holds in 2, partly in 1, not in 1 of 4 settings |"));
+  CHECK(has(md, fmt::format("| -0.005 ± 0.016 | 3 of 6 (sign test p = {:.3f}) | holds partly |", sign_test(3, 6))));
+  CHECK(has(md, fmt::format("| -0.010 ± 0.000 | 0 of 6 (sign test p = {:.3f}) | does not hold here |", sign_test(0, 6))));
+  // The best product row is mlp_sum's: +0.035 ± 0.012 over cosine, 6 of 6.
+  CHECK(has(md, "| +0.035 ± 0.012 | 6 of 6"));
+  // C3: mlp_sum is the best aggregator of the four-way product in `wins`.
+  CHECK(has(md, "| vision-wins | stitching, 4 projections | mlp_sum 0.735 ± 0.097; sum 0.720 ± 0.105 | mlp_sum | holds |"));
+  CHECK(has(md, "| C3 | holds | 2 comparisons |"));
+  // C4: the graph run's product index 0.960 >= 0.95.
+  CHECK(has(md, "| graph-loss | cosine + euclidean + l1 + linf · sum | 0.960 ± 0.004 | holds |"));
+  // C5: QKV 0.750 ± 0.071 after vs head 0.655 ± 0.007; attention on cosine +0.100 ± 0.071, the largest weight in both pairs.
+  CHECK(has(md, "0.750 ± 0.071 vs 0.655 ± 0.007 (2 pairs each); gain +0.150 vs +0.055 | holds |"));
+  CHECK(has(md, "| attention on cosine (the best single projection) | +0.100 ± 0.071 over 2 pairs; the largest weight in 2 of 2 | holds |"));
+  // C1: cosine wins on one data set, euclidean on the other, each by 0.1 > its std.
+  CHECK(has(md, "| analysis-mnist-data | ae | cosine | +0.100 |"));
+  CHECK(has(md, "| analysis-fashion-data | ae | euclidean | +0.150 |"));
+  CHECK(has(md, "| C1 | holds |"));
+  // C6: cosine 0.065 ± 0.007 Jaccard against 0.000, far above on every measure.
+  CHECK(has(md, "| words | cosine | random (2 seeds) | 0.065 ± 0.007 (absolute 0.000) | 0.125 ± 0.007 (absolute 0.002) |"));
+  CHECK(has(md, "| C6 | holds |"));
+  // How to reproduce, with the logged time.
+  CHECK(has(md, "(3 min as logged, from a cold cache)"));
+
+  // Nothing measured: every claim says so rather than inventing a verdict.
+  const std::string none = claims_report({});
+  for (const char* id : {"C1", "C2", "C3", "C4", "C5", "C6"})
+    CHECK(has(none, fmt::format("| {} | not measured by these runs |", id)));
+
+  // The command: finds the pipeline file by name, reads run.log, writes the file atomically.
+  const std::string command = std::string(BRIDGES_TEST_CLI) + " report --claims " + (dir / "runs" / "tie").string() + " " +
+                              (dir / "runs" / "loss").string() + " --pipelines " + (dir / "pipelines").string() + " -o " +
+                              (dir / "reproduction.md").string() + " > /dev/null 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  const std::string written = read_text(dir / "reproduction.md");
+  CHECK(has(written, "`bridges run " + (dir / "pipelines" / "study" / "tie.json").string() + " --out " +
+                              (dir / "runs" / "tie").string() + "` (3 min as logged, from a cold cache)"));
+  CHECK(has(written, "`bridges run " + (dir / "runs" / "loss").string() + "/pipeline.json"));  // no pipeline file named so
+  CHECK(has(written, "| C2 | does not hold here | holds in 0, partly in 1, not in 1 of 2 settings |"));
+}
