@@ -266,6 +266,49 @@ Section c2(std::vector<Run>& runs) {
                           product->mean, product->pair_std, signed3(product->diff), product->diff_std, product->wins,
                           product->pairs, sign_test_text(product->wins, product->pairs), verdict_text(v));
   }
+  if (!verdicts.empty()) {
+    s.verdict = majority(verdicts);
+    const auto count = [&](Verdict x) { return std::count(verdicts.begin(), verdicts.end(), x); };
+    s.summary = fmt::format("holds in {}, partly in {}, not in {} of {} settings", count(Verdict::holds),
+                            count(Verdict::partly), count(Verdict::fails), verdicts.size());
+    s.body += fmt::format("\nSettings:\n\n{}\n**Verdict: {}** ({}).\n", settings, verdict_text(s.verdict), s.summary);
+  }
+  // Per setting, every product row (each aggregator and projection set) against the best single projection,
+  // overall and per pair group.
+  std::string details;
+  for (Run* run : used) {
+    const auto rows = verdict(run->r);
+    const auto single = std::find_if(rows.begin(), rows.end(), [](const VerdictRow& v) { return v.single; });
+    std::map<std::string, json> groups;  // row name -> its summary's pair groups
+    for (auto& stitched : stitching_runs(run->r))
+      if (stitched["summary"]["groups"].is_object()) groups[run_name(stitched)] = stitched["summary"]["groups"];
+    std::vector<std::string> group_names;
+    for (auto& [group, value] : groups[single->name].items())
+      group_names.push_back(group + (value["pairs"].is_number() ? fmt::format(" ({})", integer(value["pairs"])) : ""));
+    details += fmt::format("\n### {}: every product row against {}\n\n| product | stitched (± pairs) | − {} (± pairs) | wins |",
+                           run->name(), single->name, single->name);
+    for (auto& g : group_names) details += fmt::format(" Δ {} |", g);
+    details += " verdict |\n|---|---|---|---|";
+    for (std::size_t g = 0; g < group_names.size(); ++g) details += "---|";
+    details += "---|\n";
+    for (const auto& v : rows) {
+      if (v.single) continue;
+      details += fmt::format("| {} | {:.3f} ± {:.3f} | {} ± {:.3f} | {} of {} ({}) |", v.name, v.mean, v.pair_std,
+                             signed3(v.diff), v.diff_std, v.wins, v.pairs, sign_test_text(v.wins, v.pairs));
+      for (auto& [group, value] : groups[single->name].items()) {
+        json& mine = groups[v.name][group]["stitched"]["mean"];
+        details += fmt::format(" {} |", mine.is_number() && value["stitched"]["mean"].is_number()
+                                            ? signed3(mine.get<double>() - value["stitched"]["mean"].get<double>())
+                                            : std::string("–"));
+      }
+      details += fmt::format(" {} |\n", verdict_text(paired_verdict(v.diff, v.wins, v.pairs)));
+    }
+  }
+  if (!details.empty())
+    s.body += "\nPer setting, every product row: its paired difference to the best single projection, and the "
+              "difference of the pair-group means (Δ; the groups are the pipeline's: across seeds of one "
+              "architecture, or across architectures).\n" +
+              details;
   if (verdicts.empty()) {
     s.summary = "needs stitching runs with single projections and a product";
     s.body = header_of("C2", "the product matches or beats the best single projection in zero-shot stitching",
@@ -273,11 +316,7 @@ Section c2(std::vector<Run>& runs) {
              "No run given stitches both single projections and a product.\n";
     return s;
   }
-  s.verdict = majority(verdicts);
-  const auto count = [&](Verdict x) { return std::count(verdicts.begin(), verdicts.end(), x); };
-  s.summary = fmt::format("holds in {}, partly in {}, not in {} of {} settings", count(Verdict::holds),
-                          count(Verdict::partly), count(Verdict::fails), verdicts.size());
-  s.body += fmt::format("\nSettings:\n\n{}\n**Verdict: {}** ({}).\n", settings, verdict_text(s.verdict), s.summary);
+
   s.body += reproduce_list(used);
   return s;
 }

@@ -47,10 +47,13 @@ json stitching_run(json projections, const std::string& aggregator, const std::v
   }
   const json stats{{"mean", mean}, {"std", zeros}};
   const json ms{{"mean", 0.8}, {"std", 0.01}};
+  double sum = 0;
+  for (double x : cells) sum += x;
+  const json groups{{"a ↔ b", {{"pairs", 6}, {"stitched", {{"mean", sum / 6}, {"std", 0.0}}}}}};
   return {{"projections", projections}, {"aggregator", aggregator}, {"accuracy", stats}, {"macro_f1", stats}, {"index", stats},
           {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
                        {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}},
-                       {"index", {{"mean", index}, {"std", 0.004}}}}}};
+                       {"index", {{"mean", index}, {"std", 0.004}}}, {"groups", groups}}}};
 }
 
 json results_of(const std::string& pipeline, const std::string& field, json extra) {
@@ -143,6 +146,11 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   CHECK(has(md, fmt::format("| -0.010 ± 0.000 | 0 of 6 (sign test p = {:.3f}) | does not hold here |", sign_test(0, 6))));
   // The best product row is mlp_sum's: +0.035 ± 0.012 over cosine, 6 of 6.
   CHECK(has(md, "| +0.035 ± 0.012 | 6 of 6"));
+  // Every product row in the details, with the difference of its pair-group means.
+  CHECK(has(md, "### vision-wins: every product row against cosine · sum"));
+  CHECK(has(md, fmt::format("| cosine + euclidean + l1 + linf · sum | 0.720 ± 0.105 | +0.020 ± 0.024 | 5 of 6 (sign test p = {:.3f}) | "
+                            "+0.020 | holds |",
+                            sign_test(5, 6))));
   // C3: mlp_sum is the best aggregator of the four-way product in `wins`.
   CHECK(has(md, "| vision-wins | stitching, 4 projections | mlp_sum 0.735 ± 0.097; sum 0.720 ± 0.105 | mlp_sum | holds |"));
   CHECK(has(md, "| C3 | holds | 2 comparisons |"));
