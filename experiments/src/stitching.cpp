@@ -283,12 +283,14 @@ Tensor RelativeClassifier::logits(const std::vector<Tensor>& subspaces) { return
 
 Tensor RelativeClassifier::predict(const std::vector<Tensor>& subspaces) { return logits(subspaces).argmax(1); }
 
-void RelativeClassifier::finetune(const std::string& params, int64_t steps, double lr,
-                                  const std::vector<Tensor>& subspaces, const Tensor& labels, uint64_t seed) {
+int64_t RelativeClassifier::finetune(const std::string& params, int64_t steps, double lr,
+                                     const std::vector<Tensor>& subspaces, const Tensor& labels, uint64_t seed) {
   Net& net = impl_->net;
   std::vector<Tensor> chosen;
   if (params == "head") {
-    chosen = net.decoder[net.decoder->size() - 1]->parameters();
+    // The whole classification head after the aggregator (LayerNorm, both
+    // Linear layers): the method's "MLP opt", which it compares with QKV.
+    chosen = net.decoder->parameters();
   } else if (params == "qkv") {
     if (net.aggregator)
       for (const auto& item : net.aggregator->named_parameters()) {
@@ -308,6 +310,9 @@ void RelativeClassifier::finetune(const std::string& params, int64_t steps, doub
   train(net, chosen, subspaces, labels.to(at::kLong), Tensor(),
         [](const Tensor& out, const Tensor& y) { return torch::cross_entropy_loss(out, y); }, impl_->options, steps, lr,
         seed, fmt::format("fine-tune {}", params));
+  int64_t count = 0;
+  for (const auto& p : chosen) count += p.numel();
+  return count;
 }
 
 void RelativeClassifier::copy_weights(const RelativeClassifier& trained) {

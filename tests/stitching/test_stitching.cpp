@@ -114,8 +114,18 @@ TEST_CASE("the same decoder seed gives the same decoder; fine-tuning qkv changes
   CHECK_THROWS_AS(other_shape.copy_weights(a), ShapeError);
   RelativeClassifier plain(stitching::registry().make<Aggregator>("sum"), 2, 16, 4, options);
   CHECK_THROWS_WITH_ALL(plain.finetune("qkv", 1, 0.01, spaces, data.labels, 0), ConfigError, "needs an attention aggregator");
-  plain.finetune("head", 2, 0.01, spaces, data.labels, 0);
+  // "head" trains the whole classification head (the method's "MLP opt"): LayerNorm(16), Linear(16, hidden),
+  // Linear(hidden, 4), counted here from the shapes; "qkv" the attention's three Linear(16, 16).
+  const int64_t hidden = options.hidden;
+  CHECK(plain.finetune("head", 2, 0.01, spaces, data.labels, 0) == 2 * 16 + (16 * hidden + hidden) + (hidden * 4 + 4));
   CHECK_FALSE(plain.mean_attention(spaces).defined());
+  RelativeClassifier attending(agg(), 2, 16, 4, options);
+  attending.fit(spaces, data.labels);
+  const Tensor before = attending.mean_attention(spaces);
+  CHECK(attending.finetune("head", 5, 0.01, spaces, data.labels, 0) == 2 * 16 + (16 * hidden + hidden) + (hidden * 4 + 4));
+  CHECK(at::equal(attending.mean_attention(spaces), before));  // the head cannot move the attention
+  CHECK(attending.finetune("qkv", 5, 0.01, spaces, data.labels, 0) == 3 * (16 * 16 + 16));
+  CHECK_FALSE(at::equal(attending.mean_attention(spaces), before));
 }
 
 TEST_CASE("a relative reconstructor learns images from a relative space") {

@@ -1,6 +1,6 @@
 // Stitch-time fine-tuning: a decoder trained on the source encoder is
 // adapted to the target with a few labelled target samples, updating only
-// the attention's q, k, v ("qkv") or only the head ("head").
+// the attention's q, k, v ("qkv") or only the classification head ("head").
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -88,6 +88,7 @@ class FinetuneExperiment final : public Experiment {
                                                   run.pipeline().decoder_options(seed));
     };
     json out = json::array();
+    int64_t parameters = 0;  // how many the fine-tuning trains (the same for every pair)
     // One decoder trained per source encoder, copied for each of its targets.
     std::map<std::size_t, std::unique_ptr<RelativeClassifier>> trained;
     for (const auto& [i, j] : pairs) {
@@ -105,7 +106,7 @@ class FinetuneExperiment final : public Experiment {
       const Tensor attention_before = model.mean_attention(target_test).contiguous();
       std::vector<Tensor> target_train;
       for (const auto& r : run.space(encoders[j], set, true)) target_train.push_back(r.index_select(0, rows));
-      model.finetune(options["params"], options["steps"], options["lr"], target_train,
+      parameters = model.finetune(options["params"], options["steps"], options["lr"], target_train,
                      run.train_labels().index_select(0, rows), seed);
       const Scores after = classification_scores(model.predict(target_test), run.test_labels(), run.classes());
       const Tensor attention_after = model.mean_attention(target_test).contiguous();
@@ -119,7 +120,7 @@ class FinetuneExperiment final : public Experiment {
                            options["params"].get<std::string>(), before.accuracy, after.accuracy));
     }
     return {{"params", options["params"]}, {"aggregator", options["aggregator"]}, {"projections", set},
-            {"steps", options["steps"]}, {"samples", samples}, {"pairs", out}};
+            {"steps", options["steps"]}, {"samples", samples}, {"parameters", parameters}, {"pairs", out}};
   }
 
   // One entry per fine-tuning experiment.
@@ -128,9 +129,10 @@ class FinetuneExperiment final : public Experiment {
   std::string markdown(json& r) const override {
     std::string out;
     for (json& f : r.value("finetune", json::array())) {
-      out += fmt::format("\n## Stitch-time fine-tuning of {} ({} steps on {} labelled target samples, aggregator {})\n\n",
-                         f["params"].get<std::string>(), integer(f["steps"]), integer(f["samples"]),
-                         f["aggregator"].get<std::string>());
+      out += fmt::format("\n## Stitch-time fine-tuning of {} ({}{} steps on {} labelled target samples, aggregator {})\n\n",
+                         f["params"].get<std::string>(),
+                         f["parameters"].is_number_integer() ? fmt::format("{} parameters, ", integer(f["parameters"])) : "",
+                         integer(f["steps"]), integer(f["samples"]), f["aggregator"].get<std::string>());
       out += "| source → target | accuracy before | after | mean attention per subspace before | after |\n|---|---|---|---|---|\n";
       for (auto& p : f["pairs"]) {
         const auto att = [](json& a) {

@@ -83,10 +83,12 @@ class BRIDGES_API RelativeClassifier {
   Tensor predict(const std::vector<Tensor>& subspaces);
 
   /// Trains only "qkv" (the aggregator's attention projections q, k, v) or
-  /// "head" (the decoder's last layer) for `steps` Adam steps of batch size
-  /// options.batch_size on the given examples. Throws ConfigError for "qkv"
-  /// when the aggregator has no q, k, v.
-  void finetune(const std::string& params, int64_t steps, double lr, const std::vector<Tensor>& subspaces,
+  /// "head" (the whole classification head after the aggregator: LayerNorm,
+  /// Linear(hidden), Linear(classes); the method's "MLP opt") for `steps`
+  /// Adam steps of batch size options.batch_size on the given examples, and
+  /// returns how many parameters (scalars) it trained. Throws ConfigError
+  /// for "qkv" when the aggregator has no q, k, v.
+  int64_t finetune(const std::string& params, int64_t steps, double lr, const std::vector<Tensor>& subspaces,
                 const Tensor& labels, uint64_t seed);
 
   /// Copies every parameter and buffer of `trained`, a classifier built with
