@@ -94,11 +94,25 @@ struct Run {
     return fmt::format("{} {}", text(a["count"]), text(a["strategy"]));
   }
 
+  // An anchor sweep: "300 anchors × strategies farthest_point, kmeans, random × 10 seeds".
+  std::string sweep_anchors() {
+    std::set<std::string> strategies;
+    std::set<int64_t> counts, seeds;
+    for (auto& entry : r["sweep"]) {
+      if (entry["strategy"].is_string()) strategies.insert(entry["strategy"].get<std::string>());
+      if (entry["count"].is_number_integer()) counts.insert(entry["count"].get<int64_t>());
+      if (entry["seed"].is_number_integer()) seeds.insert(entry["seed"].get<int64_t>());
+    }
+    return fmt::format("{} anchors × strategies {} × {} seeds", fmt::join(counts, "/"), fmt::join(strategies, ", "), seeds.size());
+  }
+
   std::string setting() {
-    std::string s = fmt::format("{} ({}): {}; {} anchors", dataset(), modality(), encoders(), anchors());
+    const std::string kind = modality();
+    std::string s = fmt::format("{}{}: {}; {}", dataset(), kind == "?" ? "" : " (" + kind + ")", encoders(),
+                                r["sweep"].is_array() ? sweep_anchors() : anchors() + " anchors");
     json& samples = r["samples"];
     if (samples.is_object() && samples["train"].is_number() && samples["test"].is_number())
-      s += fmt::format("; decoders trained on {} samples, scored on {}", integer(samples["train"]), integer(samples["test"]));
+      s += fmt::format("; {} training and {} test samples", integer(samples["train"]), integer(samples["test"]));
     return s;
   }
 

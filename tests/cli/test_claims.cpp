@@ -166,6 +166,7 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   // C6: cosine 0.065 ± 0.007 Jaccard against 0.000, far above on every measure.
   CHECK(has(md, "| words | cosine | random (2 seeds) | 0.065 ± 0.007 (absolute 0.000) | 0.125 ± 0.007 (absolute 0.002) |"));
   CHECK(has(md, "| C6 | holds |"));
+  CHECK(has(md, "- words: words-data (text): a × 2, b × 1; 300 anchors × strategies random × 2 seeds; 100 training and 50 test samples"));
   // How to reproduce, with the logged time.
   CHECK(has(md, "(3 min as logged, from a cold cache)"));
 
