@@ -514,7 +514,10 @@ TEST_CASE("the report's verdict ranks every row against the best single projecti
   CHECK(md.find("| **cosine + l1 · sum** | **0.740 ± 0.105** | 0.002 | +0.040 ± 0.024 | 5 of 6 |") != std::string::npos);
   CHECK(md.find("| cosine · sum | 0.700 ± 0.089 | 0.002 | best single | – |") != std::string::npos);
   CHECK(md.find("| l1 · sum | 0.650 ± 0.000 | 0.002 | -0.050 ± 0.089 | 2 of 6 |") != std::string::npos);
-  CHECK(md.find("- cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum, higher in 5 of 6 pairs.") != std::string::npos);
+  // Two-sided sign test for 5 wins of 6: 2 (C(6,0) + C(6,1)) / 2^6 = 14/64.
+  CHECK(md.find(fmt::format("- cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum, higher in 5 of 6 pairs (two-sided "
+                            "sign test p = {:.3f}).",
+                            14.0 / 64)) != std::string::npos);
 
   // The picture: a dot plot on a fitted scale whose every label fits its viewBox.
   const std::string html = html_report(results);
@@ -528,7 +531,7 @@ TEST_CASE("the report's verdict ranks every row against the best single projecti
     CHECK(svg.find(zero) == std::string::npos);  // not from 0: the scale fits the values
   // The Markdown's marks become HTML: the best row in bold, the key sentences as a list, emphasis.
   CHECK(html.find("<td><strong>cosine + l1 · sum</strong></td>") != std::string::npos);
-  CHECK(html.find("<li>cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum") != std::string::npos);
+  CHECK(html.find("<li>cosine + l1 · sum: +0.040 ± 0.024 against cosine · sum") != std::string::npos);  // a list item
   CHECK(html.find("<em>End to end</em>") != std::string::npos);
   CHECK(html.find("**") == std::string::npos);
   for (const char* label : {"cosine + l1 · sum", "cosine · sum", "l1 · sum"})
