@@ -157,6 +157,27 @@ struct Section {
   std::string body;
 };
 
+// A section whose runs measured nothing: it says what it needs.
+Section unmeasured(Section s, const std::string& needs, const std::string& why) {
+  s.summary = needs;
+  s.body += why + "\n";
+  return s;
+}
+
+// The end every section shares: the verdict over its comparisons (`counted`
+// names them), optionally each run's setting, and how to reproduce it.
+Section conclude(Section s, const std::vector<Verdict>& verdicts, const std::vector<Run*>& used, const std::string& counted,
+                 bool settings) {
+  s.verdict = majority(verdicts);
+  s.summary = fmt::format("{} {}", verdicts.size(), counted);
+  if (settings) {
+    s.body += "\nSetting:\n\n";
+    for (Run* run : used) s.body += fmt::format("- {}: {}\n", run->name(), run->setting());
+  }
+  s.body += fmt::format("\n**Verdict: {}.**\n", verdict_text(s.verdict)) + reproduce_list(used);
+  return s;
+}
+
 // ---- C1: no single projection is the most similar everywhere ------------
 
 Section c1(std::vector<Run>& runs) {
@@ -192,11 +213,9 @@ Section c1(std::vector<Run>& runs) {
     }
     if (any) used.push_back(&run);
   }
-  if (cells.empty()) {
-    s.summary = "needs runs with a latent_similarity experiment over several seeds per architecture";
-    s.body += "No run given has a latent-similarity experiment with cross-seed pairs.\n";
-    return s;
-  }
+  if (cells.empty())
+    return unmeasured(s, "needs runs with a latent_similarity experiment over several seeds per architecture",
+                      "No run given has a latent-similarity experiment with cross-seed pairs.");
   s.body += "Setting:\n\n";
   for (Run* run : used) s.body += fmt::format("- {}: {}\n", run->name(), run->setting());
   s.body += "\nThe most similar single projection across seeds, per data set and architecture, with its margin over the "
@@ -215,17 +234,12 @@ Section c1(std::vector<Run>& runs) {
     // winners that each win clearly somewhere.
     const Verdict v = winners.size() == 1 ? Verdict::fails : clear_winners.size() >= 2 ? Verdict::holds : Verdict::partly;
     per_measure.push_back(v);
-    lines += fmt::format("- {}: {} ({} of {} cells; most similar: {})\n", measure, verdict_text(v), list.size(), list.size(),
-                         fmt::join(winners, ", "));
+    lines += fmt::format("- {}: {} ({} cells; most similar: {})\n", measure, verdict_text(v), list.size(), fmt::join(winners, ", "));
   }
-  s.verdict = majority(per_measure);
   s.body += fmt::format("\nVerdict per measure (holds: two or more projections each win somewhere by more than the spread; "
                         "partly: the winners differ only within the spread; does not hold: one projection wins everywhere):\n\n{}",
                         lines);
-  s.body += fmt::format("\n**Verdict: {}.**\n", verdict_text(s.verdict));
-  s.summary = fmt::format("{} measures over {} runs", per_measure.size(), used.size());
-  s.body += reproduce_list(used);
-  return s;
+  return conclude(s, per_measure, used, "measures", false);
 }
 
 // ---- C2, C3, C4: stitching ------------------------------------------------
@@ -400,22 +414,16 @@ Section c3(std::vector<Run>& runs) {
       if (used.empty() || used.back() != &run) used.push_back(&run);
     }
   }
-  if (verdicts.empty()) {
-    s.summary = "needs stitching runs comparing aggregators on one projection set, or an ablation";
-    s.body += "No run given compares mlp_sum with other aggregators on the same projections.\n";
-    return s;
-  }
+  if (verdicts.empty())
+    return unmeasured(s, "needs stitching runs comparing aggregators on one projection set, or an ablation",
+                      "No run given compares mlp_sum with other aggregators on the same projections.");
   s.body += "Stitching runs: each aggregator's stitched accuracy on the largest projection set (mean ± std over pairs); "
             "holds when mlp_sum is the best, partly when it is behind the best but wins as many pairs as chance allows "
             "(two-sided sign test p ≥ 0.05), does not hold when it wins fewer. Ablation: "
             "the aggregator with the best stitched accuracy in each subset of projections; holds when mlp_sum wins most "
             "subsets.\n\n| run | comparison | figures | best | verdict |\n|---|---|---|---|---|\n" +
             table;
-  s.verdict = majority(verdicts);
-  s.summary = fmt::format("{} comparisons", verdicts.size());
-  s.body += fmt::format("\n**Verdict: {}.**\n", verdict_text(s.verdict));
-  s.body += reproduce_list(used);
-  return s;
+  return conclude(s, verdicts, used, "comparisons", false);
 }
 
 Section c4(std::vector<Run>& runs) {
@@ -439,21 +447,12 @@ Section c4(std::vector<Run>& runs) {
       if (used.empty() || used.back() != &run) used.push_back(&run);
     }
   }
-  if (verdicts.empty()) {
-    s.summary = "needs a graph stitching run with a product";
-    s.body += "No run given stitches graph encoders on a product.\n";
-    return s;
-  }
+  if (verdicts.empty())
+    return unmeasured(s, "needs a graph stitching run with a product", "No run given stitches graph encoders on a product.");
   s.body += "The stitching index (stitched accuracy / the target's end-to-end accuracy, mean ± std over decoder seeds) "
             "of every product row; holds: ≥ 0.95, partly: ≥ 0.90.\n\n| run | product | stitching index | verdict |\n|---|---|---|---|\n" +
             table;
-  s.verdict = majority(verdicts);
-  s.summary = fmt::format("{} product rows", verdicts.size());
-  s.body += "\nSetting:\n\n";
-  for (Run* run : used) s.body += fmt::format("- {}: {}\n", run->name(), run->setting());
-  s.body += fmt::format("\n**Verdict: {}.**\n", verdict_text(s.verdict));
-  s.body += reproduce_list(used);
-  return s;
+  return conclude(s, verdicts, used, "product rows", true);
 }
 
 // ---- C5: stitch-time fine-tuning -------------------------------------------
@@ -527,21 +526,14 @@ Section c5(std::vector<Run>& runs) {
       }
     }
   }
-  if (verdicts.empty()) {
-    s.summary = "needs a run fine-tuning both qkv and head";
-    s.body += "No run given fine-tunes both the attention's QKV and the head.\n";
-    return s;
-  }
+  if (verdicts.empty())
+    return unmeasured(s, "needs a run fine-tuning both qkv and head", "No run given fine-tunes both the attention's QKV and the head.");
   s.body += "QKV vs head: the stitched accuracy after fine-tuning (mean ± std over pairs), and the gain over before; holds "
             "when QKV's is higher. Attention: the change of the mean attention weight on the best single projection's "
             "subspace; holds when it rises and is the largest weight in most pairs, partly when it only rises.\n\n"
             "| run | comparison | figures | verdict |\n|---|---|---|---|\n" +
             table;
-  s.verdict = majority(verdicts);
-  s.summary = fmt::format("{} comparisons", verdicts.size());
-  s.body += fmt::format("\n**Verdict: {}.**\n", verdict_text(s.verdict));
-  s.body += reproduce_list(used);
-  return s;
+  return conclude(s, verdicts, used, "comparisons", false);
 }
 
 // ---- C6: word retrieval ------------------------------------------------------
@@ -596,22 +588,14 @@ Section c6(std::vector<Run>& runs) {
     }
     if (any) used.push_back(&run);
   }
-  if (verdicts.empty()) {
-    s.summary = "needs a latent_similarity run with knn_cross_jaccard, knn_mrr and knn_cosine for absolute and cosine";
-    s.body += "No run given measures retrieval for both absolute and relative representations.\n";
-    return s;
-  }
+  if (verdicts.empty())
+    return unmeasured(s, "needs a latent_similarity run with knn_cross_jaccard, knn_mrr and knn_cosine for absolute and cosine",
+                      "No run given measures retrieval for both absolute and relative representations.");
   s.body += "Mean ± std over anchor seeds of each retrieval measure, beside the absolute vectors' (the verdict counts the "
             "cosine rows; holds: above absolute by more than 3 std on every measure):\n\n"
             "| run | representation | anchors | Jaccard | MRR | cosine | verdict |\n|---|---|---|---|---|---|---|\n" +
             table;
-  s.verdict = majority(verdicts);
-  s.summary = fmt::format("{} anchor strategies", verdicts.size());
-  s.body += "\nSetting:\n\n";
-  for (Run* run : used) s.body += fmt::format("- {}: {}\n", run->name(), run->setting());
-  s.body += fmt::format("\n**Verdict: {}.**\n", verdict_text(s.verdict));
-  s.body += reproduce_list(used);
-  return s;
+  return conclude(s, verdicts, used, "anchor strategies", true);
 }
 
 }  // namespace
