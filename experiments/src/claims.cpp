@@ -116,6 +116,11 @@ struct Run {
     return s;
   }
 
+  // What makes two runs the same setting: the same data, encoders, anchors,
+  // samples and orientation (e.g. the main job and a study of more
+  // aggregators on its caches). Such runs count once in a verdict.
+  std::string setting_key() { return setting() + "|" + r.value("orientation", std::string("raw")); }
+
   // The command that remakes the folder, and the time its log states.
   std::string reproduce() {
     const std::string pipeline = source->pipeline_file.empty() ? source->folder + "/pipeline.json" : source->pipeline_file;
@@ -262,7 +267,10 @@ Verdict paired_verdict(double diff, int wins, int pairs) {
   return sign_test_p(wins, pairs) >= 0.05 ? Verdict::partly : Verdict::fails;
 }
 
-std::string sign_test_text(int wins, int pairs) { return fmt::format("sign test p = {:.3f}", sign_test_p(wins, pairs)); }
+std::string sign_test_text(int wins, int pairs) {
+  const double p = sign_test_p(wins, pairs);
+  return p < 0.001 ? std::string("sign test p < 0.001") : fmt::format("sign test p = {:.3f}", p);
+}
 
 Section c2(std::vector<Run>& runs) {
   Section s;
@@ -289,7 +297,7 @@ Section c2(std::vector<Run>& runs) {
     const auto rows = verdict(run.r);
     if (best_product(rows) == nullptr || std::none_of(rows.begin(), rows.end(), [](const VerdictRow& v) { return v.single; }))
       continue;
-    const std::string key = run.setting() + "|" + run.r.value("orientation", std::string("raw"));
+    const std::string key = run.setting_key();
     if (by_setting[key].empty()) order.push_back(key);
     by_setting[key].push_back(&run);
   }
@@ -380,6 +388,20 @@ Section c3(std::vector<Run>& runs) {
   std::vector<Verdict> verdicts;
   std::vector<Run*> used;
   std::string table;
+  // The aggregators each stitching run compares on its largest projection set.
+  const auto compared = [](Run& run) {
+    const auto rows = verdict(run.r);
+    std::size_t largest = 0, count = 0;
+    for (const auto& v : rows) largest = std::max(largest, v.projections.size());
+    for (const auto& v : rows) count += largest > 1 && v.projections.size() == largest;
+    return count;
+  };
+  // Of the runs of one setting, only the one comparing the most aggregators counts (the first of equals).
+  std::map<std::string, Run*> widest;
+  for (Run& run : runs) {
+    Run*& best = widest[run.setting_key()];
+    if (best == nullptr || compared(run) > compared(*best)) best = &run;
+  }
   for (Run& run : runs) {
     // Stitching runs: the aggregators of the largest projection set.
     const auto rows = verdict(run.r);
@@ -388,7 +410,7 @@ Section c3(std::vector<Run>& runs) {
     std::vector<const VerdictRow*> candidates;
     for (const auto& v : rows)
       if (largest > 1 && v.projections.size() == largest) candidates.push_back(&v);
-    if (candidates.size() >= 2) {
+    if (candidates.size() >= 2 && widest[run.setting_key()] == &run) {
       const VerdictRow* best = candidates.front();  // ranked best first
       std::string all;
       for (const auto* v : candidates) all += fmt::format("{}{} {:.3f} ± {:.3f}", all.empty() ? "" : "; ", v->aggregator, v->mean, v->pair_std);
