@@ -124,14 +124,22 @@ std::string color(double v, double lo, double hi) {
 
 double number_or_nan(const json& v) { return v.is_number() ? v.get<double>() : NAN; }
 
-// The fewest decimals (at least `digits`, at most 4) that tell lo, the
-// middle and hi apart on a colour bar.
-int tick_digits(double lo, double hi, int digits) {
-  for (int d = digits; d < 4; ++d)
-    if (fmt::format("{:.{}f}", lo, d) != fmt::format("{:.{}f}", (lo + hi) / 2, d) &&
-        fmt::format("{:.{}f}", hi, d) != fmt::format("{:.{}f}", (lo + hi) / 2, d))
-      return d;
-  return 4;
+// Round ticks within [lo, hi]: integer multiples of a step of 1, 2 or 5
+// times a power of ten, about `count` of them, and the decimals they need.
+struct Ticks {
+  std::vector<double> values;
+  int decimals = 0;
+};
+
+Ticks round_ticks(double lo, double hi, int count) {
+  const double raw = (hi - lo) / count, power = std::pow(10.0, std::floor(std::log10(raw)));
+  const double ratio = raw / power;
+  const double step = ratio < 1.5 ? power : ratio < 3.5 ? 2 * power : ratio < 7.5 ? 5 * power : 10 * power;
+  Ticks t;
+  t.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  for (auto i = static_cast<int64_t>(std::ceil(lo / step - 1e-9)); static_cast<double>(i) * step <= hi + 1e-9 * step; ++i)
+    t.values.push_back(static_cast<double>(i) * step);
+  return t;
 }
 
 }  // namespace
@@ -163,8 +171,9 @@ std::string svg_heatmap(json names, json mean, double lo, double hi, int digits,
   const int top = 24 + static_cast<int>(std::ceil(rise)) + 10;
   const int grid = n * cell;
   const int bar_x = left + grid + 18, bar_width = 12;
-  const int tick_decimals = tick_digits(lo, hi, digits);
-  const double tick_width = text_width(fmt::format("{:.{}f}", -std::max(std::abs(lo), std::abs(hi)), tick_decimals));
+  const Ticks ticks = round_ticks(lo, hi, 4);
+  double tick_width = 0;
+  for (double v : ticks.values) tick_width = std::max(tick_width, text_width(fmt::format("{:.{}f}", v, ticks.decimals)));
   const int bar_title_x = bar_x + bar_width + 6 + static_cast<int>(std::ceil(tick_width)) + 14;
   // The last column's label may reach past the grid.
   const double last_label_right = n > 0 ? left + (n - 1) * cell + cell / 2.0 + rise + 4 : 0;
@@ -198,11 +207,10 @@ std::string svg_heatmap(json names, json mean, double lo, double hi, int digits,
     out += fmt::format(R"svg(<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>)svg", bar_x, y0, bar_width, y1 - y0,
                        color(v, lo, hi));
   }
-  for (int t = 0; t <= 2; ++t) {
-    const double v = hi - (hi - lo) * t / 2;
-    const int y = top + grid * t / 2;
+  for (double v : ticks.values) {
+    const int y = top + static_cast<int>(std::lround(grid * (hi - v) / std::max(hi - lo, 1e-12)));
     out += fmt::format(R"svg(<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="#333"/><text x="{3}" y="{4}">{5:.{6}f}</text>)svg",
-                       bar_x + bar_width, bar_x + bar_width + 4, y, bar_x + bar_width + 6, y + 4, v, tick_decimals);
+                       bar_x + bar_width, bar_x + bar_width + 4, y, bar_x + bar_width + 6, y + 4, v, ticks.decimals);
   }
   out += fmt::format(R"svg(<text transform="translate({},{}) rotate(-90)" text-anchor="middle">{}</text>)svg", bar_title_x,
                      top + grid / 2, escape(titles.values));
@@ -299,14 +307,11 @@ std::string svg_dots(const std::vector<DotRow>& rows, const std::string& axis_ti
   const auto x_of = [&](double v) { return left + static_cast<int>(std::lround(plot * (v - lo) / (hi - lo))); };
   std::string out = svg_open(width, height);
   const int axis_y = top + row_height * static_cast<int>(rows.size());
-  // Round ticks: a step of 1, 2 or 5 times a power of ten, 3 to 7 of them.
-  const double raw_step = (hi - lo) / 5, power = std::pow(10.0, std::floor(std::log10(raw_step)));
-  const double step = raw_step / power < 1.5 ? power : raw_step / power < 3.5 ? 2 * power : raw_step / power < 7.5 ? 5 * power : 10 * power;
-  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-12; v += step) {
+  const Ticks ticks = round_ticks(lo, hi, 5);
+  for (double v : ticks.values) {
     const int x = x_of(v);
     out += fmt::format(R"svg(<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#e4e4e4"/><text x="{0}" y="{3}" text-anchor="middle">{4:.{5}f}</text>)svg",
-                       x, top - 4, axis_y, axis_y + 14, v, decimals);
+                       x, top - 4, axis_y, axis_y + 14, v, ticks.decimals);
   }
   out += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle">{}</text>)svg", left + plot / 2, axis_y + 34,
                      escape(axis_title));

@@ -578,13 +578,15 @@ TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a c
                            ">accuracy (mean ± std over decoder seeds)</text>", ">chance: 1 / 10 classes</text>",
                            ">mean attention weight</text>", ">uniform: 1 / 4 subspaces</text>"})
     CHECK_MESSAGE(html.find(text) != std::string::npos, text);
-  // One colour scale fitted to the values of every matrix (0.59 .. 0.91),
-  // not 0 .. 1: its ends are the extreme values and it has no 0.
+  // One colour scale fitted to the values of every matrix (0.59 .. 0.91, the top being 0.62 + 0.29), not
+  // 0 .. 1: about 4 round ticks, so every 0.1 from 0.6 to 0.9, and no 0.
   const std::size_t maps = html.find("<h2>Stitching matrices");
   REQUIRE(maps != std::string::npos);
   const std::string first_map = html.substr(maps, html.find("</svg>", maps) - maps);
-  CHECK(first_map.find(">0.91</text>") != std::string::npos);  // 0.62 + 0.29, the top of the bar
-  CHECK(first_map.find(">0.59</text>") != std::string::npos);  // the bottom
+  for (const std::string tick : {">0.6</text>", ">0.7</text>", ">0.8</text>", ">0.9</text>"})
+    CHECK_MESSAGE(first_map.find(tick) != std::string::npos, tick);
+  CHECK(first_map.find(">0.5</text>") == std::string::npos);  // below the range
+  CHECK(first_map.find(">1.0</text>") == std::string::npos);  // above it
   CHECK(first_map.find(">0.00</text>") == std::string::npos);
 
   // The checker itself: it sees text leaving the picture, overlapping text
