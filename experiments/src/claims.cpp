@@ -41,7 +41,9 @@ std::string verdict_text(Verdict v) {
 }
 
 // Most of `verdicts` hold: holds; most hold at least partly: partly; else fails.
-Verdict majority(const std::vector<Verdict>& verdicts) {
+// Comparisons that could not be made (no finite figure) count for nothing.
+Verdict majority(std::vector<Verdict> verdicts) {
+  verdicts.erase(std::remove(verdicts.begin(), verdicts.end(), Verdict::unmeasured), verdicts.end());
   if (verdicts.empty()) return Verdict::unmeasured;
   const auto count = [&](auto pred) { return static_cast<std::size_t>(std::count_if(verdicts.begin(), verdicts.end(), pred)); };
   const std::size_t holds = count([](Verdict v) { return v == Verdict::holds; });

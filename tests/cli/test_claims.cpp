@@ -171,6 +171,13 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   // How to reproduce, with the logged time.
   CHECK(has(md, "(3 min as logged, from a cold cache)"));
 
+  // A product with no finite figure (e.g. every cell undefined) is no comparison: not a loss.
+  const json hollow = results_of("hollow", "image",
+                                 {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
+                                                 {"runs", {stitching_run({"cosine"}, "sum", base),
+                                                           stitching_run(four, "sum", std::vector<double>(6, NAN))}}}}});
+  CHECK(has(claims_report({{"hollow", hollow, "", ""}}), "| C2 | not measured by these runs |"));
+
   // Nothing measured: every claim says so rather than inventing a verdict.
   const std::string none = claims_report({});
   for (const char* id : {"C1", "C2", "C3", "C4", "C5", "C6"})
