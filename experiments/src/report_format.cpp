@@ -132,10 +132,15 @@ struct Ticks {
 };
 
 Ticks round_ticks(double lo, double hi, int count) {
+  Ticks t;
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !(hi > lo)) {  // no range to divide: one tick, no endless loop
+    if (std::isfinite(lo)) t.values.push_back(lo);
+    t.decimals = 3;
+    return t;
+  }
   const double raw = (hi - lo) / count, power = std::pow(10.0, std::floor(std::log10(raw)));
   const double ratio = raw / power;
   const double step = ratio < 1.5 ? power : ratio < 3.5 ? 2 * power : ratio < 7.5 ? 5 * power : 10 * power;
-  Ticks t;
   t.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   for (auto i = static_cast<int64_t>(std::ceil(lo / step - 1e-9)); static_cast<double>(i) * step <= hi + 1e-9 * step; ++i)
     t.values.push_back(static_cast<double>(i) * step);
