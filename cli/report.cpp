@@ -9,6 +9,7 @@
 #include "bridges/error.hpp"
 #include "bridges/util/io.hpp"
 #include "bridges/experiments/claims.hpp"
+#include "bridges/experiments/merge.hpp"
 #include "bridges/experiments/report.hpp"
 #include "cli.hpp"
 
@@ -21,7 +22,8 @@ namespace fs = std::filesystem;
 struct ReportOptions {
   std::vector<fs::path> runs;
   fs::path out;
-  bool claims = false;
+  bool claims = false, merge = false;
+  std::string name;
   std::vector<fs::path> pipelines{"examples/pipelines"};
 };
 
@@ -71,7 +73,10 @@ void write_claims(const ReportOptions& o, const std::vector<fs::path>& files, co
     const fs::path folder = files[i].parent_path();
     const fs::path log = folder / "run.log";
     runs.push_back({o.runs[i].string(), results[i], fs::is_regular_file(log) ? read_text(log) : std::string(),
-                    pipeline_named(results[i].value("pipeline", std::string()), o.pipelines)});
+                    pipeline_named(results[i].value("pipeline", std::string()), o.pipelines), {}});
+    if (results[i].contains("parts") && results[i]["parts"].is_array())
+      for (const auto& part : results[i]["parts"])
+        runs.back().part_pipeline_files.push_back(part.is_object() ? pipeline_named(part.value("pipeline", std::string()), o.pipelines) : "");
   }
   std::string md;
   try {
@@ -87,6 +92,59 @@ void write_claims(const ReportOptions& o, const std::vector<fs::path>& files, co
     write_text_atomically(o.out, md);
     std::cout << fmt::format("wrote {}\n", o.out.string());
   }
+}
+
+// The parts of one study, each run into its own folder, as one run folder:
+// results.json, report.md, report.html, the pipeline that would run every
+// part in one sitting, and the parts' logs.
+void write_merge(const ReportOptions& o, const std::vector<fs::path>& files, const std::vector<nlohmann::json>& results) {
+  if (o.out.empty())
+    throw ConfigError("--merge writes a run folder: give it with --out (e.g. -o runs/fashion-mnist-paper).");
+  std::vector<MergePart> parts;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const fs::path pipeline = files[i].parent_path() / "pipeline.json";
+    if (!fs::is_regular_file(pipeline))
+      throw IoError(fmt::format("{}: no pipeline.json beside results.json; a merge checks that the parts share their "
+                                "settings by it. Give run folders written by `bridges run`.",
+                                files[i].parent_path().string()));
+    parts.push_back({o.runs[i].string(),
+                     parse_json(read_text(pipeline), pipeline.string(), "Run the part again to write it anew."),
+                     results[i]});
+  }
+  const std::string name = o.name.empty() ? merged_name(parts) : o.name;
+  nlohmann::json merged;
+  std::string md, html;
+  try {
+    merged = merge_runs(parts, name);
+    md = markdown_report(merged);
+    html = html_report(merged);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(fmt::format("the merge: a field of one of the results is missing or of another type ({}); are "
+                                  "these results.json files written by this bridges? Run the parts again.",
+                                  e.what()));
+  }
+  // One pipeline with every part's experiments: it remakes the merge in one sitting.
+  nlohmann::json pipeline = parts[0].pipeline;
+  pipeline["name"] = name;
+  pipeline["experiments"] = nlohmann::json::array();
+  for (const auto& part : parts)
+    for (const auto& e : part.pipeline["experiments"]) pipeline["experiments"].push_back(e);
+  pipeline["output"] = o.out.string();
+  pipeline.erase("cache");
+  std::string log;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const fs::path part_log = files[i].parent_path() / "run.log";
+    log += fmt::format("== part {} of {}: {} ({})\n", i + 1, parts.size(), parts[i].folder,
+                       parts[i].results.value("pipeline", std::string("?")));
+    if (fs::is_regular_file(part_log)) log += read_text(part_log);
+  }
+  fs::create_directories(o.out);
+  write_text_atomically(o.out / "pipeline.json", pipeline.dump(2) + "\n");
+  write_text_atomically(o.out / "run.log", log);
+  write_text_atomically(o.out / "report.md", md);
+  write_text_atomically(o.out / "report.html", html);
+  write_text_atomically(o.out / "results.json", merged.dump(2) + "\n");  // last: it marks the folder finished
+  std::cout << fmt::format("merged {} runs into {} (results.json, report.md, report.html)\n", parts.size(), o.out.string());
 }
 
 void run(const ReportOptions& o) {
@@ -107,7 +165,9 @@ void run(const ReportOptions& o) {
                                     what, e.what()));
     }
   };
+  if (o.claims && o.merge) throw ConfigError("--claims and --merge: choose one (merge first, then give the merged folder to --claims).");
   if (o.claims) return write_claims(o, files, results);
+  if (o.merge) return write_merge(o, files, results);
   if (results.size() == 1) {
     const fs::path folder = o.out.empty() ? files[0].parent_path() : o.out;
     // Both rendered before either is written: no half-updated pair.
@@ -147,16 +207,24 @@ void add_report_command(CLI::App& app, Context&) {
       "folder, or the folder --out). With several: for every measure, the most similar relative\n"
       "representation across seeds per architecture and run, and whether that choice changes with\n"
       "the architecture and the data set; Markdown to stdout or the file --out.\n\n"
-      "With --claims: docs/reproduction.md, each of the method's claims checked against the runs.\n\n"
+      "With --claims: docs/reproduction.md, each of the method's claims checked against the runs.\n"
+      "With --merge: the parts of one study (pipelines that differ only in their experiments, each\n"
+      "run into its own folder) as one run folder --out, with one results.json and report.\n\n"
       "Examples:\n"
       "  bridges report runs/latent-analysis-fashion-mnist runs/latent-analysis-mnist -o latent-analysis.md\n"
-      "  bridges report --claims runs/claims/* -o docs/reproduction.md");
+      "  bridges report --claims runs/claims/* -o docs/reproduction.md\n"
+      "  bridges report --merge runs/fashion-mnist-paper-* -o runs/fashion-mnist-paper");
   cmd->add_option("RUN", o->runs, "run folders (or their results.json)")->required()->check(CLI::ExistingPath);
   cmd->add_option("--out,-o", o->out,
-                  "one run: the folder for the reports; several, or --claims: the Markdown file (default: stdout)");
+                  "one run or --merge: the folder for the reports; several, or --claims: the Markdown file (default: stdout)");
   cmd->add_flag("--claims", o->claims,
                 "check the method's claims C1-C6 against the runs: settings, numbers, verdicts and the commands that "
                 "reproduce them (docs/reproduction.md is written this way)");
+  cmd->add_flag("--merge", o->merge,
+                "join the runs of the parts of one study into the run folder --out: their settings must agree, each "
+                "experiment's results are joined");
+  cmd->add_option("--name", o->name,
+                  "--merge: the merged run's name (default: the parts' names' common prefix)");
   cmd->add_option("--pipelines", o->pipelines,
                   "--claims: folders searched for each run's pipeline file, by its name")
       ->capture_default_str();

@@ -15,7 +15,7 @@ namespace bridges::cli {
 namespace {
 
 struct RunCommandOptions {
-  std::string file, out;
+  std::string file, out, cache;
   bool dry_run = false;
 };
 
@@ -28,6 +28,7 @@ void run(Context& context, const RunCommandOptions& o) {
   }
   RunOptions options;
   options.out = o.out;
+  options.cache = o.cache;
   try {
     const nlohmann::json results = run_pipeline(pipeline, context.registry(), options, std::cout);
     if (results.contains("stitching")) {
@@ -68,6 +69,9 @@ void add_run_command(CLI::App& app, Context& context) {
       "  bridges run examples/pipelines/fashion-mnist-stitching.json --threads 2");
   cmd->add_option("PIPELINE", o->file, "the pipeline's JSON file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out,-o", o->out, "run folder (default: the pipeline's \"output\", runs/<name>)");
+  cmd->add_option("--cache", o->cache,
+                  "folder of trained encoders, latents and decoders (default: the pipeline's \"cache\", else "
+                  "RUN/cache); runs that share encoders and anchors can share one, and train each part once");
   cmd->add_flag("--dry-run", o->dry_run, "validate and print the plan; run nothing");
   cmd->callback([&context, o] { run(context, *o); });
 }

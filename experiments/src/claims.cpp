@@ -123,22 +123,51 @@ struct Run {
   // aggregators on its caches). Such runs count once in a verdict.
   std::string setting_key() { return setting() + "|" + r.value("orientation", std::string("raw")); }
 
-  // The command that remakes the folder, and the time its log states.
+  // The command that remakes the folder, and the time its log states. A
+  // merge (bridges report --merge) is remade by its parts' runs, each with
+  // its time, and the merge.
   std::string reproduce() {
-    const std::string pipeline = source->pipeline_file.empty() ? source->folder + "/pipeline.json" : source->pipeline_file;
-    std::string out = fmt::format("`bridges run {} --out {}`", pipeline, source->folder);
-    const double seconds = logged_seconds();
+    if (!r.contains("parts") || !r["parts"].is_array())
+      return run_command(source->pipeline_file.empty() ? source->folder + "/pipeline.json" : source->pipeline_file,
+                         source->folder, source->log);
+    const std::vector<std::string> logs = part_logs();
+    std::string out, folders;
+    for (std::size_t i = 0; i < r["parts"].size(); ++i) {
+      const std::string folder = r["parts"][i].value("run", std::string("?"));
+      const std::string file = i < source->part_pipeline_files.size() && !source->part_pipeline_files[i].empty()
+                                   ? source->part_pipeline_files[i]
+                                   : folder + "/pipeline.json";
+      out += fmt::format("{}{}", out.empty() ? "" : ", then ", run_command(file, folder, i < logs.size() ? logs[i] : ""));
+      folders += " " + folder;
+    }
+    return out + fmt::format(", then `bridges report --merge{} -o {}`", folders, source->folder);
+  }
+
+  static std::string run_command(const std::string& pipeline, const std::string& folder, const std::string& log) {
+    std::string out = fmt::format("`bridges run {} --out {}`", pipeline, folder);
+    const double seconds = logged_seconds(log);
     if (std::isfinite(seconds)) {
       out += fmt::format(" ({} as logged", seconds >= 120 ? fmt::format("{:.0f} min", seconds / 60) : fmt::format("{:.0f} s", seconds));
-      out += source->log.find("from the cache") != std::string::npos ? ", partly from the cache)" : ", from a cold cache)";
+      out += log.find("from the cache") != std::string::npos ? ", partly from the cache)" : ", from a cold cache)";
     }
     return out;
   }
 
-  // The last "[  123.4s]" time stamp of run.log: how long the last run took.
-  double logged_seconds() const {
-    double last = NAN;
+  // A merge's run.log is its parts' logs, each after a "== part k of n" line.
+  std::vector<std::string> part_logs() const {
+    std::vector<std::string> logs;
     std::istringstream lines(source->log);
+    std::string line;
+    while (std::getline(lines, line))
+      if (line.rfind("== part ", 0) == 0) logs.emplace_back();
+      else if (!logs.empty()) logs.back() += line + "\n";
+    return logs;
+  }
+
+  // The last "[  123.4s]" time stamp of a run.log: how long the last run took.
+  static double logged_seconds(const std::string& log) {
+    double last = NAN;
+    std::istringstream lines(log);
     std::string line;
     while (std::getline(lines, line)) {
       double s = 0;

@@ -15,6 +15,35 @@ using nlohmann::json;
 
 void Experiment::add_result(json& results, json part) const { results[std::string(name())] = std::move(part); }
 
+void Experiment::merge(json& results, const json& from, const std::string& where) const {
+  const std::string key(name());
+  if (!results.contains(key)) {
+    results[key] = from;
+  } else if (results[key] != from) {
+    throw ConfigError(fmt::format("{}: its {} results differ from those of an earlier run; a merge takes each {} "
+                                  "experiment from one part only. Leave one of these runs out, or run the experiment "
+                                  "in one part only.",
+                                  where, key, key));
+  }
+}
+
+void merge_entries(json& into, const json& from, const std::function<std::string(const json&)>& key,
+                   const std::string& what, const std::string& where) {
+  if (!into.is_array()) into = json::array();
+  for (const json& entry : from) {
+    const std::string k = key(entry);
+    const auto same = std::find_if(into.begin(), into.end(), [&](const json& e) { return key(e) == k; });
+    if (same == into.end()) {
+      into.push_back(entry);
+    } else if (*same != entry) {
+      throw ConfigError(fmt::format("{}: its {} \"{}\" differs from the same {} of an earlier run: the runs do not "
+                                    "compute it alike (another build, or another decoder setting). Merge runs of one "
+                                    "build and one setting, or leave one of them out.",
+                                    where, what, k, what));
+    }
+  }
+}
+
 std::vector<std::string> experiment_names() {
   std::vector<std::string> names;
   for (const Experiment* kind : experiment_table()) names.emplace_back(kind->name());

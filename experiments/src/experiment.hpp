@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,12 @@ class Experiment {
   /// Adds one run's part to the results; by default results[name()] = part.
   virtual void add_result(nlohmann::json& results, nlohmann::json part) const;
 
+  /// Joins `from`, the same kind's results of another run (a part of one
+  /// study run into its own folder, named by `where` in errors), into
+  /// `results`, which may hold none yet. By default the kind's results come
+  /// from one part only, or are equal in every part that has them.
+  virtual void merge(nlohmann::json& results, const nlohmann::json& from, const std::string& where) const;
+
   /// Its section of report.md ("" when `results` holds none of it). The
   /// results are a mutable copy: see report_format.hpp.
   virtual std::string markdown(nlohmann::json& results) const = 0;
@@ -79,6 +86,12 @@ class Experiment {
 /// "all" or lists of names) and "aggregators" (names; null: every one).
 nlohmann::json projection_sets_option();
 nlohmann::json aggregators_option();
+
+/// Appends the entries of the array `from` to the array `into`, each once:
+/// an entry whose `key` is already there must equal it (two parts of one
+/// study compute it alike), else a ConfigError names `what` and `where`.
+void merge_entries(nlohmann::json& into, const nlohmann::json& from, const std::function<std::string(const nlohmann::json&)>& key,
+                   const std::string& what, const std::string& where);
 
 /// Every kind, in the order of the reports' sections.
 const std::vector<const Experiment*>& experiment_table();

@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kTopKeys{"name", "description", "dataset", "encoders", "anchors", "projections",
-                                        "normalize", "orientation", "aggregators", "decoder", "experiments", "output"};
+                                        "normalize", "orientation", "aggregators", "decoder", "experiments", "output", "cache"};
 
 // Validation with the file and JSON path in every message.
 struct Checker {
@@ -346,6 +346,9 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
   if (p.encoders.size() < 2) c.fail("$.encoders", "stitching needs at least two encoders (e.g. \"seeds\": [0, 1]).");
 
   p.output = c.string(j, "output", "runs/" + p.name, "$");
+  p.cache = c.string(j, "cache", "", "$");
+  if (j.contains("cache") && p.cache.empty())
+    c.fail("$.cache", "expected a folder, found \"\"; leave \"cache\" out to keep the caches in the run folder.");
   return p;
 }
 
@@ -368,6 +371,7 @@ json Pipeline::to_json() const {
   out["experiments"] = json::array();
   for (const auto& e : experiments) out["experiments"].push_back(e.options);
   out["output"] = output;
+  if (!cache.empty()) out["cache"] = cache;
   return out;
 }
 

@@ -101,6 +101,12 @@ std::string sweep_section(json sweep) {
 std::string markdown_report(const json& results) {
   json r = results;  // a mutable copy: see the note at the top
   std::string out = fmt::format("# {}\n\n", r.value("pipeline", "pipeline"));
+  if (r.contains("parts") && r["parts"].is_array()) {  // a merge (bridges report --merge)
+    std::string parts;
+    for (auto& part : r["parts"])
+      parts += fmt::format("{}`{}` ({})", parts.empty() ? "" : ", ", part.value("pipeline", "?"), part.value("run", "?"));
+    out += fmt::format("The results of {} parts, each run into its own folder and merged: {}.\n\n", r["parts"].size(), parts);
+  }
   std::string anchors = fmt::format("{} {} anchors, shared by every encoder.", integer(r["anchors"]["count"]),
                                     r["anchors"]["strategy"].get<std::string>());
   if (r.value("orientation", "raw") == "closer_is_larger")

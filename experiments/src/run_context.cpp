@@ -19,8 +19,14 @@ namespace bridges {
 
 using nlohmann::json;
 
-RunContext::RunContext(const Pipeline& pipeline, ComponentSource& source, std::filesystem::path out, std::ostream& log)
-    : p_(pipeline), source_(source), out_(std::move(out)), log_(log), start_(std::chrono::steady_clock::now()) {}
+RunContext::RunContext(const Pipeline& pipeline, ComponentSource& source, std::filesystem::path out,
+                       std::filesystem::path cache, std::ostream& log)
+    : p_(pipeline),
+      source_(source),
+      out_(std::move(out)),
+      cache_(std::move(cache)),
+      log_(log),
+      start_(std::chrono::steady_clock::now()) {}
 
 void RunContext::note(const std::string& text) {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -142,7 +148,7 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t s = 0; s < seeds.size(); ++s) {
       throw_if_interrupted();
-      const std::filesystem::path file = out_ / "cache" / "decoders" / (decoder_key(set, aggregator, i, seeds[s]) + ".json");
+      const std::filesystem::path file = cache_ / "decoders" / (decoder_key(set, aggregator, i, seeds[s]) + ".json");
       json scores = read_cached_decoder(file, m);
       if (scores.is_null()) {
         RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()), k,

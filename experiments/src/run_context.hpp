@@ -37,7 +37,8 @@ struct EncoderState {
 
 class RunContext {
  public:
-  RunContext(const Pipeline& pipeline, ComponentSource& source, std::filesystem::path out, std::ostream& log);
+  RunContext(const Pipeline& pipeline, ComponentSource& source, std::filesystem::path out, std::filesystem::path cache,
+             std::ostream& log);
 
   const Pipeline& pipeline() const { return p_; }
   ComponentSource& source() { return source_; }
@@ -90,7 +91,8 @@ class RunContext {
 
   const Pipeline& p_;
   ComponentSource& source_;
-  std::filesystem::path out_;  ///< the run folder
+  std::filesystem::path out_;    ///< the run folder
+  std::filesystem::path cache_;  ///< encoders, latents and decoders (<out_>/cache unless shared)
   std::ostream& log_;
   std::ofstream logfile_;
   std::chrono::steady_clock::time_point start_;

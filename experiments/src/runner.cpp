@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <numeric>
+#include <optional>
 
 #include "bridges/relative/anchors.hpp"
 #include "bridges/dataset.hpp"
@@ -46,14 +47,18 @@ bool trains_decoders(const Pipeline& p) {
 // relative spaces, then each experiment of the pipeline through its kind.
 class Run : public RunContext {
  public:
-  Run(const Pipeline& p, ComponentSource& source, fs::path out, std::ostream& log)
-      : RunContext(p, source, std::move(out), log) {}
+  Run(const Pipeline& p, ComponentSource& source, fs::path out, fs::path cache, std::ostream& log)
+      : RunContext(p, source, std::move(out), std::move(cache), log) {}
 
   json execute() {
     const FolderLock lock(out_);  // one run at a time in a run folder
+    // and in a cache: two runs sharing one would train the same parts twice
+    std::optional<FolderLock> cache_lock;
+    if (cache_ != out_ / "cache") cache_lock.emplace(cache_);
     logfile_.open(out_ / "run.log", std::ios::app);
     write_text_atomically(out_ / "pipeline.json", p_.to_json().dump(2) + "\n");
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));
+    if (cache_lock) note(fmt::format("cache: {} (shared)", cache_.string()));
     load_data();
     prepare_encoders();
     // "count", "strategy" and "seed" may each be a list: every experiment
@@ -152,7 +157,7 @@ class Run : public RunContext {
   // Latents of `examples`, read from the run's cache when this encoder
   // (cache key) has encoded these samples before.
   Tensor latents(EncoderState& e, const std::string& key, const Examples& examples, const std::string& what) {
-    const fs::path file = out_ / "cache" / "latents" /
+    const fs::path file = cache_ / "latents" /
                           fmt::format("{}-{}-{}.npy", e.name, what, Fingerprint().add(std::string_view(key)).add(examples.indices).add(examples.split).hex());
     // Beside each cached file, the fingerprint of its tensor: flipped bits
     // in a cached .npy used to change the results silently.
@@ -186,7 +191,7 @@ class Run : public RunContext {
     for (const auto& pe : p_.encoders) {
       throw_if_interrupted();
       EncoderState e{pe.name, source_.make_from_json<Encoder>(pe.spec), {}, {}, {}, {}, {}};
-      const CachedFit fit = fit_cached(*e.encoder, train_full_, out_ / "cache" / "encoders");
+      const CachedFit fit = fit_cached(*e.encoder, train_full_, cache_ / "encoders");
       if (!fit.warning.empty()) note("warning: " + fit.warning);
       note(fmt::format("encoder {}: {}", pe.name, !e.encoder->trainable() ? "fixed (not trained)"
                                                    : fit.trained              ? "trained"
@@ -261,6 +266,7 @@ std::string describe_plan(const Pipeline& p, const ComponentSource&) {
   const std::size_t m = p.encoders.size(), seeds = p.decoder["seeds"].size();
   for (const auto& e : p.experiments) out += fmt::format("  experiment   {}\n", e.options.dump());
   out += fmt::format("  output       {}\n", p.output);
+  out += fmt::format("  cache        {}\n", p.cache.empty() ? p.output + "/cache" : p.cache + " (shared)");
   if (trains_decoders(p))
     out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
                      m * seeds, m, seeds, m);
@@ -268,7 +274,11 @@ std::string describe_plan(const Pipeline& p, const ComponentSource&) {
 }
 
 json run_pipeline(const Pipeline& pipeline, ComponentSource& source, const RunOptions& options, std::ostream& log) {
-  return Run(pipeline, source, options.out.empty() ? fs::path(pipeline.output) : options.out, log).execute();
+  const fs::path out = options.out.empty() ? fs::path(pipeline.output) : options.out;
+  const fs::path cache = !options.cache.empty()        ? options.cache
+                         : !pipeline.cache.empty()     ? fs::path(pipeline.cache)
+                                                       : out / "cache";
+  return Run(pipeline, source, out, cache, log).execute();
 }
 
 }  // namespace bridges

@@ -176,7 +176,19 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                                  {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
                                                  {"runs", {stitching_run({"cosine"}, "sum", base),
                                                            stitching_run(four, "sum", std::vector<double>(6, NAN))}}}}});
-  CHECK(has(claims_report({{"hollow", hollow, "", ""}}), "| C2 | not measured by these runs |"));
+  CHECK(has(claims_report({{"hollow", hollow, "", "", {}}}), "| C2 | not measured by these runs |"));
+
+  // A merge of parts is remade by each part's run, with its own logged
+  // time, then the merge.
+  json merged = tie;
+  merged["parts"] = {{{"pipeline", "tie-1"}, {"run", "runs/tie-1"}}, {{"pipeline", "tie-2"}, {"run", "runs/tie-2"}}};
+  const std::string parts_md = claims_report({{"runs/tie", merged,
+                                               "== part 1 of 2: runs/tie-1 (tie-1)\n[   90.0s] wrote\n"
+                                               "== part 2 of 2: runs/tie-2 (tie-2)\n[    1.0s] 2 of 2 decoders from the cache\n[  600.0s] wrote\n",
+                                               "", {"pipelines/tie-1.json", ""}}});
+  CHECK(has(parts_md, "`bridges run pipelines/tie-1.json --out runs/tie-1` (90 s as logged, from a cold cache), then "
+                      "`bridges run runs/tie-2/pipeline.json --out runs/tie-2` (10 min as logged, partly from the cache), then "
+                      "`bridges report --merge runs/tie-1 runs/tie-2 -o runs/tie`"));
 
   // Nothing measured: every claim says so rather than inventing a verdict.
   const std::string none = claims_report({});

@@ -600,3 +600,90 @@ TEST_CASE("a pipeline run killed at any point resumes to the results of an unint
   CHECK(recursive_temporaries(dir / "resumed").empty());
   CHECK(read_text(dir / "resumed" / "results.json") == reference);
 }
+
+TEST_CASE("a study cut into parts over one shared cache merges into the results of the whole, and refuses parts that differ") {
+  testing::TempDir dir;
+  // One study, and the same cut in two parts that differ only in their
+  // name and experiments; the parts share a cache folder.
+  const std::string settings = R"(
+    "dataset": {"type": "fashion_mnist", "train_limit": 2000, "test_limit": 400},
+    "encoders": [{"type": "mlp", "seeds": [0, 1], "epochs": 2}],
+    "anchors": {"count": 64},
+    "projections": ["cosine", "l1", "linf"],
+    "aggregators": ["sum"],
+    "decoder": {"epochs": 2, "seeds": [0], "train_samples": 1000},)";
+  const std::string stitching = R"({"type": "stitching", "projection_sets": ["each", "all"]})";
+  const std::string ablation = R"({"type": "ablation"})";
+  const std::string cache = (dir / "cache").string();
+  write_text_atomically(dir / "whole.json", "{\"name\": \"study\"," + settings + "\"experiments\": [" + stitching + ", " + ablation + "]}");
+  write_text_atomically(dir / "part-1.json", "{\"name\": \"study-1-stitching\"," + settings + "\"experiments\": [" +
+                                                 stitching + "], \"cache\": \"" + cache + "\"}");
+  write_text_atomically(dir / "part-2.json", "{\"name\": \"study-2-ablation\"," + settings + "\"experiments\": [" +
+                                                 ablation + "], \"cache\": \"" + cache + "\"}");
+  const auto run = [&](const std::string& name) {
+    return bridges_cli("run " + (dir / (name + ".json")).string() + " --out " + (dir / name).string());
+  };
+  REQUIRE(run("whole").code == 0);
+  REQUIRE(run("part-1").code == 0);
+  const auto second = run("part-2");
+  REQUIRE(second.code == 0);
+  // The second part trains only what the first did not: the full set's
+  // decoders come from the shared cache, the encoders too.
+  CHECK(contains(second.out, "cache: " + cache + " (shared)"));
+  CHECK(contains(second.out, "encoder mlp-0: loaded from the cache"));
+  CHECK(contains(second.out, "stitching cosine+l1+linf|sum: 2 of 2 decoders from the cache"));
+  CHECK_FALSE(fs::exists(dir / "part-1" / "cache"));
+
+  const auto merged = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string() +
+                                  " -o " + (dir / "merged").string());
+  REQUIRE(merged.code == 0);
+  json whole = json::parse(read_text(dir / "whole" / "results.json"));
+  json joined = json::parse(read_text(dir / "merged" / "results.json"));
+  CHECK(joined["pipeline"] == "study");  // the parts' names' common prefix
+  REQUIRE(joined["parts"].size() == 2);
+  CHECK(joined["parts"][1]["pipeline"] == "study-2-ablation");
+  joined.erase("parts");
+  CHECK(joined == whole);  // every number, in the whole run's order
+  CHECK(contains(read_text(dir / "merged" / "report.md"), "The results of 2 parts, each run into its own folder and merged"));
+  CHECK(contains(read_text(dir / "merged" / "run.log"), "== part 2 of 2: "));
+  // The merged pipeline.json runs every part in one sitting.
+  const json pipeline = json::parse(read_text(dir / "merged" / "pipeline.json"));
+  CHECK(pipeline["experiments"].size() == 2);
+  CHECK(pipeline["name"] == "study");
+
+  // A part with another decoder setting is refused, naming the field.
+  std::string other = read_text(dir / "part-2.json");
+  const std::string two_epochs = "\"epochs\": 2, \"seeds\": [0]";
+  other.replace(other.find(two_epochs), two_epochs.size(), "\"epochs\": 3, \"seeds\": [0]");
+  write_text_atomically(dir / "part-3.json", other);
+  const auto third = run("part-3");
+  INFO(third.err);
+  REQUIRE(third.code == 0);
+  const auto differ = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-3").string() +
+                                  " -o " + (dir / "refused").string());
+  CHECK(differ.code == 1);
+  CHECK(contains(differ.err, "pipeline.json differs from that of " + (dir / "part-1").string() + " at $.decoder.epochs (3 here, 2 there)"));
+  CHECK_FALSE(fs::exists(dir / "refused" / "results.json"));
+  // The same stitching run with other numbers (another build, say) is refused too.
+  json edited = json::parse(read_text(dir / "part-1" / "results.json"));
+  edited["stitching"]["runs"][0]["summary"]["stitched"]["accuracy"]["mean"] = 0.5;
+  write_text_atomically(dir / "edited" / "results.json", edited.dump());
+  fs::copy_file(dir / "part-1" / "pipeline.json", dir / "edited" / "pipeline.json");
+  const auto clash = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "edited").string() +
+                                 " -o " + (dir / "refused").string());
+  CHECK(clash.code == 1);
+  CHECK(contains(clash.err, (dir / "edited").string() + ": its stitching run \"cosine · sum\" differs from the same stitching run of an earlier run"));
+  CHECK_FALSE(fs::exists(dir / "refused" / "results.json"));
+  // An empty "cache" is a mistake, not the run folder.
+  std::string empty_cache = read_text(dir / "part-2.json");
+  empty_cache.replace(empty_cache.find(cache), cache.size(), "");
+  write_text_atomically(dir / "part-4.json", empty_cache);
+  const auto refused = run("part-4");
+  CHECK(refused.code == 1);
+  CHECK(contains(refused.err, "$.cache: expected a folder, found \"\""));
+  // A merge needs two runs and an output folder.
+  CHECK(bridges_cli("report --merge " + (dir / "part-1").string() + " -o " + (dir / "refused").string()).code == 1);
+  const auto no_out = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string());
+  CHECK(no_out.code == 1);
+  CHECK(contains(no_out.err, "--merge writes a run folder: give it with --out"));
+}

@@ -45,6 +45,12 @@ class AblationExperiment final : public Experiment {
     return {{"rows", rows}};
   }
 
+  // The parts of a study may each run some aggregators or subsets.
+  void merge(json& results, const json& from, const std::string& where) const override {
+    merge_entries(results["ablation"]["rows"], from["rows"], [](const json& row) { return run_name(row); },
+                  "ablation row", where);
+  }
+
   std::string markdown(json& r) const override {
     if (!r.contains("ablation")) return "";
     std::string out =

@@ -126,6 +126,18 @@ class FinetuneExperiment final : public Experiment {
   // One entry per fine-tuning experiment.
   void add_result(json& results, json part) const override { results["finetune"].push_back(std::move(part)); }
 
+  void merge(json& results, const json& from, const std::string& where) const override {
+    merge_entries(
+        results["finetune"], from,
+        [](const json& e) {
+          std::string projections;
+          for (const auto& p : e["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
+          return fmt::format("{} of {} on {}, {} steps on {} samples", e["params"].get<std::string>(),
+                             e["aggregator"].get<std::string>(), projections, e["steps"].dump(), e["samples"].dump());
+        },
+        "fine-tuning", where);
+  }
+
   std::string markdown(json& r) const override {
     std::string out;
     for (json& f : r.value("finetune", json::array())) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bridges/error.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "experiment.hpp"
@@ -92,6 +93,24 @@ class StitchingExperiment final : public Experiment {
     }
     for (const auto& run : part["runs"]) results["stitching"]["runs"].push_back(run);
     if (part.contains("absolute")) results["stitching"]["absolute"] = part["absolute"];
+  }
+
+  // Each projection set · aggregator once; the absolute baseline from
+  // whichever part ran it (equal where several did).
+  void merge(json& results, const json& from, const std::string& where) const override {
+    if (!results.contains("stitching")) {
+      results["stitching"] = from;
+      return;
+    }
+    json& into = results["stitching"];
+    merge_entries(into["runs"], from["runs"], [](const json& run) { return run_name(run); }, "stitching run", where);
+    if (from.contains("absolute")) {
+      if (!into.contains("absolute")) into["absolute"] = from["absolute"];
+      else if (into["absolute"] != from["absolute"])
+        throw ConfigError(fmt::format("{}: its absolute baseline differs from that of an earlier run: the runs do not "
+                                      "compute it alike. Merge runs of one build and one setting.",
+                                      where));
+    }
   }
 
   std::string markdown(json& r) const override {

@@ -65,6 +65,10 @@ struct BRIDGES_API Pipeline {
   nlohmann::json decoder;                       ///< DecoderOptions + "seeds", "train_samples", "test_samples"
   std::vector<PipelineExperiment> experiments;
   std::string output;                           ///< run folder
+  /// Trained encoders, latents and decoders; empty: <run folder>/cache.
+  /// Pipelines that share encoders and anchors (the parts of one study)
+  /// share a cache, so each part trains only what no other part did.
+  std::string cache;
 
   /// Reads, expands ${VAR} in every string, and validates the whole file:
   /// unknown keys, unknown component names and invalid options are

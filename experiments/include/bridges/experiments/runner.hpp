@@ -4,9 +4,12 @@
 //   <out>/results.json       every number (no timings: the same seeds give the same file)
 //   <out>/report.md, report.html
 //   <out>/run.log            what was done, with timings
-//   <out>/cache/encoders/    trained encoders (fit_cached)
-//   <out>/cache/latents/     the encoders' latents of the samples used
-// Every file is written atomically; running again reuses the caches.
+//   <cache>/encoders/        trained encoders (fit_cached)
+//   <cache>/latents/         the encoders' latents of the samples used
+//   <cache>/decoders/        each trained decoder's scores
+// <cache> is <out>/cache unless the pipeline's "cache" or RunOptions say
+// otherwise. Every file is written atomically; running again reuses the
+// caches; one run at a time writes into a run folder or a cache.
 
 #include <filesystem>
 #include <iosfwd>
@@ -21,7 +24,8 @@
 namespace bridges {
 
 struct BRIDGES_API RunOptions {
-  std::filesystem::path out;  ///< the run folder; empty: the pipeline's "output"
+  std::filesystem::path out;    ///< the run folder; empty: the pipeline's "output"
+  std::filesystem::path cache;  ///< the cache folder; empty: the pipeline's "cache", else <out>/cache
 };
 
 /// What the run will do, in words (for `bridges run --dry-run`).
