@@ -614,12 +614,15 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
     "decoder": {"epochs": 2, "seeds": [0], "train_samples": 1000},)";
   const std::string stitching = R"({"type": "stitching", "projection_sets": ["each", "all"]})";
   const std::string ablation = R"({"type": "ablation"})";
+  const std::string pairs = R"({"type": "ablation", "max_size": 2})", triples = R"({"type": "ablation", "min_size": 3})";
   const std::string cache = (dir / "cache").string();
   write_text_atomically(dir / "whole.json", "{\"name\": \"study\"," + settings + "\"experiments\": [" + stitching + ", " + ablation + "]}");
   write_text_atomically(dir / "part-1.json", "{\"name\": \"study-1-stitching\"," + settings + "\"experiments\": [" +
                                                  stitching + "], \"cache\": \"" + cache + "\"}");
-  write_text_atomically(dir / "part-2.json", "{\"name\": \"study-2-ablation\"," + settings + "\"experiments\": [" +
-                                                 ablation + "], \"cache\": \"" + cache + "\"}");
+  write_text_atomically(dir / "part-2.json", "{\"name\": \"study-2-pairs\"," + settings + "\"experiments\": [" +
+                                                 pairs + "], \"cache\": \"" + cache + "\"}");
+  write_text_atomically(dir / "part-3.json", "{\"name\": \"study-3-triples\"," + settings + "\"experiments\": [" +
+                                                 triples + "], \"cache\": \"" + cache + "\"}");
   const auto run = [&](const std::string& name) {
     return bridges_cli("run " + (dir / (name + ".json")).string() + " --out " + (dir / name).string());
   };
@@ -627,39 +630,44 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   REQUIRE(run("part-1").code == 0);
   const auto second = run("part-2");
   REQUIRE(second.code == 0);
-  // The second part trains only what the first did not: the full set's
-  // decoders come from the shared cache, the encoders too.
+  // Each later part trains only what no earlier one did: the encoders and
+  // the full set's decoders come from the shared cache.
   CHECK(contains(second.out, "cache: " + cache + " (shared)"));
   CHECK(contains(second.out, "encoder mlp-0: loaded from the cache"));
-  CHECK(contains(second.out, "stitching cosine+l1+linf|sum: 2 of 2 decoders from the cache"));
+  CHECK_FALSE(contains(second.out, "stitching cosine+l1+linf|sum"));  // max_size 2: no triple
+  const auto third = run("part-3");
+  REQUIRE(third.code == 0);
+  CHECK(contains(third.out, "stitching cosine+l1+linf|sum: 2 of 2 decoders from the cache"));
+  CHECK_FALSE(contains(third.out, "stitching cosine+l1|sum"));  // min_size 3: no pair
   CHECK_FALSE(fs::exists(dir / "part-1" / "cache"));
 
-  const auto merged = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string() +
-                                  " -o " + (dir / "merged").string());
+  // Merged in any order, the rows take the order of one whole run.
+  const auto merged = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-3").string() + " " +
+                                  (dir / "part-2").string() + " -o " + (dir / "merged").string());
   REQUIRE(merged.code == 0);
   json whole = json::parse(read_text(dir / "whole" / "results.json"));
   json joined = json::parse(read_text(dir / "merged" / "results.json"));
   CHECK(joined["pipeline"] == "study");  // the parts' names' common prefix
-  REQUIRE(joined["parts"].size() == 2);
-  CHECK(joined["parts"][1]["pipeline"] == "study-2-ablation");
+  REQUIRE(joined["parts"].size() == 3);
+  CHECK(joined["parts"][1]["pipeline"] == "study-3-triples");
   joined.erase("parts");
   CHECK(joined == whole);  // every number, in the whole run's order
-  CHECK(contains(read_text(dir / "merged" / "report.md"), "The results of 2 parts, each run into its own folder and merged"));
-  CHECK(contains(read_text(dir / "merged" / "run.log"), "== part 2 of 2: "));
+  CHECK(contains(read_text(dir / "merged" / "report.md"), "The results of 3 parts, each run into its own folder and merged"));
+  CHECK(contains(read_text(dir / "merged" / "run.log"), "== part 3 of 3: "));
   // The merged pipeline.json runs every part in one sitting.
   const json pipeline = json::parse(read_text(dir / "merged" / "pipeline.json"));
-  CHECK(pipeline["experiments"].size() == 2);
+  CHECK(pipeline["experiments"].size() == 3);
   CHECK(pipeline["name"] == "study");
 
   // A part with another decoder setting is refused, naming the field.
   std::string other = read_text(dir / "part-2.json");
   const std::string two_epochs = "\"epochs\": 2, \"seeds\": [0]";
   other.replace(other.find(two_epochs), two_epochs.size(), "\"epochs\": 3, \"seeds\": [0]");
-  write_text_atomically(dir / "part-3.json", other);
-  const auto third = run("part-3");
-  INFO(third.err);
-  REQUIRE(third.code == 0);
-  const auto differ = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-3").string() +
+  write_text_atomically(dir / "other-decoder.json", other);
+  const auto other_run = run("other-decoder");
+  INFO(other_run.err);
+  REQUIRE(other_run.code == 0);
+  const auto differ = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "other-decoder").string() +
                                   " -o " + (dir / "refused").string());
   CHECK(differ.code == 1);
   CHECK(contains(differ.err, "pipeline.json differs from that of " + (dir / "part-1").string() + " at $.decoder.epochs (3 here, 2 there)"));
@@ -677,8 +685,8 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   // An empty "cache" is a mistake, not the run folder.
   std::string empty_cache = read_text(dir / "part-2.json");
   empty_cache.replace(empty_cache.find(cache), cache.size(), "");
-  write_text_atomically(dir / "part-4.json", empty_cache);
-  const auto refused = run("part-4");
+  write_text_atomically(dir / "empty-cache.json", empty_cache);
+  const auto refused = run("empty-cache");
   CHECK(refused.code == 1);
   CHECK(contains(refused.err, "$.cache: expected a folder, found \"\""));
   // A merge needs two runs and an output folder.

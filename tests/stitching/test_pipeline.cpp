@@ -65,6 +65,7 @@ TEST_CASE("a pipeline expands seeds, names its parts and fills every default") {
   CHECK(p.experiments[0].options["projection_sets"] == json::array({"each", "all"}));
   CHECK(p.experiments[1].options["aggregator"] == "self_attention");
   CHECK(p.output == "runs/t");
+  CHECK(p.cache.empty());  // the run folder's cache/
 }
 
 TEST_CASE("pipeline -> JSON -> pipeline -> JSON is stable, for every shipped pipeline too") {
@@ -116,6 +117,9 @@ TEST_CASE("experiment options go through the same schema machinery as components
               {"$.experiments[0]", "option 'absolute' must be a boolean"});
   check_error([](json& j) { j["experiments"].push_back({{"type", "reconstruction"}, {"absolute", false}}); },
               {"$.experiments[3]: experiment/reconstruction: unknown option 'absolute'"});
+  check_error([](json& j) { j["experiments"].push_back({{"type", "ablation"}, {"min_size", 3}, {"max_size", 2}}); },
+              {"$.experiments[3].max_size", "2 is below \"min_size\" (3): no subset would be run"});
+  check_error([](json& j) { j["cache"] = ""; }, {"$.cache", "expected a folder, found \"\""});
   // What the schema cannot know is checked against the pipeline's parts.
   check_error([](json& j) { j["experiments"][1]["aggregator"] = "summ"; },
               {"$.experiments[1].aggregator", "\"summ\" is not one of sum, self_attention", "Did you mean 'sum'?"});

@@ -1,7 +1,11 @@
 // The aggregation ablation: stitching on every subset of the projections
-// (of at least `min_size`), for each aggregator. Runs already trained by a
-// stitching experiment on the same anchors are reused.
+// (of `min_size` to `max_size` projections), for each aggregator. Runs
+// already trained by a stitching experiment on the same anchors are reused.
+// The size bounds let a long ablation be cut into parts (one for the pairs,
+// one for the triples, ...) that `bridges report --merge` joins.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "bridges/util/interrupt.hpp"
 #include "experiment.hpp"
@@ -21,23 +25,34 @@ class AblationExperiment final : public Experiment {
   json option_schema() const override {
     return {{"aggregators", aggregators_option()},
             {"min_size",
-             {{"type", "integer"}, {"minimum", 1}, {"default", 2}, {"description", "the smallest subset of projections"}}}};
+             {{"type", "integer"}, {"minimum", 1}, {"default", 2}, {"description", "the smallest subset of projections"}}},
+            {"max_size",
+             {{"type", "integer"},
+              {"minimum", 1},
+              {"default", nullptr},
+              {"nullable", true},
+              {"description", "the largest subset of projections (null: all of them)"}}}};
   }
 
   void check(json& options, const ExperimentCheck& at) const override {
     at.aggregator_names(options["aggregators"], ".aggregators");
+    if (options["max_size"].is_number() && options["max_size"].get<int64_t>() < options["min_size"].get<int64_t>())
+      at.fail(".max_size", fmt::format("{} is below \"min_size\" ({}): no subset would be run. Raise it, or lower "
+                                       "\"min_size\".",
+                                       options["max_size"].get<int64_t>(), options["min_size"].get<int64_t>()));
   }
 
   json run(RunContext& run, const json& options) const override {
     const Names names = run.projection_names();
     const auto min_size = options["min_size"].get<std::size_t>();
+    const std::size_t max_size = options["max_size"].is_null() ? names.size() : options["max_size"].get<std::size_t>();
     json rows = json::array();
     for (const auto& aggregator : run.aggregators(options["aggregators"]))
       for (uint64_t mask = 1; mask < (uint64_t{1} << names.size()); ++mask) {
         Names set;
         for (std::size_t b = 0; b < names.size(); ++b)
           if (mask & (uint64_t{1} << b)) set.push_back(names[b]);
-        if (set.size() < min_size) continue;
+        if (set.size() < min_size || set.size() > max_size) continue;
         throw_if_interrupted();
         const json stitched = run.stitch(set, aggregator);
         rows.push_back({{"projections", set}, {"aggregator", aggregator["type"]}, {"summary", stitched["summary"]}});
@@ -45,10 +60,28 @@ class AblationExperiment final : public Experiment {
     return {{"rows", rows}};
   }
 
-  // The parts of a study may each run some aggregators or subsets.
+  // The parts of a study may each run some aggregators or subsets; the
+  // rows then take the order of one whole run: aggregators as first met,
+  // subsets in the order run() makes them.
   void merge(json& results, const json& from, const std::string& where) const override {
-    merge_entries(results["ablation"]["rows"], from["rows"], [](const json& row) { return run_name(row); },
-                  "ablation row", where);
+    json& rows = results["ablation"]["rows"];
+    merge_entries(rows, from["rows"], [](const json& row) { return run_name(row); }, "ablation row", where);
+    std::vector<std::string> aggregators;
+    for (const auto& row : rows)
+      if (std::find(aggregators.begin(), aggregators.end(), row["aggregator"].get<std::string>()) == aggregators.end())
+        aggregators.push_back(row["aggregator"]);
+    const json names = results.value("projections", json::array());
+    const auto order = [&](const json& row) {
+      uint64_t mask = 0;
+      for (const auto& p : row["projections"])
+        for (std::size_t b = 0; b < names.size(); ++b)
+          if (names[b] == p) mask |= uint64_t{1} << b;
+      const auto a = std::find(aggregators.begin(), aggregators.end(), row["aggregator"].get<std::string>());
+      return std::pair{a - aggregators.begin(), mask};
+    };
+    std::vector<json> sorted(rows.begin(), rows.end());
+    std::stable_sort(sorted.begin(), sorted.end(), [&](const json& a, const json& b) { return order(a) < order(b); });
+    rows = sorted;
   }
 
   std::string markdown(json& r) const override {
