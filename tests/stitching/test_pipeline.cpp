@@ -83,6 +83,85 @@ TEST_CASE("pipeline -> JSON -> pipeline -> JSON is stable, for every shipped pip
   CHECK(shipped >= 15);  // examples/pipelines and examples/pipelines/study
 }
 
+namespace {
+
+// What a resolved pipeline trains and reports, one string per unit: each
+// stitching run ("stitch cosine l1 · sum"), each ablation row, each
+// fine-tuning experiment.
+std::set<std::string> work_of(const Pipeline& p) {
+  std::vector<std::string> names, aggregators;
+  for (const auto& pr : p.projections) names.push_back(pr.name);
+  for (const auto& a : p.aggregators) aggregators.push_back(a["type"]);
+  const auto chosen = [&](const json& list) { return list.is_null() ? aggregators : list.get<std::vector<std::string>>(); };
+  std::set<std::string> stitched;  // a run the pipeline trains once, whichever experiment asks for it
+  std::set<std::string> work;
+  const auto stitch = [&](const std::vector<std::string>& set, const std::string& aggregator) {
+    std::string key = "stitch";
+    for (const auto& n : set) key += " " + n;
+    stitched.insert(key + " · " + aggregator);
+  };
+  for (const auto& e : p.experiments) {
+    const json& o = e.options;
+    if (e.type == "stitching") {
+      for (const auto& set : o["projection_sets"])
+        for (const auto& a : chosen(o["aggregators"])) {
+          if (set == "each") for (const auto& n : names) stitch({n}, a);
+          else stitch(set == "all" ? names : set.get<std::vector<std::string>>(), a);
+        }
+    } else if (e.type == "ablation") {
+      const std::size_t lo = o["min_size"], hi = o["max_size"].is_null() ? names.size() : o["max_size"].get<std::size_t>();
+      for (const auto& a : chosen(o["aggregators"]))
+        for (uint64_t mask = 1; mask < (uint64_t{1} << names.size()); ++mask) {
+          std::vector<std::string> set;
+          for (std::size_t b = 0; b < names.size(); ++b)
+            if (mask & (uint64_t{1} << b)) set.push_back(names[b]);
+          if (set.size() < lo || set.size() > hi) continue;
+          stitch(set, a);
+          std::string row = "ablation row";
+          for (const auto& n : set) row += " " + n;
+          work.insert(row + " · " + a);
+        }
+    } else {
+      work.insert(e.type + " " + o.dump());
+    }
+  }
+  work.insert(stitched.begin(), stitched.end());
+  return work;
+}
+
+}  // namespace
+
+TEST_CASE("the parts of fashion-mnist-paper share every setting with the whole, and together do its work") {
+  const fs::path pipelines = fs::path(BRIDGES_TEST_SOURCE_DIR) / "examples" / "pipelines";
+  const Pipeline whole = Pipeline::load(pipelines / "fashion-mnist-paper.json", stitching::registry());
+  const auto settings = [](const Pipeline& p) {
+    json j = p.to_json();
+    for (const char* own : {"name", "description", "experiments", "output", "cache"}) j.erase(own);
+    return j;
+  };
+  std::set<std::string> caches;
+  std::set<std::string> done;  // a stitching run two parts need is trained once: they share the cache
+  int parts = 0;
+  for (const auto& entry : fs::directory_iterator(pipelines / "fashion-mnist-paper")) {
+    CAPTURE(entry.path().string());
+    const Pipeline part = Pipeline::load(entry.path(), stitching::registry());
+    CHECK(settings(part) == settings(whole));
+    caches.insert(part.cache);
+    for (const auto& unit : work_of(part)) done.insert(unit);
+    ++parts;
+  }
+  CHECK(parts == 8);
+  CHECK(caches == std::set<std::string>{"runs/fashion-mnist-paper/cache"});  // one cache: each decoder trained once
+  const std::set<std::string> expected = work_of(whole);
+  // 4 singles and 5 × 11 subsets stitched (the 5 products among them), 5 × 11 ablation rows, 2 fine-tunings
+  CHECK(expected.size() == 4 + 55 + 55 + 2);
+  std::vector<std::string> missing, extra;
+  std::set_difference(expected.begin(), expected.end(), done.begin(), done.end(), std::back_inserter(missing));
+  std::set_difference(done.begin(), done.end(), expected.begin(), expected.end(), std::back_inserter(extra));
+  CHECK_MESSAGE(missing.empty(), "no part does: " << (missing.empty() ? "" : missing.front()));
+  CHECK_MESSAGE(extra.empty(), "the whole does not do: " << (extra.empty() ? "" : extra.front()));
+}
+
 TEST_CASE("pipeline errors name the file, the JSON path and the closest name") {
   check_error([](json& j) { j["encoder"] = j["encoders"]; }, {"t.json: $: unknown key \"encoder\"", "Did you mean 'encoders'?"});
   check_error([](json& j) { j["encoders"][0]["type"] = "mpl"; }, {"$.encoders[0].type", "encoder 'mpl' does not exist", "Did you mean 'mlp'?"});
