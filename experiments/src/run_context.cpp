@@ -134,6 +134,35 @@ json read_cached_decoder(const std::filesystem::path& file, std::size_t m) {
 
 }  // namespace
 
+namespace {
+
+std::filesystem::path result_file(const std::filesystem::path& cache, const std::string& kind, const std::string& decoder,
+                                  const json& extra) {
+  return cache / kind / (Fingerprint().add(json{{"decoder", decoder}, {"extra", extra}}).hex() + ".json");
+}
+
+}  // namespace
+
+json RunContext::cached_result(const std::string& kind, const Names& set, const json& aggregator, std::size_t i,
+                               uint64_t seed, const json& extra) const {
+  const auto file = result_file(cache_, kind, decoder_key(set, aggregator, i, seed), extra);
+  if (!std::filesystem::exists(file)) return nullptr;
+  try {
+    const json j = parse_json(read_text(file), file.string(), "");
+    if (j.is_object() && j.contains("value") && j.contains("check") && j["check"] == Fingerprint().add(j["value"]).hex())
+      return j["value"];
+  } catch (const Error&) {
+  }
+  return nullptr;
+}
+
+void RunContext::cache_result(const std::string& kind, const Names& set, const json& aggregator, std::size_t i,
+                              uint64_t seed, const json& extra, const json& value) const {
+  const auto file = result_file(cache_, kind, decoder_key(set, aggregator, i, seed), extra);
+  std::filesystem::create_directories(file.parent_path());
+  write_text_atomically(file, json{{"value", value}, {"check", Fingerprint().add(value).hex()}}.dump() + "\n");
+}
+
 json RunContext::stitch(const Names& set, const json& aggregator) {
   const std::string key = fmt::format("{}|{}", join(set, "+"), aggregator["type"].get<std::string>());
   json& done = memo("stitch " + key);

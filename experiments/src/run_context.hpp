@@ -75,6 +75,15 @@ class RunContext {
   /// the run folder's cache/decoders under a key of everything that decides
   /// them, so an interrupted or extended run trains only what is missing.
   nlohmann::json stitch(const Names& set, const nlohmann::json& aggregator);
+  /// A result derived from the decoder stitch() would train on encoder i
+  /// with `seed` (e.g. that decoder fine-tuned to another encoder), cached
+  /// under the decoder's key and `extra` (what else decides it) in
+  /// <cache>/<kind>/, checksummed: null when absent or damaged.
+  nlohmann::json cached_result(const std::string& kind, const Names& set, const nlohmann::json& aggregator,
+                               std::size_t i, uint64_t seed, const nlohmann::json& extra) const;
+  /// Writes it there, atomically.
+  void cache_result(const std::string& kind, const Names& set, const nlohmann::json& aggregator, std::size_t i,
+                    uint64_t seed, const nlohmann::json& extra, const nlohmann::json& value) const;
   /// Matrices and summaries from accuracy and macro-F1 cubes.
   static nlohmann::json stitching_result(const Cube& acc, const Cube& f1, const nlohmann::json& projections,
                                          const nlohmann::json& aggregator);

@@ -695,3 +695,35 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   CHECK(no_out.code == 1);
   CHECK(contains(no_out.err, "--merge writes a run folder: give it with --out"));
 }
+
+TEST_CASE("fine-tuning interrupted between pairs resumes from the cached pairs to the results of an uninterrupted run") {
+  testing::TempDir dir;
+  write_text_atomically(dir / "p.json", R"({"name": "finetune-resumed",
+    "dataset": {"type": "fashion_mnist", "train_limit": 2000, "test_limit": 400},
+    "encoders": [{"type": "mlp", "seeds": [0, 1], "epochs": 1}],
+    "anchors": {"count": 32},
+    "projections": ["cosine", "l1"],
+    "aggregators": [{"type": "self_attention", "heads": 2}],
+    "decoder": {"epochs": 1, "seeds": [0], "train_samples": 600},
+    "experiments": [{"type": "finetune", "params": "qkv", "steps": 100, "samples": 100}]})");
+  const auto run_into = [&](const std::string& folder) {
+    return std::string(BRIDGES_TEST_CLI) + " run " + (dir / "p.json").string() + " --out " + (dir / folder).string() +
+           " > " + (dir / (folder + ".log")).string() + " 2>&1";
+  };
+  REQUIRE(shell(run_into("reference")) == 0);
+  const std::string reference = read_text(dir / "reference" / "results.json");
+  // Stopped while the second of the two pairs fine-tunes.
+  const int code = shell(run_into("resumed") + " & pid=$!; for i in $(seq 3000); do grep -q \"fine-tune mlp-0 -> mlp-1\" " +
+                         (dir / "resumed.log").string() + " 2>/dev/null && break; sleep 0.01; done; kill -INT $pid; wait $pid");
+  CHECK(code == 130);
+  CHECK_FALSE(fs::exists(dir / "resumed" / "results.json"));
+  REQUIRE(shell(run_into("resumed")) == 0);
+  CHECK(contains(read_text(dir / "resumed.log"), "fine-tune (qkv): 1 of 2 pairs from the cache"));
+  CHECK(read_text(dir / "resumed" / "results.json") == reference);
+  // A changed fine-tuning option is not served from the cache.
+  std::string pipeline = read_text(dir / "p.json");
+  pipeline.replace(pipeline.find("\"steps\": 100"), 12, "\"steps\": 101");
+  write_text_atomically(dir / "p.json", pipeline);
+  REQUIRE(shell(run_into("resumed")) == 0);
+  CHECK_FALSE(contains(read_text(dir / "resumed.log"), "pairs from the cache"));
+}

@@ -89,10 +89,24 @@ class FinetuneExperiment final : public Experiment {
     };
     json out = json::array();
     int64_t parameters = 0;  // how many the fine-tuning trains (the same for every pair)
-    // One decoder trained per source encoder, copied for each of its targets.
+    // One decoder trained per source encoder, copied for each of its
+    // targets; each pair's result is cached, so an interrupted run resumes
+    // at the pair in progress (and trains no decoder whose pairs are done).
     std::map<std::size_t, std::unique_ptr<RelativeClassifier>> trained;
+    std::size_t cached = 0;
+    const json extra{{"params", options["params"]}, {"steps", options["steps"]}, {"lr", options["lr"]},
+                     {"samples", samples}};
     for (const auto& [i, j] : pairs) {
       throw_if_interrupted();
+      json pair_extra = extra;
+      pair_extra["target"] = j;
+      const json done = run.cached_result("finetune", set, aggregator, i, seed, pair_extra);
+      if (done.is_object() && done.contains("pair") && done.contains("parameters")) {
+        out.push_back(done["pair"]);
+        parameters = done["parameters"];
+        ++cached;
+        continue;
+      }
       if (!trained.count(i)) {
         trained[i] = make_model();
         trained[i]->fit(run.space(encoders[i], set, true), run.train_labels(),
@@ -116,9 +130,13 @@ class FinetuneExperiment final : public Experiment {
                      {"after", {{"accuracy", after.accuracy}, {"macro_f1", after.macro_f1}}},
                      {"attention_before", attention_json(attention_before)},
                      {"attention_after", attention_json(attention_after)}});
+      run.cache_result("finetune", set, aggregator, i, seed, pair_extra, {{"pair", out.back()}, {"parameters", parameters}});
       run.note(fmt::format("fine-tune {} -> {} ({}): accuracy {:.4f} -> {:.4f}", encoders[i].name, encoders[j].name,
                            options["params"].get<std::string>(), before.accuracy, after.accuracy));
     }
+    if (cached > 0)
+      run.note(fmt::format("fine-tune ({}): {} of {} pairs from the cache", options["params"].get<std::string>(), cached,
+                           pairs.size()));
     return {{"params", options["params"]}, {"aggregator", options["aggregator"]}, {"projections", set},
             {"steps", options["steps"]}, {"samples", samples}, {"parameters", parameters}, {"pairs", out}};
   }
