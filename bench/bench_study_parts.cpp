@@ -37,15 +37,16 @@ using nlohmann::json;
 
 namespace {
 
-// torch::mm on [512, 1280] x [1280, 1280] (the decoders' shape), GFLOP/s, best of 3.
-double mm_gflops() {
+// torch::mm on [512, 1280] x [1280, 1280] (the decoders' shape), GFLOP/s,
+// best of 3 runs of `seconds_each`.
+double mm_gflops(double seconds_each = 1.0) {
   const at::Tensor a = at::randn({512, 1280}), b = at::randn({1280, 1280});
   at::Tensor out = at::mm(a, b);
   double best = 0;
   for (int run = 0; run < 3; ++run) {
     int64_t calls = 0;
     double elapsed = 0;
-    while (elapsed < 1.0) {
+    while (elapsed < seconds_each) {
       elapsed += seconds([&] { at::mm_out(out, a, b); });
       ++calls;
     }
@@ -136,14 +137,19 @@ class Costs {
     }
     bridges::RelativeClassifier model(registry_.make_from_json<bridges::Aggregator>(json::parse(spec)),
                                       static_cast<int64_t>(s), n_.anchors, n_.classes, options);
+    // The machine is shared: its speed is probed beside each timing, and the
+    // cost is also kept in units of the reference speed (seconds × GFLOP/s).
+    const double before = mm_gflops(0.3);
     const double epoch = seconds([&] { model.fit(train, labels, "timing"); });
     const double score = seconds([&] { model.predict(test); });
+    const double speed = (before + mm_gflops(0.3)) / 2;
     const double total = static_cast<double>(epochs) * epoch + static_cast<double>(n_.encoders) * score;
+    work_[unit] = total * speed;
     const json j = json::parse(spec);
     const std::string name = j.value("dim", json()).is_number() ? fmt::format("{} dim {}", j["type"].get<std::string>(), j["dim"].dump())
                                                                  : j["type"].get<std::string>();
-    fmt::print("  {:<26} {} subspaces: epoch {:6.2f} s, scoring {:5.2f} s -> {:6.1f} s a decoder\n", name, s, epoch,
-               score, total);
+    fmt::print("  {:<26} {} subspaces: epoch {:6.2f} s, scoring {:5.2f} s -> {:6.1f} s a decoder (torch::mm {:5.1f} GFLOP/s)\n",
+               name, s, epoch, score, total, speed);
     return decoder_[unit] = total;
   }
 
@@ -165,11 +171,16 @@ class Costs {
                                       n_.anchors, n_.classes, p_.decoder_options(0));
     model.predict(test);  // builds the aggregator
     const at::Tensor labels = at::randint(n_.classes, {samples}, at::kLong);
+    const double before = mm_gflops(0.3);
     const double steps = seconds([&] { model.finetune(o["params"], o["steps"], o["lr"], few, labels, 0); });
     const double per_pair = steps + 2 * scoring(s, spec);
+    const double speed = (before + mm_gflops(0.3)) / 2;
     fmt::print("  fine-tuning {} of {}: {} steps {:5.2f} s; {} pairs\n", o["params"].get<std::string>(),
                spec["type"].get<std::string>(), o["steps"].get<int64_t>(), steps, pairs);
-    return static_cast<double>(m) * train + static_cast<double>(pairs) * per_pair;
+    const double total = static_cast<double>(m) * train + static_cast<double>(pairs) * per_pair;
+    finetune_work_ = static_cast<double>(m) * work_.at({s, spec.dump()}) / decoder({s, spec.dump()}) * train +
+                     static_cast<double>(pairs) * per_pair * speed;
+    return total;
   }
 
  private:
@@ -186,6 +197,15 @@ class Costs {
   const bridges::Pipeline& p_;
   Sizes n_;
   std::map<Unit, double> decoder_;
+
+ public:
+  /// The last decoder()'s or finetune()'s cost in seconds at 1 GFLOP/s of torch::mm.
+  double work(const Unit& unit) const { return work_.at(unit); }
+  double finetune_work() const { return finetune_work_; }
+
+ private:
+  std::map<Unit, double> work_;
+  double finetune_work_ = 0;
   std::set<std::string> warm_;
 };
 
@@ -224,9 +244,9 @@ int main(int argc, char** argv) {
   fmt::print("torch::mm [512, 1280] x [1280, 1280], same run: {:.1f} GFLOP/s\n\nmeasured:\n", gflops);
   Costs costs(registry, first, n);
   std::set<std::string> done;  // stitching runs an earlier part trained: the shared cache serves them
-  std::vector<std::tuple<std::string, std::size_t, std::size_t, double>> rows;
+  std::vector<std::tuple<std::string, std::size_t, std::size_t, double, double>> rows;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    double total = 0;
+    double total = 0, work = 0;
     std::size_t runs = 0, cached = 0;
     for (const auto& [key, unit] : stitching_runs(parts[i])) {
       if (!done.insert(key).second) {
@@ -235,25 +255,32 @@ int main(int argc, char** argv) {
       }
       ++runs;
       total += static_cast<double>(n.encoders * n.seeds) * costs.decoder(unit);
+      work += static_cast<double>(n.encoders * n.seeds) * costs.work(unit);
     }
     for (const auto& e : parts[i].experiments)
-      if (e.type == "finetune") total += costs.finetune(e.options);
-    rows.emplace_back(files[i].filename().string(), runs, cached, total);
+      if (e.type == "finetune") {
+        total += costs.finetune(e.options);
+        work += costs.finetune_work();
+      }
+    rows.emplace_back(files[i].filename().string(), runs, cached, total, work);
   }
   // Decoder training is GEMM-bound (bench_stitching: 80 % of a fit), so a
-  // day when torch::mm runs faster runs these faster in proportion.
+  // day when torch::mm runs faster runs these faster in proportion. Each
+  // timing was scaled by torch::mm's speed probed beside it.
   const double reference = static_cast<double>(bench::env_int("BRIDGES_BENCH_REFERENCE_GFLOPS", 184));
-  const double scale = gflops / reference;
   fmt::print("\n  {:<44} {:>11} {:>11} {:>9} {:>14}\n", "part", "stitch runs", "from cache", "min today",
              fmt::format("min at {:.0f}", reference));
-  double sum = 0;
-  for (const auto& [name, runs, cached, total] : rows) {
-    fmt::print("  {:<44} {:>11} {:>11} {:>9.1f} {:>14.1f}{}\n", name, runs, cached, total / 60, total / 60 * scale,
-               total / 60 * scale > 45 ? "  over 45" : "");
+  double sum = 0, sum_work = 0;
+  for (const auto& [name, runs, cached, total, work] : rows) {
+    const double scaled = work / reference / 60;
+    fmt::print("  {:<44} {:>11} {:>11} {:>9.1f} {:>14.1f}{}\n", name, runs, cached, total / 60, scaled,
+               scaled > 45 ? "  over 45" : "");
     sum += total;
+    sum_work += work;
   }
-  fmt::print("  {:<44} {:>11} {:>11} {:>9.1f} {:>14.1f}\n", "all parts", "", "", sum / 60, sum / 60 * scale);
-  fmt::print("\nEstimated for this machine today (torch::mm {:.1f} GFLOP/s), and scaled to a day when it runs at {:.0f} "
-             "GFLOP/s (2026-11-29 on this VM; BRIDGES_BENCH_REFERENCE_GFLOPS sets it).\n",
+  fmt::print("  {:<44} {:>11} {:>11} {:>9.1f} {:>14.1f}\n", "all parts", "", "", sum / 60, sum_work / reference / 60);
+  fmt::print("\nEstimated for this machine as it ran (torch::mm {:.1f} GFLOP/s at the start, probed beside each "
+             "timing), and scaled to a day when it runs at {:.0f} GFLOP/s (2026-11-29 on this VM; "
+             "BRIDGES_BENCH_REFERENCE_GFLOPS sets it).\n",
              gflops, reference);
 }
