@@ -26,6 +26,7 @@
 #include "bridges/aggregator.hpp"
 #include "bridges/dataset.hpp"
 #include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/registry/registry.hpp"
 #include "bridges/util/runtime.hpp"
@@ -59,53 +60,16 @@ struct Sizes {
   int64_t train = 0, test = 0, anchors = 0, classes = 10, encoders = 0, seeds = 0;
 };
 
-// One stitching run: a projection set's size and an aggregator.
+// One stitching run's cost depends on its projection set's size and its aggregator.
 using Unit = std::pair<std::size_t, std::string>;  // (subspaces, aggregator spec)
 
-std::vector<std::vector<std::string>> sets_of(const bridges::Pipeline& p, const json& sets) {
-  std::vector<std::string> names;
-  for (const auto& pr : p.projections) names.push_back(pr.name);
-  std::vector<std::vector<std::string>> out;
-  for (const auto& s : sets) {
-    if (s == "each") for (const auto& n : names) out.push_back({n});
-    else if (s == "all") out.push_back(names);
-    else out.push_back(s.get<std::vector<std::string>>());
-  }
-  return out;
-}
-
-std::vector<json> aggregators_of(const bridges::Pipeline& p, const json& chosen) {
-  std::vector<json> out;
-  for (const auto& a : p.aggregators)
-    if (chosen.is_null() || std::find(chosen.begin(), chosen.end(), a["type"]) != chosen.end()) out.push_back(a);
-  return out;
-}
-
-// Every stitching run the pipeline trains, keyed by set and aggregator.
+// Every stitching run the pipeline trains, each once, keyed by set and aggregator.
 std::map<std::string, Unit> stitching_runs(const bridges::Pipeline& p) {
   std::map<std::string, Unit> runs;
-  std::vector<std::string> names;
-  for (const auto& pr : p.projections) names.push_back(pr.name);
-  const auto add = [&](const std::vector<std::string>& set, const json& aggregator) {
-    std::string key = aggregator.dump();
-    for (const auto& n : set) key += " " + n;
-    runs[key] = {set.size(), aggregator.dump()};
-  };
-  for (const auto& e : p.experiments) {
-    const json& o = e.options;
-    if (e.type == "stitching") {
-      for (const auto& set : sets_of(p, o["projection_sets"]))
-        for (const auto& a : aggregators_of(p, o["aggregators"])) add(set, a);
-    } else if (e.type == "ablation") {
-      const std::size_t lo = o["min_size"], hi = o["max_size"].is_null() ? names.size() : o["max_size"].get<std::size_t>();
-      for (const auto& a : aggregators_of(p, o["aggregators"]))
-        for (uint64_t mask = 1; mask < (uint64_t{1} << names.size()); ++mask) {
-          std::vector<std::string> set;
-          for (std::size_t b = 0; b < names.size(); ++b)
-            if (mask & (uint64_t{1} << b)) set.push_back(names[b]);
-          if (set.size() >= lo && set.size() <= hi) add(set, a);
-        }
-    }
+  for (const auto& planned : bridges::planned_stitching(p)) {
+    std::string key = planned.aggregator.dump();
+    for (const auto& n : planned.projections) key += " " + n;
+    runs[key] = {planned.projections.size(), planned.aggregator.dump()};
   }
   return runs;
 }
@@ -155,7 +119,7 @@ class Costs {
 
   // Seconds for one fine-tuning experiment: a decoder per source, and per pair the steps and two scorings.
   double finetune(const json& o) {
-    const std::size_t s = sets_of(p_, json::array({o["projections"]})).at(0).size();
+    const std::size_t s = p_.projection_sets(json::array({o["projections"]})).at(0).size();
     json spec;
     for (const auto& a : p_.aggregators)
       if (a["type"] == o["aggregator"]) spec = a;

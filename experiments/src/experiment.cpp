@@ -6,6 +6,7 @@
 
 #include "bridges/error.hpp"
 #include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "bridges/options.hpp"
 #include "bridges/util/messages.hpp"
 
@@ -14,6 +15,15 @@ namespace bridges {
 using nlohmann::json;
 
 void Experiment::add_result(json& results, json part) const { results[std::string(name())] = std::move(part); }
+
+std::vector<PlannedStitching> Experiment::stitching_plan(const Pipeline&, const json&) const { return {}; }
+
+std::vector<PlannedStitching> planned_stitching(const Pipeline& pipeline) {
+  std::vector<PlannedStitching> plan;
+  for (const auto& e : pipeline.experiments)
+    for (auto& planned : find_experiment(e.type).stitching_plan(pipeline, e.options)) plan.push_back(std::move(planned));
+  return plan;
+}
 
 void Experiment::merge(json& results, const json& from, const std::string& where) const {
   const std::string key(name());

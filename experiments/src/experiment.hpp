@@ -18,6 +18,7 @@
 namespace bridges {
 
 struct Pipeline;
+struct PlannedStitching;
 class RunContext;
 
 /// Checks one experiment entry against the pipeline it belongs to. Every
@@ -63,6 +64,10 @@ class Experiment {
   virtual void check(nlohmann::json& options, const ExperimentCheck& at) const {}
   /// True when it trains decoders: every sample then needs a label.
   virtual bool trains_decoders() const { return true; }
+
+  /// The stitching runs (projection set, aggregator) it asks for, in the
+  /// order it runs them; none by default.
+  virtual std::vector<PlannedStitching> stitching_plan(const Pipeline& pipeline, const nlohmann::json& options) const;
 
   /// Runs the experiment on the current anchors; returns its part of results.json.
   virtual nlohmann::json run(RunContext& run, const nlohmann::json& options) const = 0;

@@ -375,6 +375,36 @@ json Pipeline::to_json() const {
   return out;
 }
 
+std::vector<std::string> Pipeline::projection_names() const {
+  std::vector<std::string> names;
+  for (const auto& pr : projections) names.push_back(pr.name);
+  return names;
+}
+
+std::vector<std::vector<std::string>> Pipeline::projection_sets(const json& sets) const {
+  std::vector<std::vector<std::string>> out;
+  const auto add = [&](std::vector<std::string> set) {
+    if (std::find(out.begin(), out.end(), set) == out.end()) out.push_back(std::move(set));
+  };
+  for (const auto& s : sets) {
+    if (s == "each")
+      for (const auto& name : projection_names()) add({name});
+    else if (s == "all")
+      add(projection_names());
+    else
+      add(s.get<std::vector<std::string>>());
+  }
+  return out;
+}
+
+std::vector<json> Pipeline::aggregator_specs(const json& names) const {
+  if (names.is_null()) return aggregators;
+  std::vector<json> out;
+  for (const auto& a : aggregators)
+    if (std::find(names.begin(), names.end(), a["type"]) != names.end()) out.push_back(a);
+  return out;
+}
+
 DecoderOptions Pipeline::decoder_options(uint64_t seed) const {
   DecoderOptions o = DecoderOptions::from_json(decoder);
   o.seed = seed;

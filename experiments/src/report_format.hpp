@@ -62,7 +62,7 @@ std::string svg_heatmap(nlohmann::json names, nlohmann::json mean, double lo, do
 struct BarAxes {
   std::string values;
   double reference = NAN;
-  std::string reference_label;
+  std::string reference_label{};
 };
 /// Grouped bars with error bars from 0 to `hi`: one group per label, one bar
 /// per series; values[label][series] = (mean, std).

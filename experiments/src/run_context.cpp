@@ -43,11 +43,7 @@ Names RunContext::encoder_names() const {
 
 const std::string& RunContext::group(const EncoderState& e) const { return p_.encoder(e.name).group; }
 
-Names RunContext::projection_names() const {
-  Names names;
-  for (const auto& pr : p_.projections) names.push_back(pr.name);
-  return names;
-}
+Names RunContext::projection_names() const { return p_.projection_names(); }
 
 std::vector<Tensor> RunContext::space(const EncoderState& e, const Names& set, bool train) const {
   std::vector<Tensor> out;
@@ -55,29 +51,9 @@ std::vector<Tensor> RunContext::space(const EncoderState& e, const Names& set, b
   return out;
 }
 
-std::vector<Names> RunContext::expand_sets(const json& sets) const {
-  std::vector<Names> out;
-  const auto add = [&](Names set) {
-    if (std::find(out.begin(), out.end(), set) == out.end()) out.push_back(std::move(set));
-  };
-  for (const auto& s : sets) {
-    if (s == "each")
-      for (const auto& name : projection_names()) add({name});
-    else if (s == "all")
-      add(projection_names());
-    else
-      add(s.get<Names>());
-  }
-  return out;
-}
+std::vector<Names> RunContext::expand_sets(const json& sets) const { return p_.projection_sets(sets); }
 
-std::vector<json> RunContext::aggregators(const json& names) const {
-  if (names.is_null()) return p_.aggregators;
-  std::vector<json> out;
-  for (const auto& a : p_.aggregators)
-    if (std::find(names.begin(), names.end(), a["type"]) != names.end()) out.push_back(a);
-  return out;
-}
+std::vector<json> RunContext::aggregators(const json& names) const { return p_.aggregator_specs(names); }
 
 std::vector<uint64_t> RunContext::decoder_seeds() const { return p_.decoder["seeds"].get<std::vector<uint64_t>>(); }
 

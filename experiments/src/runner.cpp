@@ -270,6 +270,11 @@ std::string describe_plan(const Pipeline& p, const ComponentSource&) {
   if (trains_decoders(p))
     out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
                      m * seeds, m, seeds, m);
+  std::set<std::string> runs;  // a run two experiments ask for is trained once
+  for (const auto& planned : planned_stitching(p)) runs.insert(fmt::format("{}|{}", join(planned.projections, "+"), planned.aggregator.dump()));
+  if (!runs.empty())
+    out += fmt::format("Stitching runs: {} ({} decoders in all, fewer when the cache holds some).\n", runs.size(),
+                       runs.size() * m * seeds);
   return out;
 }
 

@@ -214,6 +214,10 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(plan.code == 0);
   CHECK(contains(plan.out, "encoder      cnn-2"));
   CHECK(contains(plan.out, "is valid; nothing was run"));
+  // The main job: 4 singles and the product with sum, the product with mlp_sum: 6 runs of 18 decoders.
+  CHECK(contains(plan.out, "Stitching runs: 6 (108 decoders in all"));
+  // The paper-scale study: a run the ablation shares with the stitching is counted once (4 + 5 × 11).
+  CHECK(contains(bridges_cli("run --dry-run " + pipelines + "fashion-mnist-paper.json").out, "Stitching runs: 59 (1062 decoders"));
   testing::TempDir dir;
   write_text_atomically(dir / "bad.json", R"({"name": "x", "encoders": [{"type": "cnn"}, {"type": "mpl"}], "projections": ["cosine"]})");
   const auto bad = bridges_cli("run " + (dir / "bad.json").string());
@@ -563,8 +567,8 @@ TEST_CASE("a pipeline run killed at any point resumes to the results of an unint
     "decoder": {"epochs": 3, "seeds": [0], "train_samples": 1000},
     "experiments": [{"type": "stitching"}]})");
   const auto run_into = [&](const std::string& folder) {
-    return std::string(BRIDGES_TEST_CLI) + " run " + (dir / "p.json").string() + " --out " + (dir / folder).string() +
-           " > " + (dir / (folder + ".log")).string() + " 2>&1";
+    return fmt::format("{} run {} --out {} > {} 2>&1", BRIDGES_TEST_CLI, (dir / "p.json").string(), (dir / folder).string(),
+                       (dir / (folder + ".log")).string());
   };
   REQUIRE(shell(run_into("reference")) == 0);
   const std::string reference = read_text(dir / "reference" / "results.json");
@@ -707,8 +711,8 @@ TEST_CASE("fine-tuning interrupted between pairs resumes from the cached pairs t
     "decoder": {"epochs": 1, "seeds": [0], "train_samples": 600},
     "experiments": [{"type": "finetune", "params": "qkv", "steps": 100, "samples": 100}]})");
   const auto run_into = [&](const std::string& folder) {
-    return std::string(BRIDGES_TEST_CLI) + " run " + (dir / "p.json").string() + " --out " + (dir / folder).string() +
-           " > " + (dir / (folder + ".log")).string() + " 2>&1";
+    return fmt::format("{} run {} --out {} > {} 2>&1", BRIDGES_TEST_CLI, (dir / "p.json").string(), (dir / folder).string(),
+                       (dir / (folder + ".log")).string());
   };
   REQUIRE(shell(run_into("reference")) == 0);
   const std::string reference = read_text(dir / "reference" / "results.json");

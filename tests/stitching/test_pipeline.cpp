@@ -89,43 +89,16 @@ namespace {
 // stitching run ("stitch cosine l1 · sum"), each ablation row, each
 // fine-tuning experiment.
 std::set<std::string> work_of(const Pipeline& p) {
-  std::vector<std::string> names, aggregators;
-  for (const auto& pr : p.projections) names.push_back(pr.name);
-  for (const auto& a : p.aggregators) aggregators.push_back(a["type"]);
-  const auto chosen = [&](const json& list) { return list.is_null() ? aggregators : list.get<std::vector<std::string>>(); };
-  std::set<std::string> stitched;  // a run the pipeline trains once, whichever experiment asks for it
   std::set<std::string> work;
-  const auto stitch = [&](const std::vector<std::string>& set, const std::string& aggregator) {
-    std::string key = "stitch";
-    for (const auto& n : set) key += " " + n;
-    stitched.insert(key + " · " + aggregator);
-  };
-  for (const auto& e : p.experiments) {
-    const json& o = e.options;
-    if (e.type == "stitching") {
-      for (const auto& set : o["projection_sets"])
-        for (const auto& a : chosen(o["aggregators"])) {
-          if (set == "each") for (const auto& n : names) stitch({n}, a);
-          else stitch(set == "all" ? names : set.get<std::vector<std::string>>(), a);
-        }
-    } else if (e.type == "ablation") {
-      const std::size_t lo = o["min_size"], hi = o["max_size"].is_null() ? names.size() : o["max_size"].get<std::size_t>();
-      for (const auto& a : chosen(o["aggregators"]))
-        for (uint64_t mask = 1; mask < (uint64_t{1} << names.size()); ++mask) {
-          std::vector<std::string> set;
-          for (std::size_t b = 0; b < names.size(); ++b)
-            if (mask & (uint64_t{1} << b)) set.push_back(names[b]);
-          if (set.size() < lo || set.size() > hi) continue;
-          stitch(set, a);
-          std::string row = "ablation row";
-          for (const auto& n : set) row += " " + n;
-          work.insert(row + " · " + a);
-        }
-    } else {
-      work.insert(e.type + " " + o.dump());
-    }
+  for (const auto& planned : planned_stitching(p)) {
+    std::string set;
+    for (const auto& n : planned.projections) set += " " + n;
+    const std::string aggregator = planned.aggregator["type"];
+    work.insert("stitch" + set + " · " + aggregator);  // trained once, whichever experiment asks for it
+    if (planned.experiment == "ablation") work.insert("ablation row" + set + " · " + aggregator);
   }
-  work.insert(stitched.begin(), stitched.end());
+  for (const auto& e : p.experiments)
+    if (e.type == "finetune") work.insert(e.type + " " + e.options.dump());
   return work;
 }
 

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "experiment.hpp"
 #include "report_format.hpp"
@@ -42,21 +44,31 @@ class AblationExperiment final : public Experiment {
                                        options["max_size"].get<int64_t>(), options["min_size"].get<int64_t>()));
   }
 
-  json run(RunContext& run, const json& options) const override {
-    const Names names = run.projection_names();
+  // Per aggregator, the subsets in the order of their bit masks over the
+  // pipeline's projections (pairs and triples interleave).
+  std::vector<PlannedStitching> stitching_plan(const Pipeline& p, const json& options) const override {
+    const Names names = p.projection_names();
     const auto min_size = options["min_size"].get<std::size_t>();
     const std::size_t max_size = options["max_size"].is_null() ? names.size() : options["max_size"].get<std::size_t>();
-    json rows = json::array();
-    for (const auto& aggregator : run.aggregators(options["aggregators"]))
+    std::vector<PlannedStitching> plan;
+    for (const auto& aggregator : p.aggregator_specs(options["aggregators"]))
       for (uint64_t mask = 1; mask < (uint64_t{1} << names.size()); ++mask) {
         Names set;
         for (std::size_t b = 0; b < names.size(); ++b)
           if (mask & (uint64_t{1} << b)) set.push_back(names[b]);
-        if (set.size() < min_size || set.size() > max_size) continue;
-        throw_if_interrupted();
-        const json stitched = run.stitch(set, aggregator);
-        rows.push_back({{"projections", set}, {"aggregator", aggregator["type"]}, {"summary", stitched["summary"]}});
+        if (set.size() >= min_size && set.size() <= max_size) plan.push_back({"ablation", set, aggregator});
       }
+    return plan;
+  }
+
+  json run(RunContext& run, const json& options) const override {
+    json rows = json::array();
+    for (const auto& planned : stitching_plan(run.pipeline(), options)) {
+      throw_if_interrupted();
+      const json stitched = run.stitch(planned.projections, planned.aggregator);
+      rows.push_back({{"projections", planned.projections}, {"aggregator", planned.aggregator["type"]},
+                      {"summary", stitched["summary"]}});
+    }
     return {{"rows", rows}};
   }
 

@@ -7,6 +7,8 @@
 #include <cmath>
 
 #include "bridges/error.hpp"
+#include "bridges/experiments/pipeline.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "experiment.hpp"
@@ -68,13 +70,19 @@ class StitchingExperiment final : public Experiment {
     at.aggregator_names(options["aggregators"], ".aggregators");
   }
 
+  std::vector<PlannedStitching> stitching_plan(const Pipeline& p, const json& options) const override {
+    std::vector<PlannedStitching> plan;
+    for (const auto& set : p.projection_sets(options["projection_sets"]))
+      for (const auto& aggregator : p.aggregator_specs(options["aggregators"])) plan.push_back({"stitching", set, aggregator});
+    return plan;
+  }
+
   json run(RunContext& run, const json& options) const override {
     json runs = json::array();
-    for (const auto& set : run.expand_sets(options["projection_sets"]))
-      for (const auto& aggregator : run.aggregators(options["aggregators"])) {
-        throw_if_interrupted();
-        runs.push_back(run.stitch(set, aggregator));
-      }
+    for (const auto& planned : stitching_plan(run.pipeline(), options)) {
+      throw_if_interrupted();
+      runs.push_back(run.stitch(planned.projections, planned.aggregator));
+    }
     json out{{"encoders", run.encoder_names()}, {"runs", runs}};
     json& absolute_done = run.memo("stitching: absolute");
     if (options["absolute"].get<bool>() && absolute_done.is_null()) {

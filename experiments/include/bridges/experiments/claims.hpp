@@ -20,7 +20,7 @@ struct ClaimsRun {
   std::string pipeline_file;  ///< the pipeline file that made it ("" when not found)
   /// A merge (bridges report --merge): the pipeline file of each of its
   /// "parts", in order ("" for one not found).
-  std::vector<std::string> part_pipeline_files;
+  std::vector<std::string> part_pipeline_files{};
 };
 
 /// Markdown: for each claim C1-C6 of the method, the settings the runs

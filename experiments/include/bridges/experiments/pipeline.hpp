@@ -84,6 +84,13 @@ struct BRIDGES_API Pipeline {
 
   /// Decoder training options with `seed`.
   DecoderOptions decoder_options(uint64_t seed) const;
+  /// The projections' names, in order.
+  std::vector<std::string> projection_names() const;
+  /// Projection sets as experiments write them: "each" -> every projection
+  /// alone, "all" -> all together, lists as given; duplicates dropped.
+  std::vector<std::vector<std::string>> projection_sets(const nlohmann::json& sets) const;
+  /// The aggregator specs named in `names` (null: every one), in pipeline order.
+  std::vector<nlohmann::json> aggregator_specs(const nlohmann::json& names) const;
   /// The projection named `name`; throws ConfigError.
   const PipelineProjection& projection(const std::string& name) const;
   /// The encoder named `name`; throws ConfigError.

@@ -24,9 +24,22 @@
 namespace bridges {
 
 struct BRIDGES_API RunOptions {
-  std::filesystem::path out;    ///< the run folder; empty: the pipeline's "output"
-  std::filesystem::path cache;  ///< the cache folder; empty: the pipeline's "cache", else <out>/cache
+  std::filesystem::path out{};    ///< the run folder; empty: the pipeline's "output"
+  std::filesystem::path cache{};  ///< the cache folder; empty: the pipeline's "cache", else <out>/cache
 };
+
+/// One stitching run an experiment asks for: a decoder per encoder and
+/// decoder seed on this projection set merged by this aggregator.
+struct BRIDGES_API PlannedStitching {
+  std::string experiment;                ///< its kind: "stitching", "ablation"
+  std::vector<std::string> projections;  ///< the projection set
+  nlohmann::json aggregator;             ///< the aggregator's spec
+};
+
+/// Every stitching run the pipeline's experiments ask for, in the order
+/// they run. A run two experiments ask for is listed for each but trained
+/// once (and a run in the cache not at all).
+BRIDGES_API std::vector<PlannedStitching> planned_stitching(const Pipeline& pipeline);
 
 /// What the run will do, in words (for `bridges run --dry-run`).
 BRIDGES_API std::string describe_plan(const Pipeline& pipeline, const ComponentSource& source);
