@@ -54,7 +54,9 @@ class Run : public RunContext {
     const FolderLock lock(out_);  // one run at a time in a run folder
     // and in a cache: two runs sharing one would train the same parts twice
     std::optional<FolderLock> cache_lock;
-    if (cache_ != out_ / "cache") cache_lock.emplace(cache_);
+    if (cache_ != out_ / "cache")
+      cache_lock.emplace(cache_, "It is a cache another run shares: wait for that run to finish (it may train what "
+                                 "this one needs), or give this run a cache of its own (--cache).");
     logfile_.open(out_ / "run.log", std::ios::app);
     write_text_atomically(out_ / "pipeline.json", p_.to_json().dump(2) + "\n");
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));

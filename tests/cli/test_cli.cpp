@@ -544,6 +544,14 @@ TEST_CASE("a second run into a run folder in use stops at once, naming the holde
   CHECK(code == 1);
   CHECK(contains(read_text(dir / "log"), "another process (pid"));
   CHECK(testing::list_folder(dir / "run") == std::vector<std::string>{".lock"});
+  // The same for a cache that several runs share.
+  fs::create_directories(dir / "cache");
+  const int shared = shell("flock " + (dir / "cache" / ".lock").string() + " -c \"" + BRIDGES_TEST_CLI + " run " +
+                           pipeline.string() + " --out " + (dir / "other").string() + " --cache " + (dir / "cache").string() +
+                           " > " + (dir / "log").string() + " 2>&1\"");
+  CHECK(shared == 1);
+  CHECK(contains(read_text(dir / "log"), "It is a cache another run shares"));
+  CHECK(testing::list_folder(dir / "cache") == std::vector<std::string>{".lock"});
 }
 
 TEST_CASE("report on a results.json with a field of the wrong type names the file and writes nothing") {

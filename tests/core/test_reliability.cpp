@@ -200,6 +200,9 @@ TEST_CASE("a folder lock admits one holder at a time and names the holder's pid"
                           "--out");
   }
   CHECK_NOTHROW(FolderLock(dir / "run"));  // released with its holder
+  const FolderLock cache(dir / "cache");
+  CHECK_THROWS_WITH_ALL(FolderLock(dir / "cache", "Give this run a cache of its own (--cache)."), IoError,
+                        "another process (pid", "Give this run a cache of its own (--cache).");
 }
 
 TEST_CASE("temporaries of dead processes are swept; those of live ones stay") {

@@ -149,7 +149,7 @@ nlohmann::json parse_json(std::string_view text, std::string_view where, std::st
   }
 }
 
-FolderLock::FolderLock(const fs::path& folder) {
+FolderLock::FolderLock(const fs::path& folder, std::string_view fix) {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw IoError(fmt::format("{}: cannot create the folder: {}.", folder.string(), ec.message()));
@@ -163,9 +163,8 @@ FolderLock::FolderLock(const fs::path& folder) {
     ::close(fd_);
     fd_ = -1;
     if (error == EWOULDBLOCK)
-      throw IoError(fmt::format("{}: another process (pid {}) is writing into this folder. Wait for it to finish, or "
-                                "give another output folder (--out).",
-                                folder.string(), got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "?"));
+      throw IoError(fmt::format("{}: another process (pid {}) is writing into this folder. {}", folder.string(),
+                                got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "?", fix));
     throw IoError(fmt::format("{}: cannot lock: {}.", file.string(), std::strerror(error)));
   }
   // The pid is for the message of a second run only: the lock holds whether

@@ -58,8 +58,10 @@ BRIDGES_API std::string read_text(const std::filesystem::path& file);
 class BRIDGES_API FolderLock {
  public:
   /// Creates `folder` if needed and locks it. Throws IoError naming the
-  /// folder and the holder's pid when another process holds it.
-  explicit FolderLock(const std::filesystem::path& folder);
+  /// folder and the holder's pid when another process holds it; `fix` ends
+  /// the message (what to do instead).
+  explicit FolderLock(const std::filesystem::path& folder,
+                      std::string_view fix = "Wait for it to finish, or give another output folder (--out).");
   ~FolderLock();
   FolderLock(const FolderLock&) = delete;
   FolderLock& operator=(const FolderLock&) = delete;
