@@ -66,6 +66,9 @@ struct Run {
   // The samples the encoders read: image (vision), node (graph), anything
   // else is text. Read from the encoders' "field" option.
   std::string modality() {
+    // The data set's, as the run recorded it (runs before it was recorded:
+    // guessed from the field the encoders read).
+    if (r.contains("modality") && r["modality"].is_string()) return r["modality"].get<std::string>();
     std::set<std::string> fields;
     if (r["encoders"].is_object())
       for (auto& [name, e] : r["encoders"].items())

@@ -19,7 +19,8 @@ namespace {
 const char* const kPipelineOwnKeys[] = {"name", "description", "experiments", "output", "cache"};
 
 // The facts every run's results.json starts with; the experiments follow.
-const char* const kSharedFacts[] = {"dataset", "samples", "classes", "anchors", "encoders", "projections", "orientation"};
+const char* const kSharedFacts[] = {"dataset",  "samples",     "classes",     "anchors",
+                                    "encoders", "projections", "orientation", "modality"};
 
 bool is_experiment(const std::string& key) {
   const auto names = experiment_names();

@@ -108,6 +108,7 @@ class RunContext {
   Examples train_full_, train_, test_;
   Tensor train_labels_, test_labels_, anchors_;
   int64_t classes_ = 0;
+  std::string modality_;  ///< the data set's: vision, text, graph, embeddings
   std::vector<EncoderState> encoders_;
   std::map<std::string, nlohmann::json> memo_;  ///< cleared for each anchor setting
 };

@@ -84,7 +84,8 @@ class Run : public RunContext {
         }
     if (sweeping) {
       for (auto& entry : sweep)
-        for (const char* shared : {"pipeline", "dataset", "samples", "classes", "encoders", "projections", "orientation"})
+        for (const char* shared :
+             {"pipeline", "dataset", "samples", "classes", "encoders", "projections", "orientation", "modality"})
           entry["results"].erase(shared);  // the same for every entry: kept once, at the top
       results["sweep"] = sweep;
     }
@@ -105,7 +106,8 @@ class Run : public RunContext {
                               {"seed", anchor_setting_["seed"]}, {"fingerprint", Fingerprint().add(anchors_).hex()}}},
                  {"encoders", encoder_results_},
                  {"projections", projection_names()},
-                 {"orientation", p_.orientation}};
+                 {"orientation", p_.orientation},
+                 {"modality", modality_}};
     for (const auto& e : p_.experiments) {
       throw_if_interrupted();
       note(fmt::format("experiment {}", e.type));
@@ -152,6 +154,7 @@ class Run : public RunContext {
                                       p_.name, count.get<int64_t>(), p_.dataset["type"].get<std::string>(),
                                       train_full_.size()));
     classes_ = std::max(train_full_.labels.max().item<int64_t>(), test_full.labels.max().item<int64_t>()) + 1;
+    modality_ = std::string(to_string(dataset_->info().modality));
     note(fmt::format("dataset {}: {} training samples ({} for the decoders), {} test samples, {} classes",
                      p_.dataset["type"].get<std::string>(), train_full_.size(), train_.size(), test_.size(), classes_));
   }
