@@ -146,14 +146,36 @@ struct Run {
     return out + fmt::format(", then `bridges report --merge{} -o {}`", folders, source->folder);
   }
 
+  // The time of the run that did the work (the longest in run.log, which
+  // keeps every run into the folder), and of the last when another one
+  // came after it (e.g. a rerun from the cache).
   static std::string run_command(const std::string& pipeline, const std::string& folder, const std::string& log) {
     std::string out = fmt::format("`bridges run {} --out {}`", pipeline, folder);
-    const double seconds = logged_seconds(log);
-    if (std::isfinite(seconds)) {
-      out += fmt::format(" ({} as logged", seconds >= 120 ? fmt::format("{:.0f} min", seconds / 60) : fmt::format("{:.0f} s", seconds));
-      out += log.find("from the cache") != std::string::npos ? ", partly from the cache)" : ", from a cold cache)";
+    const std::vector<std::string> runs = logged_runs(log);
+    const auto longest = std::max_element(runs.begin(), runs.end(), [](const std::string& a, const std::string& b) {
+      return logged_seconds(a) < logged_seconds(b);
+    });
+    if (longest == runs.end() || !std::isfinite(logged_seconds(*longest))) return out;
+    const auto duration = [](double s) { return s >= 120 ? fmt::format("{:.0f} min", s / 60) : fmt::format("{:.0f} s", s); };
+    const auto cache = [](const std::string& run) {
+      return run.find("from the cache") != std::string::npos ? "partly from the cache" : "from a cold cache";
+    };
+    out += fmt::format(" ({} as logged, {}", duration(logged_seconds(*longest)), cache(*longest));
+    if (longest != runs.end() - 1 && std::isfinite(logged_seconds(runs.back())))
+      out += fmt::format("; run again later, {}, in {}", cache(runs.back()), duration(logged_seconds(runs.back())));
+    return out + ")";
+  }
+
+  // The runs a run.log holds: each starts with its "[    0.0s] pipeline NAME -> FOLDER" line.
+  static std::vector<std::string> logged_runs(const std::string& log) {
+    std::vector<std::string> runs;
+    std::istringstream lines(log);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (runs.empty() || (line.find("] pipeline ") != std::string::npos && line.rfind("[    0.", 0) == 0)) runs.emplace_back();
+      runs.back() += line + "\n";
     }
-    return out;
+    return runs;
   }
 
   // A merge's run.log is its parts' logs, each after a "== part k of n" line.

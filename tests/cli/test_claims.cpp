@@ -194,6 +194,15 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                       "`bridges run runs/tie-2/pipeline.json --out runs/tie-2` (10 min as logged, partly from the cache), then "
                       "`bridges report --merge runs/tie-1 runs/tie-2 -o runs/tie`"));
 
+  // run.log keeps every run into a folder: the time given is the one of the
+  // run that did the work, with the last when it came after.
+  const std::string rerun_md = claims_report({{"runs/tie", tie,
+                                               "[    0.0s] pipeline text-tie -> runs/tie\n[ 2544.3s] wrote\n"
+                                               "[    0.0s] pipeline text-tie -> runs/tie\n[    5.0s] stitching: 18 of 18 decoders from the cache\n[   16.0s] wrote\n",
+                                               "", {}}});
+  CHECK(has(rerun_md, "`bridges run runs/tie/pipeline.json --out runs/tie` (42 min as logged, from a cold cache; run again "
+                      "later, partly from the cache, in 16 s)"));
+
   // Nothing measured: every claim says so rather than inventing a verdict.
   const std::string none = claims_report({});
   for (const char* id : {"C1", "C2", "C3", "C4", "C5", "C6"})
