@@ -100,6 +100,20 @@ void write_claims(const ReportOptions& o, const std::vector<fs::path>& files, co
 void write_merge(const ReportOptions& o, const std::vector<fs::path>& files, const std::vector<nlohmann::json>& results) {
   if (o.out.empty())
     throw ConfigError("--merge writes a run folder: give it with --out (e.g. -o runs/fashion-mnist-paper).");
+  // The merge must not overwrite what it reads, nor a run of its own.
+  for (const auto& file : files)
+    if (fs::weakly_canonical(file.parent_path()) == fs::weakly_canonical(o.out))
+      throw ConfigError(fmt::format("--out {} is one of the runs to merge; its results would be overwritten. Give "
+                                    "the merge a folder of its own.",
+                                    o.out.string()));
+  if (fs::is_regular_file(o.out / "results.json")) {
+    const auto existing = nlohmann::json::parse(read_text(o.out / "results.json"), nullptr, false);
+    if (!existing.is_object() || !existing.contains("parts"))
+      throw ConfigError(fmt::format("--out {} holds the results of a run, not of a merge; they would be overwritten. "
+                                    "Give the merge a folder of its own.",
+                                    o.out.string()));
+  }
+  const FolderLock lock(o.out, "Wait for the other merge or run to finish, or give another folder (--out).");
   std::vector<MergePart> parts;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const fs::path pipeline = files[i].parent_path() / "pipeline.json";

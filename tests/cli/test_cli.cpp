@@ -701,6 +701,19 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   const auto refused = run("empty-cache");
   CHECK(refused.code == 1);
   CHECK(contains(refused.err, "$.cache: expected a folder, found \"\""));
+  // A merge never writes over a run: neither one of its parts nor another.
+  const auto onto_part = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string() +
+                                     " -o " + (dir / "part-1").string());
+  CHECK(onto_part.code == 1);
+  CHECK(contains(onto_part.err, "is one of the runs to merge"));
+  const auto onto_run = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string() +
+                                    " -o " + (dir / "whole").string());
+  CHECK(onto_run.code == 1);
+  CHECK(contains(onto_run.err, "holds the results of a run, not of a merge"));
+  CHECK(json::parse(read_text(dir / "whole" / "results.json")) == whole);
+  // A merge again into its own folder is fine.
+  CHECK(bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string() + " " +
+                    (dir / "part-3").string() + " -o " + (dir / "merged").string()).code == 0);
   // A merge needs two runs and an output folder.
   CHECK(bridges_cli("report --merge " + (dir / "part-1").string() + " -o " + (dir / "refused").string()).code == 1);
   const auto no_out = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "part-2").string());
