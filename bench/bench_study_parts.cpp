@@ -108,7 +108,7 @@ class Costs {
     const double score = seconds([&] { model.predict(test); });
     const double speed = (before + mm_gflops(0.3)) / 2;
     const double total = static_cast<double>(epochs) * epoch + static_cast<double>(n_.encoders) * score;
-    work_[unit] = total * speed;
+    speed_[unit] = speed;
     const json j = json::parse(spec);
     const std::string name = j.value("dim", json()).is_number() ? fmt::format("{} dim {}", j["type"].get<std::string>(), j["dim"].dump())
                                                                  : j["type"].get<std::string>();
@@ -142,7 +142,7 @@ class Costs {
     fmt::print("  fine-tuning {} of {}: {} steps {:5.2f} s; {} pairs\n", o["params"].get<std::string>(),
                spec["type"].get<std::string>(), o["steps"].get<int64_t>(), steps, pairs);
     const double total = static_cast<double>(m) * train + static_cast<double>(pairs) * per_pair;
-    finetune_work_ = static_cast<double>(m) * work_.at({s, spec.dump()}) / decoder({s, spec.dump()}) * train +
+    finetune_work_ = static_cast<double>(m) * train * speed_.at({s, spec.dump()}) +
                      static_cast<double>(pairs) * per_pair * speed;
     return total;
   }
@@ -163,12 +163,14 @@ class Costs {
   std::map<Unit, double> decoder_;
 
  public:
-  /// The last decoder()'s or finetune()'s cost in seconds at 1 GFLOP/s of torch::mm.
-  double work(const Unit& unit) const { return work_.at(unit); }
+  /// A decoder()'s cost in seconds × torch::mm's GFLOP/s beside it: its
+  /// seconds on a machine running torch::mm at 1 GFLOP/s.
+  double work(const Unit& unit) const { return decoder_.at(unit) * speed_.at(unit); }
+  /// The same for the last finetune().
   double finetune_work() const { return finetune_work_; }
 
  private:
-  std::map<Unit, double> work_;
+  std::map<Unit, double> speed_;
   double finetune_work_ = 0;
   std::set<std::string> warm_;
 };
