@@ -27,31 +27,25 @@ bool is_experiment(const std::string& key) {
   return std::find(names.begin(), names.end(), key) != names.end();
 }
 
-// The first field where `a` and `b` differ, as a JSON path below `path`.
-std::string first_difference(const json& a, const json& b, const std::string& path) {
+// The first field where `a` and `b` differ: its JSON path below `path`,
+// and its value in each ("(absent)" where it is missing).
+struct Difference {
+  std::string path;
+  json a, b;
+};
+
+Difference first_difference(const json& a, const json& b, const std::string& path) {
   if (a.is_object() && b.is_object()) {
     for (const auto& [key, value] : a.items())
-      if (!b.contains(key)) return path + "." + key;
+      if (!b.contains(key)) return {path + "." + key, value, "(absent)"};
       else if (value != b[key]) return first_difference(value, b[key], path + "." + key);
     for (const auto& [key, value] : b.items())
-      if (!a.contains(key)) return path + "." + key;
+      if (!a.contains(key)) return {path + "." + key, "(absent)", value};
   }
   if (a.is_array() && b.is_array() && a.size() == b.size())
     for (std::size_t i = 0; i < a.size(); ++i)
       if (a[i] != b[i]) return first_difference(a[i], b[i], fmt::format("{}[{}]", path, i));
-  return path;
-}
-
-json at_path(const json& j, const std::string& path) {
-  try {
-    std::string pointer = path.substr(1);  // "$.decoder.epochs" -> "/decoder/epochs"; "[1]" -> "/1"
-    std::string out;
-    for (char c : pointer) out += c == '.' || c == '[' ? '/' : c == ']' ? '\0' : c;
-    out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
-    return j.at(json::json_pointer(out));
-  } catch (const json::exception&) {
-    return "(absent)";
-  }
+  return {path, a, b};
 }
 
 }  // namespace
@@ -101,19 +95,19 @@ json merge_runs(const std::vector<MergePart>& parts, const std::string& name) {
       reference.erase(key);
     }
     if (own != reference) {
-      const std::string path = first_difference(reference, own, "$");
+      const Difference d = first_difference(reference, own, "$");
       throw ConfigError(fmt::format(
           "{}: pipeline.json differs from that of {} at {} ({} here, {} there): the parts of one study share "
           "everything but their name, description, experiments, output and cache. Run this part again with the "
           "same settings, or leave it out.",
-          part.folder, first.folder, path, json_excerpt(at_path(own, path)), json_excerpt(at_path(reference, path))));
+          part.folder, first.folder, d.path, json_excerpt(d.b), json_excerpt(d.a)));
     }
     for (const char* fact : kSharedFacts)
       if (part.results.value(fact, json()) != first.results.value(fact, json()))
         throw ConfigError(fmt::format(
             "{}: results.json field \"{}\" differs from that of {} ({}), although their pipelines agree: the runs "
             "were made by different builds or data. Run both parts again with one build.",
-            part.folder, fact, first.folder, first_difference(first.results.value(fact, json()), part.results.value(fact, json()), "$." + std::string(fact))));
+            part.folder, fact, first.folder, first_difference(first.results.value(fact, json()), part.results.value(fact, json()), "$." + std::string(fact)).path));
     for (const auto& [key, value] : part.results.items()) {
       if (key == "pipeline" || std::find_if(std::begin(kSharedFacts), std::end(kSharedFacts),
                                             [&](const char* f) { return key == f; }) != std::end(kSharedFacts))
