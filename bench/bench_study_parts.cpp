@@ -13,6 +13,7 @@
 // latents are not counted: the parts run from a warm encoder cache.
 //
 //   build/release/bin/bench_study_parts [FOLDER]
+//   build/release/bin/bench_study_parts --probe   # only torch::mm's speed now, to log beside a part's run
 #include <ATen/ops/mm.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
@@ -180,6 +181,10 @@ class Costs {
 int main(int argc, char** argv) {
   bridges::keep_freed_memory();
   bench::use_bench_threads();
+  if (argc > 1 && std::string(argv[1]) == "--probe") {
+    fmt::print("torch::mm [512, 1280] x [1280, 1280]: {:.1f} GFLOP/s\n", mm_gflops(3.0));
+    return 0;
+  }
   const fs::path folder = argc > 1 ? fs::path(argv[1]) : fs::path(BRIDGES_BENCH_SOURCE_DIR) / "examples" / "pipelines" / "fashion-mnist-paper";
   bridges::Registry registry({BRIDGES_BENCH_PLUGIN_DIR});
   std::vector<fs::path> files;
