@@ -58,5 +58,6 @@ void add_run_command(CLI::App& app, Context& context);
 void add_compare_command(CLI::App& app, Context& context);
 void add_report_command(CLI::App& app, Context& context);
 void add_vectors_command(CLI::App& app, Context& context);
+void add_translate_command(CLI::App& app, Context& context);
 
 }  // namespace bridges::cli

@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 struct InvarianceOptions {
-  std::vector<std::string> similarities;
+  std::vector<std::string> similarities, translators;
   std::string normalize = "none";
   bool json = false;
   uint64_t seed = 0;
@@ -37,34 +37,54 @@ void run(Context& context, const InvarianceOptions& o) {
   check.tolerance = o.tolerance;
   check.norm = parse_subspace_norm(o.normalize);
 
-  std::vector<std::string> names = list_values(o.similarities);
-  if (names.empty())
-    for (const auto& c : context.registry().components())
-      if (c.kind == ComponentKind::similarity && !c.options.has_required()) names.push_back(c.name);
-  if (names.empty()) throw ConfigError("no similarity plugin was found; `bridges plugins list` shows the search path.");
+  // Without -s or -t every similarity and translator found is measured,
+  // and one whose plugin cannot be loaded is reported without stopping the
+  // others.
+  std::vector<std::string> names = list_values(o.similarities), translator_names = list_values(o.translators);
+  const bool every = names.empty() && translator_names.empty();
+  if (every)
+    for (const auto& c : context.registry().components()) {
+      if (c.options.has_required()) continue;
+      if (c.kind == ComponentKind::similarity) names.push_back(c.name);
+      if (c.kind == ComponentKind::translator) translator_names.push_back(c.name);
+    }
+  if (names.empty() && translator_names.empty())
+    throw ConfigError("no similarity or translator plugin was found; `bridges plugins list` shows the search path.");
 
-  // Without -s every similarity found is measured, and one whose plugin
-  // cannot be loaded is reported without stopping the others.
-  const bool every = list_values(o.similarities).empty();
-  std::vector<InvarianceReport> reports;
+  std::vector<InvarianceReport> reports, translations;
   std::vector<std::string> failures;
-  for (const auto& name : names) {
+  const auto measure = [&](const std::string& name, auto&& how) {
     try {
-      reports.push_back(measure_invariances(*make_similarity(context, name), check));
+      how();
     } catch (const Error& e) {
       if (!every) throw;
       failures.push_back(fmt::format("{}: {}", name, e.what()));
     }
-  }
+  };
+  for (const auto& name : names)
+    measure(name, [&] {
+      reports.push_back(measure_invariances(*make_similarity(context, name), check));
+      reports.back().similarity = name;  // rows named as given: two specs of one type stay apart
+    });
+  for (const auto& name : translator_names)
+    measure(name, [&] {
+      const auto translator = make_component<Translator>(context, name, "--translator");
+      const InvarianceSet declared = context.registry().info(ComponentKind::translator, translator->type()).represents;
+      translations.push_back(measure_translations(*translator, declared, check));
+      translations.back().similarity = name;
+    });
   for (const auto& failure : failures) std::cerr << "error: " << failure << '\n';
 
   bool agree = failures.empty();
   for (const auto& r : reports) agree = agree && r.agrees();
+  for (const auto& r : translations) agree = agree && r.agrees();
   context.exit_code = agree ? 0 : 1;
 
   if (o.json) {
     json out = json::array();
-    for (const auto& r : reports) {
+    for (const auto* group : {&reports, &translations})
+    for (const auto& r : *group) {
+      const bool translator = group == &translations;
       json rows = json::object();
       for (const auto& m : r.rows)
         rows[std::string(to_string(m.invariance))] = {{"declared", m.declared},
@@ -72,53 +92,78 @@ void run(Context& context, const InvarianceOptions& o) {
                                                       {"invariant", m.measurable ? json(m.invariant) : json(nullptr)},
                                                       {"deviation", m.measurable ? json(m.deviation) : json(nullptr)},
                                                       {"disagrees", r.disagrees(m)}};
-      out.push_back({{"similarity", r.similarity}, {"normalize", to_string(r.norm)}, {"agrees", r.agrees()},
-                     {"invariances", rows}});
+      if (translator)
+        out.push_back({{"translator", r.similarity}, {"agrees", r.agrees()}, {"represents", rows}});
+      else
+        out.push_back({{"similarity", r.similarity}, {"normalize", to_string(r.norm)}, {"agrees", r.agrees()},
+                       {"invariances", rows}});
     }
     std::cout << out.dump(2) << '\n';
     return;
   }
 
-  std::vector<std::string> header{"SIMILARITY"};
-  for (Invariance inv : all_invariances()) header.emplace_back(to_string(inv));
-  header.push_back("DECLARED");
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : reports) {
-    std::vector<std::string> row{r.similarity};
-    for (const auto& m : r.rows) row.push_back(cell(r, m));
-    std::set<Invariance> declared;
-    for (const auto& m : r.rows)
-      if (m.declared) declared.insert(m.invariance);
-    row.push_back(declared.empty() ? "none" : to_string(declared));
-    rows.push_back(std::move(row));
+  const auto table = [&](const std::vector<InvarianceReport>& group, const std::string& title) {
+    std::vector<std::string> header{title};
+    for (Invariance inv : all_invariances()) header.emplace_back(to_string(inv));
+    header.push_back("DECLARED");
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : group) {
+      std::vector<std::string> row{r.similarity};
+      for (const auto& m : r.rows) row.push_back(cell(r, m));
+      std::set<Invariance> declared;
+      for (const auto& m : r.rows)
+        if (m.declared) declared.insert(m.invariance);
+      row.push_back(declared.empty() ? "none" : to_string(declared));
+      rows.push_back(std::move(row));
+    }
+    print_table(std::cout, header, rows);
+  };
+  if (!reports.empty()) {
+    std::cout << fmt::format("Measured invariance of relative representations (normalisation: {}, tolerance {:g}):\n"
+                             "each transformation is applied to latents and anchors together.\n\n",
+                             o.normalize, o.tolerance);
+    table(reports, "SIMILARITY");
+    std::cout << "\nyes/no: measured.  !: disagrees with the declaration.  +: added by the normalisation.\n";
   }
-  std::cout << fmt::format("Measured invariance of relative representations (normalisation: {}, tolerance {:g}):\n"
-                           "each transformation is applied to latents and anchors together.\n\n",
-                           o.normalize, o.tolerance);
-  print_table(std::cout, header, rows);
-  std::cout << "\nyes/no: measured.  !: disagrees with the declaration.  +: added by the normalisation.\n";
-  for (const auto& r : reports)
-    for (const auto& m : r.rows)
-      if (r.disagrees(m))
-        std::cout << fmt::format("DISAGREES {}: {} {} invariant but measured {} (deviation {:.3g}).\n", r.similarity,
-                                 m.declared ? "declared" : "not declared", to_string(m.invariance),
-                                 m.invariant ? "invariant" : "not invariant", m.deviation);
+  if (!translations.empty()) {
+    std::cout << fmt::format("{}Transformations each translator recovers (tolerance {:g}): fitted on {} random anchors "
+                             "and the same anchors transformed, then\ntranslate(x) against T(x) on {} other random "
+                             "latents; manifold_isometry: a sheet against its Swiss roll.\n\n",
+                             reports.empty() ? "" : "\n", o.tolerance, check.anchors, check.samples);
+    table(translations, "TRANSLATOR");
+    std::cout << "\nyes/no: measured (recovered or not).  !: disagrees with the manifest's \"represents\".\n";
+  }
+  for (const auto* group : {&reports, &translations})
+    for (const auto& r : *group)
+      for (const auto& m : r.rows)
+        if (r.disagrees(m)) {
+          const std::string word = group == &reports ? "invariant" : "recovered";
+          std::cout << fmt::format("DISAGREES {}: {} {} {} but measured {} (deviation {:.3g}).\n", r.similarity,
+                                   m.declared ? "declared" : "not declared", to_string(m.invariance), word,
+                                   m.invariant ? word : "not " + word, m.deviation);
+        }
   if (agree) std::cout << "Every measurement agrees with the declarations.\n";
-  if (!failures.empty()) std::cout << fmt::format("{} similarities could not be measured (see the errors).\n", failures.size());
+  if (!failures.empty())
+    std::cout << fmt::format("{} components could not be measured (see the errors).\n", failures.size());
 }
 
 }  // namespace
 
 void add_invariances_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<InvarianceOptions>();
-  auto* cmd = app.add_subcommand("invariances", "Measure each similarity's invariances beside what it declares");
+  auto* cmd = app.add_subcommand("invariances", "Measure each similarity's invariances, and what each translator "
+                                                "recovers, beside what they declare");
   cmd->footer(
       "Applies isotropic scaling, a random orthogonal map, a translation, a permutation of dimensions, a\n"
       "random affine and a random linear map to random latents and anchors together, and reports which\n"
-      "leave the relative representation unchanged. Exit code 1 when a measurement disagrees with a\n"
+      "leave the relative representation unchanged. Translators are fitted on random anchors and the same\n"
+      "anchors transformed, and checked on other latents. Exit code 1 when a measurement disagrees with a\n"
       "declaration.");
   cmd->add_option("--similarity,-s", o->similarities,
                   "similarities to measure, comma separated or JSON specs (default: every similarity found)");
+  cmd->add_option("--translator,-t", o->translators,
+                  "translators to measure, comma separated or JSON specs (default: with no -s either, every translator "
+                  "found)");
   cmd->add_option("--normalize", o->normalize, "per-subspace normalisation applied first: none, l2 or standardize")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of the random data and transformations")->capture_default_str();

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   cli::add_invariances_command(app, context);
   cli::add_encode_command(app, context);
   cli::add_compare_command(app, context);
+  cli::add_translate_command(app, context);
   cli::add_run_command(app, context);
   cli::add_report_command(app, context);
   cli::add_vectors_command(app, context);

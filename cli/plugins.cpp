@@ -15,15 +15,28 @@ using nlohmann::json;
 
 std::string count(std::size_t n, std::string_view noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
+json names(const InvarianceSet& set) {
+  json out = json::array();
+  for (Invariance inv : set) out.push_back(to_string(inv));
+  return out;
+}
+
+// The INVARIANCES column: what a similarity is invariant to, or what a
+// translator recovers ("represents ...").
+std::string transformations(const ComponentInfo& c) {
+  if (c.kind == ComponentKind::similarity) return to_string(c.invariances);
+  if (c.kind == ComponentKind::translator) return "represents " + to_string(c.represents);
+  return "";
+}
+
 json component_json(const ComponentInfo& c) {
-  json invariances = json::array();
-  for (Invariance inv : c.invariances) invariances.push_back(to_string(inv));
   json out = {{"kind", to_string(c.kind)}, {"name", c.name},       {"plugin", c.provider},
               {"description", c.description}, {"options", c.options.spec()}};
   if (c.kind == ComponentKind::similarity) {
-    out["invariances"] = invariances;
+    out["invariances"] = names(c.invariances);
     out["direction"] = c.direction.empty() ? json(nullptr) : json(c.direction);
   }
+  if (c.kind == ComponentKind::translator) out["represents"] = names(c.represents);
   return out;
 }
 
@@ -46,7 +59,7 @@ void list(Context& context, bool as_json) {
   for (const auto& c : registry.components()) {
     const auto& m = registry.plugin(c.provider);
     rows.push_back({std::string(to_string(c.kind)), c.name, fmt::format("{} {}", m.plugin, m.version),
-                    c.kind == ComponentKind::similarity ? to_string(c.invariances) : "", c.description});
+                    transformations(c), c.description});
   }
   if (rows.empty()) {
     std::cout << "No plugins found. Searched: "
@@ -68,6 +81,9 @@ void show_component(const ComponentInfo& c, const PluginManifest& m) {
                                                    : c.direction == "distance" ? "distance (a larger value is farther)"
                                                                                : "not declared");
   }
+  if (c.kind == ComponentKind::translator)
+    std::cout << fmt::format("  represents: {} (recovered exactly from paired anchors)\n",
+                             c.represents.empty() ? "none" : to_string(c.represents));
   if (c.options.names().empty()) {
     std::cout << "  options: none\n";
     return;

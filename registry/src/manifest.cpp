@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "bridges/error.hpp"
 #include "bridges/util/io.hpp"
@@ -19,7 +20,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys{"manifest_version", "plugin",   "version",       "description",
                                         "library",          "abi",      "shared_options", "provides"};
-const std::vector<std::string> kEntryKeys{"kind",      "name",           "description", "invariances",
+const std::vector<std::string> kEntryKeys{"kind",      "name",           "description", "invariances", "represents",
                                           "direction", "shared_options", "options"};
 
 std::string found(const json& v) {
@@ -123,19 +124,24 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
     info.provider = out.plugin;
     if (!seen.insert(info.qualified_name()).second)
       c.fail(path, fmt::format("{} is listed twice.", info.qualified_name()));
-    if (e.contains("invariances")) {
-      if (info.kind != ComponentKind::similarity)
-        c.fail(path + ".invariances", "only similarities declare invariances.");
-      if (!e["invariances"].is_array()) c.fail(path + ".invariances", "expected an array of invariance names.");
+    // Invariances (similarities) and the transformations a translator
+    // recovers exactly ("represents") share one vocabulary.
+    for (const auto& [key, allowed, who, set] :
+         {std::tuple{"invariances", ComponentKind::similarity, "similarities", &info.invariances},
+          std::tuple{"represents", ComponentKind::translator, "translators", &info.represents}}) {
+      if (!e.contains(key)) continue;
+      const std::string at = path + "." + key;
+      if (info.kind != allowed)
+        c.fail(at, fmt::format("only {} declare \"{}\".", who, key));
+      if (!e[key].is_array()) c.fail(at, "expected an array of invariance names.");
       std::vector<std::string> names;
       for (Invariance inv : all_invariances()) names.emplace_back(to_string(inv));
-      for (const auto& v : e["invariances"]) {
+      for (const auto& v : e[key]) {
         const auto inv = v.is_string() ? parse_invariance(v.get<std::string>()) : std::nullopt;
         if (!inv)
-          c.fail(path + ".invariances",
-                 fmt::format("{} is not an invariance.{} Known: {}.", found(v),
-                             v.is_string() ? did_you_mean(v.get<std::string>(), names) : "", join(names)));
-        info.invariances.insert(*inv);
+          c.fail(at, fmt::format("{} is not an invariance.{} Known: {}.", found(v),
+                                 v.is_string() ? did_you_mean(v.get<std::string>(), names) : "", join(names)));
+        set->insert(*inv);
       }
     }
     if (e.contains("direction")) {

@@ -52,6 +52,45 @@ std::pair<Tensor, Tensor> sheet_and_roll(int64_t n, at::Generator& gen) {
 
 }  // namespace
 
+namespace {
+
+// One random transformation of each class, of dimension d. A Gaussian
+// matrix is invertible with probability 1 and far from orthogonal, so it
+// breaks every invariance but linear/affine.
+class RandomTransformations {
+ public:
+  RandomTransformations(int64_t d, at::Generator& gen) {
+    const auto f64 = at::TensorOptions().dtype(at::kDouble);
+    shift_ = at::randn({1, d}, gen, f64) * 3.0;
+    linear_ = at::randn({d, d}, gen, f64);
+    orthogonal_ = std::get<0>(at::linalg_qr(at::randn({d, d}, gen, f64)));
+    permutation_ = at::randperm(d, gen, at::TensorOptions().dtype(at::kLong));
+  }
+
+  /// T(t) for one class; manifold_isometry is not a map of t (see sheet_and_roll).
+  Tensor apply(Invariance inv, const Tensor& t) const {
+    switch (inv) {
+      case Invariance::isotropic_scaling: return t * 3.7;
+      case Invariance::orthogonal: return t.mm(orthogonal_);
+      case Invariance::translation: return t + shift_;
+      case Invariance::permutation: return t.index_select(1, permutation_);
+      case Invariance::affine: return t.mm(linear_) + shift_;
+      case Invariance::linear: return t.mm(linear_);
+      case Invariance::manifold_isometry: break;
+    }
+    return Tensor();
+  }
+
+ private:
+  Tensor shift_, linear_, orthogonal_, permutation_;
+};
+
+double relative_deviation(const Tensor& got, const Tensor& expected) {
+  return (got - expected).abs().max().item<double>() / std::max(expected.abs().max().item<double>(), 1e-300);
+}
+
+}  // namespace
+
 InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceCheckOptions& options) {
   at::Generator gen = at::detail::createCPUGenerator(options.seed);
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
@@ -62,14 +101,7 @@ InvarianceReport measure_invariances(const Similarity& similarity, const Invaria
     return normalize_subspace(similarity.project(xs, as), options.norm);
   };
   const Tensor reference = represent(x, anchors);
-  const double scale = std::max(reference.abs().max().item<double>(), 1e-300);
-
-  // A random invertible map; a Gaussian matrix is invertible with probability 1
-  // and far from orthogonal, so it breaks every invariance but linear/affine.
-  const Tensor shift = at::randn({1, d}, gen, f64) * 3.0;
-  const Tensor linear = at::randn({d, d}, gen, f64);
-  const Tensor orthogonal = std::get<0>(at::linalg_qr(at::randn({d, d}, gen, f64)));
-  const Tensor permutation = at::randperm(d, gen, at::TensorOptions().dtype(at::kLong));
+  const RandomTransformations transformations(d, gen);
 
   InvarianceReport report;
   report.similarity = similarity.type();
@@ -79,31 +111,51 @@ InvarianceReport measure_invariances(const Similarity& similarity, const Invaria
     InvarianceMeasurement m;
     m.invariance = inv;
     m.declared = declared.contains(inv);
-    std::function<Tensor(const Tensor&)> transform;
-    switch (inv) {
-      case Invariance::isotropic_scaling: transform = [](const Tensor& t) { return t * 3.7; }; break;
-      case Invariance::orthogonal: transform = [&](const Tensor& t) { return t.mm(orthogonal); }; break;
-      case Invariance::translation: transform = [&](const Tensor& t) { return t + shift; }; break;
-      case Invariance::permutation: transform = [&](const Tensor& t) { return t.index_select(1, permutation); }; break;
-      case Invariance::affine: transform = [&](const Tensor& t) { return t.mm(linear) + shift; }; break;
-      case Invariance::linear: transform = [&](const Tensor& t) { return t.mm(linear); }; break;
-      case Invariance::manifold_isometry: {
-        // Not a map of the random latents: a sheet against its Swiss roll,
-        // the first `anchors` samples as anchors, and a looser tolerance,
-        // since a similarity can only follow the manifold through the
-        // samples (e.g. a neighbour graph).
-        const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
-        const Tensor flat = represent(sheet, sheet.narrow(0, 0, options.anchors));
-        const Tensor rolled = represent(roll, roll.narrow(0, 0, options.anchors));
-        m.deviation = (rolled - flat).abs().max().item<double>() / std::max(flat.abs().max().item<double>(), 1e-300);
-        m.invariant = m.deviation < options.manifold_tolerance;
-        report.rows.push_back(m);
-        continue;
-      }
+    if (inv == Invariance::manifold_isometry) {
+      // Not a map of the random latents: a sheet against its Swiss roll,
+      // the first `anchors` samples as anchors, and a looser tolerance,
+      // since a similarity can only follow the manifold through the
+      // samples (e.g. a neighbour graph).
+      const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
+      const Tensor flat = represent(sheet, sheet.narrow(0, 0, options.anchors));
+      const Tensor rolled = represent(roll, roll.narrow(0, 0, options.anchors));
+      m.deviation = relative_deviation(rolled, flat);
+      m.invariant = m.deviation < options.manifold_tolerance;
+    } else {
+      const Tensor moved = represent(transformations.apply(inv, x), transformations.apply(inv, anchors));
+      m.deviation = relative_deviation(moved, reference);
+      m.invariant = m.deviation < options.tolerance;
     }
-    {
-      const Tensor moved = represent(transform(x), transform(anchors));
-      m.deviation = (moved - reference).abs().max().item<double>() / scale;
+    report.rows.push_back(m);
+  }
+  return report;
+}
+
+InvarianceReport measure_translations(Translator& translator, const InvarianceSet& declared,
+                                      const InvarianceCheckOptions& options) {
+  at::Generator gen = at::detail::createCPUGenerator(options.seed);
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const int64_t d = options.dim;
+  const Tensor x = at::randn({options.samples, d}, gen, f64);
+  const Tensor anchors = at::randn({options.anchors, d}, gen, f64);
+  const RandomTransformations transformations(d, gen);
+
+  InvarianceReport report;
+  report.similarity = translator.type();
+  for (Invariance inv : all_invariances()) {
+    InvarianceMeasurement m;
+    m.invariance = inv;
+    m.declared = declared.contains(inv);
+    if (inv == Invariance::manifold_isometry) {
+      // The sheet (2-D) against its Swiss roll (3-D): fitted on the first
+      // `anchors` points, a linear or affine map cannot roll a sheet up.
+      const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
+      translator.fit(sheet.narrow(0, 0, options.anchors), roll.narrow(0, 0, options.anchors));
+      m.deviation = relative_deviation(translator.translate(sheet), roll);
+      m.invariant = m.deviation < options.manifold_tolerance;
+    } else {
+      translator.fit(anchors, transformations.apply(inv, anchors));
+      m.deviation = relative_deviation(translator.translate(x), transformations.apply(inv, x));
       m.invariant = m.deviation < options.tolerance;
     }
     report.rows.push_back(m);

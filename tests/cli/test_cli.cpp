@@ -1,5 +1,7 @@
 // The `bridges` program, run as a user runs it.
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/equal.h>
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/linalg_qr.h>
 #include <ATen/ops/ones.h>
@@ -15,6 +17,8 @@
 #include "bridges/formats/npy.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/text/word_vectors.hpp"
+#include "bridges/translator.hpp"
+#include "plugin_registry.hpp"
 #include "testing.hpp"
 
 using namespace bridges;
@@ -98,6 +102,17 @@ TEST_CASE("invariances prints the measured table beside the declared one, and fa
   const auto table = bridges_cli("invariances");
   CHECK(table.code == 0);
   CHECK(contains(table.out, "Every measurement agrees"));
+  CHECK(contains(table.out, "TRANSLATOR"));  // the translators are measured beside the similarities
+  const json recovered = json::parse(bridges_cli("invariances --json -t orthogonal").out);
+  REQUIRE(recovered.size() == 1);
+  CHECK(recovered[0]["translator"] == "orthogonal");
+  CHECK(recovered[0]["represents"]["translation"]["invariant"] == true);
+  CHECK(recovered[0]["represents"]["affine"]["invariant"] == false);
+  // An option that takes a declared transformation away shows as a disagreement, under the spec as given.
+  const auto uncentred = bridges_cli("invariances -t '{\"type\": \"orthogonal\", \"center\": false}'");
+  CHECK(uncentred.code == 1);
+  CHECK(contains(uncentred.out, "DISAGREES {\"type\": \"orthogonal\", \"center\": false}: declared translation "
+                                "recovered but measured not recovered"));
   const json measured = json::parse(bridges_cli("invariances --json --similarity cosine,l1").out);
   REQUIRE(measured.size() == 2);
   CHECK(measured[0]["similarity"] == "cosine");
@@ -126,6 +141,62 @@ TEST_CASE("invariances prints the measured table beside the declared one, and fa
   CHECK(contains(partial.err, "error: ghost: "));
   CHECK(contains(partial.err, "libbridges_ghost.so does not exist"));
   CHECK(contains(partial.out, "cosine      yes"));
+}
+
+TEST_CASE("translate: a map fitted on paired anchors, from anchor files or anchor rows, equal to the C++ API's") {
+  testing::TempDir dir;
+  const Tensor a = testing::randn({400, 12}, 40);
+  const Tensor q = std::get<0>(at::linalg_qr(testing::randn({12, 12}, 41, at::kDouble))).to(at::kFloat);
+  const Tensor b = 3.0 * a.mm(q) + 1.5;
+  const Tensor rows = at::arange(0, 400, 8, at::TensorOptions().dtype(at::kLong));  // 50 anchors
+  write_npy(dir / "a.npy", a);
+  write_npy(dir / "b.npy", b);
+  write_npy(dir / "idx.npy", rows);
+  write_npy(dir / "sa.npy", at::index_select(a, 0, rows));
+  write_npy(dir / "ta.npy", at::index_select(b, 0, rows));
+  const std::string d = dir.path().string();
+
+  const auto paired = bridges_cli("translate --source " + d + "/a.npy --target " + d + "/b.npy --anchors " + d +
+                                  "/idx.npy -o " + d + "/y.npy --json");
+  REQUIRE(paired.code == 0);
+  const json report = json::parse(paired.out);
+  CHECK(report["anchors"] == 50);
+  CHECK(report["translator"]["type"] == "orthogonal");
+  CHECK(report["relative_error_anchors"].get<double>() < 1e-5);
+  CHECK(report["relative_error_held_out"].get<double>() < 1e-5);  // a similarity transform: recovered everywhere
+  const Tensor y = read_npy(dir / "y.npy");
+  CHECK((y.scalar_type() == at::kFloat));
+  auto api = testing::registry().make<Translator>("orthogonal");
+  api->fit(at::index_select(a, 0, rows), at::index_select(b, 0, rows));
+  CHECK(at::equal(y, api->translate(a)));
+
+  // The same map from anchor files, applied to another input; a JSON spec.
+  const auto files = bridges_cli("translate -t '{\"type\": \"affine\", \"lambda\": 0}' --source-anchors " + d +
+                                 "/sa.npy --target-anchors " + d + "/ta.npy -i " + d + "/a.npy -o " + d + "/y2.npy");
+  REQUIRE(files.code == 0);
+  CHECK(contains(files.out, "fitted on 50 anchor pairs, [50, 12] -> [50, 12]"));
+  CHECK(testing::max_abs_diff(read_npy(dir / "y2.npy"), b) < 1e-4);
+
+  // Bad input: no anchors, both ways at once, NaN, the wrong width; nothing written.
+  const auto none = bridges_cli("translate -i " + d + "/a.npy -o " + d + "/z.npy");
+  CHECK(none.code == 1);
+  CHECK(contains(none.err, "give the anchors one way"));
+  CHECK(bridges_cli("translate --source-anchors " + d + "/sa.npy --target-anchors " + d + "/ta.npy --anchors " + d +
+                    "/idx.npy --source " + d + "/a.npy --target " + d + "/b.npy -o " + d + "/z.npy")
+            .code == 2);
+  Tensor bad = a.clone();
+  bad[7][3] = std::nan("");
+  write_npy(dir / "bad.npy", bad);
+  const auto nan = bridges_cli("translate --source-anchors " + d + "/sa.npy --target-anchors " + d + "/ta.npy -i " + d +
+                               "/bad.npy -o " + d + "/z.npy");
+  CHECK(nan.code == 1);
+  CHECK(contains(nan.err, "bad.npy: row 7, column 3 is NaN"));
+  write_npy(dir / "narrow.npy", testing::randn({5, 11}, 42));
+  const auto narrow = bridges_cli("translate --source-anchors " + d + "/sa.npy --target-anchors " + d + "/ta.npy -i " +
+                                  d + "/narrow.npy -o " + d + "/z.npy");
+  CHECK(narrow.code == 1);
+  CHECK(contains(narrow.err, "the latents have d = 11, but the source anchors have d = 12"));
+  CHECK_FALSE(fs::exists(dir / "z.npy"));
 }
 
 TEST_CASE("project writes one relative representation per similarity, or one stacked file") {

@@ -20,6 +20,7 @@
 #include "bridges/options.hpp"
 #include "bridges/similarity.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/translator.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "bridges/util/io.hpp"
 #include "bridges/util/messages.hpp"

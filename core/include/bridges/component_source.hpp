@@ -26,6 +26,9 @@ struct BRIDGES_API ComponentInfo {
   std::string provider;           ///< plugin name, or "in-process"
   OptionSchema options;
   InvarianceSet invariances;      ///< declared (similarities only)
+  /// The transformation classes a translator recovers exactly from paired
+  /// anchors, as declared (translators only).
+  InvarianceSet represents;
   /// Whether a larger value means closer ("similarity": cosine) or farther
   /// ("distance": L1, Euclidean); similarities only, "" when not declared.
   std::string direction;

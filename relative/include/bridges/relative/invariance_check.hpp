@@ -1,5 +1,6 @@
 #pragma once
-// Measures which transformations a similarity is invariant to.
+// Measures which transformations a similarity is invariant to, and which a
+// translator recovers.
 
 #include <cstdint>
 #include <string>
@@ -9,6 +10,7 @@
 #include "bridges/invariance.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/similarity.hpp"
+#include "bridges/translator.hpp"
 
 namespace bridges {
 
@@ -33,7 +35,7 @@ struct BRIDGES_API InvarianceMeasurement {
 };
 
 struct BRIDGES_API InvarianceReport {
-  std::string similarity;
+  std::string similarity;  ///< the component's type (a similarity or a translator)
   SubspaceNorm norm = SubspaceNorm::none;
   std::vector<InvarianceMeasurement> rows;  ///< one per Invariance, enum order
 
@@ -53,5 +55,16 @@ struct BRIDGES_API InvarianceReport {
 /// roll (deviation below options.manifold_tolerance).
 BRIDGES_API InvarianceReport measure_invariances(const Similarity& similarity,
                                                  const InvarianceCheckOptions& options = {});
+
+/// For each class, fits the translator on random anchors (float64) and the
+/// same anchors transformed (target = T(anchors)), and measures how far
+/// translate(x) is from T(x) on other random latents: deviation = max |translate(x)
+/// - T(x)| / max |T(x)|; `invariant` means "recovered" (deviation <
+/// options.tolerance). manifold_isometry: a 2-D sheet mapped to its 3-D
+/// Swiss roll, which no linear or affine map recovers (deviation <
+/// options.manifold_tolerance would be a recovery). `declared` is the
+/// manifest's "represents". Refits the translator for every class.
+BRIDGES_API InvarianceReport measure_translations(Translator& translator, const InvarianceSet& declared,
+                                                  const InvarianceCheckOptions& options = {});
 
 }  // namespace bridges

@@ -46,6 +46,7 @@
 #include "bridges/error.hpp"
 #include "bridges/plugin_abi.h"
 #include "bridges/similarity.hpp"
+#include "bridges/translator.hpp"
 
 // std::optional<T> as null or a T (nlohmann/json 3.11 has no conversion of
 // its own): the type of a nullable option in a typed options struct.
@@ -168,7 +169,7 @@ class Member : public WithOptions<FamilyBase, Options> {
   const typename FamilyBase::SharedOptions& shared_options() const override { return this->options_; }
 };
 
-/// The table row for class T (a Similarity, Aggregator, Encoder or Dataset
+/// The table row for class T (a Similarity, Aggregator, Encoder, Dataset or Translator
 /// constructible from const nlohmann::json&), under `name`.
 template <class T>
 Entry component(const char* name) {
