@@ -308,7 +308,7 @@ Section c1(std::vector<Run>& runs) {
 // The best row with more than one projection (the product), or null.
 const VerdictRow* best_product(const std::vector<VerdictRow>& rows) {
   for (const auto& v : rows)
-    if (!v.single) return &v;  // rows are ranked best first
+    if (!v.single && !v.baseline) return &v;  // rows are ranked best first
   return nullptr;
 }
 
@@ -407,7 +407,7 @@ Section c2(std::vector<Run>& runs) {
     for (std::size_t g = 0; g < group_names.size(); ++g) details += "---|";
     details += "---|\n";
     for (const auto& v : rows) {
-      if (v.single) continue;
+      if (v.single || v.baseline) continue;
       details += fmt::format("| {} | {:.3f} ± {:.3f} | {} ± {:.3f} | {} of {} ({}) |", v.name, v.mean, v.pair_std,
                              signed3(v.diff), v.diff_std, v.wins, v.pairs, sign_test_text(v.wins, v.pairs));
       for (auto& [group, value] : groups[single->name].items()) {

@@ -68,11 +68,16 @@ const Experiment& find_experiment(std::string_view name) {
                                 join(names)));
 }
 
-ExperimentCheck::ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path)
-    : where_(std::move(where)), path_(std::move(path)) {
+ExperimentCheck::ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path, ComponentCheck component)
+    : where_(std::move(where)), path_(std::move(path)), component_(std::move(component)) {
   for (const auto& pr : pipeline.projections) projections_.push_back(pr.name);
   for (const auto& a : pipeline.aggregators) aggregators_.push_back(a["type"]);
   for (const auto& e : pipeline.encoders) encoders_.push_back(e.name);
+}
+
+void ExperimentCheck::components(json& list, ComponentKind kind, const std::string& key) const {
+  if (!list.is_array()) fail(key, fmt::format("expected a list of {} names or specs, found {}.", to_string(kind), json_excerpt(list)));
+  for (std::size_t i = 0; i < list.size(); ++i) list[i] = component_(list[i], kind, fmt::format("{}{}[{}]", path_, key, i));
 }
 
 void ExperimentCheck::fail(const std::string& key, const std::string& problem) const {

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bridges/component.hpp"
+
 namespace bridges {
 
 struct Pipeline;
@@ -25,7 +27,11 @@ class RunContext;
 /// error names the file and the JSON path ("$.experiments[1].pairs").
 class ExperimentCheck {
  public:
-  ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path);
+  /// `component` checks a component spec against the source the pipeline
+  /// was loaded from (a name or {"type": ..., options}, at a JSON path) and
+  /// returns it complete with defaults, as the pipeline's own components are.
+  using ComponentCheck = std::function<nlohmann::json(const nlohmann::json&, ComponentKind, const std::string&)>;
+  ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path, ComponentCheck component);
 
   /// Throws ConfigError "<where>: <path><key>: <problem>"; key is "" or ".pairs".
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
@@ -38,6 +44,9 @@ class ExperimentCheck {
   void projection_sets(const nlohmann::json& sets, const std::string& key) const;
   /// null (every aggregator) or a list of this pipeline's aggregator names.
   void aggregator_names(const nlohmann::json& names, const std::string& key) const;
+  /// A list of component specs of `kind` (names or {"type": ..., options}),
+  /// each checked by the source and completed in place.
+  void components(nlohmann::json& list, ComponentKind kind, const std::string& key) const;
   /// A list whose every element is a string of `allowed`.
   void names_from(const nlohmann::json& list, const std::string& key, const std::vector<std::string>& allowed) const;
   /// `name` is one of `names`, the pipeline's parts of one sort: `what`
@@ -47,6 +56,7 @@ class ExperimentCheck {
 
  private:
   std::string where_, path_;
+  ComponentCheck component_;
   std::vector<std::string> projections_, aggregators_, encoders_;
 };
 

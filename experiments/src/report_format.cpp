@@ -25,6 +25,7 @@ std::string pm(json ms, int digits) {
 }
 
 std::string run_name(json run) {
+  if (run["name"].is_string()) return run["name"];  // a translation baseline names itself
   std::string projections;
   for (auto& p : run["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
   return run["aggregator"].is_string() ? fmt::format("{} · {}", projections, run["aggregator"].get<std::string>())
@@ -349,6 +350,7 @@ std::vector<json> stitching_runs(json results) {
   std::vector<json> runs;
   if (!results.contains("stitching")) return runs;
   for (auto& r : results["stitching"]["runs"]) runs.push_back(r);
+  for (auto& t : results["stitching"].value("translations", json::array())) runs.push_back(t);
   if (results["stitching"].contains("absolute")) runs.push_back(results["stitching"]["absolute"]);
   return runs;
 }

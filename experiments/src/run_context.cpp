@@ -195,6 +195,16 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
   return out;
 }
 
+RelativeClassifier& RunContext::absolute_decoder(std::size_t i, uint64_t seed) {
+  auto& model = absolute_[{i, seed}];
+  if (!model) {
+    const EncoderState& e = encoders_.at(i);
+    model = std::make_shared<RelativeClassifier>(nullptr, 1, e.train.size(1), classes_, p_.decoder_options(seed));
+    model->fit({e.train}, train_labels_, fmt::format("absolute on {} (seed {})", e.name, seed));
+  }
+  return *model;
+}
+
 // Pairs are grouped as "gcn (across seeds)" or "gcn ↔ graphsage" (both
 // directions). Per decoder seed the mean over the group's pairs, then mean
 // and std over seeds, as the summary.

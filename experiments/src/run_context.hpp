@@ -24,6 +24,8 @@
 
 namespace bridges {
 
+class RelativeClassifier;
+
 using Names = std::vector<std::string>;
 
 /// One encoder of the run and what was computed from it.
@@ -90,6 +92,10 @@ class RunContext {
   /// Stitched accuracy and index per group of encoder pairs, when the
   /// encoders come from more than one entry.
   void add_pair_groups(nlohmann::json& out, const Cube& acc) const;
+  /// The decoder on encoder i's raw latents with decoder seed `seed`
+  /// (trained on first use and kept for the run: it does not depend on the
+  /// anchors). The absolute baseline and the translations score with it.
+  RelativeClassifier& absolute_decoder(std::size_t i, uint64_t seed);
   /// A value an experiment computes once per anchor setting (null until set).
   nlohmann::json& memo(const std::string& key) { return memo_[key]; }
 
@@ -111,6 +117,7 @@ class RunContext {
   std::string modality_;  ///< the data set's: vision, text, graph, embeddings
   std::vector<EncoderState> encoders_;
   std::map<std::string, nlohmann::json> memo_;  ///< cleared for each anchor setting
+  std::map<std::pair<std::size_t, uint64_t>, std::shared_ptr<RelativeClassifier>> absolute_;
 };
 
 }  // namespace bridges

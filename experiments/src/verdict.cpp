@@ -52,9 +52,12 @@ std::vector<VerdictRow> verdict(json results) {
   std::vector<VerdictRow> rows;
   std::vector<std::vector<double>> cells;
   if (!results.contains("stitching")) return rows;
-  for (auto& run : results["stitching"]["runs"]) {
+  json runs = results["stitching"]["runs"];
+  for (auto& t : results["stitching"].value("translations", json::array())) runs.push_back(t);
+  for (auto& run : runs) {
     VerdictRow row;
     row.name = run_name(run);
+    row.baseline = run.contains("translator");
     row.single = run["projections"].is_array() && run["projections"].size() == 1;
     if (run["aggregator"].is_string()) row.aggregator = run["aggregator"].get<std::string>();
     if (run["projections"].is_array())

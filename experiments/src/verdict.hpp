@@ -13,6 +13,7 @@ namespace bridges {
 struct VerdictRow {
   std::string name;
   bool single = false;                // one projection
+  bool baseline = false;              // a latent-space translation, not a relative run
   std::string aggregator;             // its aggregator's type
   std::vector<std::string> projections;
   double mean = NAN;                  // over pairs
@@ -31,8 +32,9 @@ double std_of(const std::vector<double>& v);
 /// `wins` of `n` when either side is as likely (exact binomial, p = 1/2).
 double sign_test_p(int wins, int n);
 
-/// The relative runs of results["stitching"], best first, against the best
-/// single projection; empty when no run has a single projection.
+/// The relative runs of results["stitching"] and its translation baselines,
+/// best first, against the best single projection; empty when no run has a
+/// single projection.
 std::vector<VerdictRow> verdict(nlohmann::json results);
 
 }  // namespace bridges

@@ -32,7 +32,8 @@ json minimal() {
     "projections": ["cosine", {"type": "linf", "p": 20, "name": "smooth"}],
     "aggregators": ["sum", {"type": "self_attention", "heads": 2}],
     "decoder": {"epochs": 6, "batch_size": 64, "seeds": [0, 1], "train_samples": 1000},
-    "experiments": [{"type": "stitching"}, {"type": "finetune", "steps": 5, "samples": 50},
+    "experiments": [{"type": "stitching", "translators": ["orthogonal", {"type": "affine", "lambda": 0.1}]},
+                    {"type": "finetune", "steps": 5, "samples": 50},
                     {"type": "latent_similarity", "measures": ["cka_linear", "spearman", "knn_jaccard"]}]
   })");
 }
@@ -172,6 +173,13 @@ TEST_CASE("experiment options go through the same schema machinery as components
   check_error([](json& j) { j["experiments"].push_back({{"type", "ablation"}, {"min_size", 3}, {"max_size", 2}}); },
               {"$.experiments[3].max_size", "2 is below \"min_size\" (3): no subset would be run"});
   check_error([](json& j) { j["cache"] = ""; }, {"$.cache", "expected a folder, found \"\""});
+  // Translators are components: names and options checked by the registry, defaults filled.
+  check_error([](json& j) { j["experiments"][0]["translators"] = json::array({"procrustes"}); },
+              {"$.experiments[0].translators[0].type", "translator 'procrustes' does not exist"});
+  check_error([](json& j) { j["experiments"][0]["translators"] = json::array({{{"type", "orthogonal"}, {"scaling", "unit"}}}); },
+              {"$.experiments[0].translators[0]", "option 'scaling' must be one of"});
+  CHECK(parse(minimal()).experiments[0].options["translators"][0] ==
+        json{{"type", "orthogonal"}, {"center", true}, {"scaling", "isotropic"}});
   // What the schema cannot know is checked against the pipeline's parts.
   check_error([](json& j) { j["experiments"][1]["aggregator"] = "summ"; },
               {"$.experiments[1].aggregator", "\"summ\" is not one of sum, self_attention", "Did you mean 'sum'?"});
@@ -287,8 +295,20 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
     CHECK(run["summary"]["end_to_end"]["accuracy"]["mean"].get<double>() > 0.45);  // chance: 0.1
   }
   // Relative stitching works where raw latents do not (same dimension, other seed).
-  CHECK(stitching["runs"][0]["summary"]["stitched"]["accuracy"]["mean"].get<double>() >
-        stitching["absolute"]["summary"]["stitched"]["accuracy"]["mean"].get<double>() + 0.2);
+  const auto stitched = [](const json& run) { return run["summary"]["stitched"]["accuracy"]["mean"].get<double>(); };
+  CHECK(stitched(stitching["runs"][0]) > stitched(stitching["absolute"]) + 0.2);
+  // So does a map estimated between the spaces, read by the target's absolute
+  // decoder: its end to end is the absolute decoder's own.
+  REQUIRE(stitching["translations"].size() == 2);
+  CHECK(stitching["translations"][0]["name"] == "orthogonal translation");
+  CHECK(stitching["translations"][1]["name"] == "affine translation (lambda: 0.1)");
+  for (const auto& t : stitching["translations"]) {
+    CAPTURE(t["name"]);
+    MESSAGE(t["name"] << ": translated " << stitched(t) << ", absolute stitched " << stitched(stitching["absolute"]));
+    CHECK(stitched(t) > stitched(stitching["absolute"]) + 0.2);
+    CHECK(t["summary"]["end_to_end"]["accuracy"] == stitching["absolute"]["summary"]["end_to_end"]["accuracy"]);
+  }
+  CHECK(read_text(dir / "report.md").find("| orthogonal translation |") != std::string::npos);
   REQUIRE(first["finetune"].size() == 1);
   REQUIRE(first["finetune"][0]["pairs"].size() == 2);
   CHECK(first["finetune"][0]["pairs"][0]["attention_before"].size() == 2);

@@ -6,6 +6,7 @@
 #include "bridges/relative/projector.hpp"
 #include "bridges/aggregator.hpp"
 #include "bridges/experiments/stitching.hpp"
+#include "bridges/translator.hpp"
 #include "bridges/util/subsets.hpp"
 #include "stitching_support.hpp"
 
@@ -74,6 +75,29 @@ TEST_CASE("a translation: L1 and Euclidean stitching reach the end-to-end score,
   const Experiment cosine = stitch("cosine", translate, /*angular=*/true);
   CHECK(cosine.end_to_end > 0.95);
   CHECK(cosine.stitched < cosine.end_to_end - 0.15);
+}
+
+TEST_CASE("latent-space translation: a map fitted on anchors lets the target's own decoder read the source") {
+  // B = 2.5 A Q + b. A decoder trained on B's raw latents reads A's test
+  // latents translated into B by Procrustes fitted on 64 anchors: the same
+  // accuracy as on B's own (the map is recovered), and far above reading A raw.
+  const auto train = stitching::clusters(1600, 16, 4, 1), test = stitching::clusters(800, 16, 4, 1);
+  const Tensor test_x = test.x + testing::randn({800, 16}, 9) * 0.5;
+  const Tensor q = stitching::orthogonal(16, 3), shift = testing::randn({1, 16}, 5) * 4;
+  const auto to_b = [&](const Tensor& x) { return x.mm(q) * 2.5 + shift; };
+  DecoderOptions options;
+  options.epochs = 8;
+  options.batch_size = 64;
+  RelativeClassifier decoder_b(nullptr, 1, 16, 4, options);
+  decoder_b.fit({to_b(train.x)}, train.labels);
+  const auto accuracy = [&](const Tensor& x) { return classification_scores(decoder_b.predict({x}), test.labels, 4).accuracy; };
+  const double end_to_end = accuracy(to_b(test_x));
+  const Tensor anchors_a = train.x.narrow(0, 0, 64);
+  auto procrustes = stitching::registry().make<Translator>("orthogonal");
+  procrustes->fit(anchors_a, to_b(anchors_a));
+  CHECK(end_to_end > 0.9);
+  CHECK(accuracy(procrustes->translate(test_x)) == doctest::Approx(end_to_end).epsilon(0.002));
+  CHECK(accuracy(test_x) < 0.6);  // untranslated; chance is 0.25
 }
 
 TEST_CASE("classification scores: accuracy and macro-F1 from a known confusion") {

@@ -10,6 +10,7 @@
 #include "bridges/experiments/pipeline.hpp"
 #include "bridges/experiments/runner.hpp"
 #include "bridges/experiments/stitching.hpp"
+#include "bridges/translator.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "experiment.hpp"
 #include "report_format.hpp"
@@ -62,12 +63,20 @@ class StitchingExperiment final : public Experiment {
     return {{"projection_sets", projection_sets_option()},
             {"aggregators", aggregators_option()},
             {"absolute",
-             {{"type", "boolean"}, {"default", true}, {"description", "also the decoder on raw latents, as a baseline"}}}};
+             {{"type", "boolean"}, {"default", true}, {"description", "also the decoder on raw latents, as a baseline"}}},
+            {"translators",
+             {{"type", "array"},
+              {"default", json::array()},
+              {"description",
+               "latent-space translation baselines (translator names or specs): for each ordered pair, a map fitted "
+               "on the anchors' latents carries the source's test latents into the target's space, where the "
+               "target's absolute decoder scores them"}}}};
   }
 
   void check(json& options, const ExperimentCheck& at) const override {
     at.projection_sets(options["projection_sets"], ".projection_sets");
     at.aggregator_names(options["aggregators"], ".aggregators");
+    at.components(options["translators"], ComponentKind::translator, ".translators");
   }
 
   std::vector<PlannedStitching> stitching_plan(const Pipeline& p, const json& options) const override {
@@ -89,6 +98,14 @@ class StitchingExperiment final : public Experiment {
       out["absolute"] = absolute(run);
       absolute_done = true;
     }
+    if (!options["translators"].empty()) {
+      out["translations"] = json::array();
+      for (const auto& spec : options["translators"]) {
+        throw_if_interrupted();
+        json& done = run.memo("stitching: translation " + spec.dump());
+        if (done.is_null()) out["translations"].push_back(done = translation(run, spec));
+      }
+    }
     return out;
   }
 
@@ -101,6 +118,7 @@ class StitchingExperiment final : public Experiment {
     }
     for (const auto& run : part["runs"]) results["stitching"]["runs"].push_back(run);
     if (part.contains("absolute")) results["stitching"]["absolute"] = part["absolute"];
+    for (const auto& t : part.value("translations", json::array())) results["stitching"]["translations"].push_back(t);
   }
 
   // Each projection set · aggregator once; the absolute baseline from
@@ -112,6 +130,11 @@ class StitchingExperiment final : public Experiment {
     }
     json& into = results["stitching"];
     merge_entries(into["runs"], from["runs"], [](const json& run) { return run_name(run); }, "stitching run", where);
+    if (from.contains("translations")) {
+      if (!into.contains("translations")) into["translations"] = json::array();
+      merge_entries(into["translations"], from["translations"], [](const json& run) { return run_name(run); },
+                    "translation", where);
+    }
     if (from.contains("absolute")) {
       if (!into.contains("absolute")) into["absolute"] = from["absolute"];
       else if (into["absolute"] != from["absolute"])
@@ -127,7 +150,12 @@ class StitchingExperiment final : public Experiment {
         "\n## Zero-shot stitching\n\nA decoder is trained on one encoder's relative space and evaluated, untouched, "
         "on every encoder's. Accuracy, mean ± std over decoder seeds. *End to end*: evaluated on the encoder it was "
         "trained on; *stitched*: on the others; *stitching index*: stitched accuracy / the target's end-to-end "
-        "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.\n\n";
+        "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.";
+    if (r["stitching"].contains("translations"))
+      out += " *… translation*: the latent-space translation baseline: the evaluated encoder's test latents are carried "
+             "into the decoder's encoder's space by a map fitted on the anchors' latents of both, and read by that "
+             "encoder's absolute decoder (so its end to end is the absolute decoder's).";
+    out += "\n\n";
     if (r["stitching"].contains("absolute") && r["classes"].is_number_integer())
       out += fmt::format(
           "Chance is 1 / {} = {:.3f} for a uniform guess. The absolute decoder's stitched accuracy may fall below "
@@ -218,12 +246,9 @@ class StitchingExperiment final : public Experiment {
     Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc;
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t s = 0; s < seeds.size(); ++s) {
-        const int64_t dim = encoders[i].train.size(1);
-        RelativeClassifier model(nullptr, 1, dim, run.classes(), run.pipeline().decoder_options(seeds[s]));
-        model.fit({encoders[i].train}, run.train_labels(),
-                  fmt::format("absolute on {} (seed {})", encoders[i].name, seeds[s]));
+        RelativeClassifier& model = run.absolute_decoder(i, seeds[s]);
         for (std::size_t j = 0; j < m; ++j) {
-          if (encoders[j].test.size(1) != dim) continue;
+          if (encoders[j].test.size(1) != encoders[i].test.size(1)) continue;
           const Scores sc = classification_scores(model.predict({encoders[j].test}), run.test_labels(), run.classes());
           acc[s][i][j] = sc.accuracy;
           f1[s][i][j] = sc.macro_f1;
@@ -231,6 +256,61 @@ class StitchingExperiment final : public Experiment {
       }
     json out = RunContext::stitching_result(acc, f1, json::array({"absolute"}), nullptr);
     run.add_pair_groups(out, acc);
+    return out;
+  }
+
+  // "orthogonal translation", with the options that differ from the
+  // defaults: "orthogonal translation (scaling: \"standard\")".
+  static std::string translation_name(const ComponentSource& source, const json& spec) {
+    const std::string type = spec["type"];
+    const ComponentInfo info = source.info(ComponentKind::translator, type);
+    const json defaults = info.options.apply(json::object(), info.qualified_name());
+    std::vector<std::string> changed;
+    for (const auto& [key, value] : spec.items())
+      if (key != "type" && (!defaults.contains(key) || defaults[key] != value))
+        changed.push_back(fmt::format("{}: {}", key, value.dump()));
+    return changed.empty() ? type + " translation" : fmt::format("{} translation ({})", type, fmt::join(changed, ", "));
+  }
+
+  // Latent-space translation: the decoder of encoder i on raw latents reads
+  // encoder j's test latents carried into i's space by a map fitted on the
+  // anchors' latents of both (j -> i). Cell [i][j] is, as in every stitching
+  // matrix, "decoder of i, samples encoded by j"; the diagonal is i's own
+  // decoder on its own latents (no translation).
+  static json translation(RunContext& run, const json& spec) {
+    const auto& encoders = run.encoders();
+    const std::size_t m = encoders.size();
+    const auto seeds = run.decoder_seeds();
+    Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc;
+    std::vector<std::vector<Tensor>> translated(m, std::vector<Tensor>(m));  // [i][j]: j's test latents in i's space
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < m; ++j) {
+        if (i == j) {
+          translated[i][j] = encoders[j].test;
+          continue;
+        }
+        const auto translator = run.source().make_from_json<Translator>(spec);
+        translator->fit(encoders[j].anchors, encoders[i].anchors);
+        translated[i][j] = translator->translate(encoders[j].test);
+      }
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t s = 0; s < seeds.size(); ++s) {
+        throw_if_interrupted();
+        RelativeClassifier& model = run.absolute_decoder(i, seeds[s]);
+        for (std::size_t j = 0; j < m; ++j) {
+          const Scores sc = classification_scores(model.predict({translated[i][j]}), run.test_labels(), run.classes());
+          acc[s][i][j] = sc.accuracy;
+          f1[s][i][j] = sc.macro_f1;
+        }
+      }
+    json out = RunContext::stitching_result(acc, f1, json::array(), nullptr);
+    out["translator"] = spec;
+    out["name"] = translation_name(run.source(), spec);
+    run.add_pair_groups(out, acc);
+    run.note(fmt::format("translation {}: end to end {:.4f}, translated {:.4f}, index {:.3f}", spec.dump(),
+                         out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
+                         out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
+                         out["summary"]["index"]["mean"].get<double>()));
     return out;
   }
 };
