@@ -11,7 +11,7 @@
 
 #include "bridges/relative/anchors.hpp"
 #include "bridges/error.hpp"
-#include "bridges/relative/latent_similarity.hpp"
+#include "bridges/measure.hpp"
 #include "bridges/formats/npy.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/util/messages.hpp"
@@ -22,6 +22,7 @@ namespace bridges::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 struct CompareOptions {
   fs::path a, b, anchors;
@@ -69,17 +70,16 @@ void add_compare_command(CLI::App& app, Context& context) {
       "Row i of A and row i of B must encode the same sample. Each measure is computed on the absolute\n"
       "latents and, with --similarity, on the relative representations of both against the same anchor\n"
       "samples (--anchors IDX.npy, or --num-anchors K chosen in A by --anchor-strategy).\n"
-      "Measures: cka_linear, cka_debiased, cka_rbf, svcca, pearson, pearson_per_sample, spearman,\n"
-      "spearman_per_sample, knn_jaccard, knn_cross_jaccard, knn_mrr, knn_cosine. Correlations,\n"
-      "knn_cross_jaccard, knn_mrr and knn_cosine pair\n"
-      "a_i with b_i and need the same width: '-' where the widths differ.\n\n"
+      "Measures are plugins (`bridges plugins list` shows them, `bridges plugins show NAME` their options),\n"
+      "given by name or as a JSON spec ('{\"type\": \"cka_rbf\", \"sigma\": 0.5}'). Those that pair entry (i, c)\n"
+      "of A with entry (i, c) of B need the same width: '-' where the widths differ.\n\n"
       "Example:\n"
       "  bridges compare za.npy zb.npy -s cosine,euclidean,l1,linf --num-anchors 300 --anchor-strategy kmeans");
   cmd->add_option("A", o->a, "first latents [n, d] (.npy)")->required()->check(CLI::ExistingFile);
   cmd->add_option("B", o->b, "second latents [n, d'] (.npy), the same samples in the same order")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--measures,-m", o->measures, "measures, comma separated")->capture_default_str();
+  cmd->add_option("--measures,-m", o->measures, "measures, comma separated names or JSON specs")->capture_default_str();
   cmd->add_option("--similarity,-s", o->similarities, "also compare relative representations: similarities, comma separated");
   auto* anchors = cmd->add_option("--anchors,-a", o->anchors, "anchor indices [k] int64 (.npy) into both files")
                       ->check(CLI::ExistingFile);
@@ -88,10 +88,12 @@ void add_compare_command(CLI::App& app, Context& context) {
   anchors->excludes(count);
   cmd->add_option("--anchor-strategy", o->strategy, "random, farthest_point or kmeans (with --num-anchors)")
       ->capture_default_str();
-  cmd->add_option("--seed", o->seed, "anchor selection seed")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "anchor selection seed (and the seed of measures with a \"seed\" option)")
+      ->capture_default_str();
   cmd->add_option("--normalize", o->normalize, "per-subspace normalisation of relative representations")
       ->capture_default_str();
-  cmd->add_option("--knn", o->knn, "neighbours for the knn_* measures (>= 1, below the number of samples)")
+  cmd->add_option("--knn", o->knn, "neighbours of the measures with a \"knn\" option that their spec does not set "
+                                   "(>= 1, below the number of samples)")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([&context, o] { run(context, *o); });
@@ -103,32 +105,42 @@ void run(Context& context, const CompareOptions& o) {
   if (o.knn < 1)
     throw ConfigError(fmt::format("--knn: the number of neighbours must be at least 1, found {}. Use e.g. --knn 10.",
                                   o.knn));
-  const auto measures = list_values(o.measures);
-  if (measures.empty()) throw ConfigError("--measures: give at least one measure, e.g. --measures cka_linear.");
-  for (const auto& m : measures)
-    if (std::find(latent_measures().begin(), latent_measures().end(), m) == latent_measures().end())
-      throw_unknown_name("measure (--measures)", m, latent_measures());
+  const auto names = list_values(o.measures);
+  if (names.empty()) throw ConfigError("--measures: give at least one measure, e.g. --measures cka_linear.");
+  // Each measure through the registry; --knn and --seed fill the options of
+  // that name which a spec does not set.
+  struct Chosen {
+    std::string label;
+    std::shared_ptr<Measure> measure;
+    bool same_width;
+  };
+  std::vector<Chosen> measures;
+  for (const auto& name : names) {
+    json spec = parse_spec(name, "--measures");
+    const ComponentInfo info = context.registry().info(ComponentKind::measure, spec["type"].get<std::string>());
+    const auto declared = info.options.names();
+    const auto has = [&](const char* key) { return std::find(declared.begin(), declared.end(), key) != declared.end(); };
+    if (has("knn") && !spec.contains("knn")) spec["knn"] = o.knn;
+    if (has("seed") && !spec.contains("seed")) spec["seed"] = o.seed;
+    measures.push_back({name, context.registry().make_from_json<Measure>(spec), info.same_width});
+  }
   const Tensor a = read_latents(o.a), b = read_latents(o.b);
   if (a.size(0) != b.size(0))
     throw ShapeError(fmt::format("{} has {} rows and {} has {}: both must encode the same samples, row by row.",
                                  o.a.string(), a.size(0), o.b.string(), b.size(0)));
-  MeasureOptions options;
-  options.knn = o.knn;
-  options.seed = o.seed;
-
   // Representations to compare: absolute, then one per similarity.
   std::vector<std::pair<std::string, std::pair<Tensor, Tensor>>> reps{{"absolute", {a, b}}};
-  const auto names = list_values(o.similarities);
-  if (!names.empty()) {
+  const auto similarity_names = list_values(o.similarities);
+  if (!similarity_names.empty()) {
     if (o.anchors.empty() && o.num_anchors == 0)
       throw ConfigError("--similarity needs anchors: --anchors IDX.npy (indices into both files) or --num-anchors K.");
     const Tensor idx = anchor_indices(o, a);
     std::vector<std::shared_ptr<const Similarity>> similarities;
-    for (const auto& name : names) similarities.push_back(make_similarity(context, name));
+    for (const auto& name : similarity_names) similarities.push_back(make_similarity(context, name));
     const SubspaceNorm norm = parse_subspace_norm(o.normalize);
     const auto ra = RelativeProjector(at::index_select(a, 0, idx), similarities, norm).project(a);
     const auto rb = RelativeProjector(at::index_select(b, 0, idx), similarities, norm).project(b.to(a.scalar_type()));
-    for (std::size_t i = 0; i < names.size(); ++i) reps.push_back({similarities[i]->type(), {ra[i], rb[i]}});
+    for (std::size_t i = 0; i < similarity_names.size(); ++i) reps.push_back({similarities[i]->type(), {ra[i], rb[i]}});
   }
 
   // A measure that is not defined here (too few samples, no variance) is
@@ -139,24 +151,25 @@ void run(Context& context, const CompareOptions& o) {
   bool skipped = false;
   for (const auto& [name, pair] : reps) {
     const auto& [x, y] = pair;
-    std::vector<std::string> applicable;
-    for (const auto& m : measures)
-      if (!measure_needs_same_width(m) || x.size(1) == y.size(1)) applicable.push_back(m);
-    std::map<std::string, std::string> undefined;
-    const auto values = latent_similarities(applicable, x, y, options, &undefined);
     std::vector<std::string> row{name};
     for (const auto& m : measures) {
-      const auto it = values.find(m);
-      const auto why = undefined.find(m);
-      out[name][m] = it == values.end() ? nlohmann::json() : nlohmann::json(it->second);
-      if (why != undefined.end()) {
-        undefined_json[name][m] = why->second;
-        if (std::find(reasons.begin(), reasons.end(), why->second) == reasons.end()) reasons.push_back(why->second);
-        const auto index = std::find(reasons.begin(), reasons.end(), why->second) - reasons.begin();
+      if (m.same_width && x.size(1) != y.size(1)) {
+        out[name][m.label] = nlohmann::json();
+        row.push_back("-");
+        skipped = true;
+        continue;
+      }
+      try {
+        const double value = m.measure->compare(x, y);
+        out[name][m.label] = value;
+        row.push_back(fmt::format("{:.4f}", value));
+      } catch (const UndefinedMeasureError& e) {
+        const std::string why = e.what();
+        out[name][m.label] = nlohmann::json();
+        undefined_json[name][m.label] = why;
+        if (std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
+        const auto index = std::find(reasons.begin(), reasons.end(), why) - reasons.begin();
         row.push_back(fmt::format("undefined[{}]", index + 1));
-      } else {
-        row.push_back(it == values.end() ? "-" : fmt::format("{:.4f}", it->second));
-        skipped = skipped || it == values.end();
       }
     }
     rows.push_back(row);
@@ -168,7 +181,8 @@ void run(Context& context, const CompareOptions& o) {
     return;
   }
   std::vector<std::string> header{"REPRESENTATION"};
-  for (std::string m : measures) {
+  for (const auto& chosen : measures) {
+    std::string m = chosen.label;
     std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     header.push_back(m);
   }

@@ -68,11 +68,23 @@ const Experiment& find_experiment(std::string_view name) {
                                 join(names)));
 }
 
-ExperimentCheck::ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path, ComponentCheck component)
-    : where_(std::move(where)), path_(std::move(path)), component_(std::move(component)) {
+ExperimentCheck::ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path,
+                                 const ComponentSource& source, ComponentCheck component)
+    : where_(std::move(where)), path_(std::move(path)), source_(source), component_(std::move(component)) {
   for (const auto& pr : pipeline.projections) projections_.push_back(pr.name);
   for (const auto& a : pipeline.aggregators) aggregators_.push_back(a["type"]);
   for (const auto& e : pipeline.encoders) encoders_.push_back(e.name);
+}
+
+std::string spec_label(const ComponentSource& source, ComponentKind kind, const json& spec) {
+  const std::string type = spec["type"];
+  const ComponentInfo info = source.info(kind, type);
+  const json defaults = info.options.apply(json::object(), info.qualified_name());
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : spec.items())
+    if (key != "type" && (!defaults.contains(key) || defaults[key] != value))
+      changed.push_back(fmt::format("{}: {}", key, value.dump()));
+  return changed.empty() ? type : fmt::format("{} ({})", type, fmt::join(changed, ", "));
 }
 
 void ExperimentCheck::components(json& list, ComponentKind kind, const std::string& key) const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bridges/component.hpp"
+#include "bridges/component_source.hpp"
 
 namespace bridges {
 
@@ -31,7 +32,8 @@ class ExperimentCheck {
   /// was loaded from (a name or {"type": ..., options}, at a JSON path) and
   /// returns it complete with defaults, as the pipeline's own components are.
   using ComponentCheck = std::function<nlohmann::json(const nlohmann::json&, ComponentKind, const std::string&)>;
-  ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path, ComponentCheck component);
+  ExperimentCheck(const Pipeline& pipeline, std::string where, std::string path, const ComponentSource& source,
+                  ComponentCheck component);
 
   /// Throws ConfigError "<where>: <path><key>: <problem>"; key is "" or ".pairs".
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
@@ -47,6 +49,8 @@ class ExperimentCheck {
   /// A list of component specs of `kind` (names or {"type": ..., options}),
   /// each checked by the source and completed in place.
   void components(nlohmann::json& list, ComponentKind kind, const std::string& key) const;
+  /// What the source declares about KIND/NAME (throws UnknownNameError).
+  ComponentInfo info(ComponentKind kind, const std::string& name) const { return source_.info(kind, name); }
   /// A list whose every element is a string of `allowed`.
   void names_from(const nlohmann::json& list, const std::string& key, const std::vector<std::string>& allowed) const;
   /// `name` is one of `names`, the pipeline's parts of one sort: `what`
@@ -56,9 +60,15 @@ class ExperimentCheck {
 
  private:
   std::string where_, path_;
+  const ComponentSource& source_;
   ComponentCheck component_;
   std::vector<std::string> projections_, aggregators_, encoders_;
 };
+
+/// "knn_jaccard", or with the options that differ from the component's
+/// defaults: "knn_jaccard (knn: 5)". Names results keyed by a component
+/// spec (measures, translators) as a person would write it.
+std::string spec_label(const ComponentSource& source, ComponentKind kind, const nlohmann::json& spec);
 
 class Experiment {
  public:

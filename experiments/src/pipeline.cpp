@@ -107,7 +107,7 @@ json experiment(const Checker& c, const json& value, const Pipeline& p, const st
   } catch (const ConfigError& e) {
     c.fail(path, e.what());
   }
-  kind.check(options, ExperimentCheck(p, c.where, path, [&c](const json& v, ComponentKind k, const std::string& at) {
+  kind.check(options, ExperimentCheck(p, c.where, path, c.source, [&c](const json& v, ComponentKind k, const std::string& at) {
                return c.component(v, k, at);
              }));
   options["type"] = type;

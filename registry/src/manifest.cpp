@@ -21,7 +21,7 @@ namespace {
 const std::vector<std::string> kTopKeys{"manifest_version", "plugin",   "version",       "description",
                                         "library",          "abi",      "shared_options", "provides"};
 const std::vector<std::string> kEntryKeys{"kind",      "name",           "description", "invariances", "represents",
-                                          "direction", "shared_options", "options"};
+                                          "same_width", "direction", "shared_options", "options"};
 
 std::string found(const json& v) {
   std::string s = v.dump();
@@ -124,15 +124,15 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
     info.provider = out.plugin;
     if (!seen.insert(info.qualified_name()).second)
       c.fail(path, fmt::format("{} is listed twice.", info.qualified_name()));
-    // Invariances (similarities) and the transformations a translator
-    // recovers exactly ("represents") share one vocabulary.
+    // Invariances (similarities, measures) and the transformations a
+    // translator recovers exactly ("represents") share one vocabulary.
     for (const auto& [key, allowed, who, set] :
-         {std::tuple{"invariances", ComponentKind::similarity, "similarities", &info.invariances},
-          std::tuple{"represents", ComponentKind::translator, "translators", &info.represents}}) {
+         {std::tuple{"invariances", std::set{ComponentKind::similarity, ComponentKind::measure},
+                     "similarities and measures", &info.invariances},
+          std::tuple{"represents", std::set{ComponentKind::translator}, "translators", &info.represents}}) {
       if (!e.contains(key)) continue;
       const std::string at = path + "." + key;
-      if (info.kind != allowed)
-        c.fail(at, fmt::format("only {} declare \"{}\".", who, key));
+      if (!allowed.contains(info.kind)) c.fail(at, fmt::format("only {} declare \"{}\".", who, key));
       if (!e[key].is_array()) c.fail(at, "expected an array of invariance names.");
       std::vector<std::string> names;
       for (Invariance inv : all_invariances()) names.emplace_back(to_string(inv));
@@ -143,6 +143,14 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
                                  v.is_string() ? did_you_mean(v.get<std::string>(), names) : "", join(names)));
         set->insert(*inv);
       }
+    }
+    if (e.contains("same_width")) {
+      if (info.kind != ComponentKind::measure) c.fail(path + ".same_width", "only measures declare \"same_width\".");
+      if (!e["same_width"].is_boolean())
+        c.fail(path + ".same_width", fmt::format("expected true (the measure pairs entry (i, c) of one representation "
+                                                "with entry (i, c) of the other) or false, found {}.",
+                                                found(e["same_width"])));
+      info.same_width = e["same_width"].get<bool>();
     }
     if (e.contains("direction")) {
       if (info.kind != ComponentKind::similarity) c.fail(path + ".direction", "only similarities declare a direction.");

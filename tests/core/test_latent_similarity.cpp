@@ -4,6 +4,7 @@
 
 #include "bridges/error.hpp"
 #include "bridges/relative/latent_similarity.hpp"
+#include "plugin_registry.hpp"
 #include "testing.hpp"
 
 using namespace bridges;
@@ -106,18 +107,32 @@ TEST_CASE("kNN retrieval: identical spaces agree fully; a shuffled one does not"
   CHECK_THROWS_AS(knn_retrieval(x, x, 0), ConfigError);
 }
 
-TEST_CASE("measures by name, and errors that say what fits") {
+TEST_CASE("measures through the registry, and errors that say what fits") {
+  using testing::measure;
   const Tensor x = testing::randn({100, 6}, 9), y = testing::randn({100, 4}, 10);
-  const auto all = latent_similarities({"cka_linear", "knn_jaccard", "svcca"}, x, y);
-  CHECK(all.at("cka_linear") == doctest::Approx(linear_cka(x, y)));
-  CHECK(latent_similarity("cka_debiased", x, x) == doctest::Approx(1.0));
-  CHECK(measure_needs_same_width("spearman"));
-  CHECK_FALSE(measure_needs_same_width("cka_linear"));
-  CHECK_THROWS_WITH_ALL(latent_similarity("pearson", x, y), ShapeError, "same shape");
-  CHECK_THROWS_WITH_ALL(latent_similarity("knn_mrr", x, y), ShapeError, "same width");
-  CHECK_THROWS_WITH_ALL(latent_similarity("cka_lineer", x, y), UnknownNameError, "Did you mean 'cka_linear'?");
-  CHECK_THROWS_WITH_ALL(linear_cka(x, y.narrow(0, 0, 50)), ShapeError, "same samples");
+  CHECK(measure("cka_linear", x, y) == doctest::Approx(linear_cka(x, y)));
+  CHECK(measure("cka_debiased", x, x) == doctest::Approx(1.0));
+  CHECK(measure("svcca", x, y, {{"variance", 0.5}}) == doctest::Approx(svcca(x, y, [] {
+          MeasureOptions o;
+          o.svcca_variance = 0.5;
+          return o;
+        }())));
+  CHECK(testing::registry().info(ComponentKind::measure, "spearman").same_width);
+  CHECK_FALSE(testing::registry().info(ComponentKind::measure, "cka_linear").same_width);
+  CHECK_THROWS_WITH_ALL(measure("pearson", x, y), ShapeError, "same shape");
+  CHECK_THROWS_WITH_ALL(measure("knn_mrr", x, y), ShapeError, "measure/knn_mrr", "same width");
+  CHECK_THROWS_WITH_ALL(testing::registry().make<Measure>("cka_lineer"), UnknownNameError, "Did you mean 'cka_linear'?");
+  CHECK_THROWS_WITH_ALL(measure("cka_linear", x, y.narrow(0, 0, 50)), ShapeError, "measure/cka_linear",
+                        "same samples");
   Tensor bad = x.clone();
   bad[3][2] = NAN;
-  CHECK_THROWS_WITH_ALL(linear_cka(bad, x), ShapeError, "NaN");
+  CHECK_THROWS_WITH_ALL(measure("cka_linear", bad, x), NonFiniteError, "measure/cka_linear", "row 3, column 2");
+  CHECK_THROWS_WITH_ALL(measure("cka_linear", x.flatten(), x), ShapeError, "must be [n, d]");
+  // Prepared once, compared with many: the same number as compare().
+  for (const char* name : {"spearman", "spearman_per_sample", "cka_linear"}) {
+    CAPTURE(name);
+    auto m = testing::registry().make<Measure>(name);
+    const Tensor b = x * 2 + testing::randn({100, 6}, 11);
+    CHECK(m->compare_prepared(m->prepare(x), m->prepare(b)) == m->compare(x, b));
+  }
 }

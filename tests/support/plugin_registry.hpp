@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "bridges/dataset.hpp"
+#include "bridges/measure.hpp"
 #include "bridges/registry/registry.hpp"
 
 namespace bridges::testing {
@@ -19,5 +20,11 @@ inline Registry& registry() {
 
 /// A dataset from its JSON spec, e.g. {"type": "wordnet_nouns", "nodes": 3000}.
 inline std::shared_ptr<Dataset> dataset(const nlohmann::json& spec) { return registry().make_from_json<Dataset>(spec); }
+
+/// Measure NAME (with `options`) of the build tree's plugins on a and b.
+inline double measure(const std::string& name, const Tensor& a, const Tensor& b,
+                      const nlohmann::json& options = nlohmann::json::object()) {
+  return registry().make<Measure>(name, options)->compare(a, b);
+}
 
 }  // namespace bridges::testing

@@ -17,6 +17,7 @@
 #include "bridges/error.hpp"
 #include "bridges/examples.hpp"
 #include "bridges/invariance.hpp"
+#include "bridges/measure.hpp"
 #include "bridges/options.hpp"
 #include "bridges/similarity.hpp"
 #include "bridges/tensor.hpp"

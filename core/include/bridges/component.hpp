@@ -14,16 +14,17 @@ namespace bridges {
 
 /// What a component is. Its JSON spelling is the first half of a qualified
 /// name: "similarity/cosine".
-enum class ComponentKind { similarity, aggregator, encoder, dataset, translator };
+enum class ComponentKind { similarity, aggregator, encoder, dataset, translator, measure };
 
 /// Every kind with its name: the one place the names are written (manifests,
 /// the C descriptor, messages and the CLI all use it).
-inline constexpr std::array<std::pair<ComponentKind, std::string_view>, 5> kComponentKinds{{
+inline constexpr std::array<std::pair<ComponentKind, std::string_view>, 6> kComponentKinds{{
     {ComponentKind::similarity, "similarity"},
     {ComponentKind::aggregator, "aggregator"},
     {ComponentKind::encoder, "encoder"},
     {ComponentKind::dataset, "dataset"},
     {ComponentKind::translator, "translator"},
+    {ComponentKind::measure, "measure"},
 }};
 
 /// "similarity" for ComponentKind::similarity (a string literal: data() is
@@ -36,7 +37,7 @@ constexpr std::string_view to_string(ComponentKind kind) {
 /// Throws UnknownNameError listing the kinds.
 BRIDGES_API ComponentKind parse_component_kind(std::string_view name);
 
-/// Base of Similarity, Aggregator, Encoder, Dataset and Translator. Components are made by
+/// Base of Similarity, Aggregator, Encoder, Dataset, Translator and Measure. Components are made by
 /// a ComponentSource from a name and JSON options, and write themselves back
 /// to the same JSON, so JSON -> object -> JSON is stable.
 class BRIDGES_API Component {

@@ -25,10 +25,14 @@ struct BRIDGES_API ComponentInfo {
   std::string description;
   std::string provider;           ///< plugin name, or "in-process"
   OptionSchema options;
-  InvarianceSet invariances;      ///< declared (similarities only)
+  InvarianceSet invariances;      ///< declared (similarities and measures)
   /// The transformation classes a translator recovers exactly from paired
   /// anchors, as declared (translators only).
   InvarianceSet represents;
+  /// Measures only: whether the measure pairs entry (i, c) of one
+  /// representation with entry (i, c) of the other (correlations), and so
+  /// needs both of the same width.
+  bool same_width = false;
   /// Whether a larger value means closer ("similarity": cosine) or farther
   /// ("distance": L1, Euclidean); similarities only, "" when not declared.
   std::string direction;

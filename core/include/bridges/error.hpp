@@ -42,6 +42,16 @@ class BRIDGES_API ShapeError : public Error {
   using Error::Error;
 };
 
+/// A measure that is not defined for these inputs: a space whose samples are
+/// all the same point (CKA would be 0/0, kNN all ties), fewer samples than
+/// the measure needs (debiased CKA: 4; kNN: k + 1). Never a plausible
+/// number in its place; callers that compare many pairs record the reason
+/// and go on.
+class BRIDGES_API UndefinedMeasureError : public ShapeError {
+ public:
+  using ShapeError::ShapeError;
+};
+
 /// Numbers from outside (a file, an encoder, a plugin) are NaN or infinite,
 /// or a result overflowed: the message names the source, the first bad row
 /// and column, and how to fix it.

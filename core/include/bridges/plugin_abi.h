@@ -36,7 +36,7 @@ enum {
 };
 
 /* One component the library provides: kind ("similarity", "aggregator",
- * "encoder", "dataset", "translator") and name ("cosine"). */
+ * "encoder", "dataset", "translator", "measure") and name ("cosine"). */
 typedef struct bridges_component_v1 {
   const char* kind;
   const char* name;

@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "bridges/error.hpp"
-#include "bridges/relative/latent_similarity.hpp"
+#include "bridges/measure.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/util/interrupt.hpp"
 #include "bridges/util/messages.hpp"
@@ -30,16 +30,31 @@ class LatentSimilarityExperiment final : public Experiment {
 
   json option_schema() const override {
     return {{"measures", {{"type", "array"}, {"default", json::array({"cka_linear", "pearson", "spearman"})},
-                          {"description", "measure names (bridges compare --help lists them)"}}},
+                          {"description", "measures: names or specs {\"type\": ..., options} (bridges plugins list shows them)"}}},
             {"representations", {{"type", "array"}, {"nullable", true}, {"default", nullptr},
                                  {"description", "absolute, a projection's name, product; null: every one"}}},
-            {"knn", {{"type", "integer"}, {"minimum", 1}, {"default", 10}, {"description", "neighbours of the kNN measures"}}}};
+            {"knn", {{"type", "integer"}, {"minimum", 1}, {"default", 10},
+                     {"description", "neighbours of the measures that take a \"knn\" option and do not set it"}}}};
   }
 
   void check(json& options, const ExperimentCheck& at) const override {
     if (options["measures"].empty())
       at.fail(".measures", "expected a non-empty list of measures, e.g. [\"cka_linear\", \"spearman\"].");
-    at.names_from(options["measures"], ".measures", latent_measures());
+    // The experiment's "knn" is the default of every measure's own "knn".
+    if (!options["measures"].is_array()) at.fail(".measures", "expected a list of measures.");
+    for (auto& m : options["measures"]) {
+      json spec = m.is_string() ? json{{"type", m}} : m;
+      if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string() || spec.contains("knn")) continue;
+      try {
+        const auto names = at.info(ComponentKind::measure, spec["type"]).options.names();
+        if (std::find(names.begin(), names.end(), "knn") == names.end()) continue;
+      } catch (const UnknownNameError&) {
+        continue;  // reported with its path below
+      }
+      spec["knn"] = options["knn"];
+      m = spec;
+    }
+    at.components(options["measures"], ComponentKind::measure, ".measures");
     std::vector<std::string> representations{"absolute"};
     for (const auto& name : at.projections()) representations.push_back(name);
     representations.push_back("product");
@@ -50,10 +65,16 @@ class LatentSimilarityExperiment final : public Experiment {
   }
 
   json run(RunContext& run, const json& options) const override {
-    const auto measures = options["measures"].get<std::vector<std::string>>();
     const auto representations = options["representations"].get<std::vector<std::string>>();
-    MeasureOptions measure_options;
-    measure_options.knn = options["knn"];
+    // Each measure from the registry, named as a person would write it.
+    std::vector<std::shared_ptr<Measure>> measure_objects;
+    std::vector<std::string> measures;
+    std::vector<bool> same_width;
+    for (const auto& spec : options["measures"]) {
+      measure_objects.push_back(run.source().make_from_json<Measure>(spec));
+      measures.push_back(spec_label(run.source(), ComponentKind::measure, spec));
+      same_width.push_back(run.source().info(ComponentKind::measure, spec["type"].get<std::string>()).same_width);
+    }
     const auto representation = [&](const EncoderState& e, const std::string& name) -> Tensor {
       if (name == "absolute") return e.test;
       if (name == "product") {
@@ -64,18 +85,13 @@ class LatentSimilarityExperiment final : public Experiment {
       }
       return e.rel.at(name).second;
     };
-    // Spearman is Pearson on ranks: each encoder's representation is ranked
-    // once (float32 holds ranks exactly up to 2^24 entries), not once per
-    // pair it belongs to.
-    std::map<std::string, Tensor> ranks;
-    const auto ranked = [&](const EncoderState& e, const std::string& rep, bool per_sample) -> const Tensor& {
-      const std::string key = fmt::format("{}|{}|{}", e.name, rep, per_sample);
-      auto it = ranks.find(key);
-      if (it == ranks.end()) {
-        const Tensor x = representation(e, rep);
-        const Tensor r = per_sample ? rank_rows(x) : rank_rows(x.reshape({1, -1})).reshape(x.sizes());
-        it = ranks.emplace(key, r.numel() < (int64_t{1} << 24) ? r.to(at::kFloat) : r).first;
-      }
+    // Each encoder's representation is prepared once per measure (e.g.
+    // ranked, for Spearman), not once per pair it belongs to.
+    std::map<std::string, Tensor> prepared;
+    const auto prepare = [&](const EncoderState& e, const std::string& rep, std::size_t m) -> const Tensor& {
+      const std::string key = fmt::format("{}|{}|{}", e.name, rep, m);
+      auto it = prepared.find(key);
+      if (it == prepared.end()) it = prepared.emplace(key, measure_objects[m]->prepare(representation(e, rep))).first;
       return it->second;
     };
     const auto& encoders = run.encoders();
@@ -92,21 +108,17 @@ class LatentSimilarityExperiment final : public Experiment {
         // group means leave it out.
         json values = json::object(), undefined = json::object();
         for (const auto& rep : representations) {
-          const Tensor x = representation(a, rep), y = representation(b, rep);
-          std::vector<std::string> applicable;
+          const int64_t wa = representation(a, rep).size(1), wb = representation(b, rep).size(1);
           std::map<std::string, double> found;
           std::map<std::string, std::string> reasons;
-          for (const auto& m : measures) {
-            if (measure_needs_same_width(m) && x.size(1) != y.size(1)) continue;
+          for (std::size_t m = 0; m < measures.size(); ++m) {
+            if (same_width[m] && wa != wb) continue;
             try {
-              if (m == "spearman") found[m] = pearson(ranked(a, rep, false), ranked(b, rep, false));
-              else if (m == "spearman_per_sample") found[m] = pearson_per_sample(ranked(a, rep, true), ranked(b, rep, true));
-              else applicable.push_back(m);
+              found[measures[m]] = measure_objects[m]->compare_prepared(prepare(a, rep, m), prepare(b, rep, m));
             } catch (const UndefinedMeasureError& e) {
-              reasons[m] = e.what();
+              reasons[measures[m]] = e.what();
             }
           }
-          found.merge(latent_similarities(applicable, x, y, measure_options, &reasons));
           for (const auto& [m, v] : found) {
             values[rep][m] = v;
             grouped[group][rep][m].push_back(v);

@@ -259,19 +259,6 @@ class StitchingExperiment final : public Experiment {
     return out;
   }
 
-  // "orthogonal translation", with the options that differ from the
-  // defaults: "orthogonal translation (scaling: \"standard\")".
-  static std::string translation_name(const ComponentSource& source, const json& spec) {
-    const std::string type = spec["type"];
-    const ComponentInfo info = source.info(ComponentKind::translator, type);
-    const json defaults = info.options.apply(json::object(), info.qualified_name());
-    std::vector<std::string> changed;
-    for (const auto& [key, value] : spec.items())
-      if (key != "type" && (!defaults.contains(key) || defaults[key] != value))
-        changed.push_back(fmt::format("{}: {}", key, value.dump()));
-    return changed.empty() ? type + " translation" : fmt::format("{} translation ({})", type, fmt::join(changed, ", "));
-  }
-
   // Latent-space translation: the decoder of encoder i on raw latents reads
   // encoder j's test latents carried into i's space by a map fitted on the
   // anchors' latents of both (j -> i). Cell [i][j] is, as in every stitching
@@ -305,7 +292,11 @@ class StitchingExperiment final : public Experiment {
       }
     json out = RunContext::stitching_result(acc, f1, json::array(), nullptr);
     out["translator"] = spec;
-    out["name"] = translation_name(run.source(), spec);
+    // "orthogonal translation", "affine translation (lambda: 0.1)"
+    const std::string label = spec_label(run.source(), ComponentKind::translator, spec);
+    const std::size_t options_at = label.find(" (");
+    out["name"] = options_at == std::string::npos ? label + " translation"
+                                                   : label.substr(0, options_at) + " translation" + label.substr(options_at);
     run.add_pair_groups(out, acc);
     run.note(fmt::format("translation {}: end to end {:.4f}, translated {:.4f}, index {:.3f}", spec.dump(),
                          out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),

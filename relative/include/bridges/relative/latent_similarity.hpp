@@ -1,12 +1,13 @@
 #pragma once
-// How similar two latent spaces are: measures over two representations of
-// the same samples (row i of each is sample i). They compare absolute
-// latents (any widths) or relative representations (same anchors, so same
-// width), and answer the method's first question: which similarity makes
-// two encoders' spaces most alike.
+// How similar two latent spaces are: the arithmetic of the measures over two
+// representations of the same samples (row i of each is sample i). They
+// compare absolute latents (any widths) or relative representations (same
+// anchors, so same width), and answer the method's first question: which
+// similarity makes two encoders' spaces most alike. By name, through the
+// registry, they are the `measures` plugin's components (bridges::Measure):
 //
-//   double s = bridges::latent_similarity("cka_linear", a, b);
-//   auto all = bridges::latent_similarities({"cka_linear", "spearman"}, a, b);
+//   auto cka = registry.make<bridges::Measure>("cka_linear");
+//   double s = cka->compare(a, b);
 
 #include <cstdint>
 #include <map>
@@ -20,17 +21,7 @@
 
 namespace bridges {
 
-/// A measure that is not defined for these inputs: a space whose samples are
-/// all the same point (CKA would be 0/0, kNN all ties), fewer samples than
-/// the measure needs (debiased CKA: 4; kNN: k + 1). Never a plausible
-/// number in its place.
-class BRIDGES_API UndefinedMeasureError : public ShapeError {
- public:
-  using ShapeError::ShapeError;
-};
-
 struct BRIDGES_API MeasureOptions {
-  int64_t knn = 10;             ///< neighbours for the knn_* measures
   double rbf_sigma = 1.0;       ///< RBF width as a fraction of the median pairwise distance
   double svcca_variance = 0.99; ///< fraction of variance SVCCA keeps in each space
   uint64_t seed = 0;            ///< samples used to estimate the median distance when n is large
@@ -86,26 +77,5 @@ struct BRIDGES_API RetrievalScores {
 /// For a and b of different widths, cross_jaccard, mrr and mean_cosine are NaN.
 /// Throws UndefinedMeasureError when n <= k or a space has zero variance.
 BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10);
-
-/// The measures by name: cka_linear, cka_debiased, cka_rbf, svcca, pearson,
-/// pearson_per_sample, spearman, spearman_per_sample, knn_jaccard,
-/// knn_cross_jaccard, knn_mrr, knn_cosine.
-BRIDGES_API const std::vector<std::string>& latent_measures();
-/// True for the measures that pair entry i of one representation with entry
-/// i of the other (correlations, knn_cross_jaccard, knn_mrr, knn_cosine): they need the same
-/// width, which relative representations over the same anchors always have.
-BRIDGES_API bool measure_needs_same_width(std::string_view measure);
-/// One measure by name. Throws UnknownNameError (with "did you mean") for
-/// another name, ShapeError when the inputs do not fit the measure.
-BRIDGES_API double latent_similarity(std::string_view measure, const Tensor& a, const Tensor& b,
-                                     const MeasureOptions& options = {});
-/// Several at once, sharing work (e.g. one retrieval pass for the three knn_*).
-/// A measure undefined for these inputs throws UndefinedMeasureError, or,
-/// when `undefined` is given, is left out of the result and its reason
-/// stored there (so the measures that are defined are still reported).
-BRIDGES_API std::map<std::string, double> latent_similarities(const std::vector<std::string>& measures,
-                                                              const Tensor& a, const Tensor& b,
-                                                              const MeasureOptions& options = {},
-                                                              std::map<std::string, std::string>* undefined = nullptr);
 
 }  // namespace bridges

@@ -44,6 +44,7 @@
 #include "bridges/dataset.hpp"
 #include "bridges/encoder.hpp"
 #include "bridges/error.hpp"
+#include "bridges/measure.hpp"
 #include "bridges/plugin_abi.h"
 #include "bridges/similarity.hpp"
 #include "bridges/translator.hpp"
@@ -169,7 +170,7 @@ class Member : public WithOptions<FamilyBase, Options> {
   const typename FamilyBase::SharedOptions& shared_options() const override { return this->options_; }
 };
 
-/// The table row for class T (a Similarity, Aggregator, Encoder, Dataset or Translator
+/// The table row for class T (a Similarity, Aggregator, Encoder, Dataset, Translator or Measure
 /// constructible from const nlohmann::json&), under `name`.
 template <class T>
 Entry component(const char* name) {

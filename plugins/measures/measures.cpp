@@ -1,0 +1,185 @@
+// The built-in similarity measures between two representations of the same
+// samples. The arithmetic lives in bridges::relative (latent_similarity.hpp),
+// shared with host programs; this plugin gives each measure its name,
+// options and prepared form.
+#include <bridges/relative/latent_similarity.hpp>
+#include <bridges/sdk/plugin.hpp>
+
+namespace {
+
+using bridges::Tensor;
+using nlohmann::json;
+
+class CkaLinear final : public bridges::Measure {
+ public:
+  explicit CkaLinear(const json&) {}
+  std::string type() const override { return "cka_linear"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::linear_cka(a, b, false); }
+};
+
+class CkaDebiased final : public bridges::Measure {
+ public:
+  explicit CkaDebiased(const json&) {}
+  std::string type() const override { return "cka_debiased"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::linear_cka(a, b, true); }
+};
+
+struct RbfOptions {
+  double sigma;
+  uint64_t seed;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RbfOptions, sigma, seed)
+
+class CkaRbf final : public bridges::sdk::WithOptions<bridges::Measure, RbfOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override { return "cka_rbf"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override {
+    bridges::MeasureOptions o;
+    o.rbf_sigma = options_.sigma;
+    o.seed = options_.seed;
+    return bridges::rbf_cka(a, b, o);
+  }
+};
+
+struct SvccaOptions {
+  double variance;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SvccaOptions, variance)
+
+class Svcca final : public bridges::sdk::WithOptions<bridges::Measure, SvccaOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override { return "svcca"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override {
+    bridges::MeasureOptions o;
+    o.svcca_variance = options_.variance;
+    return bridges::svcca(a, b, o);
+  }
+};
+
+class Pearson final : public bridges::Measure {
+ public:
+  explicit Pearson(const json&) {}
+  std::string type() const override { return "pearson"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson(a, b); }
+};
+
+class PearsonPerSample final : public bridges::Measure {
+ public:
+  explicit PearsonPerSample(const json&) {}
+  std::string type() const override { return "pearson_per_sample"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson_per_sample(a, b); }
+};
+
+// Ranks in float32 where they are exact (up to 2^24 entries): half the memory
+// of float64 for the same numbers.
+Tensor compact(const Tensor& ranks) { return ranks.numel() < (int64_t{1} << 24) ? ranks.to(at::kFloat) : ranks; }
+
+// Spearman is Pearson on ranks: the ranks are the prepared form, so a space
+// compared with many others is ranked once.
+class Spearman final : public bridges::Measure {
+ public:
+  explicit Spearman(const json&) {}
+  std::string type() const override { return "spearman"; }
+
+ protected:
+  Tensor do_prepare(const Tensor& x) const override {
+    return compact(bridges::rank_rows(x.reshape({1, -1})).reshape(x.sizes()));
+  }
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson(a, b); }
+};
+
+class SpearmanPerSample final : public bridges::Measure {
+ public:
+  explicit SpearmanPerSample(const json&) {}
+  std::string type() const override { return "spearman_per_sample"; }
+
+ protected:
+  Tensor do_prepare(const Tensor& x) const override { return compact(bridges::rank_rows(x)); }
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson_per_sample(a, b); }
+};
+
+struct KnnOptions {
+  int64_t knn;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KnnOptions, knn)
+
+// Three of the retrieval scores of bridges::knn_retrieval, one per measure.
+enum class Retrieval { jaccard, cross_jaccard, mrr };
+
+template <Retrieval R>
+class Knn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override {
+    switch (R) {
+      case Retrieval::jaccard: return "knn_jaccard";
+      case Retrieval::cross_jaccard: return "knn_cross_jaccard";
+      case Retrieval::mrr: return "knn_mrr";
+    }
+    return "";
+  }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override {
+    if (R != Retrieval::jaccard && a.size(1) != b.size(1))
+      throw bridges::ShapeError(fmt::format(
+          "measure/{}: compares a_i with b_i and needs representations of the same width, found {} and {}. Compare "
+          "relative representations (the same anchors give the same width), or use knn_jaccard.",
+          type(), bridges::describe(a), bridges::describe(b)));
+    const bridges::RetrievalScores s = bridges::knn_retrieval(a, b, options_.knn);
+    switch (R) {
+      case Retrieval::jaccard: return s.jaccard;
+      case Retrieval::cross_jaccard: return s.cross_jaccard;
+      case Retrieval::mrr: return s.mrr;
+    }
+    return 0;
+  }
+};
+
+// The mean cos(a_i, b_i), in float64 (a zero row counts 0). No neighbours:
+// kept with the retrieval measures it was reported beside.
+class KnnCosine final : public bridges::Measure {
+ public:
+  explicit KnnCosine(const json&) {}
+  std::string type() const override { return "knn_cosine"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override {
+    if (a.size(1) != b.size(1))
+      throw bridges::ShapeError(fmt::format("measure/knn_cosine: compares a_i with b_i and needs representations of "
+                                            "the same width, found {} and {}.",
+                                            bridges::describe(a), bridges::describe(b)));
+    const auto unit = [](const Tensor& t) {
+      const Tensor f = t.to(at::kDouble);
+      return f / f.norm(2, 1, true).clamp_min(1e-300);
+    };
+    return (unit(a) * unit(b)).sum(1).mean().item<double>();
+  }
+};
+
+}  // namespace
+
+BRIDGES_PLUGIN(bridges::sdk::component<CkaLinear>("cka_linear"), bridges::sdk::component<CkaDebiased>("cka_debiased"),
+               bridges::sdk::component<CkaRbf>("cka_rbf"), bridges::sdk::component<Svcca>("svcca"),
+               bridges::sdk::component<Pearson>("pearson"),
+               bridges::sdk::component<PearsonPerSample>("pearson_per_sample"),
+               bridges::sdk::component<Spearman>("spearman"),
+               bridges::sdk::component<SpearmanPerSample>("spearman_per_sample"),
+               bridges::sdk::component<Knn<Retrieval::jaccard>>("knn_jaccard"),
+               bridges::sdk::component<Knn<Retrieval::cross_jaccard>>("knn_cross_jaccard"),
+               bridges::sdk::component<Knn<Retrieval::mrr>>("knn_mrr"),
+               bridges::sdk::component<KnnCosine>("knn_cosine"))
