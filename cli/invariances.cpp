@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 struct InvarianceOptions {
-  std::vector<std::string> similarities, translators;
+  std::vector<std::string> similarities, translators, measures;
   std::string normalize = "none";
   bool json = false;
   uint64_t seed = 0;
@@ -37,21 +37,24 @@ void run(Context& context, const InvarianceOptions& o) {
   check.tolerance = o.tolerance;
   check.norm = parse_subspace_norm(o.normalize);
 
-  // Without -s or -t every similarity and translator found is measured,
+  // Without -s, -t or -m every similarity, translator and measure found is measured,
   // and one whose plugin cannot be loaded is reported without stopping the
   // others.
-  std::vector<std::string> names = list_values(o.similarities), translator_names = list_values(o.translators);
-  const bool every = names.empty() && translator_names.empty();
+  std::vector<std::string> names = list_values(o.similarities), translator_names = list_values(o.translators),
+                           measure_names = list_values(o.measures);
+  const bool every = names.empty() && translator_names.empty() && measure_names.empty();
   if (every)
     for (const auto& c : context.registry().components()) {
       if (c.options.has_required()) continue;
       if (c.kind == ComponentKind::similarity) names.push_back(c.name);
       if (c.kind == ComponentKind::translator) translator_names.push_back(c.name);
+      if (c.kind == ComponentKind::measure) measure_names.push_back(c.name);
     }
-  if (names.empty() && translator_names.empty())
-    throw ConfigError("no similarity or translator plugin was found; `bridges plugins list` shows the search path.");
+  if (names.empty() && translator_names.empty() && measure_names.empty())
+    throw ConfigError("no similarity, translator or measure plugin was found; `bridges plugins list` shows the search "
+                      "path.");
 
-  std::vector<InvarianceReport> reports, translations;
+  std::vector<InvarianceReport> reports, translations, measure_reports;
   std::vector<std::string> failures;
   const auto measure = [&](const std::string& name, auto&& how) {
     try {
@@ -73,16 +76,24 @@ void run(Context& context, const InvarianceOptions& o) {
       translations.push_back(measure_translations(*translator, declared, check));
       translations.back().similarity = name;
     });
+  for (const auto& name : measure_names)
+    measure(name, [&] {
+      const auto m = make_component<Measure>(context, name, "--measure");
+      const InvarianceSet declared = context.registry().info(ComponentKind::measure, m->type()).invariances;
+      measure_reports.push_back(measure_invariances(*m, declared, check));
+      measure_reports.back().similarity = name;
+    });
   for (const auto& failure : failures) std::cerr << "error: " << failure << '\n';
 
   bool agree = failures.empty();
   for (const auto& r : reports) agree = agree && r.agrees();
   for (const auto& r : translations) agree = agree && r.agrees();
+  for (const auto& r : measure_reports) agree = agree && r.agrees();
   context.exit_code = agree ? 0 : 1;
 
   if (o.json) {
     json out = json::array();
-    for (const auto* group : {&reports, &translations})
+    for (const auto* group : {&reports, &translations, &measure_reports})
     for (const auto& r : *group) {
       const bool translator = group == &translations;
       json rows = json::object();
@@ -94,6 +105,8 @@ void run(Context& context, const InvarianceOptions& o) {
                                                       {"disagrees", r.disagrees(m)}};
       if (translator)
         out.push_back({{"translator", r.similarity}, {"agrees", r.agrees()}, {"represents", rows}});
+      else if (group == &measure_reports)
+        out.push_back({{"measure", r.similarity}, {"agrees", r.agrees()}, {"invariances", rows}});
       else
         out.push_back({{"similarity", r.similarity}, {"normalize", to_string(r.norm)}, {"agrees", r.agrees()},
                        {"invariances", rows}});
@@ -133,11 +146,18 @@ void run(Context& context, const InvarianceOptions& o) {
     table(translations, "TRANSLATOR");
     std::cout << "\nyes/no: measured (recovered or not).  !: disagrees with the manifest's \"represents\".\n";
   }
-  for (const auto* group : {&reports, &translations})
+  if (!measure_reports.empty()) {
+    std::cout << fmt::format("{}Invariance of each measure (tolerance {:g}): m(a, T b) against m(a, b) for {} random "
+                             "samples of two related spaces.\n\n",
+                             reports.empty() && translations.empty() ? "" : "\n", o.tolerance, check.samples);
+    table(measure_reports, "MEASURE");
+    std::cout << "\nyes/no: measured.  !: disagrees with the manifest's \"invariances\".  -: not measurable.\n";
+  }
+  for (const auto* group : {&reports, &translations, &measure_reports})
     for (const auto& r : *group)
       for (const auto& m : r.rows)
         if (r.disagrees(m)) {
-          const std::string word = group == &reports ? "invariant" : "recovered";
+          const std::string word = group == &translations ? "recovered" : "invariant";
           std::cout << fmt::format("DISAGREES {}: {} {} {} but measured {} (deviation {:.3g}).\n", r.similarity,
                                    m.declared ? "declared" : "not declared", to_string(m.invariance), word,
                                    m.invariant ? word : "not " + word, m.deviation);
@@ -151,18 +171,21 @@ void run(Context& context, const InvarianceOptions& o) {
 
 void add_invariances_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<InvarianceOptions>();
-  auto* cmd = app.add_subcommand("invariances", "Measure each similarity's invariances, and what each translator "
-                                                "recovers, beside what they declare");
+  auto* cmd = app.add_subcommand("invariances", "Measure each similarity's and measure's invariances, and what each "
+                                                "translator recovers, beside what they declare");
   cmd->footer(
       "Applies isotropic scaling, a random orthogonal map, a translation, a permutation of dimensions, a\n"
       "random affine and a random linear map to random latents and anchors together, and reports which\n"
       "leave the relative representation unchanged. Translators are fitted on random anchors and the same\n"
-      "anchors transformed, and checked on other latents. Exit code 1 when a measurement disagrees with a\n"
-      "declaration.");
+      "anchors transformed, and checked on other latents. Measures compare a space with a transformed\n"
+      "second space. Exit code 1 when a measurement disagrees with a declaration.");
   cmd->add_option("--similarity,-s", o->similarities,
                   "similarities to measure, comma separated or JSON specs (default: every similarity found)");
   cmd->add_option("--translator,-t", o->translators,
                   "translators to measure, comma separated or JSON specs (default: with no -s either, every translator "
+                  "found)");
+  cmd->add_option("--measure,-m", o->measures,
+                  "measures to measure, comma separated or JSON specs (default: with no -s or -t either, every measure "
                   "found)");
   cmd->add_option("--normalize", o->normalize, "per-subspace normalisation applied first: none, l2 or standardize")
       ->capture_default_str();

@@ -47,8 +47,8 @@ void InProcessSource::add(ComponentKind kind, std::string name, Factory factory,
   info.name = std::move(name);
   info.description = std::move(description);
   info.provider = "in-process";
-  if (!direction.empty() && kind != ComponentKind::similarity)
-    throw ConfigError(fmt::format("{}: only similarities declare a direction.", info.qualified_name()));
+  if (!direction.empty() && kind != ComponentKind::similarity && kind != ComponentKind::measure)
+    throw ConfigError(fmt::format("{}: only similarities and measures declare a direction.", info.qualified_name()));
   if (!direction.empty() && direction != "similarity" && direction != "distance")
     throw ConfigError(fmt::format("{}: direction \"{}\" is not \"similarity\" (a larger value is closer) or \"distance\" "
                                   "(a larger value is farther).",

@@ -171,6 +171,72 @@ class KnnCosine final : public bridges::Measure {
   }
 };
 
+class Pwcca final : public bridges::Measure {
+ public:
+  explicit Pwcca(const json&) {}
+  std::string type() const override { return "pwcca"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pwcca(a, b); }
+};
+
+class Procrustes final : public bridges::Measure {
+ public:
+  explicit Procrustes(const json&) {}
+  std::string type() const override { return "procrustes"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::procrustes_distance(a, b); }
+};
+
+class AngularShape final : public bridges::Measure {
+ public:
+  explicit AngularShape(const json&) {}
+  std::string type() const override { return "angular_shape"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::angular_shape_distance(a, b); }
+};
+
+class MutualKnn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override { return "mutual_knn"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::knn_retrieval(a, b, options_.knn).mutual; }
+};
+
+class Cknna final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override { return "cknna"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override { return bridges::cknna(a, b, options_.knn); }
+};
+
+struct RsaOptions {
+  std::string distance, compare;
+  int64_t max_samples;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RsaOptions, distance, compare, max_samples)
+
+class Rsa final : public bridges::sdk::WithOptions<bridges::Measure, RsaOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override { return "rsa"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override {
+    bridges::RsaOptions o;
+    o.distance = options_.distance;
+    o.compare = options_.compare;
+    o.max_samples = options_.max_samples;
+    return bridges::rsa(a, b, o);
+  }
+};
+
 }  // namespace
 
 BRIDGES_PLUGIN(bridges::sdk::component<CkaLinear>("cka_linear"), bridges::sdk::component<CkaDebiased>("cka_debiased"),
@@ -182,4 +248,8 @@ BRIDGES_PLUGIN(bridges::sdk::component<CkaLinear>("cka_linear"), bridges::sdk::c
                bridges::sdk::component<Knn<Retrieval::jaccard>>("knn_jaccard"),
                bridges::sdk::component<Knn<Retrieval::cross_jaccard>>("knn_cross_jaccard"),
                bridges::sdk::component<Knn<Retrieval::mrr>>("knn_mrr"),
-               bridges::sdk::component<KnnCosine>("knn_cosine"))
+               bridges::sdk::component<KnnCosine>("knn_cosine"), bridges::sdk::component<Pwcca>("pwcca"),
+               bridges::sdk::component<Procrustes>("procrustes"),
+               bridges::sdk::component<AngularShape>("angular_shape"),
+               bridges::sdk::component<MutualKnn>("mutual_knn"), bridges::sdk::component<Cknna>("cknna"),
+               bridges::sdk::component<Rsa>("rsa"))

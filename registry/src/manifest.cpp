@@ -153,7 +153,8 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
       info.same_width = e["same_width"].get<bool>();
     }
     if (e.contains("direction")) {
-      if (info.kind != ComponentKind::similarity) c.fail(path + ".direction", "only similarities declare a direction.");
+      if (info.kind != ComponentKind::similarity && info.kind != ComponentKind::measure)
+        c.fail(path + ".direction", "only similarities and measures declare a direction.");
       info.direction = c.string_at(e, "direction", path);
       if (info.direction != "similarity" && info.direction != "distance")
         c.fail(path + ".direction", fmt::format("\"{}\" is not \"similarity\" (a larger value is closer) or "

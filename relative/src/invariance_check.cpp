@@ -163,4 +163,38 @@ InvarianceReport measure_translations(Translator& translator, const InvarianceSe
   return report;
 }
 
+InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet& declared,
+                                     const InvarianceCheckOptions& options) {
+  at::Generator gen = at::detail::createCPUGenerator(options.seed);
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  const int64_t d = options.dim;
+  // Two related spaces, so that every measure is far from its extremes: b
+  // is a random linear image of a plus noise.
+  const Tensor a = at::randn({options.samples, d}, gen, f64);
+  const Tensor b = a.mm(at::randn({d, d}, gen, f64)) + 0.5 * at::randn({options.samples, d}, gen, f64);
+  const double reference = measure.compare(a, b);
+  const RandomTransformations transformations(d, gen);
+
+  InvarianceReport report;
+  report.similarity = measure.type();
+  for (Invariance inv : all_invariances()) {
+    InvarianceMeasurement m;
+    m.invariance = inv;
+    m.declared = declared.contains(inv);
+    if (inv == Invariance::manifold_isometry) {
+      m.measurable = false;  // a measure compares given samples; there is no manifold to follow
+    } else {
+      // Either space may be the transformed one: an asymmetric measure
+      // (PWCCA weighs by one side) must hold for both.
+      const double scale = std::max(std::abs(reference), 1e-12);
+      m.deviation = std::max(std::abs(measure.compare(a, transformations.apply(inv, b)) - reference),
+                             std::abs(measure.compare(transformations.apply(inv, a), b) - reference)) /
+                    scale;
+      m.invariant = m.deviation < options.tolerance;
+    }
+    report.rows.push_back(m);
+  }
+  return report;
+}
+
 }  // namespace bridges

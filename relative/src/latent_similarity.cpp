@@ -416,7 +416,7 @@ RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k)
   const Tensor ua = unit(a_in), ub = unit(b_in);
   const bool same_width = a_in.size(1) == b_in.size(1);
   const int64_t block = block_rows(n);
-  double jaccard = 0, cross_jaccard = 0, mrr = 0, cosine = 0;
+  double jaccard = 0, mutual = 0, cross_jaccard = 0, mrr = 0, cosine = 0;
   const auto jaccard_sum = [k](const Tensor& x, const Tensor& y) {
     const Tensor common = x.logical_and(y).sum(1).to(at::kDouble);
     return (common / (2.0 * static_cast<double>(k) - common)).sum().item<double>();
@@ -429,7 +429,9 @@ RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k)
       sim.scatter_(1, self, -std::numeric_limits<double>::infinity());  // itself excluded
       return nearest_mask(sim, k);
     };
-    jaccard += jaccard_sum(neighbours(ua), neighbours(ub));
+    const Tensor na = neighbours(ua), nb = neighbours(ub);
+    jaccard += jaccard_sum(na, nb);
+    mutual += na.logical_and(nb).sum().item<double>() / static_cast<double>(k);
     if (same_width) {
       const Tensor sim = at::mm(ua.narrow(0, begin, rows), ub.t());  // query a_i against every b_j
       const Tensor match = sim.gather(1, self);
@@ -448,10 +450,185 @@ RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k)
   const double count = static_cast<double>(n);
   RetrievalScores s;
   s.jaccard = jaccard / count;
+  s.mutual = mutual / count;
   s.cross_jaccard = same_width ? cross_jaccard / count : std::numeric_limits<double>::quiet_NaN();
   s.mrr = same_width ? mrr / count : std::numeric_limits<double>::quiet_NaN();
   s.mean_cosine = same_width ? cosine / count : std::numeric_limits<double>::quiet_NaN();
   return s;
+}
+
+
+// ---- the peers' measures: PWCCA, shape metrics, mutual kNN, CKNNA, RSA ----
+
+namespace {
+
+// x centred on its column means, float64 (scaled down first if huge).
+Tensor centred64(const Tensor& x) {
+  const Tensor f = tame(x).to(at::kDouble);
+  return f - f.mean(0, true);
+}
+
+// An orthonormal basis [n, r] of the column space of a centred matrix: its
+// left singular vectors above numpy.linalg.matrix_rank's tolerance.
+Tensor column_basis(const Tensor& c) {
+  const auto [u, sv, vh] = at::linalg_svd(c, /*full_matrices=*/false);
+  const double tol = sv.max().item<double>() * static_cast<double>(std::max(c.size(0), c.size(1))) *
+                     std::numeric_limits<double>::epsilon();
+  return u.narrow(1, 0, (sv > tol).sum().item<int64_t>());
+}
+
+// ||X~' Y~||_* for X, Y centred and scaled to unit Frobenius norm: the cosine
+// of the angle between the two shapes after the best orthogonal alignment.
+double aligned_cosine(std::string_view what, const Tensor& x, const Tensor& y) {
+  check_pair(what, x, y, 2);
+  require_variance(what, x, y);
+  Tensor a = centred64(x), b = centred64(y);
+  a = a / a.norm();
+  b = b / b.norm();
+  return std::clamp(at::linalg_svdvals(a.t().mm(b)).sum().item<double>(), 0.0, 1.0);
+}
+
+// Rows scaled to unit norm, float64 (a zero row stays zero).
+Tensor unit_rows(const Tensor& t) {
+  const Tensor f = tame(t).to(at::kDouble);
+  return f / f.norm(2, 1, true).clamp_min(1e-300);
+}
+
+// A kernel restricted to a sparse support: entry (row[e], col[e]) = value[e].
+struct SparseKernel {
+  Tensor row, col, a, b;  // [m] int64, int64, float64, float64: two kernels on one support
+};
+
+// HSIC of two kernels A, B that share a sparse support with no diagonal
+// entries, unbiased (Song et al., 2012), as the platonic-representation
+// code computes it on masked dense matrices:
+// [sum(A o B') + sum(A) sum(B) / ((n-1)(n-2)) - 2 / (n-2) 1'AB1] / (n(n-3)).
+double sparse_hsic_unbiased(const SparseKernel& k, int64_t n) {
+  const double nd = static_cast<double>(n);
+  // sum_ij A_ij B_ji: B at the transposed positions, found by binary search
+  // among the support's sorted linear positions.
+  const Tensor key = k.row * n + k.col;
+  const auto [sorted, order] = key.sort();
+  const Tensor b_sorted = k.b.index_select(0, order);
+  const Tensor transposed = k.col * n + k.row;
+  const Tensor at_pos = at::searchsorted(sorted, transposed).clamp_max(std::max<int64_t>(0, sorted.numel() - 1));
+  const Tensor found = sorted.numel() ? sorted.index_select(0, at_pos) == transposed : at::zeros_like(transposed, at::kBool);
+  const Tensor b_t = at::where(found, b_sorted.index_select(0, at_pos), at::zeros_like(k.b));
+  const double trace = (k.a * b_t).sum().item<double>();
+  const Tensor col_a = at::zeros({n}, at::kDouble).index_add_(0, k.col, k.a);
+  const Tensor row_b = at::zeros({n}, at::kDouble).index_add_(0, k.row, k.b);
+  const double total = k.a.sum().item<double>() * k.b.sum().item<double>() / ((nd - 1) * (nd - 2));
+  return (trace + total - 2.0 / (nd - 2) * col_a.dot(row_b).item<double>()) / (nd * (nd - 3));
+}
+
+}  // namespace
+
+double pwcca(const Tensor& x, const Tensor& y) {
+  check_pair("PWCCA", x, y, 2);
+  require_variance("PWCCA", x, y);
+  // The narrower space weighs the correlations, as Morcos et al.'s code
+  // does (x when the widths tie).
+  const bool swap = y.size(1) < x.size(1);
+  const Tensor a = centred64(swap ? y : x), b = centred64(swap ? x : y);
+  const Tensor ua = column_basis(a), ub = column_basis(b);
+  if (ua.size(1) == 0 || ub.size(1) == 0) throw UndefinedMeasureError("PWCCA: undefined, a space has no variance.");
+  // Canonical correlations: the singular values of Ua' Ub; a's canonical
+  // variates h_i = Ua u_i (orthonormal).
+  const auto [u, rho, vh] = at::linalg_svd(ua.t().mm(ub), /*full_matrices=*/false);
+  const Tensor h = ua.mm(u);
+  // alpha_i ~ sum_j |<h_i, a_j>| over a's (centred) neurons a_j.
+  const Tensor weights = h.t().mm(a).abs().sum(1);
+  return ((weights * rho.clamp(0, 1)).sum() / weights.sum()).item<double>();
+}
+
+double procrustes_distance(const Tensor& x, const Tensor& y) {
+  return std::sqrt(std::max(0.0, 2.0 - 2.0 * aligned_cosine("Procrustes distance", x, y)));
+}
+
+double angular_shape_distance(const Tensor& x, const Tensor& y) {
+  return std::acos(aligned_cosine("angular shape metric", x, y));
+}
+
+double cknna(const Tensor& a_in, const Tensor& b_in, int64_t k) {
+  check_pair("CKNNA", a_in, b_in, 4);
+  const int64_t n = a_in.size(0);
+  if (k < 1) throw ConfigError(fmt::format("CKNNA: k must be at least 1 neighbour, found {}.", k));
+  if (k >= n)
+    throw UndefinedMeasureError(fmt::format("CKNNA: k = {} neighbours need at least k + 1 = {} samples, found {}; "
+                                            "lower the \"knn\" option below the number of samples.",
+                                            k, k + 1, n));
+  require_variance("CKNNA", a_in, b_in);
+  const Tensor ua = unit_rows(a_in), ub = unit_rows(b_in);
+  // Per row block: each sample's k nearest others in each space (cosine),
+  // and the kernels' values there. Memory O(n k), never n x n.
+  std::vector<Tensor> rows_k, cols_k, vals_k, rows_l, cols_l, vals_l, rows_kl, cols_kl, kl_k, kl_l;
+  const int64_t block = block_rows(n);
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
+    Tensor sk = at::mm(ua.narrow(0, begin, rows), ua.t()), sl = at::mm(ub.narrow(0, begin, rows), ub.t());
+    const Tensor kernel_k = sk.clone(), kernel_l = sl.clone();
+    sk.scatter_(1, self, -std::numeric_limits<double>::infinity());  // itself excluded
+    sl.scatter_(1, self, -std::numeric_limits<double>::infinity());
+    const Tensor mk = nearest_mask(sk, k), ml = nearest_mask(sl, k), both = mk.logical_and(ml);
+    const auto collect = [&](const Tensor& mask, std::vector<Tensor>& r, std::vector<Tensor>& c,
+                             std::vector<std::pair<const Tensor*, std::vector<Tensor>*>> values) {
+      const Tensor where = mask.nonzero();  // [m, 2]
+      r.push_back(where.select(1, 0) + begin);
+      c.push_back(where.select(1, 1));
+      for (auto& [kernel, out] : values) out->push_back(kernel->masked_select(mask));
+    };
+    collect(mk, rows_k, cols_k, {{&kernel_k, &vals_k}});
+    collect(ml, rows_l, cols_l, {{&kernel_l, &vals_l}});
+    collect(both, rows_kl, cols_kl, {{&kernel_k, &kl_k}, {&kernel_l, &kl_l}});
+  }
+  const SparseKernel kk{at::cat(rows_k), at::cat(cols_k), at::cat(vals_k), at::cat(vals_k)};
+  const SparseKernel ll{at::cat(rows_l), at::cat(cols_l), at::cat(vals_l), at::cat(vals_l)};
+  const SparseKernel kl{at::cat(rows_kl), at::cat(cols_kl), at::cat(kl_k), at::cat(kl_l)};
+  const double xx = sparse_hsic_unbiased(kk, n), yy = sparse_hsic_unbiased(ll, n), xy = sparse_hsic_unbiased(kl, n);
+  if (!(xx > 0) || !(yy > 0))
+    throw UndefinedMeasureError(fmt::format("CKNNA: undefined, the neighbourhood HSIC of the {} representation with "
+                                            "itself is {:g} (not positive): its neighbourhoods carry no signal here.",
+                                            xx > 0 ? "second" : "first", xx > 0 ? yy : xx));
+  return xy / std::sqrt(xx * yy);
+}
+
+double rsa(const Tensor& x, const Tensor& y, const RsaOptions& options) {
+  check_pair("RSA", x, y, 3);
+  const int64_t n = x.size(0);
+  if (n > options.max_samples)
+    throw ConfigError(fmt::format("RSA: {} samples make dissimilarity matrices of {} pairs each ({:.1f} GB in float64 "
+                                  "with their ranks); the limit is max_samples = {}. Compare a random subset of the "
+                                  "samples, or raise max_samples if the memory is there.",
+                                  n, n * (n - 1) / 2, 3.0 * 8.0 * static_cast<double>(n) * (n - 1) / 2 / 1e9,
+                                  options.max_samples));
+  require_variance("RSA", x, y);
+  // The representational dissimilarity matrix's upper triangle (i < j).
+  const Tensor upper = at::triu_indices(n, n, 1);
+  const auto rdm = [&](const Tensor& t, const char* side) {
+    const Tensor f = tame(t).to(at::kDouble);
+    Tensor d;
+    if (options.distance == "euclidean") {
+      d = at::cdist(f, f);
+    } else if (options.distance == "cosine") {
+      const Tensor u = unit_rows(f);
+      d = 1 - u.mm(u.t());
+    } else {  // correlation: 1 - Pearson between the samples' patterns
+      const Tensor c = f - f.mean(1, true);
+      const Tensor norms = c.norm(2, 1, true);
+      if ((norms == 0).any().item<bool>())
+        throw UndefinedMeasureError(fmt::format("RSA: undefined with the correlation distance, a sample of the {} "
+                                                "representation has all its entries equal (no pattern to correlate); "
+                                                "use distance \"euclidean\".",
+                                                side));
+      const Tensor z = c / norms;
+      d = 1 - z.mm(z.t());
+    }
+    return d.index({upper[0], upper[1]});
+  };
+  const Tensor da = rdm(x, "first"), db = rdm(y, "second");
+  if (options.compare == "pearson") return pearson_of("RSA", da, db);
+  return pearson_of("RSA", rank_rows(da.unsqueeze(0)).squeeze(0), rank_rows(db.unsqueeze(0)).squeeze(0));
 }
 
 }  // namespace bridges

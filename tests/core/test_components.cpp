@@ -123,7 +123,7 @@ TEST_CASE("an in-process similarity declares its direction as a manifest does") 
                         "similarity/other", "\"dissimilarity\" is not \"similarity\"");
   const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
   CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, json::object(), "", "distance"), ConfigError,
-                        "encoder/e", "only similarities declare a direction");
+                        "encoder/e", "only similarities and measures declare a direction");
 }
 
 TEST_CASE("component kinds parse from their JSON spelling") {

@@ -73,7 +73,7 @@ TEST_CASE("a similarity declares whether a larger value is closer or farther") {
   m["provides"][0]["direction"] = "distance";
   m["provides"][1]["direction"] = "distance";
   CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[1].direction",
-                        "only similarities declare a direction");
+                        "only similarities and measures declare a direction");
   // The built-in ones declare it.
   const PluginManifest distances = read_manifest(fs::path(BRIDGES_TEST_PLUGIN_DIR) / "distances.plugin.json");
   std::map<std::string, std::string> direction;

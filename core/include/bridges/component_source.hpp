@@ -33,8 +33,9 @@ struct BRIDGES_API ComponentInfo {
   /// representation with entry (i, c) of the other (correlations), and so
   /// needs both of the same width.
   bool same_width = false;
-  /// Whether a larger value means closer ("similarity": cosine) or farther
-  /// ("distance": L1, Euclidean); similarities only, "" when not declared.
+  /// Whether a larger value means closer ("similarity": cosine, CKA) or
+  /// farther ("distance": L1, Euclidean, the Procrustes distance);
+  /// similarities and measures, "" when not declared (a measure: similarity).
   std::string direction;
 
   /// "similarity/cosine"

@@ -69,11 +69,13 @@ class LatentSimilarityExperiment final : public Experiment {
     // Each measure from the registry, named as a person would write it.
     std::vector<std::shared_ptr<Measure>> measure_objects;
     std::vector<std::string> measures;
-    std::vector<bool> same_width;
+    std::vector<bool> same_width, distance;
     for (const auto& spec : options["measures"]) {
       measure_objects.push_back(run.source().make_from_json<Measure>(spec));
       measures.push_back(spec_label(run.source(), ComponentKind::measure, spec));
-      same_width.push_back(run.source().info(ComponentKind::measure, spec["type"].get<std::string>()).same_width);
+      const ComponentInfo info = run.source().info(ComponentKind::measure, spec["type"].get<std::string>());
+      same_width.push_back(info.same_width);
+      distance.push_back(info.direction == "distance");
     }
     const auto representation = [&](const EncoderState& e, const std::string& name) -> Tensor {
       if (name == "absolute") return e.test;
@@ -133,13 +135,16 @@ class LatentSimilarityExperiment final : public Experiment {
     for (const auto& [group, reps] : grouped) {
       for (const auto& [rep, by_measure] : reps)
         for (const auto& [m, values] : by_measure) summary[group][rep][m] = mean_std(values);
-      for (const auto& m : measures) {
+      for (std::size_t mi = 0; mi < measures.size(); ++mi) {
+        const std::string& m = measures[mi];
+        // The most similar: the largest value, or the smallest for a distance.
+        const double sign = distance[mi] ? -1.0 : 1.0;
         std::string best;
         double best_value = -std::numeric_limits<double>::infinity();
         for (const auto& rep : representations)
           if (rep != "absolute" && summary[group].contains(rep) && summary[group][rep].contains(m) &&
-              summary[group][rep][m]["mean"].get<double>() > best_value) {
-            best_value = summary[group][rep][m]["mean"];
+              sign * summary[group][rep][m]["mean"].get<double>() > best_value) {
+            best_value = sign * summary[group][rep][m]["mean"].get<double>();
             best = rep;
           }
         if (!best.empty()) most_similar[group][m] = best;
@@ -147,8 +152,13 @@ class LatentSimilarityExperiment final : public Experiment {
     }
     run.note(fmt::format("latent similarity: {} pairs x {} representations x {} measures", pairs.size(),
                          representations.size(), measures.size()));
-    return {{"measures", measures}, {"representations", representations}, {"pairs", pairs}, {"summary", summary},
-            {"most_similar", most_similar}};
+    json distances = json::array();
+    for (std::size_t mi = 0; mi < measures.size(); ++mi)
+      if (distance[mi]) distances.push_back(measures[mi]);
+    json out{{"measures", measures}, {"representations", representations}, {"pairs", pairs}, {"summary", summary},
+             {"most_similar", most_similar}};
+    if (!distances.empty()) out["distances"] = distances;  // smaller is more similar
+    return out;
   }
 
   std::string markdown(json& r) const override {

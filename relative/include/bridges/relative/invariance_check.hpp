@@ -9,6 +9,7 @@
 #include "bridges/export.hpp"
 #include "bridges/invariance.hpp"
 #include "bridges/relative/projector.hpp"
+#include "bridges/measure.hpp"
 #include "bridges/similarity.hpp"
 #include "bridges/translator.hpp"
 
@@ -66,5 +67,12 @@ BRIDGES_API InvarianceReport measure_invariances(const Similarity& similarity,
 /// manifest's "represents". Refits the translator for every class.
 BRIDGES_API InvarianceReport measure_translations(Translator& translator, const InvarianceSet& declared,
                                                   const InvarianceCheckOptions& options = {});
+
+/// Which transformations of one space leave a measure unchanged: m(a, T b)
+/// and m(T a, b) against m(a, b) for random related spaces (b = a M +
+/// noise, float64); deviation = the larger change / |m(a, b)|. manifold_isometry is not
+/// measurable for a measure. `declared` is the manifest's "invariances".
+BRIDGES_API InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet& declared,
+                                                 const InvarianceCheckOptions& options = {});
 
 }  // namespace bridges

@@ -70,6 +70,7 @@ BRIDGES_API Tensor rank_rows(const Tensor& a);
 /// equally similar b_j with j < i counts as ahead of b_i).
 struct BRIDGES_API RetrievalScores {
   double jaccard = 0;        ///< mean Jaccard of sample i's k nearest neighbours in each space (itself excluded)
+  double mutual = 0;         ///< mean |N_a(i) & N_b(i)| / k over the same neighbour sets (Huh et al., 2024)
   double cross_jaccard = 0;  ///< mean Jaccard of the k nearest b_j of a_i and of b_i (same width only; the paper's Jaccard)
   double mrr = 0;            ///< mean reciprocal rank of b_i among all b_j when queried with a_i (same width only)
   double mean_cosine = 0;    ///< mean cos(a_i, b_i) (same width only)
@@ -77,5 +78,41 @@ struct BRIDGES_API RetrievalScores {
 /// For a and b of different widths, cross_jaccard, mrr and mean_cosine are NaN.
 /// Throws UndefinedMeasureError when n <= k or a space has zero variance.
 BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10);
+
+/// PWCCA (Morcos et al., NeurIPS 2018): the canonical correlations rho_i of
+/// the two centred spaces, weighted by how much of the narrower space's
+/// activity each canonical variate h_i accounts for: alpha_i proportional
+/// to sum_j |<h_i, a_j>| over that space's centred neurons a_j (x when the
+/// widths tie). A similarity in [0, 1]; O(n d^2), float64 copies of both.
+BRIDGES_API double pwcca(const Tensor& x, const Tensor& y);
+
+/// The orthogonal Procrustes distance (Williams et al., NeurIPS 2021; Ding
+/// et al., 2021): both spaces centred and scaled to unit Frobenius norm,
+/// sqrt(2 - 2 ||X~' Y~||_*), the distance left after the best orthogonal
+/// alignment (widths may differ: zero padding changes nothing). 0 for the
+/// same shape, at most sqrt(2).
+BRIDGES_API double procrustes_distance(const Tensor& x, const Tensor& y);
+/// The angular shape metric (Williams et al., 2021, netrep's LinearMetric
+/// with alpha = 1, "angular"): arccos ||X~' Y~||_*, in [0, pi/2].
+BRIDGES_API double angular_shape_distance(const Tensor& x, const Tensor& y);
+
+/// CKNNA (Huh et al., ICML 2024, "The platonic representation hypothesis"):
+/// centred kernel alignment restricted to mutual nearest neighbours. Cosine
+/// kernels K, L; a pair (i, j), j != i, counts when j is among i's k
+/// nearest others in both spaces; HSIC (unbiased) of the kernels masked so,
+/// over the square root of each space's HSIC masked by its own neighbours.
+/// Memory O(n k): the kernels are visited in row blocks, never kept n x n.
+BRIDGES_API double cknna(const Tensor& a, const Tensor& b, int64_t k = 10);
+
+struct BRIDGES_API RsaOptions {
+  std::string distance = "correlation";  ///< correlation (1 - Pearson of two samples' patterns), euclidean, cosine
+  std::string compare = "spearman";      ///< spearman or pearson, between the two matrices' upper triangles
+  int64_t max_samples = 5000;            ///< n x n matrices: refused above this
+};
+/// Representational similarity analysis (Kriegeskorte et al., 2008): the
+/// correlation between the two representational dissimilarity matrices
+/// (their upper triangles, i < j). O(n^2) memory: refused (ConfigError)
+/// above options.max_samples.
+BRIDGES_API double rsa(const Tensor& x, const Tensor& y, const RsaOptions& options = {});
 
 }  // namespace bridges
