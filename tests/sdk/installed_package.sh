@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs bridges into a fresh prefix and uses it as third parties do:
-# builds examples/custom-similarity against the installed SDK (out of tree,
-# no rebuild of bridges) and uses the plugin through the *installed* bridges
+# builds examples/custom-similarity and examples/custom-measure against the
+# installed SDK (out of tree, no rebuild of bridges) and uses the plugins through the *installed* bridges
 # program; builds and runs examples/host-app, a program embedding the library.
 #   installed_package.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -49,6 +49,15 @@ expect "cosine" "$work/list.txt"
 expect "ok   angular 1.0.0 (1 component)" "$work/check.txt"
 "$bridges" invariances -s angular --json > "$work/inv.json" || { cat "$work/inv.json" >&2; fail "invariances disagree"; }
 expect '"agrees": true' "$work/inv.json"
+
+# A third-party measure, built the same way, is a measure like the built-in ones.
+cmake -S "$source_dir/examples/custom-measure" -B "$work/dcor" "${example_flags[@]}" >/dev/null
+cmake --build "$work/dcor" >/dev/null
+BRIDGES_PLUGIN_PATH="$work/dcor/lib/bridges/plugins" "$bridges" invariances -m dcor --json > "$work/dcor.json" ||
+  { cat "$work/dcor.json" >&2; fail "dcor's invariances disagree"; }
+expect '"agrees": true' "$work/dcor.json"
+BRIDGES_PLUGIN_PATH="$work/dcor/lib/bridges/plugins" "$bridges" plugins show dcor > "$work/dcor-show.txt"
+expect "measure/dcor" "$work/dcor-show.txt"
 
 # Installing the plugin into the prefix makes it available with no search path.
 cmake --install "$work/angular" --prefix "$work/prefix" >/dev/null
