@@ -81,6 +81,11 @@ void run(Context& context, const TranslateOptions& o) {
                                  "the source model.",
                                  input_file.string(), x.size(1), source_anchors.size(1)));
 
+  if (source_anchors.size(0) <= source_anchors.size(1) + 1)
+    std::cerr << fmt::format("note: {} anchor pairs for {} source dimensions: least squares (linear, affine) is "
+                             "underdetermined and interpolates the anchors (its minimum-norm answer); use more anchors "
+                             "than dimensions, or \"lambda\" > 0.\n",
+                             source_anchors.size(0), source_anchors.size(1));
   const auto translator = make_component<Translator>(context, o.translator, "--translator");
   translator->fit(source_anchors, target_anchors);
   const Tensor y = translator->translate(x);

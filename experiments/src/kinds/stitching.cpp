@@ -290,6 +290,18 @@ class StitchingExperiment final : public Experiment {
           f1[s][i][j] = sc.macro_f1;
         }
       }
+    // Fewer anchors than a least-squares map has unknowns per output: the
+    // fit interpolates the anchors (its documented minimum-norm answer) and
+    // says nothing about the rest of the space. Said in the log, with the fix.
+    const int64_t k = run.anchors().size(0);
+    for (const auto& e : encoders)
+      if (k <= e.anchors.size(1) + 1) {
+        run.note(fmt::format("translation {}: {} anchors for {} latent dimensions of {}: least squares (linear, affine) "
+                             "is underdetermined there and interpolates the anchors; use more anchors than "
+                             "dimensions, or \"lambda\" > 0",
+                             spec["type"].get<std::string>(), k, e.anchors.size(1), e.name));
+        break;
+      }
     json out = RunContext::stitching_result(acc, f1, json::array(), nullptr);
     out["translator"] = spec;
     // "orthogonal translation", "affine translation (lambda: 0.1)"
