@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   fmt::print("  {:<34} {:>7} {:>9} {:>13} {:>10}\n", "measure", "n", "time (s)", "extra memory", "value");
   std::fflush(stdout);
   const auto run = [&](const std::string& what, const std::string& name, int64_t n) {
+    std::fflush(stdout);  // the parent's lines first: the child writes to the same stdout
     if (std::system(fmt::format("'{}' --one {} {} {}", argv[0], what, name, n).c_str()) != 0)
       fmt::print("  {:<34} {:>7} failed\n", name, n);
     std::fflush(stdout);

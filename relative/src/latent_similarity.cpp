@@ -175,6 +175,54 @@ double median_distance(const Tensor& x, uint64_t seed) {
 
 }  // namespace
 
+namespace {
+
+// Z'Z for Z = [Xc Yc], the column-centred spaces side by side: [X'X X'Y;
+// Y'X Y'Y] in float64, upper triangle only (the blocks above the diagonal
+// are filled). One symmetric product (syrk) gives all three, 4 n d^2 FLOPs
+// against 6 n d^2 for three separate products; products are taken in
+// blocks of rows in the inputs' precision and summed in float64, with no
+// float64 copy of either space. With diag_x / diag_y, also each centred
+// row's squared norm.
+Tensor centred_gram(const Tensor& x, const Tensor& y, Tensor* diag_x, Tensor* diag_y) {
+  const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1), block = 8192;
+  const Tensor mx = column_means(x).to(dtype), my = column_means(y).to(dtype);
+  // Buffers are allocated once: a fresh 50 MB block per iteration costs
+  // more in page faults than its product.
+  const int64_t width = dx + dy;
+  Tensor zz = at::zeros({width, width}, at::kDouble), part = at::zeros({width, width}, at::TensorOptions(dtype));
+  Tensor buffer = empty_large({std::min(block, n), width}, at::TensorOptions(dtype));
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    Tensor z = buffer.narrow(0, 0, rows);
+    Tensor zx = z.narrow(1, 0, dx), zy = z.narrow(1, dx, dy);
+    at::sub_out(zx, x.narrow(0, begin, rows), mx);
+    at::sub_out(zy, y.narrow(0, begin, rows), my);
+    gram_upper(z, part);
+    zz.add_(part);
+    if (diag_x) diag_x->narrow(0, begin, rows).copy_(at::linalg_vector_norm(zx, 2, {1}).pow(2));
+    if (diag_y) diag_y->narrow(0, begin, rows).copy_(at::linalg_vector_norm(zy, 2, {1}).pow(2));
+  }
+  return zz;
+}
+
+// The three blocks of centred_gram(), each whole (the symmetric ones
+// mirrored from their upper triangle).
+struct CentredBlocks {
+  Tensor xx, yy, xy;
+};
+
+CentredBlocks centred_blocks(const Tensor& x, const Tensor& y) {
+  const int64_t dx = x.size(1), dy = y.size(1);
+  const Tensor zz = centred_gram(x, y, nullptr, nullptr);
+  const auto mirrored = [](const Tensor& upper) { return upper.triu() + upper.triu(1).t(); };
+  return {mirrored(zz.narrow(0, 0, dx).narrow(1, 0, dx)), mirrored(zz.narrow(0, dx, dy).narrow(1, dx, dy)),
+          zz.narrow(0, 0, dx).narrow(1, dx, dy).clone()};
+}
+
+}  // namespace
+
 double linear_cka(const Tensor& x_in, const Tensor& y_in, bool debiased) {
   const char* what = debiased ? "debiased linear CKA" : "linear CKA";
   check_pair(what, x_in, y_in, debiased ? 4 : 2);
@@ -185,32 +233,10 @@ double linear_cka(const Tensor& x_in, const Tensor& y_in, bool debiased) {
   if (2 * x.size(0) < x.size(1) + y.size(1)) return linear_cka_gram(x, y, debiased);
   require_variance(what, x, y);
   // In feature space: with column-centred X and Y, sum(K*L) = |X'Y|_F^2,
-  // the row sums of K are 0 and its diagonal is |x_i|^2. Products are taken
-  // in blocks of rows in the input's precision and summed in float64.
-  const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1), block = 8192;
-  const Tensor mx = column_means(x).to(dtype), my = column_means(y).to(dtype);
-  // X'Y, X'X and Y'Y are sums over blocks of rows. The centred columns of
-  // X and Y side by side, Z = [Xc Yc], have Z'Z = [X'X X'Y; Y'X Y'Y]: one
-  // symmetric product (its upper triangle) gives all three, 4 n d^2 FLOPs
-  // against 6 n d^2 for three separate products.
-  // Buffers are allocated once: a fresh 50 MB block per iteration costs
-  // more in page faults than its product.
-  const int64_t width = dx + dy;
-  Tensor zz = at::zeros({width, width}, at::kDouble), part = at::zeros({width, width}, at::TensorOptions(dtype));
-  Tensor buffer = empty_large({std::min(block, n), width}, at::TensorOptions(dtype));
+  // the row sums of K are 0 and its diagonal is |x_i|^2.
+  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1);
   Tensor diag_k = at::empty({n}, at::kDouble), diag_l = at::empty({n}, at::kDouble);
-  for (int64_t begin = 0; begin < n; begin += block) {
-    const int64_t rows = std::min(block, n - begin);
-    Tensor z = buffer.narrow(0, 0, rows);
-    Tensor zx = z.narrow(1, 0, dx), zy = z.narrow(1, dx, dy);
-    at::sub_out(zx, x.narrow(0, begin, rows), mx);
-    at::sub_out(zy, y.narrow(0, begin, rows), my);
-    gram_upper(z, part);
-    zz.add_(part);
-    diag_k.narrow(0, begin, rows).copy_(at::linalg_vector_norm(zx, 2, {1}).pow(2));
-    diag_l.narrow(0, begin, rows).copy_(at::linalg_vector_norm(zy, 2, {1}).pow(2));
-  }
+  const Tensor zz = centred_gram(x, y, &diag_k, &diag_l);
   GramStats s;
   s.n = static_cast<double>(n);
   s.kl = zz.narrow(0, 0, dx).narrow(1, dx, dy).pow(2).sum().item<double>();  // X'Y, above the diagonal blocks
@@ -279,19 +305,6 @@ double rbf_cka(const Tensor& x, const Tensor& y, const MeasureOptions& options) 
 
 namespace {
 
-// (X - mean)' (Y - mean) in float64, accumulated over blocks of rows: no
-// float64 copy of either space ([dx, dy]).
-Tensor centred_cross(const Tensor& x, const Tensor& y) {
-  const Tensor mx = column_means(x), my = column_means(y);
-  Tensor out = at::zeros({x.size(1), y.size(1)}, at::kDouble);
-  for (int64_t begin = 0; begin < x.size(0); begin += 8192) {
-    const int64_t rows = std::min<int64_t>(8192, x.size(0) - begin);
-    const Tensor bx = x.narrow(0, begin, rows).to(at::kDouble) - mx, by = y.narrow(0, begin, rows).to(at::kDouble) - my;
-    out.addmm_(bx.t(), by);
-  }
-  return out;
-}
-
 // A centred space's principal directions: the eigenvectors V [d, r] and
 // eigenvalues (variances times n) [r] of its Gram X'X, largest first, above
 // the rank tolerance (eigenvalue > largest x d x epsilon), and then only as
@@ -333,11 +346,10 @@ double svcca(const Tensor& x, const Tensor& y, const MeasureOptions& options) {
   // Each space cut to its top principal directions keeping the asked-for
   // variance; the canonical correlations are then the singular values of
   // the whitened cross-covariance.
-  const Tensor tx = tame(x), ty = tame(y);
-  const Principal px = principal(centred_cross(tx, tx), options.svcca_variance);
-  const Principal py = principal(centred_cross(ty, ty), options.svcca_variance);
+  const CentredBlocks c = centred_blocks(tame(x), tame(y));
+  const Principal px = principal(c.xx, options.svcca_variance), py = principal(c.yy, options.svcca_variance);
   if (px.values.numel() == 0 || py.values.numel() == 0) throw UndefinedMeasureError("SVCCA: undefined, a space has no variance.");
-  const Tensor m = whitened_cross(px, py, centred_cross(tx, ty));
+  const Tensor m = whitened_cross(px, py, c.xy);
   const Tensor small = m.size(0) <= m.size(1) ? m.mm(m.t()) : m.t().mm(m);
   return at::linalg_eigvalsh(small).clamp(0, 1).sqrt().mean().item<double>();
 }
@@ -511,10 +523,8 @@ double aligned_cosine(std::string_view what, const Tensor& x, const Tensor& y) {
   // Centred X'Y, scaled by the two Frobenius norms (the square roots of the
   // traces of X'X and Y'Y); its nuclear norm from the eigenvalues of the
   // smaller of M'M and M M' (LAPACK's SVD is ten times slower here).
-  const Tensor tx = tame(x), ty = tame(y);
-  const double nx = std::sqrt(centred_cross(tx, tx).trace().item<double>());
-  const double ny = std::sqrt(centred_cross(ty, ty).trace().item<double>());
-  const Tensor m = centred_cross(tx, ty) / (nx * ny);
+  const CentredBlocks c = centred_blocks(tame(x), tame(y));
+  const Tensor m = c.xy / std::sqrt(c.xx.trace().item<double>() * c.yy.trace().item<double>());
   const Tensor small = m.size(0) <= m.size(1) ? m.mm(m.t()) : m.t().mm(m);
   // Eigenvalues within rounding of 0 (below the largest x size x epsilon)
   // are 0: their square roots would add noise of ~1e-8 each.
@@ -564,12 +574,12 @@ double pwcca(const Tensor& x, const Tensor& y) {
   // The narrower space weighs the correlations, as Morcos et al.'s code
   // does (x when the widths tie).
   const bool swap = y.size(1) < x.size(1);
-  const Tensor a = tame(swap ? y : x), b = tame(swap ? x : y);
-  const Principal pa = principal(centred_cross(a, a)), pb = principal(centred_cross(b, b));
+  const CentredBlocks c = centred_blocks(tame(swap ? y : x), tame(swap ? x : y));
+  const Principal pa = principal(c.xx), pb = principal(c.yy);
   if (pa.values.numel() == 0 || pb.values.numel() == 0) throw UndefinedMeasureError("PWCCA: undefined, a space has no variance.");
   // Canonical correlations rho_i and a's canonical directions u_i: the
   // eigenpairs of M M', M = Ua' Ub (whitened), the largest min(ra, rb).
-  const Tensor m = whitened_cross(pa, pb, centred_cross(a, b));
+  const Tensor m = whitened_cross(pa, pb, c.xy);
   const auto [values_up, vectors_up] = at::linalg_eigh(m.mm(m.t()));
   const int64_t count = std::min(m.size(0), m.size(1));
   const Tensor rho = values_up.flip(0).narrow(0, 0, count).clamp(0, 1).sqrt();
