@@ -22,13 +22,6 @@
 
 namespace {
 
-double rss_mb(const char* field) {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size())) / 1024.0;
-  return 0;
-}
-
 const std::vector<std::string> kForms{"linear", "linear_gram", "debiased", "debiased_gram", "rbf"};
 
 std::string title(const std::string& form) {
@@ -47,7 +40,7 @@ int one(const std::string& form, int64_t n) {
   at::manual_seed(0);
   const bridges::Tensor x = at::randn({n, d}), y = x.narrow(1, 0, d / 2).repeat({1, 2}) + at::randn({n, d});
   std::ofstream("/proc/self/clear_refs") << "5";  // reset the peak
-  const double before = rss_mb("VmRSS:");
+  const double before = bench::rss_mb("VmRSS:");
   const auto start = std::chrono::steady_clock::now();
   const double value = form == "linear"          ? bridges::linear_cka(x, y)
                        : form == "linear_gram"   ? bridges::linear_cka_gram(x, y)
@@ -55,7 +48,7 @@ int one(const std::string& form, int64_t n) {
                        : form == "debiased_gram" ? bridges::linear_cka_gram(x, y, true)
                                                  : bridges::rbf_cka(x, y);
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("  {:<30} {:>8} {:>5} {:>9.3f} {:>10.0f} MB {:>8.4f}\n", title(form), n, d, t, rss_mb("VmHWM:") - before, value);
+  fmt::print("  {:<30} {:>8} {:>5} {:>9.3f} {:>10.0f} MB {:>8.4f}\n", title(form), n, d, t, bench::rss_mb("VmHWM:") - before, value);
   return 0;
 }
 

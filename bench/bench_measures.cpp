@@ -21,13 +21,6 @@
 
 namespace {
 
-double rss_mb(const char* field) {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size())) / 1024.0;
-  return 0;
-}
-
 constexpr int64_t kDim = 768;
 
 // Two related spaces of n samples: y is half x's directions plus noise.
@@ -122,10 +115,10 @@ int one(const std::string& what, const std::string& name, int64_t n) {
     label = "translator " + name;
   }
   std::ofstream("/proc/self/clear_refs") << "5";  // reset the peak
-  const double before = rss_mb("VmRSS:");
+  const double before = bench::rss_mb("VmRSS:");
   double value = 0;
   const double t = bench::seconds([&] { value = call(); });
-  fmt::print("  {:<34} {:>7} {:>9.3f} {:>10.0f} MB {:>10.5f}\n", label, n, t, rss_mb("VmHWM:") - before, value);
+  fmt::print("  {:<34} {:>7} {:>9.3f} {:>10.0f} MB {:>10.5f}\n", label, n, t, bench::rss_mb("VmHWM:") - before, value);
   return 0;
 }
 

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <string>
 
 namespace bench {
 
@@ -31,6 +33,15 @@ inline double seconds(const std::function<void()>& f) {
   const auto start = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// A memory figure of /proc/self/status in MB ("VmRSS:" now, "VmHWM:" the
+/// peak since the last reset through /proc/self/clear_refs).
+inline double rss_mb(const char* field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size())) / 1024.0;
+  return 0;
 }
 
 /// The most this process has had resident since it started, in MiB.

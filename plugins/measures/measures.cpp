@@ -10,23 +10,31 @@ namespace {
 using bridges::Tensor;
 using nlohmann::json;
 
-class CkaLinear final : public bridges::Measure {
+// A measure with no options: a function of the two prepared spaces. `Name`
+// is its type (a string with static storage), `F` its arithmetic.
+template <const char* Name, double (*F)(const Tensor&, const Tensor&)>
+class Plain final : public bridges::Measure {
  public:
-  explicit CkaLinear(const json&) {}
-  std::string type() const override { return "cka_linear"; }
+  explicit Plain(const json&) {}
+  std::string type() const override { return Name; }
 
  protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::linear_cka(a, b, false); }
+  double compute(const Tensor& a, const Tensor& b) const override { return F(a, b); }
 };
 
-class CkaDebiased final : public bridges::Measure {
- public:
-  explicit CkaDebiased(const json&) {}
-  std::string type() const override { return "cka_debiased"; }
+double cka_linear(const Tensor& a, const Tensor& b) { return bridges::linear_cka(a, b, false); }
+double cka_debiased(const Tensor& a, const Tensor& b) { return bridges::linear_cka(a, b, true); }
 
- protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::linear_cka(a, b, true); }
-};
+constexpr char kCkaLinear[] = "cka_linear", kCkaDebiased[] = "cka_debiased", kPearson[] = "pearson",
+               kPearsonPerSample[] = "pearson_per_sample", kPwcca[] = "pwcca", kProcrustes[] = "procrustes",
+               kAngularShape[] = "angular_shape";
+using CkaLinear = Plain<kCkaLinear, cka_linear>;
+using CkaDebiased = Plain<kCkaDebiased, cka_debiased>;
+using Pearson = Plain<kPearson, bridges::pearson>;
+using PearsonPerSample = Plain<kPearsonPerSample, bridges::pearson_per_sample>;
+using Pwcca = Plain<kPwcca, bridges::pwcca>;
+using Procrustes = Plain<kProcrustes, bridges::procrustes_distance>;
+using AngularShape = Plain<kAngularShape, bridges::angular_shape_distance>;
 
 struct RbfOptions {
   double sigma;
@@ -64,24 +72,6 @@ class Svcca final : public bridges::sdk::WithOptions<bridges::Measure, SvccaOpti
     o.svcca_variance = options_.variance;
     return bridges::svcca(a, b, o);
   }
-};
-
-class Pearson final : public bridges::Measure {
- public:
-  explicit Pearson(const json&) {}
-  std::string type() const override { return "pearson"; }
-
- protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson(a, b); }
-};
-
-class PearsonPerSample final : public bridges::Measure {
- public:
-  explicit PearsonPerSample(const json&) {}
-  std::string type() const override { return "pearson_per_sample"; }
-
- protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson_per_sample(a, b); }
 };
 
 // Ranks in float32 where they are exact (up to 2^24 entries): half the memory
@@ -169,33 +159,6 @@ class KnnCosine final : public bridges::Measure {
     };
     return (unit(a) * unit(b)).sum(1).mean().item<double>();
   }
-};
-
-class Pwcca final : public bridges::Measure {
- public:
-  explicit Pwcca(const json&) {}
-  std::string type() const override { return "pwcca"; }
-
- protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::pwcca(a, b); }
-};
-
-class Procrustes final : public bridges::Measure {
- public:
-  explicit Procrustes(const json&) {}
-  std::string type() const override { return "procrustes"; }
-
- protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::procrustes_distance(a, b); }
-};
-
-class AngularShape final : public bridges::Measure {
- public:
-  explicit AngularShape(const json&) {}
-  std::string type() const override { return "angular_shape"; }
-
- protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::angular_shape_distance(a, b); }
 };
 
 class MutualKnn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions> {

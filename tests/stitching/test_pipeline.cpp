@@ -144,7 +144,7 @@ TEST_CASE("pipeline errors name the file, the JSON path and the closest name") {
   check_error([](json& j) { j["encoders"].push_back({{"type", "mlp"}, {"seeds", {1}}}); }, {"two encoders are named \"mlp-1\""});
   check_error([](json& j) { j["projections"][0] = "cosin"; }, {"$.projections[0].type", "Did you mean 'cosine'?"});
   check_error([](json& j) { j["experiments"][2]["measures"][1] = "spearmann"; },
-              {"$.experiments[2].measures[1]", "\"spearmann\" is not one of", "Did you mean 'spearman'?"});
+              {"$.experiments[2].measures[1].type", "measure 'spearmann' does not exist", "Did you mean 'spearman'?"});
   check_error([](json& j) { j["experiments"][2]["representations"] = json::array({"absolute", "l1"}); },
               {"$.experiments[2].representations[1]", "absolute, cosine, smooth, product"});
   check_error([](json& j) { j["anchors"]["strategy"] = "k_means"; }, {"$.anchors.strategy", "\"k_means\" is not one of random, stratified, farthest_point, kmeans"});
