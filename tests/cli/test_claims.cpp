@@ -75,12 +75,18 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   };
   const json four{"cosine", "euclidean", "l1", "linf"};
   // C2: the product wins (+0.02 in 5 of 6), ties within the noise (-0.005, 3 of 6 wins: p = 1), or loses every pair.
-  const json wins = results_of("vision-wins", "image",
+  json wins = results_of("vision-wins", "image",
                                {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
                                                {"runs", {stitching_run({"cosine"}, "sum", base),
                                                          stitching_run({"euclidean"}, "sum", shifted({-0.1, -0.1, -0.1, -0.1, -0.1, -0.1})),
                                                          stitching_run(four, "sum", shifted({0.03, 0.03, 0.03, 0.03, 0.03, -0.03})),
                                                          stitching_run(four, "mlp_sum", shifted({0.04, 0.04, 0.04, 0.04, 0.04, 0.01}))}}}}});
+  // A translation baseline beside them: shown, never counted as the product.
+  json translated = stitching_run(json::array(), "", shifted({0.05, 0.05, 0.05, 0.05, 0.05, 0.05}));
+  translated["aggregator"] = nullptr;
+  translated["translator"] = {{"type", "orthogonal"}};
+  translated["name"] = "orthogonal translation";
+  wins["stitching"]["translations"] = json::array({translated});
   const json tie = results_of("text-tie", "text",
                               {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
                                               {"runs", {stitching_run({"cosine"}, "sum", base),
@@ -149,6 +155,9 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   CHECK(has(md, "| vision-wins (best of vision-wins, vision-finetune) | vision | cosine · sum 0.700 ± 0.089 |"));
   CHECK(has(md, fmt::format("| -0.005 ± 0.016 | 3 of 6 (sign test p = {:.3f}) | holds partly |", sign_test(3, 6))));
   CHECK(has(md, fmt::format("| -0.010 ± 0.000 | 0 of 6 (sign test p = {:.3f}) | does not hold here |", sign_test(0, 6))));
+  // The translation baseline is reported beside, not as the product: +0.050 over cosine, +0.015 over mlp_sum.
+  CHECK(has(md, "| vision-wins (best of vision-wins, vision-finetune) | orthogonal translation 0.750 ± 0.089 | +0.050 ± 0.000 | "
+                "6 of 6 (sign test p = 0.031) | +0.015 |"));
   // The best product row is mlp_sum's: +0.035 ± 0.012 over cosine, 6 of 6.
   CHECK(has(md, "| +0.035 ± 0.012 | 6 of 6"));
   // Every product row in the details, with the difference of its pair-group means.
