@@ -44,6 +44,8 @@ void run(Context& context, const RunCommandOptions& o) {
         for (const auto& p : r["projections"]) name += (name.empty() ? "" : "+") + p.get<std::string>();
         add(r, name + " | " + r["aggregator"].get<std::string>());
       }
+      for (const auto& t : results["stitching"].value("translations", nlohmann::json::array()))
+        add(t, t["name"].get<std::string>());
       if (results["stitching"].contains("absolute")) add(results["stitching"]["absolute"], "absolute");
       print_table(std::cout, {"PROJECTIONS | AGGREGATOR", "END TO END", "STITCHED", "INDEX"}, rows);
     }
