@@ -556,7 +556,8 @@ double sparse_hsic_unbiased(const SparseKernel& k, int64_t n) {
   const auto [sorted, order] = key.sort();
   const Tensor b_sorted = k.b.index_select(0, order);
   const Tensor transposed = k.col * n + k.row;
-  const Tensor at_pos = at::searchsorted(sorted, transposed).clamp_max(std::max<int64_t>(0, sorted.numel() - 1));
+  // (side given: a defaulted c10::optional<string_view> trips -Wmaybe-uninitialized under ASan)
+  const Tensor at_pos = at::searchsorted(sorted, transposed, /*out_int32=*/false, /*right=*/false, "left").clamp_max(std::max<int64_t>(0, sorted.numel() - 1));
   const Tensor found = sorted.numel() ? sorted.index_select(0, at_pos) == transposed : at::zeros_like(transposed, at::kBool);
   const Tensor b_t = at::where(found, b_sorted.index_select(0, at_pos), at::zeros_like(k.b));
   const double trace = (k.a * b_t).sum().item<double>();
