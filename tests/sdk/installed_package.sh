@@ -70,6 +70,7 @@ cmake --build "$work/host" >/dev/null
 "$work/host/host_app" > "$work/host.txt" || { cat "$work/host.txt" >&2; fail "host_app failed"; }
 expect "cosine relative" "$work/host.txt"
 expect "zero-shot stitching (cosine)" "$work/host.txt"
+expect "latent-space translation (orthogonal)" "$work/host.txt"
 cat "$work/host.txt"
 
 # Components: a library that exists is found; a misspelt one is an error
