@@ -24,7 +24,7 @@ json names(const InvarianceSet& set) {
 // The INVARIANCES column: what a similarity is invariant to, or what a
 // translator recovers ("represents ...").
 std::string transformations(const ComponentInfo& c) {
-  if (c.kind == ComponentKind::similarity) return to_string(c.invariances);
+  if (c.kind == ComponentKind::similarity || c.kind == ComponentKind::measure) return to_string(c.invariances);
   if (c.kind == ComponentKind::translator) return "represents " + to_string(c.represents);
   return "";
 }
@@ -37,6 +37,11 @@ json component_json(const ComponentInfo& c) {
     out["direction"] = c.direction.empty() ? json(nullptr) : json(c.direction);
   }
   if (c.kind == ComponentKind::translator) out["represents"] = names(c.represents);
+  if (c.kind == ComponentKind::measure) {
+    out["invariances"] = names(c.invariances);
+    out["same_width"] = c.same_width;
+    out["direction"] = c.direction.empty() ? "similarity" : c.direction;
+  }
   return out;
 }
 
@@ -84,6 +89,12 @@ void show_component(const ComponentInfo& c, const PluginManifest& m) {
   if (c.kind == ComponentKind::translator)
     std::cout << fmt::format("  represents: {} (recovered exactly from paired anchors)\n",
                              c.represents.empty() ? "none" : to_string(c.represents));
+  if (c.kind == ComponentKind::measure) {
+    std::cout << fmt::format("  invariances: {} (of either space)\n", c.invariances.empty() ? "none" : to_string(c.invariances));
+    std::cout << fmt::format("  direction: {}\n", c.direction == "distance" ? "distance (smaller is more similar)"
+                                                                             : "similarity (larger is more similar)");
+    if (c.same_width) std::cout << "  pairs entry (i, c) of one space with entry (i, c) of the other: needs the same width\n";
+  }
   if (c.options.names().empty()) {
     std::cout << "  options: none\n";
     return;

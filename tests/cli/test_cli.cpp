@@ -69,6 +69,17 @@ TEST_CASE("plugins list, show and check describe the built-in plugins") {
   for (const auto& plugin : listed["plugins"]) components_per_plugin[plugin["plugin"]] = plugin["components"].size();
   CHECK(components_per_plugin["distances"] == 4);
   CHECK(components_per_plugin["aggregators"] == 5);
+  CHECK(components_per_plugin["translators"] == 3);
+  CHECK(components_per_plugin["measures"] == 18);
+  // Measures and translators show what their manifests declare.
+  for (const auto& plugin : listed["plugins"])
+    for (const auto& c : plugin["components"]) {
+      if (c["name"] == "pearson") CHECK(c["same_width"] == true);
+      if (c["name"] == "procrustes") CHECK(c["direction"] == "distance");
+      if (c["name"] == "affine") CHECK(c["represents"].size() == 6);
+    }
+  CHECK(contains(bridges_cli("plugins show procrustes").out, "direction: distance (smaller is more similar)"));
+  CHECK(contains(bridges_cli("plugins show orthogonal").out, "represents: isotropic_scaling, orthogonal, translation"));
 
   const auto show = bridges_cli("plugins show linf");
   CHECK(show.code == 0);
