@@ -119,9 +119,37 @@ std::filesystem::path result_file(const std::filesystem::path& cache, const std:
 
 }  // namespace
 
+std::string RunContext::absolute_key(std::size_t i, uint64_t seed) const {
+  json encoder_keys = json::array();
+  for (const auto& e : encoders_) encoder_keys.push_back(e.key);
+  // What decides a decoder on raw latents: not the anchors, projections or
+  // aggregator of the relative ones.
+  const json key{{"format", 1},
+                 {"kind", "absolute"},
+                 {"build", std::string(build_id())},
+                 {"dataset", p_.dataset},
+                 {"classes", classes_},
+                 {"train", Fingerprint().add(train_.indices).add(train_labels_).hex()},
+                 {"test", Fingerprint().add(test_.indices).add(test_labels_).hex()},
+                 {"decoder", p_.decoder_options(seed).to_json()},
+                 {"seed", seed},
+                 {"encoders", encoder_keys},
+                 {"trained_on", i}};
+  return Fingerprint().add(key).hex();
+}
+
 json RunContext::cached_result(const std::string& kind, const Names& set, const json& aggregator, std::size_t i,
                                uint64_t seed, const json& extra) const {
-  const auto file = result_file(cache_, kind, decoder_key(set, aggregator, i, seed), extra);
+  return cached_result(kind, decoder_key(set, aggregator, i, seed), extra);
+}
+
+void RunContext::cache_result(const std::string& kind, const Names& set, const json& aggregator, std::size_t i,
+                              uint64_t seed, const json& extra, const json& value) const {
+  cache_result(kind, decoder_key(set, aggregator, i, seed), extra, value);
+}
+
+json RunContext::cached_result(const std::string& kind, const std::string& decoder, const json& extra) const {
+  const auto file = result_file(cache_, kind, decoder, extra);
   if (!std::filesystem::exists(file)) return nullptr;
   try {
     const json j = parse_json(read_text(file), file.string(), "");
@@ -132,9 +160,9 @@ json RunContext::cached_result(const std::string& kind, const Names& set, const 
   return nullptr;
 }
 
-void RunContext::cache_result(const std::string& kind, const Names& set, const json& aggregator, std::size_t i,
-                              uint64_t seed, const json& extra, const json& value) const {
-  const auto file = result_file(cache_, kind, decoder_key(set, aggregator, i, seed), extra);
+void RunContext::cache_result(const std::string& kind, const std::string& decoder, const json& extra,
+                              const json& value) const {
+  const auto file = result_file(cache_, kind, decoder, extra);
   std::filesystem::create_directories(file.parent_path());
   write_text_atomically(file, json{{"value", value}, {"check", Fingerprint().add(value).hex()}}.dump() + "\n");
 }

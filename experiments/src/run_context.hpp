@@ -86,6 +86,13 @@ class RunContext {
   /// Writes it there, atomically.
   void cache_result(const std::string& kind, const Names& set, const nlohmann::json& aggregator, std::size_t i,
                     uint64_t seed, const nlohmann::json& extra, const nlohmann::json& value) const;
+  /// The same under any decoder key (e.g. absolute_key()).
+  nlohmann::json cached_result(const std::string& kind, const std::string& decoder, const nlohmann::json& extra) const;
+  void cache_result(const std::string& kind, const std::string& decoder, const nlohmann::json& extra,
+                    const nlohmann::json& value) const;
+  /// The cache key of the decoder on encoder i's raw latents with `seed`:
+  /// data rows, encoders, decoder options and seed (not the anchors).
+  std::string absolute_key(std::size_t i, uint64_t seed) const;
   /// Matrices and summaries from accuracy and macro-F1 cubes.
   static nlohmann::json stitching_result(const Cube& acc, const Cube& f1, const nlohmann::json& projections,
                                          const nlohmann::json& aggregator);

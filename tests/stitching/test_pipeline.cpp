@@ -336,6 +336,10 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   const json second = run_pipeline(p, stitching::registry(), {dir.path()}, again);
   CHECK(again.str().find("encoder mlp-0: loaded from the cache") != std::string::npos);
   CHECK(again.str().find("stitching cosine|sum: 4 of 4 decoders from the cache") != std::string::npos);
+  // The decoders on raw latents too: the baseline and both translations come from the cache.
+  CHECK(again.str().find("absolute: 4 of 4 decoders' scores from the cache") != std::string::npos);
+  CHECK(again.str().find("(4 of 4 decoders' scores from the cache)") != std::string::npos);
+  CHECK(log.str().find("absolute: 0 of 4 decoders' scores from the cache") != std::string::npos);  // the first run trained them
   CHECK(second == first);
   CHECK(read_text(dir / "results.json") == first.dump(2) + "\n");
 

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 
 #include "bridges/error.hpp"
 #include "bridges/experiments/pipeline.hpp"
 #include "bridges/experiments/runner.hpp"
+#include "bridges/experiments/fingerprint.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/translator.hpp"
 #include "bridges/util/interrupt.hpp"
@@ -238,22 +241,57 @@ class StitchingExperiment final : public Experiment {
   }
 
  private:
+  // Scores of the decoder on encoder i's raw latents (seed) on the inputs
+  // `inputs(j)` gives for every encoder j (undefined: not scored), cached in
+  // <cache>/<kind> under the decoder's key and `extra`: a rerun or an
+  // extended run trains and scores only what is missing. Returns the number
+  // taken from the cache (0 or 1) and fills row i of the cubes.
+  static int cached_scores(RunContext& run, const std::string& kind, const json& extra, std::size_t i, std::size_t s,
+                           const std::function<Tensor(std::size_t)>& inputs, Cube& acc, Cube& f1) {
+    const auto seeds = run.decoder_seeds();
+    const std::size_t m = run.encoders().size();
+    const std::string key = run.absolute_key(i, seeds[s]);
+    json scores = run.cached_result(kind, key, extra);
+    const bool cached = scores.is_object() && scores["accuracy"].is_array() && scores["accuracy"].size() == m &&
+                        scores["macro_f1"].is_array() && scores["macro_f1"].size() == m;
+    if (!cached) {
+      RelativeClassifier& model = run.absolute_decoder(i, seeds[s]);
+      scores = {{"accuracy", json::array()}, {"macro_f1", json::array()}};
+      for (std::size_t j = 0; j < m; ++j) {
+        const Tensor x = inputs(j);
+        if (!x.defined()) {
+          scores["accuracy"].push_back(nullptr);
+          scores["macro_f1"].push_back(nullptr);
+          continue;
+        }
+        const Scores sc = classification_scores(model.predict({x}), run.test_labels(), run.classes());
+        scores["accuracy"].push_back(sc.accuracy);
+        scores["macro_f1"].push_back(sc.macro_f1);
+      }
+      run.cache_result(kind, key, extra, scores);
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+      acc[s][i][j] = scores["accuracy"][j].is_number() ? scores["accuracy"][j].get<double>() : NAN;
+      f1[s][i][j] = scores["macro_f1"][j].is_number() ? scores["macro_f1"][j].get<double>() : NAN;
+    }
+    return cached ? 1 : 0;
+  }
+
   // The decoder on raw latents; stitched only where the dimensions match.
   static json absolute(RunContext& run) {
     const auto& encoders = run.encoders();
     const std::size_t m = encoders.size();
     const auto seeds = run.decoder_seeds();
     Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc;
+    int cached = 0;
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t s = 0; s < seeds.size(); ++s) {
-        RelativeClassifier& model = run.absolute_decoder(i, seeds[s]);
-        for (std::size_t j = 0; j < m; ++j) {
-          if (encoders[j].test.size(1) != encoders[i].test.size(1)) continue;
-          const Scores sc = classification_scores(model.predict({encoders[j].test}), run.test_labels(), run.classes());
-          acc[s][i][j] = sc.accuracy;
-          f1[s][i][j] = sc.macro_f1;
-        }
+        throw_if_interrupted();
+        cached += cached_scores(run, "absolute", json::object(), i, s, [&](std::size_t j) {
+          return encoders[j].test.size(1) == encoders[i].test.size(1) ? encoders[j].test : Tensor();
+        }, acc, f1);
       }
+    run.note(fmt::format("absolute: {} of {} decoders' scores from the cache", cached, m * seeds.size()));
     json out = RunContext::stitching_result(acc, f1, json::array({"absolute"}), nullptr);
     run.add_pair_groups(out, acc);
     return out;
@@ -263,32 +301,30 @@ class StitchingExperiment final : public Experiment {
   // encoder j's test latents carried into i's space by a map fitted on the
   // anchors' latents of both (j -> i). Cell [i][j] is, as in every stitching
   // matrix, "decoder of i, samples encoded by j"; the diagonal is i's own
-  // decoder on its own latents (no translation).
+  // decoder on its own latents (no translation). Cached per decoder under
+  // the translator's spec and the anchors.
   static json translation(RunContext& run, const json& spec) {
     const auto& encoders = run.encoders();
     const std::size_t m = encoders.size();
     const auto seeds = run.decoder_seeds();
     Cube acc(seeds.size(), std::vector<std::vector<double>>(m, std::vector<double>(m, NAN))), f1 = acc;
-    std::vector<std::vector<Tensor>> translated(m, std::vector<Tensor>(m));  // [i][j]: j's test latents in i's space
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = 0; j < m; ++j) {
-        if (i == j) {
-          translated[i][j] = encoders[j].test;
-          continue;
-        }
+    const json extra{{"translator", spec}, {"anchors", Fingerprint().add(run.anchors()).hex()}};
+    std::map<std::pair<std::size_t, std::size_t>, Tensor> translated;  // (i, j): j's test latents in i's space
+    const auto into = [&](std::size_t i, std::size_t j) -> Tensor {
+      if (i == j) return encoders[j].test;
+      auto& t = translated[{i, j}];
+      if (!t.defined()) {
         const auto translator = run.source().make_from_json<Translator>(spec);
         translator->fit(encoders[j].anchors, encoders[i].anchors);
-        translated[i][j] = translator->translate(encoders[j].test);
+        t = translator->translate(encoders[j].test);
       }
+      return t;
+    };
+    int cached = 0;
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t s = 0; s < seeds.size(); ++s) {
         throw_if_interrupted();
-        RelativeClassifier& model = run.absolute_decoder(i, seeds[s]);
-        for (std::size_t j = 0; j < m; ++j) {
-          const Scores sc = classification_scores(model.predict({translated[i][j]}), run.test_labels(), run.classes());
-          acc[s][i][j] = sc.accuracy;
-          f1[s][i][j] = sc.macro_f1;
-        }
+        cached += cached_scores(run, "translation", extra, i, s, [&](std::size_t j) { return into(i, j); }, acc, f1);
       }
     // Fewer anchors than a least-squares map has unknowns per output: the
     // fit interpolates the anchors (its documented minimum-norm answer) and
@@ -310,10 +346,11 @@ class StitchingExperiment final : public Experiment {
     out["name"] = options_at == std::string::npos ? label + " translation"
                                                    : label.substr(0, options_at) + " translation" + label.substr(options_at);
     run.add_pair_groups(out, acc);
-    run.note(fmt::format("translation {}: end to end {:.4f}, translated {:.4f}, index {:.3f}", spec.dump(),
-                         out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
+    run.note(fmt::format("translation {}: end to end {:.4f}, translated {:.4f}, index {:.3f} ({} of {} decoders' scores "
+                         "from the cache)",
+                         spec.dump(), out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
                          out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
-                         out["summary"]["index"]["mean"].get<double>()));
+                         out["summary"]["index"]["mean"].get<double>(), cached, m * seeds.size()));
     return out;
   }
 };
