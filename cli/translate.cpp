@@ -86,6 +86,14 @@ void run(Context& context, const TranslateOptions& o) {
                              "underdetermined and interpolates the anchors (its minimum-norm answer); use more anchors "
                              "than dimensions, or \"lambda\" > 0.\n",
                              source_anchors.size(0), source_anchors.size(1));
+  // The output over one of the inputs would replace latents the user still needs.
+  for (const fs::path& in : {o.input, o.source, o.target, o.source_anchors, o.target_anchors}) {
+    std::error_code ec;
+    if (!in.empty() && fs::equivalent(o.out, in, ec))
+      throw ConfigError(fmt::format("{}: --out is the input file {}; writing there would destroy those latents. Choose "
+                                    "another output path.",
+                                    o.out.string(), in.string()));
+  }
   const auto translator = make_component<Translator>(context, o.translator, "--translator");
   translator->fit(source_anchors, target_anchors);
   const Tensor y = translator->translate(x);
@@ -129,7 +137,8 @@ void add_translate_command(CLI::App& app, Context& context) {
       "Estimates a map from the source model's latent space to the target's on paired anchors (the same\n"
       "samples encoded by both models), then translates --input. Anchors are given as two files of anchor\n"
       "latents, or as rows of two paired latent files. Prints the map's relative error on the anchors and,\n"
-      "with paired files, on the rows that are not anchors. `bridges plugins list` shows the translators.\n\n"
+      "with paired files, on the rows that are not anchors. `bridges plugins list` shows the translators.\n"
+      "The inputs are read whole into memory (`bridges project` streams; translation does not yet).\n\n"
       "Examples:\n"
       "  bridges translate -t orthogonal --source-anchors sa.npy --target-anchors ta.npy -i x.npy -o y.npy\n"
       "  bridges translate -t affine --source za.npy --target zb.npy --anchors idx.npy -o za_in_b.npy");

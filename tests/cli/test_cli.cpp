@@ -208,6 +208,12 @@ TEST_CASE("translate: a map fitted on paired anchors, from anchor files or ancho
   CHECK(narrow.code == 1);
   CHECK(contains(narrow.err, "the latents have d = 11, but the source anchors have d = 12"));
   CHECK_FALSE(fs::exists(dir / "z.npy"));
+  // Nor over an input.
+  const auto over = bridges_cli("translate --source " + d + "/a.npy --target " + d + "/b.npy --anchors " + d +
+                                "/idx.npy -o " + d + "/b.npy");
+  CHECK(over.code == 1);
+  CHECK(contains(over.err, "--out is the input file"));
+  CHECK(at::equal(read_npy(dir / "b.npy"), b));
 }
 
 TEST_CASE("project writes one relative representation per similarity, or one stacked file") {
