@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 namespace bridges {
 
@@ -89,6 +90,28 @@ double relative_deviation(const Tensor& got, const Tensor& expected) {
   return (got - expected).abs().max().item<double>() / std::max(expected.abs().max().item<double>(), 1e-300);
 }
 
+// One row per invariance class: `deviation(inv)` measures it (nullopt: not
+// measurable), compared with the manifold tolerance for manifold_isometry
+// and the tolerance otherwise.
+InvarianceReport report_of(std::string name, const InvarianceSet& declared, const InvarianceCheckOptions& options,
+                           const std::function<std::optional<double>(Invariance)>& deviation) {
+  InvarianceReport report;
+  report.similarity = std::move(name);
+  report.norm = options.norm;
+  for (Invariance inv : all_invariances()) {
+    InvarianceMeasurement m;
+    m.invariance = inv;
+    m.declared = declared.contains(inv);
+    const std::optional<double> measured = deviation(inv);
+    m.measurable = measured.has_value();
+    m.deviation = measured.value_or(0.0);
+    m.invariant = m.measurable &&
+                  m.deviation < (inv == Invariance::manifold_isometry ? options.manifold_tolerance : options.tolerance);
+    report.rows.push_back(m);
+  }
+  return report;
+}
+
 }  // namespace
 
 InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceCheckOptions& options) {
@@ -102,33 +125,18 @@ InvarianceReport measure_invariances(const Similarity& similarity, const Invaria
   };
   const Tensor reference = represent(x, anchors);
   const RandomTransformations transformations(d, gen);
-
-  InvarianceReport report;
-  report.similarity = similarity.type();
-  report.norm = options.norm;
-  const InvarianceSet declared = similarity.invariances();
-  for (Invariance inv : all_invariances()) {
-    InvarianceMeasurement m;
-    m.invariance = inv;
-    m.declared = declared.contains(inv);
+  return report_of(similarity.type(), similarity.invariances(), options, [&](Invariance inv) -> std::optional<double> {
     if (inv == Invariance::manifold_isometry) {
       // Not a map of the random latents: a sheet against its Swiss roll,
       // the first `anchors` samples as anchors, and a looser tolerance,
       // since a similarity can only follow the manifold through the
       // samples (e.g. a neighbour graph).
       const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
-      const Tensor flat = represent(sheet, sheet.narrow(0, 0, options.anchors));
-      const Tensor rolled = represent(roll, roll.narrow(0, 0, options.anchors));
-      m.deviation = relative_deviation(rolled, flat);
-      m.invariant = m.deviation < options.manifold_tolerance;
-    } else {
-      const Tensor moved = represent(transformations.apply(inv, x), transformations.apply(inv, anchors));
-      m.deviation = relative_deviation(moved, reference);
-      m.invariant = m.deviation < options.tolerance;
+      return relative_deviation(represent(roll, roll.narrow(0, 0, options.anchors)),
+                                represent(sheet, sheet.narrow(0, 0, options.anchors)));
     }
-    report.rows.push_back(m);
-  }
-  return report;
+    return relative_deviation(represent(transformations.apply(inv, x), transformations.apply(inv, anchors)), reference);
+  });
 }
 
 InvarianceReport measure_translations(Translator& translator, const InvarianceSet& declared,
@@ -139,28 +147,19 @@ InvarianceReport measure_translations(Translator& translator, const InvarianceSe
   const Tensor x = at::randn({options.samples, d}, gen, f64);
   const Tensor anchors = at::randn({options.anchors, d}, gen, f64);
   const RandomTransformations transformations(d, gen);
-
-  InvarianceReport report;
-  report.similarity = translator.type();
-  for (Invariance inv : all_invariances()) {
-    InvarianceMeasurement m;
-    m.invariance = inv;
-    m.declared = declared.contains(inv);
+  InvarianceCheckOptions plain = options;
+  plain.norm = SubspaceNorm::none;  // a translator has no normalisation of its own
+  return report_of(translator.type(), declared, plain, [&](Invariance inv) -> std::optional<double> {
     if (inv == Invariance::manifold_isometry) {
       // The sheet (2-D) against its Swiss roll (3-D): fitted on the first
       // `anchors` points, a linear or affine map cannot roll a sheet up.
       const auto [sheet, roll] = sheet_and_roll(options.manifold_samples, gen);
       translator.fit(sheet.narrow(0, 0, options.anchors), roll.narrow(0, 0, options.anchors));
-      m.deviation = relative_deviation(translator.translate(sheet), roll);
-      m.invariant = m.deviation < options.manifold_tolerance;
-    } else {
-      translator.fit(anchors, transformations.apply(inv, anchors));
-      m.deviation = relative_deviation(translator.translate(x), transformations.apply(inv, x));
-      m.invariant = m.deviation < options.tolerance;
+      return relative_deviation(translator.translate(sheet), roll);
     }
-    report.rows.push_back(m);
-  }
-  return report;
+    translator.fit(anchors, transformations.apply(inv, anchors));
+    return relative_deviation(translator.translate(x), transformations.apply(inv, x));
+  });
 }
 
 InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet& declared,
@@ -174,27 +173,16 @@ InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet
   const Tensor b = a.mm(at::randn({d, d}, gen, f64)) + 0.5 * at::randn({options.samples, d}, gen, f64);
   const double reference = measure.compare(a, b);
   const RandomTransformations transformations(d, gen);
-
-  InvarianceReport report;
-  report.similarity = measure.type();
-  for (Invariance inv : all_invariances()) {
-    InvarianceMeasurement m;
-    m.invariance = inv;
-    m.declared = declared.contains(inv);
-    if (inv == Invariance::manifold_isometry) {
-      m.measurable = false;  // a measure compares given samples; there is no manifold to follow
-    } else {
-      // Either space may be the transformed one: an asymmetric measure
-      // (PWCCA weighs by one side) must hold for both.
-      const double scale = std::max(std::abs(reference), 1e-12);
-      m.deviation = std::max(std::abs(measure.compare(a, transformations.apply(inv, b)) - reference),
-                             std::abs(measure.compare(transformations.apply(inv, a), b) - reference)) /
-                    scale;
-      m.invariant = m.deviation < options.tolerance;
-    }
-    report.rows.push_back(m);
-  }
-  return report;
+  InvarianceCheckOptions plain = options;
+  plain.norm = SubspaceNorm::none;
+  return report_of(measure.type(), declared, plain, [&](Invariance inv) -> std::optional<double> {
+    if (inv == Invariance::manifold_isometry) return std::nullopt;  // a measure compares given samples: no manifold
+    // Either space may be the transformed one: an asymmetric measure (PWCCA
+    // weighs by one side) must hold for both.
+    return std::max(std::abs(measure.compare(a, transformations.apply(inv, b)) - reference),
+                    std::abs(measure.compare(transformations.apply(inv, a), b) - reference)) /
+           std::max(std::abs(reference), 1e-12);
+  });
 }
 
 }  // namespace bridges
