@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <optional>
 
 #include "bridges/relative/anchors.hpp"
 #include "bridges/error.hpp"

@@ -10,10 +10,7 @@
 //   double s = cka->compare(a, b);
 
 #include <cstdint>
-#include <map>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "bridges/error.hpp"
 #include "bridges/export.hpp"
