@@ -5,6 +5,7 @@
 #include <ATen/ops/from_blob.h>
 #include <c10/core/CPUAllocator.h>
 #include <fmt/format.h>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -159,7 +160,86 @@ int checked_threads(int64_t threads) {
 }
 }  // namespace
 
+namespace {
+
+// OpenBLAS's C API, looked up in the BLAS LibTorch loaded (null when it is
+// not OpenBLAS, or not a build that chooses kernels at run time).
+template <typename F>
+F* openblas(const char* name) {
+  return reinterpret_cast<F*>(::dlsym(RTLD_DEFAULT, name));
+}
+
+std::string openblas_kernels() {
+  auto* core = openblas<char*()>("openblas_get_corename");
+  return core != nullptr ? core() : "";
+}
+
+// The kernels this CPU supports when OpenBLAS fell back to Prescott's: the
+// SkylakeX ones are what OpenBLAS 0.3.21 runs on every AVX-512 CPU it knows
+// (Skylake-X to Sapphire Rapids), the Haswell ones on AVX2 CPUs.
+const char* supported_kernels() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
+bool is_fallback(const std::string& kernels) { return kernels == "Prescott" || kernels == "prescott"; }
+
+// Debian's OpenBLAS (0.3.21, built for every x86 CPU and choosing at load
+// time) picks its kernels from a table of CPU models and falls back to its
+// Prescott (SSE3) kernels for a model it does not know. On this project's
+// build machine (an Intel Xeon, family 6 model 207, with AVX-512) it did: a
+// [512, 1280] x [1280, 1280] product ran at 32 GFLOP/s against 150 GFLOP/s
+// with the SkylakeX kernels, and every matrix product in training,
+// projection and the measures with it. OpenBLAS reads OPENBLAS_CORETYPE
+// once, when it is loaded, before anything of bridges runs; so when it fell
+// back and the user did not choose, bridges sets the variable and has
+// OpenBLAS choose again through its own two functions for that
+// (gotoblas_dynamic_quit/init), while loading, before any product runs. A
+// value the user set is never changed (OPENBLAS_CORETYPE=Prescott keeps the
+// fallback).
+bool use_supported_kernels() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || !is_fallback(openblas_kernels())) return false;
+  const char* kernels = supported_kernels();
+  auto* quit = openblas<void()>("gotoblas_dynamic_quit");
+  auto* init = openblas<void()>("gotoblas_dynamic_init");
+  if (kernels == nullptr || quit == nullptr || init == nullptr) return false;
+  ::setenv("OPENBLAS_CORETYPE", kernels, 0);  // child processes (plugins' tools, test programs) choose the same
+  quit();
+  init();
+  return true;
+}
+
+[[maybe_unused]] const bool supported_kernels_chosen = use_supported_kernels();
+
+}  // namespace
+
+std::string blas_kernels() {
+  auto* config = openblas<char*()>("openblas_get_config");
+  if (config == nullptr) return "unknown BLAS";
+  return fmt::format("{} (kernels: {})", config(), openblas_kernels());
+}
+
+std::string blas_kernel_warning() {
+  const std::string kernels = openblas_kernels();
+  const char* supported = supported_kernels();
+  if (!is_fallback(kernels) || supported == nullptr) return {};
+  return fmt::format("OpenBLAS runs its Prescott (SSE3) kernels on this CPU, which supports its {} ones: matrix "
+                     "products are about 4x slower than they could be. Unset OPENBLAS_CORETYPE (bridges then "
+                     "chooses), or set OPENBLAS_CORETYPE={}.",
+                     supported, supported);
+}
+
 int set_threads(int threads) {
+  static std::once_flag warned;
+  std::call_once(warned, [] {
+    const char* quiet = std::getenv("BRIDGES_QUIET");
+    if (const std::string warning = blas_kernel_warning(); !warning.empty() && !(quiet && *quiet == '1'))
+      fmt::print(stderr, "bridges: warning: {}\n", warning);
+  });
   threads = checked_threads(threads);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);

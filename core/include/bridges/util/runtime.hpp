@@ -5,6 +5,8 @@
 #include "bridges/export.hpp"
 #include "bridges/tensor.hpp"
 
+#include <string>
+
 namespace bridges {
 
 /// Like at::empty, but a tensor of 4 MiB or more is backed by memory aligned
@@ -27,6 +29,24 @@ BRIDGES_API Tensor empty_large(at::IntArrayRef sizes, at::TensorOptions options)
 /// Process-wide: the bridges programs call it at start, before any tensor
 /// exists; a host program may call it once.
 BRIDGES_API void keep_freed_memory();
+
+/// Which BLAS computes LibTorch's and bridges' matrix products, with its
+/// kernels, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX
+/// MAX_THREADS=64 (kernels: SkylakeX)"; "unknown BLAS" when it is not
+/// OpenBLAS.
+///
+/// OpenBLAS falls back to its Prescott (SSE3) kernels on a CPU model it does
+/// not know, which makes every product ~4-5x slower on a modern CPU. When it
+/// has and OPENBLAS_CORETYPE is not set, loading bridges::core makes it
+/// choose the kernels the CPU supports (SkylakeX with AVX-512, Haswell with
+/// AVX2) and sets OPENBLAS_CORETYPE for child processes; a value the user set
+/// is kept.
+BRIDGES_API std::string blas_kernels();
+
+/// A warning when OpenBLAS runs its Prescott kernels on a CPU that supports
+/// better ones (the user set OPENBLAS_CORETYPE, or OpenBLAS could not choose
+/// again); empty otherwise. set_threads() prints it once.
+BRIDGES_API std::string blas_kernel_warning();
 
 /// The largest thread count bridges accepts: 4 x the machine's cores. More
 /// threads than cores only slow a compute-bound kernel down, and a typo such
