@@ -36,8 +36,13 @@ struct CompareOptions {
   bool json = false;
 };
 
+// Mapped, not read: a copy-on-write view of the file needs no fresh memory
+// and no copy. Reading both [100000, 768] inputs into new memory was a third
+// to a half of `compare -m cka_linear`'s time here (clearing the fresh pages).
 Tensor read_latents(const fs::path& file) {
-  const Tensor x = read_npy(file);
+  const MappedNpy mapped(file);
+  mapped.prefetch(0, mapped.rows());
+  const Tensor x = mapped.slice(0, mapped.rows());
   if (x.dim() != 2 || !x.is_floating_point())
     throw ShapeError(fmt::format("{}: expected latents [n, d] float32 or float64, found {}.", file.string(), describe(x)));
   require_finite(x, file.string(), kFixNonFiniteLatents);

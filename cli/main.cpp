@@ -2,6 +2,8 @@
 // problems found), 2 usage.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -22,6 +24,18 @@ void on_interrupt(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
+// Inputs that bridges maps into memory (compare, project) raise SIGBUS when
+// another program truncates the file while it is read: say so instead of
+// dying without a word. Outputs are written to temporary files and renamed
+// when whole, so none is replaced by a partial one.
+void on_bus_error(int) {
+  static constexpr char message[] =
+      "error: an input file shrank while bridges was reading it (another program truncated or rewrote it). No "
+      "output was replaced. Run the command again once the file is complete.\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof message - 1);
+  ::_exit(1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -32,6 +46,7 @@ int main(int argc, char** argv) {
   // Past `ulimit -f` a write fails with EFBIG and becomes the same IoError as
   // a full disk, instead of SIGXFSZ killing the process mid-file.
   std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGBUS, on_bus_error);
   cli::Context context;
   CLI::App app{"bridges: latent-space communication between neural networks.\n"
                "Represents samples relative to anchors, compares latent spaces and stitches models.",
