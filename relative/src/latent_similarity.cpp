@@ -222,6 +222,38 @@ CentredBlocks centred_blocks(const Tensor& x, const Tensor& y) {
           zz.narrow(0, 0, dx).narrow(1, dx, dy).clone()};
 }
 
+// Xc'Y c (float64 [dx, dy]) and the traces of Xc'Xc and Yc'Yc (the squared
+// Frobenius norms of the centred spaces): all the shape metrics need. Half
+// the products of centred_gram(), whose symmetric blocks they would only
+// take the traces of; blocks of rows in the inputs' precision, summed in
+// float64.
+struct CentredCross {
+  Tensor xy;
+  double xx_trace = 0, yy_trace = 0;
+};
+
+CentredCross centred_cross(const Tensor& x, const Tensor& y) {
+  const auto dtype = x.scalar_type() == at::kDouble || y.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const int64_t n = x.size(0), dx = x.size(1), dy = y.size(1), block = 8192;
+  const Tensor mx = column_means(x).to(dtype), my = column_means(y).to(dtype);
+  CentredCross out;
+  out.xy = at::zeros({dx, dy}, at::kDouble);
+  Tensor part = at::empty({dx, dy}, at::TensorOptions(dtype));
+  Tensor zx_buffer = empty_large({std::min(block, n), dx}, at::TensorOptions(dtype));
+  Tensor zy_buffer = empty_large({std::min(block, n), dy}, at::TensorOptions(dtype));
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    Tensor zx = zx_buffer.narrow(0, 0, rows), zy = zy_buffer.narrow(0, 0, rows);
+    at::sub_out(zx, x.narrow(0, begin, rows), mx);
+    at::sub_out(zy, y.narrow(0, begin, rows), my);
+    at::mm_out(part, zx.t(), zy);
+    out.xy.add_(part);
+    out.xx_trace += zx.pow(2).sum(at::kDouble).item<double>();
+    out.yy_trace += zy.pow(2).sum(at::kDouble).item<double>();
+  }
+  return out;
+}
+
 }  // namespace
 
 double linear_cka(const Tensor& x_in, const Tensor& y_in, bool debiased) {
@@ -524,10 +556,11 @@ double aligned_cosine(std::string_view what, const Tensor& x, const Tensor& y) {
   check_pair(what, x, y, 2);
   require_variance(what, x, y);
   // Centred X'Y, scaled by the two Frobenius norms (the square roots of the
-  // traces of X'X and Y'Y); its nuclear norm from the eigenvalues of the
-  // smaller of M'M and M M' (LAPACK's SVD is ten times slower here).
-  const CentredBlocks c = centred_blocks(tame(x), tame(y));
-  const Tensor m = c.xy / std::sqrt(c.xx.trace().item<double>() * c.yy.trace().item<double>());
+  // traces of X'X and Y'Y: only their traces, no d x d products for them);
+  // its nuclear norm from the eigenvalues of the smaller of M'M and M M'
+  // (LAPACK's SVD of 768 x 768 took 0.16 s here, eigvalsh of M'M 0.03 s).
+  const CentredCross c = centred_cross(tame(x), tame(y));
+  const Tensor m = c.xy / std::sqrt(c.xx_trace * c.yy_trace);
   const Tensor small = m.size(0) <= m.size(1) ? m.mm(m.t()) : m.t().mm(m);
   // Eigenvalues within rounding of 0 (below the largest x size x epsilon)
   // are 0: their square roots would add noise of ~1e-8 each.
