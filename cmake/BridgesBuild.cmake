@@ -52,7 +52,7 @@ function(bridges_unity target)
   set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
 endfunction()
 
-# bridges_add_library(<name> SOURCES <files...> [PUBLIC <targets...>] [PRIVATE <targets...>])
+# bridges_add_library(<name> [NO_TORCH] SOURCES <files...> [PUBLIC <targets...>] [PRIVATE <targets...>])
 #
 # One layer of bridges: libbridges_<name>.so, target bridges::<name>, headers
 # under <folder>/include/bridges/... . PUBLIC lists the layers below it: the
@@ -61,7 +61,7 @@ endfunction()
 # and their allowed direction are drawn in the README's architecture section
 # and checked by tests/layers.
 function(bridges_add_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
+  cmake_parse_arguments(ARG "NO_TORCH" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
   set(target bridges_${name})
   add_library(${target} SHARED ${ARG_SOURCES})
   add_library(bridges::${name} ALIAS ${target})
@@ -77,7 +77,11 @@ function(bridges_add_library name)
   target_link_libraries(${target} PUBLIC ${ARG_PUBLIC} PRIVATE fmt::fmt ${ARG_PRIVATE})
   bridges_warnings(${target})
   bridges_unity(${target})
-  bridges_use_pch(${target})
+  # NO_TORCH: a layer that must not load LibTorch (the front end's); the
+  # shared PCH would bring LibTorch's headers and its link.
+  if(NOT ARG_NO_TORCH)
+    bridges_use_pch(${target})
+  endif()
   set_property(GLOBAL APPEND PROPERTY BRIDGES_LIBRARIES ${target})
   set_property(GLOBAL APPEND PROPERTY BRIDGES_INCLUDE_DIRS ${CMAKE_CURRENT_SOURCE_DIR}/include)
 endfunction()

@@ -1,6 +1,5 @@
 #include "bridges/registry/registry.hpp"
 
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
 
@@ -41,22 +40,6 @@ struct Loaded {
 namespace {
 
 using detail::Loaded;
-
-std::vector<fs::path> manifests_in(const fs::path& entry, std::vector<std::string>& warnings) {
-  std::error_code ec;
-  if (fs::is_regular_file(entry, ec)) return {entry};
-  if (!fs::is_directory(entry, ec)) {
-    warnings.push_back(fmt::format("{}: plugin search path entry does not exist; it is ignored.", entry.string()));
-    return {};
-  }
-  std::vector<fs::path> found;
-  for (const auto& item : fs::directory_iterator(entry, ec)) {
-    const std::string name = item.path().filename().string();
-    if (name.size() > kManifestSuffix.size() && name.ends_with(kManifestSuffix)) found.push_back(item.path());
-  }
-  std::sort(found.begin(), found.end());
-  return found;
-}
 
 // Why `file` cannot be a whole ELF shared library of this machine, or
 // nothing. dlopen maps a truncated library and the process dies of SIGBUS on
@@ -164,34 +147,25 @@ Loaded open_library(const PluginManifest& m) {
 }  // namespace
 
 struct Registry::Impl {
+  // What loading plugin i (index.plugins()[i]) gave: its library, or the
+  // error to throw again.
   struct Plugin {
-    PluginManifest manifest;
     std::optional<detail::Loaded> loaded;
     std::exception_ptr failure;
   };
-  std::vector<fs::path> search_path;
-  std::vector<PluginManifest> manifests;
+  PluginIndex index;
   std::vector<Plugin> plugins;
-  std::map<std::string, std::size_t, std::less<>> by_component;  // qualified name -> plugin index
-  std::vector<std::string> warnings;
-  std::vector<std::pair<fs::path, std::string>> skipped;          // manifest, reason
   std::mutex mutex;
 
-  std::size_t index_of(std::string_view plugin) const {
-    for (std::size_t i = 0; i < plugins.size(); ++i)
-      if (plugins[i].manifest.plugin == plugin) return i;
-    std::vector<std::string> names;
-    for (const auto& p : plugins) names.push_back(p.manifest.plugin);
-    throw_unknown_name("plugin", plugin, names);
-  }
+  explicit Impl(PluginIndex i) : index(std::move(i)), plugins(index.plugins().size()) {}
 
-  const detail::Loaded& ensure_loaded(std::size_t index) {
+  const detail::Loaded& ensure_loaded(std::size_t i) {
     std::lock_guard lock(mutex);
-    Plugin& p = plugins[index];
+    Plugin& p = plugins[i];
     if (p.failure) std::rethrow_exception(p.failure);
     if (!p.loaded) {
       try {
-        p.loaded = open_library(p.manifest);
+        p.loaded = open_library(index.plugins()[i]);
       } catch (...) {
         p.failure = std::current_exception();
         throw;
@@ -201,80 +175,31 @@ struct Registry::Impl {
   }
 };
 
-std::vector<fs::path> Registry::default_search_path() {
-  std::vector<fs::path> out;
-  if (const char* env = std::getenv("BRIDGES_PLUGIN_PATH"))
-    for (const auto& part : split_list(env, ':')) out.emplace_back(part);
-  std::error_code ec;
-  // The loader may have found this library through an RPATH like
-  // $ORIGIN/../lib: normalise "bin/../lib" so that messages show clean paths.
-  const fs::path beside =
-      (fs::path(boost::dll::this_line_location().parent_path()) / "bridges" / "plugins").lexically_normal();
-  if (fs::is_directory(beside, ec)) out.push_back(beside);
-  return out;
-}
+std::vector<fs::path> Registry::default_search_path() { return PluginIndex::default_search_path(); }
 
-Registry::Registry(std::vector<fs::path> search_path) : impl_(std::make_unique<Impl>()) {
-  impl_->search_path = std::move(search_path);
-  for (const auto& entry : impl_->search_path) {
-    for (const auto& file : manifests_in(entry, impl_->warnings)) {
-      PluginManifest manifest;
-      try {
-        manifest = read_manifest(file);
-      } catch (const Error& e) {
-        impl_->warnings.push_back(fmt::format("skipped: {}", e.what()));
-        impl_->skipped.emplace_back(file, e.what());
-        continue;
-      }
-      const auto same = std::find_if(impl_->plugins.begin(), impl_->plugins.end(),
-                                     [&](const auto& p) { return p.manifest.plugin == manifest.plugin; });
-      if (same != impl_->plugins.end()) {
-        impl_->warnings.push_back(fmt::format("{}: plugin '{}' is shadowed by {}, earlier on the search path.",
-                                              file.string(), manifest.plugin, same->manifest.file.string()));
-        continue;
-      }
-      const std::size_t index = impl_->plugins.size();
-      for (const auto& c : manifest.provides) {
-        auto [it, inserted] = impl_->by_component.try_emplace(c.qualified_name(), index);
-        if (!inserted)
-          impl_->warnings.push_back(fmt::format("{}: {} is shadowed by plugin '{}', earlier on the search path.",
-                                                file.string(), c.qualified_name(),
-                                                impl_->plugins[it->second].manifest.plugin));
-      }
-      impl_->manifests.push_back(manifest);
-      impl_->plugins.push_back({std::move(manifest), std::nullopt, nullptr});
-    }
-  }
-}
+Registry::Registry(std::vector<fs::path> search_path)
+    : impl_(std::make_unique<Impl>(PluginIndex(std::move(search_path)))) {}
 
 Registry::~Registry() = default;
 
-const std::vector<fs::path>& Registry::search_path() const { return impl_->search_path; }
-const std::vector<PluginManifest>& Registry::plugins() const { return impl_->manifests; }
-const std::vector<std::string>& Registry::warnings() const { return impl_->warnings; }
-const PluginManifest& Registry::plugin(std::string_view name) const {
-  return impl_->plugins[impl_->index_of(name)].manifest;
-}
+const PluginIndex& Registry::index() const { return impl_->index; }
+const std::vector<fs::path>& Registry::search_path() const { return impl_->index.search_path(); }
+const std::vector<PluginManifest>& Registry::plugins() const { return impl_->index.plugins(); }
+const std::vector<std::string>& Registry::warnings() const { return impl_->index.warnings(); }
+const PluginManifest& Registry::plugin(std::string_view name) const { return impl_->index.plugin(name); }
+std::vector<ComponentInfo> Registry::components() const { return impl_->index.components(); }
 
-std::vector<ComponentInfo> Registry::components() const {
-  std::vector<ComponentInfo> out;
-  for (const auto& [qualified, index] : impl_->by_component)
-    for (const auto& c : impl_->plugins[index].manifest.provides)
-      if (c.qualified_name() == qualified) out.push_back(c);
-  return out;
-}
-
-void Registry::load(std::string_view name) { impl_->ensure_loaded(impl_->index_of(name)); }
+void Registry::load(std::string_view name) { impl_->ensure_loaded(impl_->index.index_of(name)); }
 
 std::shared_ptr<Component> Registry::create(ComponentKind kind, std::string_view name, const json& options) {
   const std::string qualified = fmt::format("{}/{}", to_string(kind), name);
-  const auto it = impl_->by_component.find(qualified);
-  if (it == impl_->by_component.end()) throw_unknown(kind, name);
-  const PluginManifest& manifest = impl_->plugins[it->second].manifest;
+  const auto provider = impl_->index.provider_of(qualified);
+  if (!provider) throw_unknown(kind, name);
+  const PluginManifest& manifest = impl_->index.plugins()[*provider];
   const auto info = std::find_if(manifest.provides.begin(), manifest.provides.end(),
                                  [&](const auto& c) { return c.qualified_name() == qualified; });
   const json complete = info->options.apply(options, qualified);
-  const detail::Loaded& loaded = impl_->ensure_loaded(it->second);
+  const detail::Loaded& loaded = impl_->ensure_loaded(*provider);
 
   void* made = nullptr;
   char message[2048] = {0};
@@ -294,9 +219,8 @@ std::shared_ptr<Component> Registry::create(ComponentKind kind, std::string_view
 
 std::vector<Registry::Problem> Registry::check() {
   std::vector<Problem> problems;
-  for (const auto& [file, reason] : impl_->skipped) problems.push_back({"", file, reason});
-  for (const auto& plugin : impl_->plugins) {
-    const PluginManifest& m = plugin.manifest;
+  for (const auto& [file, reason] : impl_->index.skipped()) problems.push_back({"", file, reason});
+  for (const PluginManifest& m : impl_->index.plugins()) {
     const auto report = [&](std::string message) { problems.push_back({m.plugin, m.file, std::move(message)}); };
     try {
       load(m.plugin);

@@ -1,7 +1,12 @@
 #pragma once
 // Versions, and the build id that a plugin must share with the loader.
 
+// TORCH_VERSION, for BRIDGES_BUILD_ID: a plugin stamps the LibTorch its own
+// headers are. (Guarded: the LibTorch-free front end includes this header
+// for version() only.)
+#if __has_include(<torch/version.h>)
 #include <torch/version.h>
+#endif
 
 #include <map>
 #include <string>

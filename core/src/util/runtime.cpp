@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "bridges/error.hpp"
+#include "bridges/util/thread_count.hpp"
 
 namespace bridges {
 
@@ -148,17 +149,6 @@ void keep_freed_memory() {
   });
 }
 
-int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
-
-namespace {
-int checked_threads(int64_t threads) {
-  if (threads > max_threads())
-    throw ConfigError(fmt::format("threads: at most {} (4 x the {} cores of this machine), found {}. Use 0 for one "
-                                  "thread per core.",
-                                  max_threads(), max_threads() / 4, threads));
-  return static_cast<int>(threads);
-}
-}  // namespace
 
 namespace {
 
@@ -240,14 +230,14 @@ int set_threads(int threads) {
     if (const std::string warning = blas_kernel_warning(); !warning.empty() && !(quiet && *quiet == '1'))
       fmt::print(stderr, "bridges: warning: {}\n", warning);
   });
-  threads = checked_threads(threads);
+  threads = checked_thread_count(threads);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
 }
 
 ThreadScope::ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
-  if (threads > 0) at::set_num_threads(checked_threads(threads));
+  if (threads > 0) at::set_num_threads(checked_thread_count(threads));
 }
 
 ThreadScope::~ThreadScope() { at::set_num_threads(previous_); }

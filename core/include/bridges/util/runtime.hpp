@@ -4,6 +4,7 @@
 
 #include "bridges/export.hpp"
 #include "bridges/tensor.hpp"
+#include "bridges/util/thread_count.hpp"
 
 #include <string>
 
@@ -48,10 +49,7 @@ BRIDGES_API std::string blas_kernels();
 /// again); empty otherwise. set_threads() prints it once.
 BRIDGES_API std::string blas_kernel_warning();
 
-/// The largest thread count bridges accepts: 4 x the machine's cores. More
-/// threads than cores only slow a compute-bound kernel down, and a typo such
-/// as 100000 would start that many threads.
-BRIDGES_API int max_threads();
+/// max_threads(): bridges/util/thread_count.hpp.
 
 /// Sets LibTorch's intra-op threads; `threads <= 0` means every core of the
 /// machine. LibTorch may start with one thread: every program calls this.

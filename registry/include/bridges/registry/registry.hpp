@@ -11,6 +11,7 @@
 #include "bridges/component_source.hpp"
 #include "bridges/export.hpp"
 #include "bridges/registry/manifest.hpp"
+#include "bridges/registry/plugin_index.hpp"
 
 namespace bridges {
 
@@ -28,10 +29,10 @@ namespace bridges {
 ///   auto l1 = registry.make<bridges::Similarity>("l1");
 class BRIDGES_API Registry final : public ComponentSource {
  public:
-  /// BRIDGES_PLUGIN_PATH (colon separated), then <folder of
-  /// libbridges_registry.so>/bridges/plugins, which is the install prefix's
-  /// lib/bridges/plugins for an installed bridges and the staging folder for
-  /// a build tree.
+  /// PluginIndex::default_search_path(): BRIDGES_PLUGIN_PATH (colon
+  /// separated), then <lib folder>/bridges/plugins, which is the install
+  /// prefix's lib/bridges/plugins for an installed bridges and the staging
+  /// folder for a build tree.
   static std::vector<std::filesystem::path> default_search_path();
 
   /// Each entry is a folder (every *.plugin.json in it) or a manifest file.
@@ -41,6 +42,8 @@ class BRIDGES_API Registry final : public ComponentSource {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
+  /// The manifests on the search path (what list/show read; no loading).
+  const PluginIndex& index() const;
   const std::vector<std::filesystem::path>& search_path() const;
   /// The manifests that were read, in search order.
   const std::vector<PluginManifest>& plugins() const;
