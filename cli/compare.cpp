@@ -70,7 +70,7 @@ void run(Context&, const CompareOptions& o);
 
 void add_compare_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<CompareOptions>();
-  auto* cmd = app.add_subcommand("compare", "How similar two latent spaces of the same samples are");
+  auto* cmd = app.add_subcommand("compare", description_of("compare"));
   cmd->footer(
       "Row i of A and row i of B must encode the same sample. Each measure is computed on the absolute\n"
       "latents and, with --similarity, on the relative representations of both against the same anchor\n"

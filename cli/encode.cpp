@@ -82,7 +82,7 @@ void run(Context& context, const EncodeOptions& o) {
 
 void add_encode_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<EncodeOptions>();
-  auto* cmd = app.add_subcommand("encode", "Train an encoder (or load it from the cache) and encode a split");
+  auto* cmd = app.add_subcommand("encode", description_of("encode"));
   cmd->footer(
       "A trainable encoder is trained on the data set's train split, or loaded from the cache when the same\n"
       "encoder (type and every option, seed included) was trained on the same data before. The cache is\n"

@@ -171,8 +171,7 @@ void run(Context& context, const InvarianceOptions& o) {
 
 void add_invariances_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<InvarianceOptions>();
-  auto* cmd = app.add_subcommand("invariances", "Measure each similarity's and measure's invariances, and what each "
-                                                "translator recovers, beside what they declare");
+  auto* cmd = app.add_subcommand("invariances", description_of("invariances"));
   cmd->footer(
       "Applies isotropic scaling, a random orthogonal map, a translation, a permutation of dimensions, a\n"
       "random affine and a random linear map to random latents and anchors together, and reports which\n"

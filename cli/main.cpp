@@ -1,5 +1,6 @@
-// bridges: the command-line front end. Exit codes: 0 ok, 1 error (or
-// problems found), 2 usage.
+// The bridges engine (libexec/bridges/bridges-engine): every command. The
+// `bridges` front end (front.cpp) runs it for all but --help, --version and
+// `plugins list/show`. Exit codes: 0 ok, 1 error (or problems found), 2 usage.
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -48,22 +49,11 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   std::signal(SIGBUS, on_bus_error);
   cli::Context context;
-  CLI::App app{"bridges: latent-space communication between neural networks.\n"
-               "Represents samples relative to anchors, compares latent spaces and stitches models.",
-               "bridges"};
-  app.set_version_flag("--version", fmt::format("bridges {} ({})", version(), build_id()));
-  app.option_defaults()->always_capture_default();
-  app.add_option("--threads", context.threads, "LibTorch intra-op threads (0 = every core)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--plugin-path", context.plugin_path,
-                 "folder or manifest searched for plugins before BRIDGES_PLUGIN_PATH and the installed plugins")
-      ->delimiter(':');
-  app.require_subcommand(1);
-  // Global options may also follow the command: `bridges run P.json --threads 2`.
-  app.fallthrough();
+  CLI::App app;
+  cli::configure_app(app, context);
   app.parse_complete_callback([&] { set_threads(context.threads); });
 
-  cli::add_plugins_command(app, context);
+  cli::add_plugins_command(app, context, [&context] { cli::check_plugins(context); });
   cli::add_project_command(app, context);
   cli::add_invariances_command(app, context);
   cli::add_encode_command(app, context);

@@ -1,11 +1,13 @@
-// bridges plugins list | show NAME | check
+// bridges plugins list | show NAME | check. list and show read the
+// manifests only (no LibTorch, no plugin loaded: the front end runs them);
+// check loads every plugin and is the engine's (check_plugins, cli.hpp).
 #include <fmt/format.h>
 
 #include <iostream>
 
 #include "bridges/error.hpp"
 #include "bridges/util/messages.hpp"
-#include "cli.hpp"
+#include "context.hpp"
 
 namespace bridges::cli {
 
@@ -46,7 +48,7 @@ json component_json(const ComponentInfo& c) {
 }
 
 void list(Context& context, bool as_json) {
-  Registry& registry = context.registry();
+  const PluginIndex& registry = context.plugin_index();
   if (as_json) {
     json plugins = json::array();
     for (const auto& m : registry.plugins()) {
@@ -109,7 +111,7 @@ void show_component(const ComponentInfo& c, const PluginManifest& m) {
 }
 
 void show(Context& context, const std::string& name, bool as_json) {
-  Registry& registry = context.registry();
+  const PluginIndex& registry = context.plugin_index();
   // NAME is a plugin ("distances"), a qualified name ("similarity/cosine")
   // or a component name ("cosine").
   std::vector<std::string> known;
@@ -148,27 +150,10 @@ void show(Context& context, const std::string& name, bool as_json) {
   }
 }
 
-void check(Context& context) {
-  Registry& registry = context.registry();
-  const auto problems = registry.check();
-  std::size_t components = 0;
-  for (const auto& m : registry.plugins()) components += m.provides.size();
-  for (const auto& p : problems)
-    std::cout << fmt::format("FAIL {}: {}\n", p.plugin.empty() ? p.file.string() : p.plugin, p.message);
-  for (const auto& m : registry.plugins()) {
-    const bool failed = std::any_of(problems.begin(), problems.end(), [&](const auto& p) { return p.plugin == m.plugin; });
-    if (!failed)
-      std::cout << fmt::format("ok   {} {} ({})\n", m.plugin, m.version, count(m.provides.size(), "component"));
-  }
-  std::cout << fmt::format("{}, {}, {}.\n", count(registry.plugins().size(), "plugin"), count(components, "component"),
-                           count(problems.size(), "problem"));
-  if (!problems.empty()) context.exit_code = 1;
-}
-
 }  // namespace
 
-void add_plugins_command(CLI::App& app, Context& context) {
-  auto* plugins = app.add_subcommand("plugins", "List, inspect and check plugins");
+void add_plugins_command(CLI::App& app, Context& context, std::function<void()> check) {
+  auto* plugins = app.add_subcommand("plugins", description_of("plugins"));
   plugins->require_subcommand(1);
 
   auto* list_cmd = plugins->add_subcommand("list", "List every component of every plugin found");
@@ -185,7 +170,7 @@ void add_plugins_command(CLI::App& app, Context& context) {
 
   auto* check_cmd = plugins->add_subcommand(
       "check", "Load every plugin, make every component and report each problem (exit 1 if any)");
-  check_cmd->callback([&context] { check(context); });
+  check_cmd->callback(std::move(check));
 }
 
 }  // namespace bridges::cli

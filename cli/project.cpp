@@ -108,7 +108,7 @@ void run(Context& context, const ProjectOptions& o) {
 
 void add_project_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<ProjectOptions>();
-  auto* cmd = app.add_subcommand("project", "Relative representations of latents (.npy) against anchors");
+  auto* cmd = app.add_subcommand("project", description_of("project"));
   cmd->footer(
       "One similarity writes OUT. Several write one file each, OUT with the similarity's name before the\n"
       "extension (R.npy -> R.cosine.npy, R.l1.npy), or, with --stack, one file OUT of shape [n, s, k] in\n"

@@ -215,7 +215,7 @@ void run(const ReportOptions& o) {
 
 void add_report_command(CLI::App& app, Context&) {
   auto o = std::make_shared<ReportOptions>();
-  auto* cmd = app.add_subcommand("report", "Write a run's reports again, or compare the latent similarity of several runs");
+  auto* cmd = app.add_subcommand("report", description_of("report"));
   cmd->footer(
       "With one run: writes report.md and report.html again from its results.json (into the run\n"
       "folder, or the folder --out). With several: for every measure, the most similar relative\n"

@@ -60,7 +60,7 @@ void run(Context& context, const RunCommandOptions& o) {
 
 void add_run_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<RunCommandOptions>();
-  auto* cmd = app.add_subcommand("run", "Run an experiment pipeline (JSON) into a run folder");
+  auto* cmd = app.add_subcommand("run", description_of("run"));
   cmd->footer(
       "The whole file is validated first (unknown keys and names are errors with their JSON path);\n"
       "--dry-run stops there and prints the plan. The run folder holds the resolved pipeline.json,\n"

@@ -132,7 +132,7 @@ void run(Context& context, const TranslateOptions& o) {
 
 void add_translate_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<TranslateOptions>();
-  auto* cmd = app.add_subcommand("translate", "Carry latents into another model's latent space (latent-space translation)");
+  auto* cmd = app.add_subcommand("translate", description_of("translate"));
   cmd->footer(
       "Estimates a map from the source model's latent space to the target's on paired anchors (the same\n"
       "samples encoded by both models), then translates --input. Anchors are given as two files of anchor\n"

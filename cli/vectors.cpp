@@ -85,7 +85,7 @@ void corpus(Context& context, const VectorsOptions& o) {
 
 void add_vectors_command(CLI::App& app, Context& context) {
   auto o = std::make_shared<VectorsOptions>();
-  auto* cmd = app.add_subcommand("vectors", "Word vectors files: convert, show, and write a corpus to train them on");
+  auto* cmd = app.add_subcommand("vectors", description_of("vectors"));
   cmd->require_subcommand(1);
   cmd->footer(
       "Formats read: bridges' binary form, GloVe .txt and fastText .vec text, and the wink JSON of npm\n"

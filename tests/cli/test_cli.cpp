@@ -61,6 +61,29 @@ TEST_CASE("exit codes: 0 for help and success, 2 for usage errors") {
   CHECK(bridges_cli("--threads -3 plugins list").code == 2);
 }
 
+TEST_CASE("the front end answers --help, --version and plugins list/show without loading LibTorch") {
+  // LD_DEBUG=files makes the dynamic loader name every library it loads.
+  for (const auto& args : {"--help", "--version", "plugins list", "plugins show cosine"}) {
+    const auto r = bridges_cli(args, "LD_DEBUG=files");
+    INFO(args);
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "libbridges_manifests"));  // the loader did report
+    CHECK_FALSE(contains(r.err, "libtorch"));
+  }
+  // Every other command is the engine's, which loads it.
+  CHECK(contains(bridges_cli("plugins check", "LD_DEBUG=files").err, "libtorch_cpu"));
+  // Without its engine the front end says where it looked.
+  testing::TempDir dir;
+  fs::create_directories(dir / "bin");
+  fs::copy_file(BRIDGES_TEST_CLI, dir / "bin" / "bridges");
+  fs::permissions(dir / "bin" / "bridges", fs::perms::owner_all);
+  const std::string lone = (dir / "bin" / "bridges").string();
+  const int status = std::system((lone + " run x.json 2>" + (dir / "err").string()).c_str());
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(contains(read_text(dir / "err"), "the bridges engine is missing"));
+  CHECK(contains(read_text(dir / "err"), "libexec/bridges/bridges-engine"));
+}
+
 TEST_CASE("OpenBLAS runs the kernels the CPU supports, and a forced fallback is named with its fix") {
   // OpenBLAS 0.3.21 falls back to its SSE3 (Prescott) kernels on CPU models
   // it does not know, this project's build machine among them; bridges::core
@@ -74,11 +97,11 @@ TEST_CASE("OpenBLAS runs the kernels the CPU supports, and a forced fallback is 
   CHECK_FALSE(contains(kernels, "kernels: Prescott"));
   CHECK(blas_kernel_warning().empty());
   // Forced back by the user: the program says so, once, with the fix.
-  const auto forced = bridges_cli("plugins list", "OPENBLAS_CORETYPE=Prescott BRIDGES_QUIET=0");
+  const auto forced = bridges_cli("plugins check", "OPENBLAS_CORETYPE=Prescott BRIDGES_QUIET=0");
   CHECK(forced.code == 0);
   CHECK(contains(forced.err, "OpenBLAS runs its Prescott (SSE3) kernels"));
   CHECK(contains(forced.err, __builtin_cpu_supports("avx512f") ? "OPENBLAS_CORETYPE=SkylakeX" : "OPENBLAS_CORETYPE=Haswell"));
-  CHECK_FALSE(contains(bridges_cli("plugins list", "BRIDGES_QUIET=0").err, "OpenBLAS"));
+  CHECK_FALSE(contains(bridges_cli("plugins check", "BRIDGES_QUIET=0").err, "OpenBLAS"));
 }
 
 TEST_CASE("plugins list, show and check describe the built-in plugins") {
