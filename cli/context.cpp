@@ -7,6 +7,7 @@
 
 #include "bridges/build_info.hpp"
 #include "bridges/error.hpp"
+#include "bridges/util/interrupt.hpp"
 #include "bridges/util/io.hpp"
 #include "bridges/util/messages.hpp"
 
@@ -66,6 +67,24 @@ void configure_app(CLI::App& app, Context& context) {
   app.require_subcommand(1);
   // Global options may also follow the command: `bridges run P.json --threads 2`.
   app.fallthrough();
+}
+
+int run_app(CLI::App& app, Context& context, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const Interrupted& e) {
+    std::cerr << e.what() << '\n';
+    return 130;
+  } catch (const Error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  }
+  return context.exit_code;
 }
 
 void print_table(std::ostream& out, const std::vector<std::string>& header,

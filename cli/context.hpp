@@ -54,6 +54,11 @@ std::string description_of(std::string_view name);
 /// --version, the global options (--threads, --plugin-path).
 void configure_app(CLI::App& app, Context& context);
 
+/// Parses and runs the command line with `app`; returns the exit code: 0
+/// ok (or the command's own, context.exit_code), 1 error, 2 usage, 130
+/// interrupted. Errors are printed to stderr.
+int run_app(CLI::App& app, Context& context, int argc, char** argv);
+
 /// `plugins list`, `plugins show NAME` (from the index) and `plugins check`,
 /// which runs `check`.
 void add_plugins_command(CLI::App& app, Context& context, std::function<void()> check);

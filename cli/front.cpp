@@ -82,16 +82,5 @@ int main(int argc, char** argv) {
   // went to the engine above).
   for (const auto& [name, description] : cli::commands())
     if (name != "plugins") app.add_subcommand(name, description);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  } catch (const Error& e) {
-    std::cerr << "error: " << e.what() << '\n';
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << '\n';
-    return 1;
-  }
-  return context.exit_code;
+  return cli::run_app(app, context, argc, argv);
 }

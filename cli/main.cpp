@@ -63,19 +63,5 @@ int main(int argc, char** argv) {
   cli::add_report_command(app, context);
   cli::add_vectors_command(app, context);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  } catch (const Interrupted& e) {
-    std::cerr << e.what() << '\n';
-    return 130;
-  } catch (const Error& e) {
-    std::cerr << "error: " << e.what() << '\n';
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << '\n';
-    return 1;
-  }
-  return context.exit_code;
+  return cli::run_app(app, context, argc, argv);
 }
