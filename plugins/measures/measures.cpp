@@ -130,7 +130,10 @@ class Knn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions>
           "measure/{}: compares a_i with b_i and needs representations of the same width, found {} and {}. Compare "
           "relative representations (the same anchors give the same width), or use knn_jaccard.",
           type(), bridges::describe(a), bridges::describe(b)));
-    const bridges::RetrievalScores s = bridges::knn_retrieval(a, b, options_.knn);
+    constexpr unsigned wanted = R == Retrieval::jaccard         ? bridges::retrieve_jaccard
+                                : R == Retrieval::cross_jaccard ? bridges::retrieve_cross_jaccard
+                                                                : bridges::retrieve_mrr;
+    const bridges::RetrievalScores s = bridges::knn_retrieval(a, b, options_.knn, wanted);
     switch (R) {
       case Retrieval::jaccard: return s.jaccard;
       case Retrieval::cross_jaccard: return s.cross_jaccard;
@@ -167,7 +170,9 @@ class MutualKnn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOp
   std::string type() const override { return "mutual_knn"; }
 
  protected:
-  double compute(const Tensor& a, const Tensor& b) const override { return bridges::knn_retrieval(a, b, options_.knn).mutual; }
+  double compute(const Tensor& a, const Tensor& b) const override {
+    return bridges::knn_retrieval(a, b, options_.knn, bridges::retrieve_mutual).mutual;
+  }
 };
 
 class Cknna final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions> {

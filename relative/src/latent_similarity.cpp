@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "bridges/relative/anchors.hpp"
@@ -483,9 +484,188 @@ Tensor nearest_mask(const Tensor& sim, int64_t k) {
   return above.logical_or(tied.logical_and(tied.cumsum(1) <= room));
 }
 
+// Rows scaled to unit norm, float64 (a zero row stays zero).
+Tensor unit_rows(const Tensor& t) {
+  const Tensor f = tame(t).to(at::kDouble);
+  return f / f.norm(2, 1, true).clamp_min(1e-300);
+}
+
+// A space's unit rows twice: `exact` (float64) decides every neighbour and
+// gives every reported value; `fast` (float32) finds the candidates, in a
+// product that takes half the time of float64's (the n x n products are
+// the kNN measures' cost). `error` bounds |fast_i . fast_j - exact_i .
+// exact_j| for every pair and any summation order: Higham's gamma_d for a
+// d-term dot product of vectors of norm <= 1, plus the rounding of the
+// rows to float32 (2u), with 1% to spare; `exact_error` bounds a float64
+// product's error the same way.
+struct UnitRows {
+  Tensor exact, fast;
+  double error = 0, exact_error = 0;
+};
+
+double dot_error(double d, double unit) {
+  const double gamma = d * unit < 0.5 ? d * unit / (1 - d * unit) : std::numeric_limits<double>::infinity();
+  return 1.01 * (gamma * (1 + unit) * (1 + unit) + 2 * unit + unit * unit);
+}
+
+UnitRows unit_rows_twice(const Tensor& t) {
+  UnitRows u;
+  u.exact = unit_rows(t).contiguous();
+  u.fast = u.exact.to(at::kFloat);
+  const double d = static_cast<double>(t.size(1));
+  u.error = dot_error(d, std::ldexp(1.0, -24)) + 1e-30;       // 1e-30: subnormal products
+  u.exact_error = dot_error(d, std::ldexp(1.0, -53)) + 1e-300;
+  return u;
+}
+
+// q[r[e]] . t[j[e]] for every pair e, float64 [m]. One fixed summation
+// order for every pair, so equal vectors give equal values wherever they
+// sit: a GEMM does not promise that (its edge tiles sum in another order;
+// duplicated rows came out 1 ulp apart, and ties went by rounding, not by
+// index). No [m, d] copy either.
+using Lanes = double __attribute__((vector_size(32)));  // 4 doubles (two SSE2 registers without AVX)
+
+Tensor exact_dots(const Tensor& q, const Tensor& r, const Tensor& t, const Tensor& j) {
+  const Tensor rows = r.to(at::kLong).contiguous(), columns = j.to(at::kLong).contiguous();
+  const int64_t m = rows.numel(), d = q.size(1);
+  Tensor out = at::empty({m}, at::kDouble);
+  const double* qp = q.data_ptr<double>();
+  const double* tp = t.data_ptr<double>();
+  const int64_t* rp = rows.data_ptr<int64_t>();
+  const int64_t* jp = columns.data_ptr<int64_t>();
+  double* op = out.data_ptr<double>();
+  at::parallel_for(0, m, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e) {
+      const double* x = qp + rp[e] * d;
+      const double* y = tp + jp[e] * d;
+      // Eight partial sums in vector registers, then a fixed tree.
+      Lanes s0{}, s1{};
+      int64_t i = 0;
+      for (; i + 8 <= d; i += 8) {
+        Lanes a0, a1, b0, b1;
+        std::memcpy(&a0, x + i, sizeof a0);
+        std::memcpy(&a1, x + i + 4, sizeof a1);
+        std::memcpy(&b0, y + i, sizeof b0);
+        std::memcpy(&b1, y + i + 4, sizeof b1);
+        s0 += a0 * b0;
+        s1 += a1 * b1;
+      }
+      const Lanes sum = s0 + s1;
+      double tail = 0;
+      for (; i < d; ++i) tail += x[i] * y[i];
+      op[e] = ((sum[0] + sum[1]) + (sum[2] + sum[3])) + tail;
+    }
+  });
+  return out;
+}
+
+// The k nearest targets of a block of queries, by exact cosine, ties broken
+// by the lower index: the k chosen columns of each row with their exact
+// values, [rows, k] each (in no particular order).
+// `fast` [rows, n] is the float32 product of the queries' and the targets'
+// fast rows; the queries are rows begin .. begin + rows of `queries`; with
+// exclude_self, query r (sample begin + r) is not its own neighbour (its
+// entry in `fast` is overwritten: -inf).
+//
+// The c = 2k + 8 largest float32 values of a row are rescored exactly and
+// the k nearest chosen among them. That is the exact answer when the c-th
+// float32 value plus the error bound is below the exact k-th value: no
+// other target can reach it then. A row where it is not (ties or near-ties
+// beyond the candidates) is decided on its whole row: a float64 product
+// bounds which targets can be among the k, and those are rescored exactly.
+struct Nearest {
+  Tensor columns, values;
+};
+
+// The chosen columns as a mask [rows, n].
+Tensor mask_of(const Nearest& near, int64_t n) {
+  return at::zeros({near.columns.size(0), n}, at::kBool).scatter_(1, near.columns, true);
+}
+
+// How many of each row's k in `x` are also in `y`, float64 [rows].
+Tensor shared_count(const Nearest& x, const Nearest& y, int64_t n) {
+  return mask_of(y, n).gather(1, x.columns).sum(1).to(at::kDouble);
+}
+
+Nearest settle_nearest(Tensor& fast, const UnitRows& queries, const UnitRows& targets, int64_t begin, int64_t k,
+                       bool exclude_self) {
+  constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
+  const int64_t rows = fast.size(0), n = fast.size(1);
+  const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
+  if (exclude_self) fast.scatter_(1, self, -std::numeric_limits<float>::infinity());
+  const int64_t available = n - (exclude_self ? 1 : 0);
+  const int64_t c = std::min(available, 2 * k + 8);
+  const auto [fast_top, candidates] = fast.topk(c, 1);  // [rows, c], descending
+  // The candidates by exact value, descending, equal values by index.
+  const auto [by_index, order] = candidates.sort(1);
+  const Tensor exact = exact_dots(queries.exact, self.expand({rows, c}).flatten(), targets.exact, by_index.flatten())
+                           .view({rows, c});
+  const auto [values, rank] = at::sort(exact, c10::optional<bool>(true), 1, /*descending=*/true);
+  Tensor columns = by_index.gather(1, rank).narrow(1, 0, k).contiguous();
+  Tensor chosen = values.narrow(1, 0, k).contiguous();
+  if (c < available) {
+    const Tensor kth = chosen.select(1, k - 1);
+    const Tensor unsettled = (fast_top.select(1, c - 1).to(at::kDouble) + targets.error >= kth).nonzero().flatten();
+    if (unsettled.numel() > 0) {
+      const Tensor own = self.index_select(0, unsettled);  // [m, 1]
+      Tensor full = queries.exact.index_select(0, own.flatten()).mm(targets.exact.t());  // [m, n]
+      if (exclude_self) full.scatter_(1, own, minus_infinity);
+      // Every target whose float64 value is within twice the bound of the
+      // k-th can be among the k; the rest cannot. Those are rescored.
+      const Tensor kth_full = std::get<0>(full.topk(k, 1)).narrow(1, k - 1, 1);
+      const Tensor where = (full >= kth_full - 2 * targets.exact_error).nonzero();  // [p, 2]
+      const Tensor r = where.select(1, 0), j = where.select(1, 1);
+      Tensor settled = at::full_like(full, minus_infinity);
+      settled.index_put_({r, j}, exact_dots(queries.exact, own.flatten().index_select(0, r), targets.exact, j));
+      const Tensor picked = nearest_mask(settled, k).nonzero().select(1, 1).reshape({-1, k});  // row-major: k per row
+      columns.index_copy_(0, unsettled, picked);
+      chosen.index_copy_(0, unsettled, settled.gather(1, picked));
+    }
+  }
+  return {std::move(columns), std::move(chosen)};
+}
+
+// Rows begin .. begin + rows of q times every row of t, float32 [rows, n],
+// written into `buffer` (allocated by the first block, reused by the next:
+// a fresh 33 MB block per product cost page faults on every block).
+Tensor block_product(Tensor& buffer, const Tensor& q, int64_t begin, int64_t rows, const Tensor& t) {
+  if (!buffer.defined()) buffer = at::empty({rows, t.size(0)}, q.options());
+  Tensor out = buffer.narrow(0, 0, rows);
+  at::mm_out(out, q.narrow(0, begin, rows), t.t());
+  return out;
+}
+
+// The rank of b_i among every b_j queried with a_i (1 = first), ties by the
+// lower index, for a block of queries: `fast` [rows, n] the float32
+// products, `match` [rows] the exact a_i . b_i. Only the b_j whose float32
+// value is within the error bound of the match are rescored exactly.
+Tensor rank_of_match(const Tensor& fast, const Tensor& match, const UnitRows& queries, const UnitRows& targets,
+                     int64_t begin) {
+  const int64_t rows = fast.size(0), n = fast.size(1);
+  // match -/+ the bound, rounded outwards to float32: comparing float32
+  // values to them decides "surely ahead" and "close" without a float64
+  // copy of the block (rounding outwards only adds close ones).
+  const Tensor low = (match - targets.error).to(at::kFloat), high = (match + targets.error).to(at::kFloat);
+  const Tensor lower = at::nextafter(low, at::full_like(low, -std::numeric_limits<float>::infinity())).unsqueeze(1);
+  const Tensor upper = at::nextafter(high, at::full_like(high, std::numeric_limits<float>::infinity())).unsqueeze(1);
+  Tensor ahead = (fast > upper).sum(1).to(at::kDouble);
+  const Tensor self = at::arange(begin, begin + rows, at::kLong);
+  Tensor close = (fast >= lower).logical_and_(fast <= upper);
+  close.view({-1}).index_fill_(0, at::arange(rows, at::kLong) * n + self, false);  // b_i is not ahead of itself
+  const Tensor where = close.nonzero();  // [m, 2]
+  if (where.size(0) > 0) {
+    const Tensor r = where.select(1, 0), j = where.select(1, 1);
+    const Tensor exact = exact_dots(queries.exact, r + begin, targets.exact, j);
+    const Tensor m = match.index_select(0, r);
+    const Tensor is_ahead = (exact > m).logical_or((exact == m).logical_and(j < r + begin));
+    ahead.index_add_(0, r, is_ahead.to(at::kDouble));
+  }
+  return ahead + 1;
+}
+
 }  // namespace
 
-RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k) {
+RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k, unsigned wanted) {
   check_pair("kNN retrieval", a_in, b_in, 2);
   const int64_t n = a_in.size(0);
   if (k < 1)
@@ -495,53 +675,50 @@ RetrievalScores knn_retrieval(const Tensor& a_in, const Tensor& b_in, int64_t k)
                                             "{}; lower --knn (the \"knn\" option) below the number of samples.",
                                             k, k + 1, n));
   require_variance("kNN retrieval", a_in, b_in);
-  // Similarities in float64: float32 rounding reorders near-ties, so an exact
-  // rotation scored knn_jaccard 0.9917 (n = 2000, k = 300) instead of 1.
-  const auto unit = [](const Tensor& t) {
-    const Tensor f = tame(t).to(at::kDouble);
-    return f / f.norm(2, 1, true).clamp_min(1e-300);
-  };
-  const Tensor ua = unit(a_in), ub = unit(b_in);
+  // Decided in float64: float32 rounding reorders near-ties, so an exact
+  // rotation scored knn_jaccard 0.9917 (n = 2000, k = 300) instead of 1 when
+  // ranked on float32 values alone.
+  const UnitRows ua = unit_rows_twice(a_in), ub = unit_rows_twice(b_in);
   const bool same_width = a_in.size(1) == b_in.size(1);
+  const bool own = wanted & (retrieve_jaccard | retrieve_mutual);
+  const bool cross = same_width && (wanted & (retrieve_cross_jaccard | retrieve_mrr | retrieve_mean_cosine));
+  const bool cross_sets = same_width && (wanted & retrieve_cross_jaccard);
   const int64_t block = block_rows(n);
   double jaccard = 0, mutual = 0, cross_jaccard = 0, mrr = 0, cosine = 0;
-  const auto jaccard_sum = [k](const Tensor& x, const Tensor& y) {
-    const Tensor common = x.logical_and(y).sum(1).to(at::kDouble);
+  const auto jaccard_sum = [k](const Tensor& common) {
     return (common / (2.0 * static_cast<double>(k) - common)).sum().item<double>();
   };
+  Tensor buffer_aa, buffer_bb, buffer_ab;
   for (int64_t begin = 0; begin < n; begin += block) {
     const int64_t rows = std::min(block, n - begin);
-    const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
-    const auto neighbours = [&](const Tensor& u) {
-      Tensor sim = at::mm(u.narrow(0, begin, rows), u.t());
-      sim.scatter_(1, self, -std::numeric_limits<double>::infinity());  // itself excluded
-      return nearest_mask(sim, k);
-    };
-    const Tensor na = neighbours(ua), nb = neighbours(ub);
-    jaccard += jaccard_sum(na, nb);
-    mutual += na.logical_and(nb).sum().item<double>() / static_cast<double>(k);
-    if (same_width) {
-      const Tensor sim = at::mm(ua.narrow(0, begin, rows), ub.t());  // query a_i against every b_j
-      const Tensor match = sim.gather(1, self);
-      // b_i's rank: the b_j more similar, and the equally similar ones with a
-      // lower index (the same tie rule as the neighbour sets).
-      const Tensor lower = at::arange(n, at::kLong).unsqueeze(0) < self;
-      const Tensor ahead = (sim > match).logical_or((sim == match).logical_and(lower));
-      const Tensor rank = ahead.sum(1).to(at::kDouble) + 1;
-      mrr += (1.0 / rank).sum().item<double>();
+    Tensor fast_bb = own || cross_sets ? block_product(buffer_bb, ub.fast, begin, rows, ub.fast) : Tensor();
+    if (cross) {
+      Tensor fast_ab = block_product(buffer_ab, ua.fast, begin, rows, ub.fast);  // query a_i against every b_j
+      const Tensor self = at::arange(begin, begin + rows, at::kLong);
+      const Tensor match = exact_dots(ua.exact, self, ub.exact, self);  // a_i . b_i
+      mrr += (1.0 / rank_of_match(fast_ab, match, ua, ub, begin)).sum().item<double>();
       cosine += match.sum().item<double>();
       // The k nearest b_j of a_i against those of b_i (itself included: a
       // perfect match retrieves b_i first).
-      cross_jaccard += jaccard_sum(nearest_mask(sim, k), nearest_mask(at::mm(ub.narrow(0, begin, rows), ub.t()), k));
+      if (cross_sets)
+        cross_jaccard += jaccard_sum(shared_count(settle_nearest(fast_ab, ua, ub, begin, k, false),
+                                                  settle_nearest(fast_bb, ub, ub, begin, k, false), n));
+    }
+    if (own) {  // after the cross sets: excluding itself overwrites fast_bb's diagonal
+      Tensor fast_aa = block_product(buffer_aa, ua.fast, begin, rows, ua.fast);
+      const Tensor common = shared_count(settle_nearest(fast_aa, ua, ua, begin, k, true),
+                                         settle_nearest(fast_bb, ub, ub, begin, k, true), n);
+      jaccard += jaccard_sum(common);
+      mutual += common.sum().item<double>() / static_cast<double>(k);
     }
   }
-  const double count = static_cast<double>(n);
+  const double count = static_cast<double>(n), nan = std::numeric_limits<double>::quiet_NaN();
   RetrievalScores s;
-  s.jaccard = jaccard / count;
-  s.mutual = mutual / count;
-  s.cross_jaccard = same_width ? cross_jaccard / count : std::numeric_limits<double>::quiet_NaN();
-  s.mrr = same_width ? mrr / count : std::numeric_limits<double>::quiet_NaN();
-  s.mean_cosine = same_width ? cosine / count : std::numeric_limits<double>::quiet_NaN();
+  s.jaccard = wanted & retrieve_jaccard ? jaccard / count : nan;
+  s.mutual = wanted & retrieve_mutual ? mutual / count : nan;
+  s.cross_jaccard = cross && (wanted & retrieve_cross_jaccard) ? cross_jaccard / count : nan;
+  s.mrr = cross && (wanted & retrieve_mrr) ? mrr / count : nan;
+  s.mean_cosine = cross && (wanted & retrieve_mean_cosine) ? cosine / count : nan;
   return s;
 }
 
@@ -567,12 +744,6 @@ double aligned_cosine(std::string_view what, const Tensor& x, const Tensor& y) {
   const Tensor values = at::linalg_eigvalsh(small);
   const double tol = values.max().item<double>() * static_cast<double>(small.size(0)) * std::numeric_limits<double>::epsilon();
   return std::clamp(at::where(values > tol, values, at::zeros_like(values)).sqrt().sum().item<double>(), 0.0, 1.0);
-}
-
-// Rows scaled to unit norm, float64 (a zero row stays zero).
-Tensor unit_rows(const Tensor& t) {
-  const Tensor f = tame(t).to(at::kDouble);
-  return f / f.norm(2, 1, true).clamp_min(1e-300);
 }
 
 // A kernel restricted to a sparse support: entry (row[e], col[e]) = value[e].
@@ -645,29 +816,39 @@ double cknna(const Tensor& a_in, const Tensor& b_in, int64_t k) {
                                             "lower the \"knn\" option below the number of samples.",
                                             k, k + 1, n));
   require_variance("CKNNA", a_in, b_in);
-  const Tensor ua = unit_rows(a_in), ub = unit_rows(b_in);
-  // Per row block: each sample's k nearest others in each space (cosine),
-  // and the kernels' values there. Memory O(n k), never n x n.
+  const UnitRows ua = unit_rows_twice(a_in), ub = unit_rows_twice(b_in);
+  // Per row block: each sample's k nearest others in each space (cosine,
+  // decided in float64 as for knn_retrieval), and the kernels' values
+  // there. Memory O(n k), never n x n.
   std::vector<Tensor> rows_k, cols_k, vals_k, rows_l, cols_l, vals_l, rows_kl, cols_kl, kl_k, kl_l;
   const int64_t block = block_rows(n);
+  Tensor buffer;
   for (int64_t begin = 0; begin < n; begin += block) {
     const int64_t rows = std::min(block, n - begin);
-    const Tensor self = at::arange(begin, begin + rows, at::kLong).unsqueeze(1);
-    Tensor sk = at::mm(ua.narrow(0, begin, rows), ua.t()), sl = at::mm(ub.narrow(0, begin, rows), ub.t());
-    const Tensor kernel_k = sk.clone(), kernel_l = sl.clone();
-    sk.scatter_(1, self, -std::numeric_limits<double>::infinity());  // itself excluded
-    sl.scatter_(1, self, -std::numeric_limits<double>::infinity());
-    const Tensor mk = nearest_mask(sk, k), ml = nearest_mask(sl, k), both = mk.logical_and(ml);
-    const auto collect = [&](const Tensor& mask, std::vector<Tensor>& r, std::vector<Tensor>& c,
-                             std::vector<std::pair<const Tensor*, std::vector<Tensor>*>> values) {
-      const Tensor where = mask.nonzero();  // [m, 2]
-      r.push_back(where.select(1, 0) + begin);
-      c.push_back(where.select(1, 1));
-      for (auto& [kernel, out] : values) out->push_back(kernel->masked_select(mask));
+    const auto neighbours = [&](const UnitRows& u) {
+      Tensor fast = block_product(buffer, u.fast, begin, rows, u.fast);
+      Nearest near = settle_nearest(fast, u, u, begin, k, true);
+      // Each row's neighbours by column, so that the entries are row-major
+      // as a mask's would be, and the two spaces' shared ones line up.
+      const auto [columns, order] = near.columns.sort(1);
+      near.values = near.values.gather(1, order);
+      near.columns = columns;
+      return near;
     };
-    collect(mk, rows_k, cols_k, {{&kernel_k, &vals_k}});
-    collect(ml, rows_l, cols_l, {{&kernel_l, &vals_l}});
-    collect(both, rows_kl, cols_kl, {{&kernel_k, &kl_k}, {&kernel_l, &kl_l}});
+    const Nearest nk = neighbours(ua), nl = neighbours(ub);
+    const Tensor row = at::arange(begin, begin + rows, at::kLong).unsqueeze(1).expand({rows, k});
+    rows_k.push_back(row.flatten());
+    cols_k.push_back(nk.columns.flatten());
+    vals_k.push_back(nk.values.flatten());
+    rows_l.push_back(row.flatten());
+    cols_l.push_back(nl.columns.flatten());
+    vals_l.push_back(nl.values.flatten());
+    // The neighbours in both spaces, with each kernel's value there.
+    const Tensor k_in_l = mask_of(nl, n).gather(1, nk.columns), l_in_k = mask_of(nk, n).gather(1, nl.columns);
+    rows_kl.push_back(row.masked_select(k_in_l));
+    cols_kl.push_back(nk.columns.masked_select(k_in_l));
+    kl_k.push_back(nk.values.masked_select(k_in_l));
+    kl_l.push_back(nl.values.masked_select(l_in_k));
   }
   const SparseKernel kk{at::cat(rows_k), at::cat(cols_k), at::cat(vals_k), at::cat(vals_k)};
   const SparseKernel ll{at::cat(rows_l), at::cat(cols_l), at::cat(vals_l), at::cat(vals_l)};

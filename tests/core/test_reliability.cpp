@@ -2,8 +2,11 @@
 // precision far from the origin, overflow, degenerate measures (issue 16).
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <vector>
 
 #include <unistd.h>
 
@@ -166,6 +169,96 @@ TEST_CASE("kNN retrieval scores an exact isometry 1 and breaks ties by sample in
   // index, so b_1 ranks 2nd (1/2), not 1st.
   const RetrievalScores same = knn_retrieval(tied, tied, 1);
   CHECK(same.mrr == doctest::Approx((1.0 + 0.5 + 1.0 + 0.5) / 4));
+}
+
+namespace {
+
+// kNN retrieval by its definition, on dense float64 cosines and an explicit
+// sort by (similarity descending, index ascending): the reference the fast
+// path (float32 candidates, settled in float64) must equal exactly.
+RetrievalScores brute_force_retrieval(const Tensor& a, const Tensor& b, int64_t k) {
+  const auto unit = [](const Tensor& t) {
+    const Tensor f = t.to(at::kDouble);
+    return f / f.norm(2, 1, true).clamp_min(1e-300);
+  };
+  const Tensor ua = unit(a), ub = unit(b);
+  const auto cosines = [](const Tensor& x, const Tensor& y) { return (x.unsqueeze(1) * y.unsqueeze(0)).sum(2); };
+  const Tensor saa = cosines(ua, ua), sbb = cosines(ub, ub), sab = cosines(ua, ub);
+  const int64_t n = a.size(0);
+  const auto nearest = [&](const Tensor& s, int64_t i, bool exclude_self) {
+    std::vector<std::pair<double, int64_t>> row;
+    for (int64_t j = 0; j < n; ++j)
+      if (!exclude_self || j != i) row.emplace_back(-s[i][j].item<double>(), j);
+    std::sort(row.begin(), row.end());
+    std::vector<int64_t> set;
+    for (int64_t t = 0; t < k; ++t) set.push_back(row[t].second);
+    std::sort(set.begin(), set.end());
+    return set;
+  };
+  const auto common = [](const std::vector<int64_t>& x, const std::vector<int64_t>& y) {
+    std::vector<int64_t> both;
+    std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::back_inserter(both));
+    return static_cast<double>(both.size());
+  };
+  RetrievalScores r;
+  for (int64_t i = 0; i < n; ++i) {
+    const double own = common(nearest(saa, i, true), nearest(sbb, i, true));
+    r.jaccard += own / (2.0 * k - own);
+    r.mutual += own / k;
+    const double cross = common(nearest(sab, i, false), nearest(sbb, i, false));
+    r.cross_jaccard += cross / (2.0 * k - cross);
+    const double match = sab[i][i].item<double>();
+    int64_t ahead = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const double v = sab[i][j].item<double>();
+      ahead += j != i && (v > match || (v == match && j < i));
+    }
+    r.mrr += 1.0 / static_cast<double>(ahead + 1);
+  }
+  r.jaccard /= n;
+  r.mutual /= n;
+  r.cross_jaccard /= n;
+  r.mrr /= n;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("kNN retrieval equals the float64 definition where float32 would rank differently") {
+  // Float32 finds the candidates, float64 decides (knn_retrieval's fast
+  // path). Three kinds of space that catch a wrong decision: plain random;
+  // exact duplicates (every decision a tie, broken by index, with more tied
+  // neighbours than float32 candidates, so rows are settled on their whole
+  // float64 row); near-duplicates 1e-5 apart (cosines 1e-10 apart: equal in
+  // float32, ordered in float64).
+  const Tensor base = testing::randn({12, 24}, 30, at::kDouble);
+  const Tensor copies = base.repeat({25, 1});                                   // 300 rows, 25 copies each
+  const Tensor perm = testing::randn({300}, 35).argsort();  // a second arrangement
+  const Tensor near = copies + 1e-5 * testing::randn({300, 24}, 31, at::kDouble);
+  const Tensor near_b = copies.index_select(0, perm) + 1e-5 * testing::randn({300, 24}, 32, at::kDouble);
+  const Tensor plain = testing::randn({300, 24}, 33, at::kDouble);
+  struct Case {
+    const char* name;
+    Tensor a, b;
+  };
+  for (const Case& c : {Case{"random", plain, plain.mm(testing::randn({24, 24}, 34, at::kDouble))},
+                        Case{"duplicates", copies, copies.index_select(0, perm)}, Case{"near-duplicates", near, near_b},
+                        Case{"near-duplicates, float32 input", near.to(at::kFloat), near_b.to(at::kFloat)}})
+    for (const int64_t k : {1, 5, 30}) {
+      const std::string name = c.name;
+      CAPTURE(name);
+      CAPTURE(k);
+      const RetrievalScores got = knn_retrieval(c.a, c.b, k), want = brute_force_retrieval(c.a, c.b, k);
+      CHECK(got.jaccard == doctest::Approx(want.jaccard).epsilon(1e-12));
+      CHECK(got.mutual == doctest::Approx(want.mutual).epsilon(1e-12));
+      CHECK(got.cross_jaccard == doctest::Approx(want.cross_jaccard).epsilon(1e-12));
+      CHECK(got.mrr == doctest::Approx(want.mrr).epsilon(1e-12));
+      // Asked for one score, it is the same; the others are not computed.
+      const RetrievalScores only = knn_retrieval(c.a, c.b, k, retrieve_mutual);
+      CHECK(only.mutual == got.mutual);
+      CHECK(std::isnan(only.jaccard));
+      CHECK(std::isnan(only.mrr));
+    }
 }
 
 TEST_CASE("measures of huge finite values are finite and equal those of the scaled-down space") {

@@ -61,10 +61,12 @@ BRIDGES_API Tensor rank_rows(const Tensor& a);
 
 /// Retrieval between two spaces over the same samples, after the relative
 /// representations paper's word-embedding experiment. Neighbours by cosine
-/// similarity, computed in float64 (an exact isometry scores 1). Ties are
-/// broken by sample index: among equally similar samples the lower index is
-/// nearer, both for the k-neighbour sets and for b_i's rank in knn_mrr (an
-/// equally similar b_j with j < i counts as ahead of b_i).
+/// similarity, decided in float64 (an exact isometry scores 1): candidates
+/// are found on a float32 product and every decision the float32 rounding
+/// could change is settled on float64 values. Ties are broken by sample
+/// index: among equally similar samples the lower index is nearer, both for
+/// the k-neighbour sets and for b_i's rank in knn_mrr (an equally similar
+/// b_j with j < i counts as ahead of b_i).
 struct BRIDGES_API RetrievalScores {
   double jaccard = 0;        ///< mean Jaccard of sample i's k nearest neighbours in each space (itself excluded)
   double mutual = 0;         ///< mean |N_a(i) & N_b(i)| / k over the same neighbour sets (Huh et al., 2024)
@@ -72,9 +74,22 @@ struct BRIDGES_API RetrievalScores {
   double mrr = 0;            ///< mean reciprocal rank of b_i among all b_j when queried with a_i (same width only)
   double mean_cosine = 0;    ///< mean cos(a_i, b_i) (same width only)
 };
-/// For a and b of different widths, cross_jaccard, mrr and mean_cosine are NaN.
+/// The scores knn_retrieval computes: each costs n x n products (jaccard and
+/// mutual: a a' and b b'; cross_jaccard: a b' and b b'; mrr and mean_cosine:
+/// a b'), so a caller asks only for those it reports.
+enum RetrievalScore : unsigned {
+  retrieve_jaccard = 1u,
+  retrieve_mutual = 2u,
+  retrieve_cross_jaccard = 4u,
+  retrieve_mrr = 8u,
+  retrieve_mean_cosine = 16u,
+  retrieve_all = 31u,
+};
+/// For a and b of different widths, cross_jaccard, mrr and mean_cosine are
+/// NaN, as is every score not in `wanted`.
 /// Throws UndefinedMeasureError when n <= k or a space has zero variance.
-BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10);
+BRIDGES_API RetrievalScores knn_retrieval(const Tensor& a, const Tensor& b, int64_t k = 10,
+                                          unsigned wanted = retrieve_all);
 
 /// PWCCA (Morcos et al., NeurIPS 2018): the canonical correlations rho_i of
 /// the two centred spaces, weighted by how much of the narrower space's
