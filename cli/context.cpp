@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include "bridges/build_info.hpp"
@@ -69,10 +70,83 @@ void configure_app(CLI::App& app, Context& context) {
   app.fallthrough();
 }
 
+namespace {
+
+// "bridges run" for the subcommand chain that ends at `app`.
+std::string command_path(const CLI::App* app) {
+  std::string path = app->get_name();
+  for (const CLI::App* a = app->get_parent(); a != nullptr; a = a->get_parent()) path = a->get_name() + " " + path;
+  return path;
+}
+
+// The option named `word` ("--out", "-o") of `app` or of a command above it
+// (global options fall through), or null.
+const CLI::Option* option_named(const CLI::App* app, const std::string& word) {
+  for (const CLI::App* a = app; a != nullptr; a = a->get_parent())
+    for (const CLI::Option* o : a->get_options())
+      if (!o->get_positional() && o->check_name(word)) return o;
+  return nullptr;
+}
+
+// Every option name usable at `app`, with its dashes.
+std::vector<std::string> option_names(const CLI::App* app) {
+  std::vector<std::string> names;
+  for (const CLI::App* a = app; a != nullptr; a = a->get_parent())
+    for (const CLI::Option* o : a->get_options()) {
+      for (const auto& l : o->get_lnames()) names.push_back("--" + l);
+      for (const auto& s : o->get_snames()) names.push_back("-" + s);
+    }
+  return names;
+}
+
+// The first word of a command line that names no command or option where
+// it stands, as a message with the closest name; empty when every word is
+// known. Asked only once a parse failed: CLI11 reports "bridges rn" as "A
+// subcommand is required" and "run --outt x" as whichever check failed
+// first, never naming the slip.
+std::string unknown_word(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* current = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--") break;
+    if (word.size() > 1 && word[0] == '-' && !std::isdigit(static_cast<unsigned char>(word[1]))) {
+      const std::string name = word.substr(0, word.find('='));
+      const CLI::Option* option = option_named(current, name);
+      if (option == nullptr)
+        return fmt::format("{}: unknown option '{}'.{} See '{} --help'.", command_path(current), name,
+                           did_you_mean(name, option_names(current)), command_path(current));
+      if (word.find('=') == std::string::npos) i += std::max(0, option->get_items_expected_min());  // its values
+      continue;
+    }
+    const auto subcommands = current->get_subcommands([](const CLI::App*) { return true; });
+    const auto named = std::find_if(subcommands.begin(), subcommands.end(),
+                                    [&](const CLI::App* s) { return s->check_name(word); });
+    if (named != subcommands.end()) {
+      current = *named;
+      continue;
+    }
+    const bool takes_words = !current->get_options([](const CLI::Option* o) { return o->get_positional(); }).empty();
+    if (!subcommands.empty() && !takes_words) {
+      std::vector<std::string> names;
+      for (const CLI::App* s : subcommands) names.push_back(s->get_name());
+      return fmt::format("{}: unknown command '{}'.{} Commands: {}. See '{} --help'.", command_path(current), word,
+                         did_you_mean(word, names), join(names), command_path(current));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 int run_app(CLI::App& app, Context& context, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0)  // not --help or --version
+      if (const std::string slip = unknown_word(app, argc, argv); !slip.empty()) {
+        std::cerr << "error: " << slip << '\n';
+        return 2;
+      }
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const Interrupted& e) {
     std::cerr << e.what() << '\n';

@@ -136,12 +136,18 @@ void show(Context& context, const std::string& name, bool as_json) {
     return;
   }
   std::vector<ComponentInfo> matches;
+  const bool qualified = name.find('/') != std::string::npos;
   for (const auto& c : registry.components()) {
-    known.push_back(c.qualified_name());
-    known.push_back(c.name);
+    known.push_back(qualified ? c.qualified_name() : c.name);  // suggest names of the form typed
     if (c.qualified_name() == name || c.name == name) matches.push_back(c);
   }
-  if (matches.empty()) throw_unknown_name("plugin or component", name, known);
+  if (matches.empty()) {
+    try {
+      throw_unknown_name("plugin or component", name, known);
+    } catch (const UnknownNameError& e) {
+      throw UnknownNameError(fmt::format("{} `bridges plugins list` lists every one.", e.what()));
+    }
+  }
   for (const auto& c : matches) {
     if (as_json)
       std::cout << component_json(c).dump(2) << '\n';

@@ -61,6 +61,38 @@ TEST_CASE("exit codes: 0 for help and success, 2 for usage errors") {
   CHECK(bridges_cli("--threads -3 plugins list").code == 2);
 }
 
+TEST_CASE("a misspelt command or option is named with the closest one, in both programs") {
+  struct Slip {
+    const char* args;
+    const char* message;
+  };
+  for (const Slip& slip : {
+           Slip{"rn", "bridges: unknown command 'rn'. Did you mean 'run'?"},                      // front end
+           Slip{"plugins lst", "bridges plugins: unknown command 'lst'. Did you mean 'list'?"},    // front end
+           Slip{"run --outt x.json", "bridges run: unknown option '--outt'. Did you mean '--out'?"},  // engine
+           Slip{"--thread 2 plugins list", "bridges: unknown option '--thread'. Did you mean '--threads'?"},
+           Slip{"compare a.npy b.npy --measure cka_linear", "bridges compare: unknown option '--measure'. Did you mean '--measures'?"},
+           Slip{"frobnicate", "bridges: unknown command 'frobnicate'. Commands: plugins, project,"},
+       }) {
+    CAPTURE(slip.args);
+    const auto r = bridges_cli(slip.args);
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, slip.message));
+  }
+  // Valid command lines are never mistaken for slips: a value that looks
+  // like an option, and options after the positionals.
+  CHECK(bridges_cli("--threads 1 plugins show cosine").code == 0);
+  CHECK_FALSE(contains(bridges_cli("run missing.json --out x --dry-run").err, "unknown"));
+  // An unknown plugin or component: the close names only, not all 60.
+  const auto cosin = bridges_cli("plugins show cosin");
+  CHECK(cosin.code == 1);
+  CHECK(contains(cosin.err, "Did you mean 'cosine'? Close names: cosine, knn_cosine ("));
+  CHECK_FALSE(contains(cosin.err, "translator/affine"));
+  const auto nothing = bridges_cli("plugins show nosuch");
+  CHECK(contains(nothing.err, "'nosuch' does not exist, nor any name close to it"));
+  CHECK(contains(nothing.err, "`bridges plugins list` lists every one."));
+}
+
 TEST_CASE("the front end answers --help, --version and plugins list/show without loading LibTorch") {
   // LD_DEBUG=files makes the dynamic loader name every library it loads.
   for (const auto& args : {"--help", "--version", "plugins list", "plugins show cosine"}) {

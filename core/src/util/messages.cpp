@@ -76,9 +76,41 @@ std::vector<std::string> split_list(std::string_view text, char separator) {
   return out;
 }
 
+std::vector<std::string> close_names(std::string_view name, const std::vector<std::string>& candidates,
+                                     std::size_t count) {
+  const std::size_t limit = name.size() <= 3 ? 1 : std::max<std::size_t>(2, name.size() / 2);
+  std::vector<std::pair<std::size_t, std::string>> near;
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(name, candidate);
+    const bool part = name.size() >= 2 && (candidate.find(name) != std::string::npos ||
+                                           (candidate.size() >= 2 && name.find(candidate) != std::string_view::npos));
+    if (d <= limit || part) near.emplace_back(d, candidate);
+  }
+  std::sort(near.begin(), near.end());
+  std::vector<std::string> out;
+  for (auto& [d, candidate] : near) {
+    if (out.size() == count) break;
+    if (std::find(out.begin(), out.end(), candidate) == out.end()) out.push_back(std::move(candidate));
+  }
+  return out;
+}
+
 void throw_unknown_name(std::string_view what, std::string_view name, const std::vector<std::string>& available) {
-  throw UnknownNameError(fmt::format("{} '{}' does not exist.{} Available: {}.", what, name,
-                                     did_you_mean(name, available), join(available)));
+  std::vector<std::string> names;
+  for (const auto& n : available)
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  // A list of 80 names hides the one the reader wants: past 20, the close
+  // ones and the count.
+  constexpr std::size_t longest_list = 20;
+  if (names.size() <= longest_list)
+    throw UnknownNameError(
+        fmt::format("{} '{}' does not exist.{} Available: {}.", what, name, did_you_mean(name, names), join(names)));
+  const std::vector<std::string> near = close_names(name, names);
+  if (near.empty())
+    throw UnknownNameError(
+        fmt::format("{} '{}' does not exist, nor any name close to it ({} names in all).", what, name, names.size()));
+  throw UnknownNameError(fmt::format("{} '{}' does not exist.{} Close names: {} ({} names in all).", what, name,
+                                     did_you_mean(name, names), join(near), names.size()));
 }
 
 }  // namespace bridges
