@@ -21,14 +21,14 @@ struct RunCommandOptions {
 
 void run(Context& context, const RunCommandOptions& o) {
   const Pipeline pipeline = Pipeline::load(o.file, context.registry());
-  if (o.dry_run) {
-    std::cout << describe_plan(pipeline, context.registry());
-    std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
-    return;
-  }
   RunOptions options;
   options.out = o.out;
   options.cache = o.cache;
+  if (o.dry_run) {
+    std::cout << describe_plan(pipeline, context.registry(), options);
+    std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
+    return;
+  }
   try {
     const nlohmann::json results = run_pipeline(pipeline, context.registry(), options, std::cout);
     if (results.contains("stitching")) {

@@ -61,11 +61,15 @@ std::string encoder_cache_key(const Encoder& encoder, const Examples& train) {
   return Fingerprint().add(encoder.to_json()).add(train).add(build_id()).hex();
 }
 
+fs::path encoder_cache_file(const Encoder& encoder, const Examples& train, const fs::path& folder) {
+  return folder / fmt::format("{}-{}.bin", encoder.type(), encoder_cache_key(encoder, train));
+}
+
 CachedFit fit_cached(Encoder& encoder, const Examples& train, const fs::path& folder) {
   CachedFit result;
   if (!encoder.trainable()) return result;
   result.key = encoder_cache_key(encoder, train);
-  result.file = folder / fmt::format("{}-{}.bin", encoder.type(), result.key);
+  result.file = encoder_cache_file(encoder, train, folder);
 
   std::error_code ec;
   if (fs::exists(result.file, ec)) {

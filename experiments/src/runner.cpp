@@ -258,7 +258,22 @@ class Run : public RunContext {
 
 }  // namespace
 
-std::string describe_plan(const Pipeline& p, const ComponentSource&) {
+namespace {
+
+// The run folder and the cache folder a run uses: RunOptions first, then
+// the pipeline's "output" and "cache", then <out>/cache.
+std::pair<fs::path, fs::path> run_folders(const Pipeline& pipeline, const RunOptions& options) {
+  const fs::path out = options.out.empty() ? fs::path(pipeline.output) : options.out;
+  const fs::path cache = !options.cache.empty()    ? options.cache
+                         : !pipeline.cache.empty() ? fs::path(pipeline.cache)
+                                                   : out / "cache";
+  return {out, cache};
+}
+
+}  // namespace
+
+std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunOptions& options) {
+  const auto [out_folder, cache_folder] = run_folders(p, options);
   std::string out = fmt::format("pipeline {}{}\n", p.name, p.description.empty() ? "" : ": " + p.description);
   out += fmt::format("  dataset      {}\n", p.dataset.dump());
   for (const auto& e : p.encoders) out += fmt::format("  encoder      {:<12} {}\n", e.name, e.spec.dump());
@@ -270,24 +285,50 @@ std::string describe_plan(const Pipeline& p, const ComponentSource&) {
   out += fmt::format("  decoder      {}\n", p.decoder.dump());
   const std::size_t m = p.encoders.size(), seeds = p.decoder["seeds"].size();
   for (const auto& e : p.experiments) out += fmt::format("  experiment   {}\n", e.options.dump());
-  out += fmt::format("  output       {}\n", p.output);
-  out += fmt::format("  cache        {}\n", p.cache.empty() ? p.output + "/cache" : p.cache + " (shared)");
+  out += fmt::format("  output       {}\n", out_folder.string());
+  out += fmt::format("  cache        {}{}\n", cache_folder.string(), cache_folder == out_folder / "cache" ? "" : " (shared)");
+  // Which encoders the cache holds: their keys need the training split (read,
+  // not trained on) and each encoder's settings.
+  std::vector<std::string> to_train, cached;
+  std::size_t fixed = 0;
+  const Examples train = source.make_from_json<Dataset>(p.dataset)->split("train");
+  for (const auto& e : p.encoders) {
+    const auto encoder = source.make_from_json<Encoder>(e.spec);
+    if (!encoder->trainable()) {
+      ++fixed;
+      continue;
+    }
+    const bool in_cache = fs::exists(encoder_cache_file(*encoder, train, cache_folder / "encoders"));
+    (in_cache ? cached : to_train).push_back(e.name);
+  }
+  out += fmt::format("Encoders: {} to train{}, {} in the cache{}{}.\n", to_train.size(),
+                     to_train.empty() ? "" : " (" + join(to_train) + ")", cached.size(),
+                     cached.empty() ? "" : " (" + join(cached) + ")",
+                     fixed ? fmt::format(", {} fixed (nothing to train)", fixed) : "");
   if (trains_decoders(p))
     out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
-                     m * seeds, m, seeds, m);
+                       m * seeds, m, seeds, m);
   std::set<std::string> runs;  // a run two experiments ask for is trained once
   for (const auto& planned : planned_stitching(p)) runs.insert(fmt::format("{}|{}", join(planned.projections, "+"), planned.aggregator.dump()));
-  if (!runs.empty())
-    out += fmt::format("Stitching runs: {} ({} decoders in all, fewer when the cache holds some).\n", runs.size(),
-                       runs.size() * m * seeds);
+  if (!runs.empty()) {
+    // A decoder's cache key needs the anchors, which latent-space strategies
+    // choose from trained encoders: the cache's count is stated, not matched.
+    std::size_t held = 0;
+    std::error_code ec;
+    if (fs::is_directory(cache_folder / "decoders", ec))
+      for (const auto& entry : fs::directory_iterator(cache_folder / "decoders", ec))
+        held += entry.path().extension() == ".json";
+    out += fmt::format("Stitching runs: {} ({} decoders in all; {}).\n", runs.size(), runs.size() * m * seeds,
+                       held == 0 ? "the cache holds none, every one trains"
+                                 : fmt::format("the cache holds {} decoders' scores, of this or other runs: those of this "
+                                               "run are read, not trained",
+                                               held));
+  }
   return out;
 }
 
 json run_pipeline(const Pipeline& pipeline, ComponentSource& source, const RunOptions& options, std::ostream& log) {
-  const fs::path out = options.out.empty() ? fs::path(pipeline.output) : options.out;
-  const fs::path cache = !options.cache.empty()        ? options.cache
-                         : !pipeline.cache.empty()     ? fs::path(pipeline.cache)
-                                                       : out / "cache";
+  const auto [out, cache] = run_folders(pipeline, options);
   return Run(pipeline, source, out, cache, log).execute();
 }
 

@@ -389,6 +389,25 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(bad.err, (dir / "bad.json").string() + ": $.encoders[1].type: encoder 'mpl' does not exist. Did you mean 'mlp'?"));
   CHECK_FALSE(fs::exists(dir / "runs"));
   CHECK(bridges_cli("run " + (dir / "absent.json").string()).code == 2);
+
+  // The plan names the folders --out and --cache give, and which encoders
+  // the cache holds: one trained by `encode` on the same data is found.
+  const std::string dataset = R"({"type": "fashion_mnist", "train_limit": 300, "test_limit": 100})";
+  REQUIRE(bridges_cli("encode -d '" + dataset + R"(' -e '{"type": "mlp", "epochs": 1, "seed": 0}' --cache )" +
+                      (dir / "cache" / "encoders").string())
+              .code == 0);
+  write_text_atomically(dir / "two.json", R"({"name": "two", "dataset": )" + dataset +
+                                              R"(, "encoders": [{"type": "mlp", "epochs": 1, "seeds": [0, 1]}],
+                                              "projections": ["cosine"], "decoder": {"seeds": [0]},
+                                              "experiments": [{"type": "stitching"}]})");
+  const auto two = bridges_cli("run --dry-run " + (dir / "two.json").string() + " --out " + (dir / "run").string() +
+                               " --cache " + (dir / "cache").string());
+  CHECK(two.code == 0);
+  CHECK(contains(two.out, "output       " + (dir / "run").string() + "\n"));
+  CHECK(contains(two.out, "cache        " + (dir / "cache").string() + " (shared)\n"));
+  CHECK(contains(two.out, "Encoders: 1 to train (mlp-1), 1 in the cache (mlp-0)."));
+  CHECK(contains(two.out, "the cache holds none, every one trains"));
+  CHECK_FALSE(fs::exists(dir / "run"));
 }
 
 TEST_CASE("compare: absolute and relative similarity of two spaces, as a table and as JSON") {

@@ -21,6 +21,10 @@ struct BRIDGES_API CachedFit {
 /// included), a fingerprint of `train`, and the build (bridges, LibTorch).
 BRIDGES_API std::string encoder_cache_key(const Encoder& encoder, const Examples& train);
 
+/// The file in `folder` that holds `encoder` trained on `train`.
+BRIDGES_API std::filesystem::path encoder_cache_file(const Encoder& encoder, const Examples& train,
+                                                     const std::filesystem::path& folder);
+
 /// Loads the encoder from `folder` if it was trained before on the same data,
 /// else fits it on `train` and saves it there (atomically). A cache file that
 /// is damaged (bad magic, size or checksum) or that the encoder cannot load

@@ -41,8 +41,12 @@ struct BRIDGES_API PlannedStitching {
 /// once (and a run in the cache not at all).
 BRIDGES_API std::vector<PlannedStitching> planned_stitching(const Pipeline& pipeline);
 
-/// What the run will do, in words (for `bridges run --dry-run`).
-BRIDGES_API std::string describe_plan(const Pipeline& pipeline, const ComponentSource& source);
+/// What the run will do, in words (for `bridges run --dry-run`): its
+/// settings, its folders as run_pipeline would use them, which encoders it
+/// trains and which the cache holds, and how many decoders. Reads the
+/// training split (for the encoders' cache keys); trains nothing.
+BRIDGES_API std::string describe_plan(const Pipeline& pipeline, ComponentSource& source,
+                                      const RunOptions& options = {});
 
 /// Runs every experiment; returns the results (also in <out>/results.json).
 /// Progress goes to stderr, a summary to `log` and <out>/run.log. Throws
