@@ -2,8 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdlib>
 #include <iostream>
 
 #include "bridges/build_info.hpp"
@@ -161,19 +166,63 @@ int run_app(CLI::App& app, Context& context, int argc, char** argv) {
   return context.exit_code;
 }
 
-void print_table(std::ostream& out, const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t c = 0; c < header.size(); ++c) {
-    width[c] = header[c].size();
-    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+namespace {
+
+// `text` cut at spaces into lines of at most `width` characters (a longer
+// word stands alone on its line).
+std::vector<std::string> wrap(const std::string& text, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (const auto& word : split_list(text, ' ')) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      lines.push_back(std::move(line));
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
   }
+  if (!line.empty() || lines.empty()) lines.push_back(std::move(line));
+  return lines;
+}
+
+}  // namespace
+
+std::size_t terminal_width() {
+  if (!::isatty(STDOUT_FILENO)) return 0;
+  if (const char* columns = std::getenv("COLUMNS"); columns != nullptr && std::atoi(columns) > 0)
+    return static_cast<std::size_t>(std::atoi(columns));
+  winsize size{};
+  return ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 0;
+}
+
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows, std::size_t width) {
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    widths[c] = header[c].size();
+    for (const auto& row : rows) widths[c] = std::max(widths[c], row[c].size());
+  }
+  // The last column starts after the others. In a terminal it is wrapped to
+  // what is left of the width; with less than 40 characters left, it goes
+  // under its row instead, indented, across the whole width.
+  std::size_t column = 0;
+  for (std::size_t c = 0; c + 1 < widths.size(); ++c) column += widths[c] + 2;
+  constexpr std::size_t narrowest = 40, under = 4;
+  const bool below = width != 0 && width < column + narrowest;
+  const std::size_t room = width == 0 ? SIZE_MAX : below ? std::max(narrowest, width - under) : width - column;
+  const auto trimmed = [](std::string row) {
+    while (!row.empty() && row.back() == ' ') row.pop_back();
+    return row;
+  };
   const auto line = [&](const std::vector<std::string>& cells) {
     std::string text;
-    for (std::size_t c = 0; c < cells.size(); ++c)
-      text += c + 1 == cells.size() ? cells[c] : fmt::format("{:<{}}  ", cells[c], width[c]);
-    while (!text.empty() && text.back() == ' ') text.pop_back();
-    out << text << '\n';
+    for (std::size_t c = 0; c + 1 < cells.size(); ++c) text += fmt::format("{:<{}}  ", cells[c], widths[c]);
+    if (below) {
+      out << trimmed(text) << '\n';
+      for (const auto& part : wrap(cells.back(), room)) out << std::string(under, ' ') << part << '\n';
+      return;
+    }
+    const std::vector<std::string> last = room == SIZE_MAX ? std::vector<std::string>{cells.back()} : wrap(cells.back(), room);
+    for (std::size_t l = 0; l < last.size(); ++l) out << trimmed((l == 0 ? text : std::string(column, ' ')) + last[l]) << '\n';
   };
   line(header);
   for (const auto& row : rows) line(row);

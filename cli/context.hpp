@@ -63,9 +63,14 @@ int run_app(CLI::App& app, Context& context, int argc, char** argv);
 /// which runs `check`.
 void add_plugins_command(CLI::App& app, Context& context, std::function<void()> check);
 
-/// Prints rows under a header, each column as wide as its widest cell.
+/// Prints rows under a header, each column as wide as its widest cell;
+/// with a `width`, the last column is wrapped to fit it (0: never wrapped).
 void print_table(std::ostream& out, const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows);
+                 const std::vector<std::vector<std::string>>& rows, std::size_t width = 0);
+
+/// The terminal's width when stdout is one ($COLUMNS, else the terminal's
+/// own), else 0: output to a file or a pipe is never wrapped.
+std::size_t terminal_width();
 
 /// Splits repeated, comma-separated option values ("cosine,l1" "linf");
 /// a value that starts with '{' is kept whole (a JSON component spec).

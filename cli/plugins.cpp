@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <optional>
 
 #include "bridges/error.hpp"
 #include "bridges/util/messages.hpp"
@@ -47,13 +48,19 @@ json component_json(const ComponentInfo& c) {
   return out;
 }
 
-void list(Context& context, bool as_json) {
+void list(Context& context, bool as_json, const std::string& kind_name) {
   const PluginIndex& registry = context.plugin_index();
+  // --kind: one kind of component (a name from kind_from_string, checked).
+  std::optional<ComponentKind> kind;
+  if (!kind_name.empty()) kind = parse_component_kind(kind_name);
+  const auto wanted = [&](const ComponentInfo& c) { return !kind || c.kind == *kind; };
   if (as_json) {
     json plugins = json::array();
     for (const auto& m : registry.plugins()) {
       json components = json::array();
-      for (const auto& c : m.provides) components.push_back(component_json(c));
+      for (const auto& c : m.provides)
+        if (wanted(c)) components.push_back(component_json(c));
+      if (kind && components.empty()) continue;
       plugins.push_back({{"plugin", m.plugin}, {"version", m.version}, {"manifest", m.file.string()},
                          {"library", m.library.string()}, {"components", components}});
     }
@@ -64,9 +71,14 @@ void list(Context& context, bool as_json) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : registry.components()) {
+    if (!wanted(c)) continue;
     const auto& m = registry.plugin(c.provider);
     rows.push_back({std::string(to_string(c.kind)), c.name, fmt::format("{} {}", m.plugin, m.version),
                     transformations(c), c.description});
+  }
+  if (rows.empty() && kind) {
+    std::cout << fmt::format("No {} components found.\n", kind_name);
+    return;
   }
   if (rows.empty()) {
     std::cout << "No plugins found. Searched: "
@@ -74,9 +86,11 @@ void list(Context& context, bool as_json) {
               << ".\nSet BRIDGES_PLUGIN_PATH to a folder that holds *.plugin.json manifests.\n";
     return;
   }
-  print_table(std::cout, {"KIND", "NAME", "PLUGIN", "INVARIANCES", "DESCRIPTION"}, rows);
-  std::cout << fmt::format("\n{} in {}. `bridges plugins show NAME` shows the options.\n",
-                           count(rows.size(), "component"), count(registry.plugins().size(), "plugin"));
+  print_table(std::cout, {"KIND", "NAME", "PLUGIN", "INVARIANCES", "DESCRIPTION"}, rows, terminal_width());
+  std::cout << fmt::format("\n{} in {}. `bridges plugins show NAME` shows the options{}.\n",
+                           count(rows.size(), kind ? kind_name + " component" : "component"),
+                           count(registry.plugins().size(), "plugin"),
+                           kind ? "" : "; `--kind KIND` lists one kind");
 }
 
 void show_component(const ComponentInfo& c, const PluginManifest& m) {
@@ -164,8 +178,11 @@ void add_plugins_command(CLI::App& app, Context& context, std::function<void()> 
 
   auto* list_cmd = plugins->add_subcommand("list", "List every component of every plugin found");
   auto list_json = std::make_shared<bool>(false);
+  auto list_kind = std::make_shared<std::string>();
   list_cmd->add_flag("--json", *list_json, "Print JSON");
-  list_cmd->callback([&context, list_json] { list(context, *list_json); });
+  list_cmd->add_option("--kind", *list_kind,
+                       "only components of this kind: similarity, aggregator, encoder, dataset, translator, measure");
+  list_cmd->callback([&context, list_json, list_kind] { list(context, *list_json, *list_kind); });
 
   auto* show_cmd = plugins->add_subcommand("show", "Show a plugin or a component, with its options");
   auto show_name = std::make_shared<std::string>();

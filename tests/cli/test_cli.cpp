@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <map>
+#include <sstream>
 
 #include "bridges/util/io.hpp"
 #include "bridges/util/runtime.hpp"
@@ -19,6 +20,7 @@
 #include "bridges/relative/projector.hpp"
 #include "bridges/text/word_vectors.hpp"
 #include "bridges/translator.hpp"
+#include "context.hpp"
 #include "plugin_registry.hpp"
 #include "testing.hpp"
 
@@ -170,6 +172,31 @@ TEST_CASE("plugins list, show and check describe the built-in plugins") {
   const auto check = bridges_cli("plugins check");
   CHECK(check.code == 0);
   CHECK(contains(check.out, "ok   distances 0.1.0 (4 components)"));
+}
+
+TEST_CASE("plugins list --kind lists one kind; in a terminal the descriptions wrap to its width") {
+  const auto similarities = bridges_cli("plugins list --kind similarity");
+  CHECK(similarities.code == 0);
+  CHECK(contains(similarities.out, "similarity  l1"));
+  CHECK_FALSE(contains(similarities.out, "measure "));
+  CHECK(contains(similarities.out, "5 similarity components in"));
+  const json only = json::parse(bridges_cli("plugins list --kind translator --json").out);
+  for (const auto& plugin : only["plugins"])
+    for (const auto& c : plugin["components"]) CHECK(c["kind"] == "translator");
+  const auto typo = bridges_cli("plugins list --kind similarities");
+  CHECK(typo.code == 1);
+  CHECK(contains(typo.err, "component kind 'similarities' does not exist. Did you mean 'similarity'?"));
+
+  // print_table: the last column wrapped at spaces to the width left, or,
+  // with less than 40 characters left, under its row.
+  const std::vector<std::vector<std::string>> rows{{"a", "one two three four five six seven eight nine ten eleven twelve"}};
+  std::ostringstream wide, narrow, file;
+  cli::print_table(wide, {"K", "TEXT"}, rows, 45);
+  CHECK(wide.str() == "K  TEXT\na  one two three four five six seven eight\n   nine ten eleven twelve\n");
+  cli::print_table(narrow, {"KIND", "TEXT"}, {{std::string(30, 'x'), "one two three four five six seven eight nine"}}, 60);
+  CHECK(narrow.str() == "KIND\n    TEXT\n" + std::string(30, 'x') + "\n    one two three four five six seven eight nine\n");
+  cli::print_table(file, {"K", "TEXT"}, rows);  // not a terminal: one line per row
+  CHECK(file.str() == "K  TEXT\na  " + rows[0][1] + "\n");
 }
 
 TEST_CASE("plugins check and list report a broken manifest and still serve the rest") {
