@@ -143,7 +143,25 @@ std::string unknown_word(const CLI::App& app, int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+
+// A word as a POSIX shell reads it back: bare when it holds only safe
+// characters, else in single quotes.
+std::string shell_word(std::string_view word) {
+  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
+  });
+  if (safe) return std::string(word);
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
 int run_app(CLI::App& app, Context& context, int argc, char** argv) {
+  context.command_line = "bridges";  // the engine runs as libexec/bridges/bridges-engine: name what the user typed
+  for (int i = 1; i < argc; ++i) context.command_line += " " + shell_word(argv[i]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

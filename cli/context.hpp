@@ -30,6 +30,7 @@ struct Context {
   int threads = 0;                       ///< --threads; 0 = every core
   std::vector<std::string> plugin_path;  ///< --plugin-path, searched before the default path
   int exit_code = 0;                     ///< set by a command that found problems (1)
+  std::string command_line;              ///< the words the program was run with, quoted as a shell would need
 
   /// --plugin-path, then the default search path.
   std::vector<std::filesystem::path> search_path() const;

@@ -24,6 +24,7 @@ void run(Context& context, const RunCommandOptions& o) {
   RunOptions options;
   options.out = o.out;
   options.cache = o.cache;
+  options.command = context.command_line;
   if (o.dry_run) {
     std::cout << describe_plan(pipeline, context.registry(), options);
     std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);

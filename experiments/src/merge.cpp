@@ -109,7 +109,7 @@ json merge_runs(const std::vector<MergePart>& parts, const std::string& name) {
             "were made by different builds or data. Run both parts again with one build.",
             part.folder, fact, first.folder, first_difference(first.results.value(fact, json()), part.results.value(fact, json()), "$." + std::string(fact)).path));
     for (const auto& [key, value] : part.results.items()) {
-      if (key == "pipeline" || std::find_if(std::begin(kSharedFacts), std::end(kSharedFacts),
+      if (key == "pipeline" || key == "provenance" || std::find_if(std::begin(kSharedFacts), std::end(kSharedFacts),
                                             [&](const char* f) { return key == f; }) != std::end(kSharedFacts))
         continue;
       if (!is_experiment(key))
@@ -117,7 +117,10 @@ json merge_runs(const std::vector<MergePart>& parts, const std::string& name) {
                                       "another version? Run the part again.",
                                       part.folder, key));
     }
-    merged["parts"].push_back({{"pipeline", part.results.value("pipeline", std::string())}, {"run", part.folder}});
+    // Each part keeps what made it (its build, machine, date, time).
+    merged["parts"].push_back({{"pipeline", part.results.value("pipeline", std::string())},
+                               {"run", part.folder},
+                               {"provenance", part.results.value("provenance", json())}});
   }
   // Experiments in the reports' order, each joined by its kind.
   for (const Experiment* kind : experiment_table()) {

@@ -96,6 +96,54 @@ std::string sweep_section(json sweep) {
   return out;
 }
 
+// A provenance field as text: strings as they are, anything else as JSON,
+// "–" when absent.
+std::string field(json& p, const char* key) {
+  if (!p.is_object() || !p.contains(key) || p[key].is_null()) return "–";
+  return p[key].is_string() ? p[key].get<std::string>() : p[key].dump();
+}
+
+// "0.1.0, commit 0668712a1b2c; OpenBLAS SkylakeX, bridges kernels avx512;
+// 2 threads on Intel(R) Xeon(R) Processor (2 cores); started ...".
+std::string provenance_row(json p) {
+  return fmt::format("| {} (commit {}) | {} | {}; bridges {} | {} threads on {} ({} cores) | {} | {} s | `{}` |",
+                     field(p, "bridges"), field(p, "commit"), field(p, "build"), field(p, "blas"), field(p, "kernels"),
+                     field(p, "threads"), field(p, "cpu"), field(p, "cores"), field(p, "started"), field(p, "seconds"),
+                     field(p, "command"));
+}
+
+// What made the numbers: the run's provenance, or each part's for a merge,
+// and the wall time of the steps that took longest.
+std::string provenance_section(json& r) {
+  std::vector<std::pair<std::string, json>> runs;
+  if (r.contains("provenance") && r["provenance"].is_object()) runs.emplace_back("", r["provenance"]);
+  if (r.contains("parts") && r["parts"].is_array())
+    for (auto& part : r["parts"])
+      if (part.is_object() && part.contains("provenance") && part["provenance"].is_object())
+        runs.emplace_back(part.value("pipeline", std::string("?")), part["provenance"]);
+  if (runs.empty()) return "";
+  const bool parts = !runs.front().first.empty();
+  std::string out = "\n## Provenance\n\nWhat made these numbers (results.json, \"provenance\").\n\n";
+  out += fmt::format("|{} bridges | build | kernels | machine | started (UTC) | wall time | command |\n|{}---|---|---|---|---|---|---|\n",
+                     parts ? " part |" : "", parts ? "---|" : "");
+  for (auto& [name, p] : runs) out += (parts ? fmt::format("| {} ", name) : std::string()) + provenance_row(p) + "\n";
+  // The longest steps of each run (a step ends at its run.log line).
+  for (auto& [name, p] : runs) {
+    if (!p.contains("steps") || !p["steps"].is_array() || p["steps"].empty()) continue;
+    std::vector<std::pair<double, std::string>> steps;
+    for (auto& step : p["steps"])
+      if (step.is_object() && step.contains("seconds") && step["seconds"].is_number())
+        steps.emplace_back(step["seconds"].get<double>(), step.value("step", std::string("?")));
+    std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (steps.size() > 5) steps.resize(5);
+    out += fmt::format("\nLongest steps{}: ", name.empty() ? "" : " of " + name);
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      out += fmt::format("{}{} ({:.1f} s)", i ? "; " : "", steps[i].second, steps[i].first);
+    out += ".\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string markdown_report(const json& results) {
@@ -128,6 +176,7 @@ std::string markdown_report(const json& results) {
   for (const Experiment* kind : experiment_table()) out += kind->markdown(r);
   // Every anchor setting's summary, after the sections of the last setting.
   if (r.contains("sweep")) out += sweep_section(r["sweep"]);
+  out += provenance_section(r);
   return out;
 }
 

@@ -31,6 +31,8 @@ RunContext::RunContext(const Pipeline& pipeline, ComponentSource& source, std::f
 void RunContext::note(const std::string& text) {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string line = fmt::format("[{:7.1f}s] {}", t, text);
+  steps_.push_back({{"step", text}, {"seconds", std::round((t - last_note_) * 10) / 10}});
+  last_note_ = t;
   log_ << line << '\n' << std::flush;
   logfile_ << line << '\n' << std::flush;
 }

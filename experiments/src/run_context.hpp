@@ -118,6 +118,8 @@ class RunContext {
   std::ostream& log_;
   std::ofstream logfile_;
   std::chrono::steady_clock::time_point start_;
+  nlohmann::json steps_ = nlohmann::json::array();  ///< every note(): {"step", "seconds" since the one before}
+  double last_note_ = 0;
   Examples train_full_, train_, test_;
   Tensor train_labels_, test_labels_, anchors_;
   int64_t classes_ = 0;

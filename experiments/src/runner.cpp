@@ -1,10 +1,13 @@
 #include "bridges/experiments/runner.hpp"
 
+#include <ATen/Parallel.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
 #include <fmt/format.h>
 
 #include <chrono>
+#include <ctime>
+#include <thread>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -14,6 +17,9 @@
 #include <optional>
 
 #include "bridges/relative/anchors.hpp"
+#include "bridges/relative/kernels.hpp"
+#include "bridges/build_info.hpp"
+#include "bridges/util/runtime.hpp"
 #include "bridges/dataset.hpp"
 #include "bridges/encoder.hpp"
 #include "bridges/experiments/encoder_cache.hpp"
@@ -45,10 +51,33 @@ bool trains_decoders(const Pipeline& p) {
 
 // The run's orchestration: data, encoders, latents (cached), anchors and
 // relative spaces, then each experiment of the pipeline through its kind.
+// The processor's model name ("Intel(R) Xeon(R) Processor"), or "unknown".
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      std::string model = line.substr(line.find(':') + 1);
+      model.erase(0, model.find_first_not_of(' '));
+      return model;
+    }
+  return "unknown";
+}
+
+// Now, in UTC: "2026-12-06T20:15:03Z".
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
 class Run : public RunContext {
  public:
-  Run(const Pipeline& p, ComponentSource& source, fs::path out, fs::path cache, std::ostream& log)
-      : RunContext(p, source, std::move(out), std::move(cache), log) {}
+  Run(const Pipeline& p, ComponentSource& source, fs::path out, fs::path cache, std::ostream& log, std::string command)
+      : RunContext(p, source, std::move(out), std::move(cache), log), command_(std::move(command)) {}
 
   json execute() {
     const FolderLock lock(out_);  // one run at a time in a run folder
@@ -57,6 +86,7 @@ class Run : public RunContext {
     if (cache_ != out_ / "cache")
       cache_lock.emplace(cache_, "It is a cache another run shares: wait for that run to finish (it may train what "
                                  "this one needs), or give this run a cache of its own (--cache).");
+    started_ = utc_now();
     logfile_.open(out_ / "run.log", std::ios::app);
     write_text_atomically(out_ / "pipeline.json", p_.to_json().dump(2) + "\n");
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));
@@ -89,6 +119,8 @@ class Run : public RunContext {
           entry["results"].erase(shared);  // the same for every entry: kept once, at the top
       results["sweep"] = sweep;
     }
+    note("experiments done");
+    results["provenance"] = provenance();
     write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
     write_text_atomically(out_ / "report.md", markdown_report(results));
     write_text_atomically(out_ / "report.html", html_report(results));
@@ -97,6 +129,26 @@ class Run : public RunContext {
   }
 
  private:
+  // What made the numbers, so that one found in a draft months later can be
+  // traced: the build, the kernels, the machine, when, how it was asked
+  // for, and the wall time of every step (run.log's lines). A rerun from the
+  // caches changes this block only.
+  json provenance() const {
+    return {{"bridges", std::string(version())},
+            {"commit", std::string(build_commit())},
+            {"build", std::string(build_id())},
+            {"blas", blas_kernels()},
+            {"kernels", std::string(kernels::isa())},
+            {"threads", at::get_num_threads()},
+            {"cpu", cpu_model()},
+            {"cores", std::thread::hardware_concurrency()},
+            {"started", started_},
+            {"seconds", std::round(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() * 10) / 10},
+            {"command", command_.empty() ? json(nullptr) : json(command_)},
+            {"cache", cache_.string()},
+            {"steps", steps_}};
+  }
+
   json run_experiments() {
     json results{{"pipeline", p_.name},
                  {"dataset", p_.dataset},
@@ -251,6 +303,7 @@ class Run : public RunContext {
                      anchors_.size(0)));
   }
 
+  std::string command_, started_;
   std::shared_ptr<Dataset> dataset_;
   json anchor_setting_;  // {"count", "strategy", "seed"} of anchors_
   json encoder_results_ = json::object();
@@ -329,7 +382,7 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
 
 json run_pipeline(const Pipeline& pipeline, ComponentSource& source, const RunOptions& options, std::ostream& log) {
   const auto [out, cache] = run_folders(pipeline, options);
-  return Run(pipeline, source, out, cache, log).execute();
+  return Run(pipeline, source, out, cache, log, options.command).execute();
 }
 
 }  // namespace bridges

@@ -47,6 +47,14 @@ Result bridges_cli(const std::string& args, const std::string& env = "") {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// A run's results.json without its "provenance" (date, wall times, the
+// command): what must be the same for the same seeds, as text.
+std::string numbers_of(const fs::path& results) {
+  json j = json::parse(read_text(results));
+  j.erase("provenance");
+  return j.dump(2);
+}
+
 }  // namespace
 
 TEST_CASE("exit codes: 0 for help and success, 2 for usage errors") {
@@ -789,7 +797,19 @@ TEST_CASE("a pipeline run killed at any point resumes to the results of an unint
                        (dir / (folder + ".log")).string());
   };
   REQUIRE(shell(run_into("reference")) == 0);
-  const std::string reference = read_text(dir / "reference" / "results.json");
+  const std::string reference = numbers_of(dir / "reference" / "results.json");
+  // What made the numbers travels with them: build, commit, kernels,
+  // threads, date, the command line and the wall time of each step.
+  const json provenance = json::parse(read_text(dir / "reference" / "results.json"))["provenance"];
+  CHECK(provenance["bridges"] == "0.1.0");
+  CHECK(provenance["commit"].get<std::string>().size() >= 7);
+  CHECK(contains(provenance["build"].get<std::string>(), "torch="));
+  CHECK(provenance["threads"].get<int>() >= 1);
+  CHECK(provenance["started"].get<std::string>().size() == 20);  // 2026-12-06T20:08:48Z
+  CHECK(provenance["command"] == "bridges run " + (dir / "p.json").string() + " --out " + (dir / "reference").string());
+  CHECK(provenance["steps"].size() >= 5);
+  CHECK(provenance["seconds"].get<double>() > 0);
+  CHECK(contains(read_text(dir / "reference" / "report.md"), "## Provenance"));
 
   // Signals land at three points of the run, each found by what it has
   // logged so far: while an encoder trains, once the encoders are cached
@@ -820,7 +840,7 @@ TEST_CASE("a pipeline run killed at any point resumes to the results of an unint
   REQUIRE(shell(run_into("resumed")) == 0);
   CHECK(contains(read_text(dir / "resumed.log"), "encoder mlp-1: loaded from the cache"));
   CHECK(recursive_temporaries(dir / "resumed").empty());
-  CHECK(read_text(dir / "resumed" / "results.json") == reference);
+  CHECK(numbers_of(dir / "resumed" / "results.json") == reference);
 }
 
 TEST_CASE("a study cut into parts over one shared cache merges into the results of the whole, and refuses parts that differ") {
@@ -872,8 +892,12 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   CHECK(joined["pipeline"] == "study");  // the parts' names' common prefix
   REQUIRE(joined["parts"].size() == 3);
   CHECK(joined["parts"][1]["pipeline"] == "study-3-triples");
+  for (const auto& part : joined["parts"]) CHECK(part["provenance"]["steps"].size() > 0);  // each part's own
+  CHECK(contains(read_text(dir / "merged" / "report.md"), "| study-3-triples | 0.1.0 (commit "));
   joined.erase("parts");
-  CHECK(joined == whole);  // every number, in the whole run's order
+  json whole_numbers = whole;
+  whole_numbers.erase("provenance");
+  CHECK(joined == whole_numbers);  // every number, in the whole run's order
   CHECK(contains(read_text(dir / "merged" / "report.md"), "The results of 3 parts, each run into its own folder and merged"));
   CHECK(contains(read_text(dir / "merged" / "run.log"), "== part 3 of 3: "));
   // The merged pipeline.json runs every part in one sitting.
@@ -946,7 +970,7 @@ TEST_CASE("fine-tuning interrupted between pairs resumes from the cached pairs t
                        (dir / (folder + ".log")).string());
   };
   REQUIRE(shell(run_into("reference")) == 0);
-  const std::string reference = read_text(dir / "reference" / "results.json");
+  const std::string reference = numbers_of(dir / "reference" / "results.json");
   // Stopped while the second of the two pairs fine-tunes.
   const int code = shell(run_into("resumed") + " & pid=$!; for i in $(seq 3000); do grep -q \"fine-tune mlp-0 -> mlp-1\" " +
                          (dir / "resumed.log").string() + " 2>/dev/null && break; sleep 0.01; done; kill -INT $pid; wait $pid");
@@ -954,7 +978,7 @@ TEST_CASE("fine-tuning interrupted between pairs resumes from the cached pairs t
   CHECK_FALSE(fs::exists(dir / "resumed" / "results.json"));
   REQUIRE(shell(run_into("resumed")) == 0);
   CHECK(contains(read_text(dir / "resumed.log"), "fine-tune (qkv): 1 of 2 pairs from the cache"));
-  CHECK(read_text(dir / "resumed" / "results.json") == reference);
+  CHECK(numbers_of(dir / "resumed" / "results.json") == reference);
   // A changed fine-tuning option is not served from the cache.
   std::string pipeline = read_text(dir / "p.json");
   pipeline.replace(pipeline.find("\"steps\": 100"), 12, "\"steps\": 101");

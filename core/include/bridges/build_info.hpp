@@ -36,6 +36,11 @@ BRIDGES_API std::string_view version();
 /// The core's BRIDGES_BUILD_ID.
 BRIDGES_API std::string_view build_id();
 
+/// The git commit the library was built from ("0668712a1b2c"), with
+/// "+dirty" when tracked files had changes, or "unknown" (not built from a
+/// git checkout).
+BRIDGES_API std::string_view build_commit();
+
 /// Parses "k=v;k=v" into a map; malformed parts are kept under their text.
 BRIDGES_API std::map<std::string, std::string> parse_build_id(std::string_view id);
 

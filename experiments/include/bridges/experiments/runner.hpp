@@ -1,7 +1,9 @@
 #pragma once
 // Runs a pipeline into a run folder:
 //   <out>/pipeline.json      the resolved pipeline
-//   <out>/results.json       every number (no timings: the same seeds give the same file)
+//   <out>/results.json       every number, and under "provenance" what made them (version,
+//                            commit, LibTorch, kernels, threads, date, command, time per
+//                            step); all but "provenance" is the same for the same seeds
 //   <out>/report.md, report.html
 //   <out>/run.log            what was done, with timings
 //   <cache>/encoders/        trained encoders (fit_cached)
@@ -26,6 +28,7 @@ namespace bridges {
 struct BRIDGES_API RunOptions {
   std::filesystem::path out{};    ///< the run folder; empty: the pipeline's "output"
   std::filesystem::path cache{};  ///< the cache folder; empty: the pipeline's "cache", else <out>/cache
+  std::string command{};          ///< the command line that asked for the run (for its provenance)
 };
 
 /// One stitching run an experiment asks for: a decoder per encoder and
