@@ -35,3 +35,11 @@ install(FILES
   sdk/cmake/BridgesPlugin.cmake
   sdk/cmake/bridges_plugin.map
   DESTINATION ${BRIDGES_CMAKE_DIR})
+
+# The same package from the build tree, with no install: an out-of-tree
+# plugin or host program configured with -Dbridges_DIR=<this build folder>
+# finds the build's libraries and headers (bridgesConfig.cmake above, beside
+# the build-tree targets and the plugin function).
+export(EXPORT bridgesTargets NAMESPACE bridges:: FILE ${PROJECT_BINARY_DIR}/bridgesTargets.cmake)
+configure_file(sdk/cmake/BridgesPlugin.cmake ${PROJECT_BINARY_DIR}/BridgesPlugin.cmake COPYONLY)
+configure_file(sdk/cmake/bridges_plugin.map ${PROJECT_BINARY_DIR}/bridges_plugin.map COPYONLY)

@@ -185,7 +185,9 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
       throw_if_interrupted();
       const std::filesystem::path file = cache_ / "decoders" / (decoder_key(set, aggregator, i, seeds[s]) + ".json");
       json scores = read_cached_decoder(file, m);
+      ++decoders_done_;
       if (scores.is_null()) {
+        const auto started = std::chrono::steady_clock::now();
         RelativeClassifier model(source_.make_from_json<Aggregator>(aggregator), static_cast<int64_t>(set.size()), k,
                                  classes_, p_.decoder_options(seeds[s]));
         const FitReport fit = model.fit(space(encoders_[i], set, true), train_labels_,
@@ -200,6 +202,8 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
         scores["check"] = scores_check(scores);
         std::filesystem::create_directories(file.parent_path());
         write_text_atomically(file, scores.dump() + "\n");
+        ++decoders_trained_;
+        training_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       } else {
         ++cached;
       }
@@ -217,12 +221,36 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
   json out = stitching_result(acc, f1, set, aggregator["type"]);
   if (!epochs.empty()) out["decoder_epochs"] = epochs;
   add_pair_groups(out, acc);
-  note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}", key,
+  note(fmt::format("stitching {}: end to end {:.4f}, stitched {:.4f}, index {:.3f}{}", key,
                    out["summary"]["end_to_end"]["accuracy"]["mean"].get<double>(),
                    out["summary"]["stitched"]["accuracy"]["mean"].get<double>(),
-                   out["summary"]["index"]["mean"].get<double>()));
+                   out["summary"]["index"]["mean"].get<double>(), progress_note()));
   done = out;
   return out;
+}
+
+namespace {
+
+std::string minutes(double seconds) {
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
+}
+
+}  // namespace
+
+std::string RunContext::progress_note() const {
+  if (decoders_planned_ == 0) return "";
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::string out = fmt::format(" [{} of {} decoders, {} so far", decoders_done_, decoders_planned_, minutes(elapsed));
+  // Left: the rest at the pace of the decoders trained so far (those the
+  // cache holds take no time, so this is an upper bound).
+  if (decoders_trained_ > 0 && decoders_done_ < decoders_planned_)
+    out += fmt::format(", at most {} left",
+                       minutes(static_cast<double>(decoders_planned_ - decoders_done_) * training_seconds_ /
+                               static_cast<double>(decoders_trained_)));
+  return out + "]";
 }
 
 RelativeClassifier& RunContext::absolute_decoder(std::size_t i, uint64_t seed) {

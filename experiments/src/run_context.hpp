@@ -120,6 +120,12 @@ class RunContext {
   std::chrono::steady_clock::time_point start_;
   nlohmann::json steps_ = nlohmann::json::array();  ///< every note(): {"step", "seconds" since the one before}
   double last_note_ = 0;
+  // The run's progress over its decoders, for "k of n, ETA" in the log:
+  // decoders_planned_ is set once the plan is known (0: not counted).
+  std::size_t decoders_planned_ = 0, decoders_done_ = 0, decoders_trained_ = 0;
+  double training_seconds_ = 0;
+  /// " [36 of 162 decoders, 12m30s so far, about 40m left]", or "" before the plan is known.
+  std::string progress_note() const;
   Examples train_full_, train_, test_;
   Tensor train_labels_, test_labels_, anchors_;
   int64_t classes_ = 0;

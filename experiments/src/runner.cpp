@@ -101,6 +101,11 @@ class Run : public RunContext {
       return v.is_array() ? std::vector<json>(v.begin(), v.end()) : std::vector<json>{v};
     };
     const bool sweeping = p_.anchors["count"].is_array() || p_.anchors["strategy"].is_array() || p_.anchors["seed"].is_array();
+    // The plan, for "k of n decoders" and the time left in the log.
+    std::set<std::string> planned;
+    for (const auto& run : planned_stitching(p_)) planned.insert(join(run.projections, "+") + "|" + run.aggregator.dump());
+    decoders_planned_ = planned.size() * encoders_.size() * decoder_seeds().size() * values("strategy").size() *
+                        values("count").size() * values("seed").size();
     json results, sweep = json::array();
     for (const json& strategy : values("strategy"))
       for (const json& count : values("count"))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs bridges into a fresh prefix and uses it as third parties do:
+# Installs bridges into a fresh prefix and uses it as third parties do (and
+# the build tree as a package, with no install):
 # builds examples/custom-similarity and examples/custom-measure against the
 # installed SDK (out of tree, no rebuild of bridges) and uses the plugins through the *installed* bridges
 # program; builds and runs examples/host-app, a program embedding the library.
@@ -58,6 +59,18 @@ BRIDGES_PLUGIN_PATH="$work/dcor/lib/bridges/plugins" "$bridges" invariances -m d
 expect '"agrees": true' "$work/dcor.json"
 BRIDGES_PLUGIN_PATH="$work/dcor/lib/bridges/plugins" "$bridges" plugins show dcor > "$work/dcor-show.txt"
 expect "measure/dcor" "$work/dcor-show.txt"
+
+# The build tree is a package too: the same plugin built against it, with
+# no install, is used by the build tree's own program.
+cmake -S "$source_dir/examples/custom-similarity" -B "$work/angular-build-tree" "${example_flags[@]}" \
+  -DCMAKE_PREFIX_PATH= -Dbridges_DIR="$build_dir" > "$work/build-tree.txt" 2>&1 ||
+  { cat "$work/build-tree.txt" >&2; fail "configuring against the build tree failed"; }
+cmake --build "$work/angular-build-tree" > "$work/build-tree.txt" 2>&1 ||
+  { cat "$work/build-tree.txt" >&2; fail "building against the build tree failed"; }
+grep -q "$build_dir" "$work/angular-build-tree/CMakeCache.txt" || fail "the example did not use the build tree's package"
+BRIDGES_PLUGIN_PATH="$work/angular-build-tree/lib/bridges/plugins" "$build_dir/bin/bridges" plugins check \
+  > "$work/build-tree-check.txt" || { cat "$work/build-tree-check.txt" >&2; fail "plugins check (build tree) failed"; }
+expect "ok   angular 1.0.0 (1 component)" "$work/build-tree-check.txt"
 
 # Installing the plugin into the prefix makes it available with no search path.
 cmake --install "$work/angular" --prefix "$work/prefix" >/dev/null

@@ -30,7 +30,10 @@ std::string metrics_text(const Progress::Metrics& metrics) {
 }  // namespace
 
 Progress::Progress(std::string label, int64_t total, std::string unit, std::ostream* out)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), out_(out ? out : &std::cerr) {
+    : Progress(std::move(label), total, std::move(unit), out, Pace{}) {}
+
+Progress::Progress(std::string label, int64_t total, std::string unit, std::ostream* out, Pace pace)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), out_(out ? out : &std::cerr), pace_(pace) {
   const char* quiet = std::getenv("BRIDGES_QUIET");
   quiet_ = quiet && *quiet && std::string(quiet) != "0";
   interactive_ = out == nullptr && ::isatty(STDERR_FILENO) == 1;
@@ -71,12 +74,7 @@ void Progress::update(int64_t done, const Metrics& metrics) {
     *out_ << '\r' << line(done, metrics, false) << "\033[K" << std::flush;
     return;
   }
-  const int64_t quarter = total_ > 0 ? done * 4 / total_ : 0;
-  if (quarter > last_quarter_ && done < total_) {
-    last_quarter_ = quarter;
-    last_ = now;
-    *out_ << line(done, metrics, false) << '\n' << std::flush;
-  } else if (now - last_ > std::chrono::seconds(30)) {
+  if (now - last_ >= pace_.heartbeat && done < total_) {
     last_ = now;
     *out_ << line(done, metrics, false) << '\n' << std::flush;
   }
@@ -85,6 +83,7 @@ void Progress::update(int64_t done, const Metrics& metrics) {
 void Progress::finish(const Metrics& metrics, int64_t done) {
   if (quiet_ || finished_) return;
   finished_ = true;
+  if (!interactive_ && std::chrono::steady_clock::now() - start_ < pace_.logged_from) return;
   *out_ << (interactive_ ? "\r" : "") << line(done >= 0 ? done : total_, metrics, true) << (interactive_ ? "\033[K\n" : "\n") << std::flush;
 }
 
