@@ -1,5 +1,5 @@
 // bridges: the command-line front end. It links no LibTorch, so it answers
-// --help, --version and `plugins list/show` in milliseconds (LibTorch's own
+// --help, --version and `plugins list/show/new` in milliseconds (LibTorch's own
 // initialisation takes 0.5 s before main() runs); every other command, and
 // `plugins check`, is handed whole to the engine
 // (<prefix>/libexec/bridges/bridges-engine), which replaces this process.

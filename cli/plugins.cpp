@@ -3,12 +3,14 @@
 // check loads every plugin and is the engine's (check_plugins, cli.hpp).
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "bridges/error.hpp"
 #include "bridges/util/messages.hpp"
 #include "context.hpp"
+#include "plugin_skeleton.hpp"
 
 namespace bridges::cli {
 
@@ -190,6 +192,26 @@ void add_plugins_command(CLI::App& app, Context& context, std::function<void()> 
   show_cmd->add_option("NAME", *show_name, "plugin (distances), component (cosine) or kind/name")->required();
   show_cmd->add_flag("--json", *show_json, "Print JSON");
   show_cmd->callback([&context, show_name, show_json] { show(context, *show_name, *show_json); });
+
+  auto* new_cmd = plugins->add_subcommand(
+      "new", "Write a plugin that builds and passes its own test: source, manifest, CMakeLists, test, README");
+  auto new_kind = std::make_shared<std::string>();
+  auto new_name = std::make_shared<std::string>();
+  auto new_out = std::make_shared<std::string>();
+  new_cmd->add_option("KIND", *new_kind, "similarity, aggregator, encoder or dataset")->required();
+  new_cmd->add_option("NAME", *new_name, "the plugin's and the component's name (lower case, digits, _)")->required();
+  new_cmd->add_option("--out,-o", *new_out, "the folder to write (default: ./NAME; must be absent or empty)");
+  new_cmd->footer("Example:\n  bridges plugins new similarity my_rbf\n  cmake -S my_rbf -B my_rbf/build -Dbridges_DIR=<bridges build folder>");
+  new_cmd->callback([new_kind, new_name, new_out] {
+    const std::filesystem::path folder(new_out->empty() ? *new_name : *new_out);
+    for (const auto& file : write_plugin_skeleton(*new_kind, *new_name, folder)) std::cout << "wrote " << file.string() << '\n';
+    std::cout << fmt::format("\nNext: build it and run its test, then point bridges at it:\n"
+                             "  cmake -S {0} -B {0}/build -Dbridges_DIR=<bridges build folder>   (or "
+                             "-DCMAKE_PREFIX_PATH=<bridges install>)\n"
+                             "  cmake --build {0}/build && ctest --test-dir {0}/build\n"
+                             "  BRIDGES_PLUGIN_PATH={0}/build/lib/bridges/plugins bridges plugins show {1}\n",
+                             folder.string(), *new_name);
+  });
 
   auto* check_cmd = plugins->add_subcommand(
       "check", "Load every plugin, make every component and report each problem (exit 1 if any)");

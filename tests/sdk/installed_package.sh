@@ -72,6 +72,29 @@ BRIDGES_PLUGIN_PATH="$work/angular-build-tree/lib/bridges/plugins" "$build_dir/b
   > "$work/build-tree-check.txt" || { cat "$work/build-tree-check.txt" >&2; fail "plugins check (build tree) failed"; }
 expect "ok   angular 1.0.0 (1 component)" "$work/build-tree-check.txt"
 
+# `bridges plugins new KIND NAME`: each kind's skeleton builds against the
+# build tree, passes its own test and loads in bridges as written.
+for kind in similarity aggregator encoder dataset; do
+  (cd "$work" && "$build_dir/bin/bridges" plugins new "$kind" "new_$kind" > "$work/new-$kind.txt") ||
+    { cat "$work/new-$kind.txt" >&2; fail "plugins new $kind failed"; }
+  expect "wrote new_$kind/new_$kind.plugin.json" "$work/new-$kind.txt"
+  cmake -S "$work/new_$kind" -B "$work/new_$kind/build" "${example_flags[@]}" -DCMAKE_PREFIX_PATH= \
+    -Dbridges_DIR="$build_dir" > "$work/new-$kind-build.txt" 2>&1 &&
+    cmake --build "$work/new_$kind/build" >> "$work/new-$kind-build.txt" 2>&1 ||
+    { cat "$work/new-$kind-build.txt" >&2; fail "the $kind skeleton does not build"; }
+  ctest --test-dir "$work/new_$kind/build" --output-on-failure > "$work/new-$kind-test.txt" 2>&1 ||
+    { cat "$work/new-$kind-test.txt" >&2; fail "the $kind skeleton's own test fails"; }
+  BRIDGES_PLUGIN_PATH="$work/new_$kind/build/lib/bridges/plugins" "$build_dir/bin/bridges" plugins check \
+    > "$work/new-$kind-check.txt" || { cat "$work/new-$kind-check.txt" >&2; fail "plugins check of the $kind skeleton"; }
+  expect "ok   new_$kind 0.1.0 (1 component)" "$work/new-$kind-check.txt"
+done
+BRIDGES_PLUGIN_PATH="$work/new_similarity/build/lib/bridges/plugins" "$build_dir/bin/bridges" invariances \
+  -s new_similarity > "$work/new-invariances.txt" || { cat "$work/new-invariances.txt" >&2; fail "the skeleton's invariances"; }
+expect "Every measurement agrees with the declarations." "$work/new-invariances.txt"
+(cd "$work" && "$build_dir/bin/bridges" plugins new similarity new_similarity > "$work/again.txt" 2>&1) &&
+  fail "plugins new wrote over a folder in use"
+expect "exists and is not empty; nothing was written" "$work/again.txt"
+
 # Installing the plugin into the prefix makes it available with no search path.
 cmake --install "$work/angular" --prefix "$work/prefix" >/dev/null
 unset BRIDGES_PLUGIN_PATH
