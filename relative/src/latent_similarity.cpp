@@ -496,8 +496,10 @@ Tensor unit_rows(const Tensor& t) {
 // the kNN measures' cost). `error` bounds |fast_i . fast_j - exact_i .
 // exact_j| for every pair and any summation order: Higham's gamma_d for a
 // d-term dot product of vectors of norm <= 1, plus the rounding of the
-// rows to float32 (2u), with 1% to spare; `exact_error` bounds a float64
-// product's error the same way.
+// rows to float32 (2u), with 1% to spare (which also covers the exact
+// values' own rounding, ~d 2^-53). `exact_error` bounds how far a float64
+// product may be from the exact values: both are within gamma_d(2^-53) of
+// the true dot product, so twice that.
 struct UnitRows {
   Tensor exact, fast;
   double error = 0, exact_error = 0;
@@ -514,7 +516,7 @@ UnitRows unit_rows_twice(const Tensor& t) {
   u.fast = u.exact.to(at::kFloat);
   const double d = static_cast<double>(t.size(1));
   u.error = dot_error(d, std::ldexp(1.0, -24)) + 1e-30;       // 1e-30: subnormal products
-  u.exact_error = dot_error(d, std::ldexp(1.0, -53)) + 1e-300;
+  u.exact_error = 2 * dot_error(d, std::ldexp(1.0, -53)) + 1e-300;
   return u;
 }
 
