@@ -98,6 +98,12 @@ void run(Context& context, const ProjectOptions& o) {
     std::cout << fmt::format("wrote {} {} {} ({})\n", files[i].string(), dtype_name(x.dtype()), shape,
                              stacked ? fmt::format("{}", fmt::join(names, ", ")) : names[i]);
   }
+  for (std::size_t i = 0; i < report.flat_rows.size(); ++i)
+    if (report.flat_rows[i] > 0)
+      std::cerr << fmt::format("warning: {}: {} of {} rows are the same at every anchor (a zero vector under cosine, "
+                               "or distances that underflowed): those samples carry no information in this "
+                               "subspace.\n",
+                               similarities[i]->type(), report.flat_rows[i], report.rows);
   std::cout << fmt::format("projected {} rows in {} chunks of {} in {:.2f} s ({:.0f} rows/s), then {:.2f} s "
                            "waiting for the disk\n",
                            report.rows, report.chunks, report.chunk_rows, report.project_seconds,

@@ -302,6 +302,12 @@ class Run : public RunContext {
         const RelativeProjector projector(e.anchors, {similarity}, norm);
         const auto oriented = [&](Tensor r) { return pr.negated ? r.neg_() : r; };
         e.rel[pr.name] = {oriented(projector.project(e.train)[0]), oriented(projector.project(e.test)[0])};
+        const auto& [train, test] = e.rel[pr.name];
+        if (const int64_t flat = flat_rows(train) + flat_rows(test); flat > 0)
+          note(fmt::format("warning: encoder {}, projection {}: {} of {} relative rows are the same at every anchor "
+                           "(a zero latent under cosine, or distances that underflowed): those samples carry no "
+                           "information in this subspace",
+                           e.name, pr.name, flat, train.size(0) + test.size(0)));
       }
     }
     note(fmt::format("relative spaces: {} projections x {} encoders x {} anchors", p_.projections.size(), encoders_.size(),

@@ -60,4 +60,10 @@ std::vector<Tensor> RelativeProjector::project(const Tensor& x) const {
   return out;
 }
 
+int64_t flat_rows(const Tensor& relative) {
+  if (!relative.defined() || relative.dim() != 2 || relative.size(1) < 2 || relative.size(0) == 0) return 0;
+  const auto [low, high] = relative.aminmax(1);
+  return low.eq(high).sum().item<int64_t>();
+}
+
 }  // namespace bridges

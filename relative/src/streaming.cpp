@@ -97,6 +97,8 @@ StreamingReport project_npy(const RelativeProjector& projector, const fs::path& 
     const Tensor chunk = reading.next(report.read_wait_seconds);
     require_finite(chunk, input.string(), kFixNonFiniteLatents, begin);
     std::vector<Tensor> spaces = projector.project(chunk.to(dtype));
+    report.flat_rows.resize(spaces.size(), 0);
+    for (std::size_t i = 0; i < spaces.size(); ++i) report.flat_rows[i] += flat_rows(spaces[i]);
     if (stacked) spaces = {at::stack(spaces, 1)};
     writing.push(std::move(spaces), report.write_wait_seconds);
     ++report.chunks;

@@ -350,6 +350,20 @@ TEST_CASE("project writes one relative representation per similarity, or one sta
 
   CHECK(bridges_cli(R"(project -s '{"type": "linf", "p": 4}' -a )" + (dir / "idx.npy").string() + io).code == 0);
   CHECK(testing::max_abs_diff(read_npy(dir / "r.npy"), kernels::pnorm(x, anchors, 4)) < 1e-5);
+  CHECK_FALSE(contains(two.err, "warning"));
+
+  // Two zero latents: under cosine their rows are 0 at every anchor (no
+  // information), and the command says so; L1 is not flat there.
+  Tensor zeros = x.clone();
+  zeros.narrow(0, 10, 2).zero_();
+  write_npy(dir / "zeros.npy", zeros);
+  const auto flat = bridges_cli("project -s cosine,l1 --chunk-rows 7 -a " + (dir / "anchors.npy").string() + " -i " +
+                                (dir / "zeros.npy").string() + " -o " + (dir / "z.npy").string());
+  CHECK(flat.code == 0);
+  CHECK(contains(flat.err, "warning: cosine: 2 of 20 rows are the same at every anchor"));
+  CHECK_FALSE(contains(flat.err, "warning: l1"));
+  CHECK(flat_rows(read_npy(dir / "z.cosine.npy")) == 2);
+  CHECK(flat_rows(at::ones({3, 1})) == 0);  // one anchor: nothing to compare
 }
 
 TEST_CASE("project explains bad inputs and writes nothing") {

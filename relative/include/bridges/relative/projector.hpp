@@ -52,4 +52,10 @@ class BRIDGES_API RelativeProjector {
   SubspaceNorm norm_;
 };
 
+/// How many rows of a relative space [n, k] are constant (every entry the
+/// same: the sample is equally similar to every anchor, as a zero vector is
+/// under cosine, or its distances underflowed). Such a row carries no
+/// information in that subspace; callers warn about it. 0 when k < 2.
+BRIDGES_API int64_t flat_rows(const Tensor& relative);
+
 }  // namespace bridges

@@ -26,6 +26,7 @@ struct StreamingReport {
   double sync_seconds = 0;        ///< then waiting for the data to reach the disk
   double read_wait_seconds = 0;   ///< of project_seconds, projecting waited for input rows (bound by the disk)
   double write_wait_seconds = 0;  ///< of project_seconds, projecting waited for the writer (bound by the disk)
+  std::vector<int64_t> flat_rows;  ///< per similarity: rows equal at every anchor (flat_rows())
 };
 
 /// Projects every row of `input` (.npy [n, d], float32 or float64; converted
