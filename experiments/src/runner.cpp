@@ -272,6 +272,15 @@ class Run : public RunContext {
       e.test = latents(e, e.key, test_, "test");
       encoder_results_[e.name]["dim"] = e.train.size(1);
     }
+    // Readable copies of what `bridges compare` reads, in the run folder
+    // (the cache's names are hashes): each encoder's test latents, row i
+    // the same sample for every encoder, with the samples' labels and rows
+    // in the data set's test split.
+    const fs::path folder = out_ / "latents";
+    fs::create_directories(folder);
+    for (const auto& e : encoders_) write_npy(folder / (e.name + "-test.npy"), e.test);
+    write_npy(folder / "labels-test.npy", test_labels_);
+    write_npy(folder / "indices-test.npy", test_.indices);
   }
 
   // The anchors: samples of the training split, the same for every encoder.

@@ -342,6 +342,13 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   for (const auto& problem : layout.problems) FAIL_CHECK(problem);
   CHECK(read_text(dir / "report.md").find("| cosine · sum |") != std::string::npos);
   CHECK(json::parse(read_text(dir / "pipeline.json")) == p.to_json());
+  // The test latents under readable names, row i the same sample everywhere.
+  const Tensor z0 = read_npy(dir / "latents" / "mlp-0-test.npy"), z1 = read_npy(dir / "latents" / "mlp-1-test.npy");
+  const Tensor labels = read_npy(dir / "latents" / "labels-test.npy");
+  CHECK(z0.size(0) == first["samples"]["test"].get<int64_t>());
+  CHECK(z1.sizes() == z0.sizes());
+  CHECK(labels.size(0) == z0.size(0));
+  CHECK(read_npy(dir / "latents" / "indices-test.npy").size(0) == z0.size(0));
 
   std::ostringstream again;
   const json second = run_pipeline(p, stitching::registry(), {dir.path()}, again);

@@ -6,6 +6,8 @@
 //                            step); all but "provenance" is the same for the same seeds
 //   <out>/report.md, report.html
 //   <out>/run.log            what was done, with timings
+//   <out>/latents/           each encoder's test latents (<encoder>-test.npy), with
+//                            labels-test.npy and indices-test.npy: `bridges compare` input
 //   <cache>/encoders/        trained encoders (fit_cached)
 //   <cache>/latents/         the encoders' latents of the samples used
 //   <cache>/decoders/        each trained decoder's scores
