@@ -1,5 +1,7 @@
 #include "run_context.hpp"
 
+#include "bridges/util/progress.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -229,26 +231,15 @@ json RunContext::stitch(const Names& set, const json& aggregator) {
   return out;
 }
 
-namespace {
-
-std::string minutes(double seconds) {
-  const auto s = static_cast<int64_t>(seconds + 0.5);
-  if (s < 60) return fmt::format("{}s", s);
-  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
-}
-
-}  // namespace
-
 std::string RunContext::progress_note() const {
   if (decoders_planned_ == 0) return "";
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::string out = fmt::format(" [{} of {} decoders, {} so far", decoders_done_, decoders_planned_, minutes(elapsed));
+  std::string out = fmt::format(" [{} of {} decoders, {} so far", decoders_done_, decoders_planned_, format_duration(elapsed));
   // Left: the rest at the pace of the decoders trained so far (those the
   // cache holds take no time, so this is an upper bound).
   if (decoders_trained_ > 0 && decoders_done_ < decoders_planned_)
     out += fmt::format(", at most {} left",
-                       minutes(static_cast<double>(decoders_planned_ - decoders_done_) * training_seconds_ /
+                       format_duration(static_cast<double>(decoders_planned_ - decoders_done_) * training_seconds_ /
                                static_cast<double>(decoders_trained_)));
   return out + "]";
 }

@@ -12,14 +12,14 @@
 
 namespace bridges {
 
-namespace {
-
-std::string duration(double seconds) {
+std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
   if (s < 60) return fmt::format("{}s", s);
   if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
   return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
 }
+
+namespace {
 
 std::string metrics_text(const Progress::Metrics& metrics) {
   std::string out;
@@ -58,9 +58,9 @@ std::string Progress::line(int64_t done, const Metrics& metrics, bool final) con
   text += metrics_text(metrics);
   text += fmt::format("  {:.0f} {}/s", rate, unit_);
   if (final)
-    text += fmt::format("  in {}", duration(elapsed));
+    text += fmt::format("  in {}", format_duration(elapsed));
   else if (rate > 0 && done < total_)
-    text += fmt::format("  ETA {}", duration(static_cast<double>(total_ - done) / rate));
+    text += fmt::format("  ETA {}", format_duration(static_cast<double>(total_ - done) / rate));
   return text;
 }
 

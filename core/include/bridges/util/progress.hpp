@@ -15,6 +15,9 @@
 
 namespace bridges {
 
+/// A duration for people: "42s", "3m05s", "2h10m".
+BRIDGES_API std::string format_duration(double seconds);
+
 /// Example:
 ///   bridges::Progress progress("cnn epoch 1/2", 60000, "img");
 ///   for (...) progress.update(done, {{"loss", loss}});
