@@ -2,8 +2,10 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <map>
 
 #include "bridges/error.hpp"
+#include "bridges/util/messages.hpp"
 #include "bridges/relative/invariance_check.hpp"
 #include "cli.hpp"
 
@@ -26,6 +28,7 @@ struct InvarianceOptions {
 std::string cell(const InvarianceReport& report, const InvarianceMeasurement& m) {
   if (!m.measurable) return m.declared ? "declared" : "-";
   std::string text = m.invariant ? "yes" : "no";
+  if (m.approximate) text += " ~";
   if (report.disagrees(m)) return text + " !";
   if (m.invariant && !m.declared) return text + " +";
   return text;
@@ -64,25 +67,61 @@ void run(Context& context, const InvarianceOptions& o) {
       failures.push_back(fmt::format("{}: {}", name, e.what()));
     }
   };
+  // Each report's spec, to name rows by their full spec when two share a type.
+  std::vector<json> similarity_specs, translator_specs, measure_specs;
   for (const auto& name : names)
     measure(name, [&] {
-      reports.push_back(measure_invariances(*make_similarity(context, name), check));
-      reports.back().similarity = name;  // rows named as given: two specs of one type stay apart
+      const auto similarity = make_similarity(context, name);
+      const auto& declared = context.registry().info(ComponentKind::similarity, similarity->type()).invariances;
+      reports.push_back(measure_invariances(*similarity, declared, check));
+      similarity_specs.push_back(similarity->to_json());
     });
   for (const auto& name : translator_names)
     measure(name, [&] {
       const auto translator = make_component<Translator>(context, name, "--translator");
       const InvarianceSet declared = context.registry().info(ComponentKind::translator, translator->type()).represents;
       translations.push_back(measure_translations(*translator, declared, check));
-      translations.back().similarity = name;
+      translator_specs.push_back(translator->to_json());
     });
   for (const auto& name : measure_names)
     measure(name, [&] {
       const auto m = make_component<Measure>(context, name, "--measure");
-      const InvarianceSet declared = context.registry().info(ComponentKind::measure, m->type()).invariances;
+      const auto& declared = context.registry().info(ComponentKind::measure, m->type()).invariances;
       measure_reports.push_back(measure_invariances(*m, declared, check));
-      measure_reports.back().similarity = name;
+      measure_specs.push_back(m->to_json());
     });
+  // Rows are named by type, followed by the options that differ from their
+  // defaults ("rbf {"sigma":5.0}"); two specs of one type that still read
+  // alike get their full spec.
+  const auto label = [&](ComponentKind kind, const json& spec) {
+    const std::string type = spec.value("type", "");
+    json options = spec;
+    options.erase("type");
+    json defaults;
+    try {
+      defaults = context.registry().info(kind, type).options.apply(json::object(), type);
+    } catch (const Error&) {
+      defaults = json::object();  // a required option: every option is shown
+    }
+    json differing = json::object();
+    for (const auto& [key, value] : options.items())
+      if (!defaults.contains(key) || defaults[key] != value) differing[key] = value;
+    return differing.empty() ? type : type + " " + differing.dump();
+  };
+  for (auto [group, group_specs, kind] :
+       {std::tuple{&reports, &similarity_specs, ComponentKind::similarity},
+        std::tuple{&translations, &translator_specs, ComponentKind::translator},
+        std::tuple{&measure_reports, &measure_specs, ComponentKind::measure}}) {
+    std::map<std::string, int> uses;
+    for (const auto& spec : *group_specs) ++uses[label(kind, spec)];
+    for (std::size_t i = 0; i < group->size(); ++i) {
+      const json& spec = (*group_specs)[i];
+      const std::string name = label(kind, spec);
+      json options = spec;
+      options.erase("type");
+      (*group)[i].similarity = uses[name] > 1 ? spec.value("type", "") + " " + options.dump() : name;
+    }
+  }
   for (const auto& failure : failures) std::cerr << "error: " << failure << '\n';
 
   bool agree = failures.empty();
@@ -102,6 +141,8 @@ void run(Context& context, const InvarianceOptions& o) {
                                                       {"measurable", m.measurable},
                                                       {"invariant", m.measurable ? json(m.invariant) : json(nullptr)},
                                                       {"deviation", m.measurable ? json(m.deviation) : json(nullptr)},
+                                                      {"tolerance", m.tolerance},
+                                                      {"approximate", m.approximate},
                                                       {"disagrees", r.disagrees(m)}};
       if (translator)
         out.push_back({{"translator", r.similarity}, {"agrees", r.agrees()}, {"represents", rows}});
@@ -136,7 +177,20 @@ void run(Context& context, const InvarianceOptions& o) {
                              "each transformation is applied to latents and anchors together.\n\n",
                              o.normalize, o.tolerance);
     table(reports, "SIMILARITY");
-    std::cout << "\nyes/no: measured.  !: disagrees with the declaration.  +: added by the normalisation.\n";
+    std::cout << "\nyes/no: measured.  !: disagrees with the declaration.  +: added by the normalisation.  ~: declared "
+                 "approximate.\n";
+    // Each test's tolerance, so that a "yes" says how close it is.
+    std::vector<std::string> approximate;
+    for (const auto& r : reports)
+      for (const auto& m : r.rows)
+        if (m.approximate) approximate.push_back(fmt::format("{} {} {:g}", r.similarity, to_string(m.invariance), m.tolerance));
+    std::cout << fmt::format("Tolerances (the largest max |r(Tx, Ta) - r(x, a)| / max |r(x, a)| counted as invariant):\n"
+                             "  {:g} for each map on {} random latents and {} anchors (d = {}, float64)\n"
+                             "  {:g} for manifold_isometry: a sheet of {} points against the same sheet rolled into a "
+                             "Swiss roll\n  (a similarity follows the manifold only through its samples){}\n",
+                             o.tolerance, check.samples, check.anchors, check.dim, check.manifold_tolerance,
+                             check.manifold_samples,
+                             approximate.empty() ? "" : "\n  declared approximate: " + join(approximate));
   }
   if (!translations.empty()) {
     std::cout << fmt::format("{}Transformations each translator recovers (tolerance {:g}): fitted on {} random anchors "

@@ -39,7 +39,7 @@ const std::map<std::string, Template>& templates() {
     })",
         R"(// @NAME@: a similarity of each sample to each anchor, [n, d] x [k, d] -> [n, k].
 // TODO: replace the scaled dot product by your function, and keep the
-// manifest's "invariances" true: `bridges invariances -s @NAME@` checks them.
+// manifest's "invariances" true: `bridges invariances -s @NAME@` measures them.
 @INCLUDE_SDK@
 
 namespace {
@@ -54,9 +54,9 @@ class @CLASS@ final : public bridges::sdk::WithOptions<bridges::Similarity, @CLA
  public:
   using WithOptions::WithOptions;
   std::string type() const override { return "@NAME@"; }
-  bridges::InvarianceSet invariances() const override {
-    return {bridges::Invariance::orthogonal, bridges::Invariance::permutation};
-  }
+  // Invariances are declared in @NAME@.plugin.json only; one may depend on
+  // an option ({"invariance": ..., "when": {"scale": 1.0}}) or be
+  // approximate ({"invariance": ..., "tolerance": 1e-3}): docs/plugins.md.
 
  protected:
   // x [n, d], anchors [k, d] (checked: 2-D, finite, one dtype) -> [n, k].

@@ -29,7 +29,7 @@ json names(const InvarianceSet& set) {
 // The INVARIANCES column: what a similarity is invariant to, or what a
 // translator recovers ("represents ...").
 std::string transformations(const ComponentInfo& c) {
-  if (c.kind == ComponentKind::similarity || c.kind == ComponentKind::measure) return to_string(c.invariances);
+  if (c.kind == ComponentKind::similarity || c.kind == ComponentKind::measure) return c.invariances.describe();
   if (c.kind == ComponentKind::translator) return "represents " + to_string(c.represents);
   return "";
 }
@@ -38,12 +38,12 @@ json component_json(const ComponentInfo& c) {
   json out = {{"kind", to_string(c.kind)}, {"name", c.name},       {"plugin", c.provider},
               {"description", c.description}, {"options", c.options.spec()}};
   if (c.kind == ComponentKind::similarity) {
-    out["invariances"] = names(c.invariances);
+    out["invariances"] = c.invariances.to_json();
     out["direction"] = c.direction.empty() ? json(nullptr) : json(c.direction);
   }
   if (c.kind == ComponentKind::translator) out["represents"] = names(c.represents);
   if (c.kind == ComponentKind::measure) {
-    out["invariances"] = names(c.invariances);
+    out["invariances"] = c.invariances.to_json();
     out["same_width"] = c.same_width;
     out["direction"] = c.direction.empty() ? "similarity" : c.direction;
   }
@@ -99,7 +99,7 @@ void show_component(const ComponentInfo& c, const PluginManifest& m) {
   std::cout << fmt::format("{}\n  {}\n  plugin: {} {} ({})\n", c.qualified_name(), c.description, m.plugin, m.version,
                            m.file.string());
   if (c.kind == ComponentKind::similarity) {
-    std::cout << fmt::format("  invariances: {}\n", c.invariances.empty() ? "none" : to_string(c.invariances));
+    std::cout << fmt::format("  invariances: {}\n", c.invariances.describe());
     std::cout << fmt::format("  direction: {}\n", c.direction == "similarity" ? "similarity (a larger value is closer)"
                                                    : c.direction == "distance" ? "distance (a larger value is farther)"
                                                                                : "not declared");
@@ -108,7 +108,7 @@ void show_component(const ComponentInfo& c, const PluginManifest& m) {
     std::cout << fmt::format("  represents: {} (recovered exactly from paired anchors)\n",
                              c.represents.empty() ? "none" : to_string(c.represents));
   if (c.kind == ComponentKind::measure) {
-    std::cout << fmt::format("  invariances: {} (of either space)\n", c.invariances.empty() ? "none" : to_string(c.invariances));
+    std::cout << fmt::format("  invariances: {} (of either space)\n", c.invariances.describe());
     std::cout << fmt::format("  direction: {}\n", c.direction == "distance" ? "distance (smaller is more similar)"
                                                                              : "similarity (larger is more similar)");
     if (c.same_width) std::cout << "  pairs entry (i, c) of one space with entry (i, c) of the other: needs the same width\n";

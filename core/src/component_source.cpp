@@ -40,21 +40,25 @@ void ComponentSource::throw_wrong_type(ComponentKind kind, std::string_view name
                                 to_string(kind), name, to_string(kind)));
 }
 
-void InProcessSource::add(ComponentKind kind, std::string name, Factory factory, const json& options_spec,
-                          std::string description, std::string direction) {
+void InProcessSource::add(ComponentKind kind, std::string name, Factory factory, const Declaration& declaration) {
   ComponentInfo info;
   info.kind = kind;
   info.name = std::move(name);
-  info.description = std::move(description);
+  info.description = declaration.description;
   info.provider = "in-process";
-  if (!direction.empty() && kind != ComponentKind::similarity && kind != ComponentKind::measure)
+  const std::string& direction = declaration.direction;
+  const bool relational = kind == ComponentKind::similarity || kind == ComponentKind::measure;
+  if (!direction.empty() && !relational)
     throw ConfigError(fmt::format("{}: only similarities and measures declare a direction.", info.qualified_name()));
   if (!direction.empty() && direction != "similarity" && direction != "distance")
     throw ConfigError(fmt::format("{}: direction \"{}\" is not \"similarity\" (a larger value is closer) or \"distance\" "
                                   "(a larger value is farther).",
                                   info.qualified_name(), direction));
-  info.direction = std::move(direction);
-  info.options = OptionSchema::parse(options_spec, info.qualified_name());
+  info.direction = direction;
+  info.options = OptionSchema::parse(declaration.options, info.qualified_name());
+  if (!relational && !declaration.invariances.empty())
+    throw ConfigError(fmt::format("{}: only similarities and measures declare invariances.", info.qualified_name()));
+  info.invariances = InvarianceDeclaration::parse(declaration.invariances, info.options, info.qualified_name());
   const std::string key = info.qualified_name();
   if (entries_.count(key) != 0)
     throw ConfigError(fmt::format("{} is registered twice; each name may be added once.", key));

@@ -14,6 +14,8 @@
 
 namespace bridges {
 
+std::shared_ptr<const Similarity> Similarity::prepare(const Tensor&) const { return nullptr; }
+
 Tensor Similarity::project(const Tensor& x, const Tensor& anchors) const {
   const auto where = [&] { return fmt::format("similarity/{}", type()); };
   if (!x.defined() || x.dim() != 2)
@@ -36,7 +38,8 @@ Tensor Similarity::project(const Tensor& x, const Tensor& anchors) const {
       "a missing value in the file) and fix or drop those rows.";
   require_finite(x, where() + ": x", fix);
   require_finite(anchors, where() + ": anchors", fix);
-  Tensor r = compute(x, anchors);
+  const std::shared_ptr<const Similarity> prepared = prepare(anchors);
+  Tensor r = (prepared ? *prepared : *this).compute(x, anchors);
   if (!r.defined() || r.dim() != 2 || r.size(0) != x.size(0) || r.size(1) != anchors.size(0) ||
       r.scalar_type() != x.scalar_type())
     throw ShapeError(fmt::format("{}: the implementation returned {}, expected [{}, {}] of x's dtype. "

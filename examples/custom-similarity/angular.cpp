@@ -17,11 +17,9 @@ class Angular final : public bridges::sdk::WithOptions<bridges::Similarity, Angu
  public:
   using WithOptions::WithOptions;
 
+  // Its invariances are declared in angular.plugin.json, the one place they
+  // are written; `bridges invariances -s angular` measures them.
   std::string type() const override { return "angular"; }
-  bridges::InvarianceSet invariances() const override {
-    using bridges::Invariance;
-    return {Invariance::isotropic_scaling, Invariance::orthogonal, Invariance::permutation};
-  }
 
  protected:
   // x [n, d], anchors [k, d] -> [n, k] in [0, 1].

@@ -4,12 +4,14 @@
 #include <bridges/relative/kernels.hpp>
 #include <bridges/sdk/plugin.hpp>
 
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/median.h>
+#include <ATen/ops/ones.h>
+
 #include <optional>
 
 namespace {
 
-using bridges::Invariance;
-using bridges::InvarianceSet;
 using bridges::Tensor;
 using nlohmann::json;
 
@@ -23,13 +25,15 @@ struct LinfOptions {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LinfOptions, p)
 
+struct RbfOptions {
+  std::optional<double> sigma;  ///< null: the anchors' median pairwise distance
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RbfOptions, sigma)
+
 class Cosine final : public bridges::sdk::WithOptions<bridges::Similarity, CosineOptions> {
  public:
   using WithOptions::WithOptions;
   std::string type() const override { return "cosine"; }
-  InvarianceSet invariances() const override {
-    return {Invariance::isotropic_scaling, Invariance::orthogonal, Invariance::permutation};
-  }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {
@@ -41,9 +45,6 @@ class Euclidean final : public bridges::Similarity {
  public:
   explicit Euclidean(const json&) {}
   std::string type() const override { return "euclidean"; }
-  InvarianceSet invariances() const override {
-    return {Invariance::orthogonal, Invariance::translation, Invariance::permutation};
-  }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {
@@ -55,7 +56,6 @@ class L1 final : public bridges::Similarity {
  public:
   explicit L1(const json&) {}
   std::string type() const override { return "l1"; }
-  InvarianceSet invariances() const override { return {Invariance::translation, Invariance::permutation}; }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override { return bridges::kernels::l1(x, anchors); }
@@ -65,7 +65,6 @@ class Linf final : public bridges::sdk::WithOptions<bridges::Similarity, LinfOpt
  public:
   using WithOptions::WithOptions;
   std::string type() const override { return "linf"; }
-  InvarianceSet invariances() const override { return {Invariance::translation, Invariance::permutation}; }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {
@@ -74,9 +73,45 @@ class Linf final : public bridges::sdk::WithOptions<bridges::Similarity, LinfOpt
   }
 };
 
+// exp(-|x - a|^2 / (2 sigma^2)). With sigma null the bandwidth follows the
+// anchors (their median pairwise distance), which makes the kernel scale
+// invariant; it is found once per anchor set by prepare(), not per chunk.
+class Rbf final : public bridges::sdk::WithOptions<bridges::Similarity, RbfOptions> {
+ public:
+  using WithOptions::WithOptions;
+  std::string type() const override { return "rbf"; }
+
+  std::shared_ptr<const bridges::Similarity> prepare(const Tensor& anchors) const override {
+    if (options_.sigma) return nullptr;
+    return std::make_shared<Rbf>(json{{"sigma", median_distance(anchors)}});
+  }
+
+ protected:
+  Tensor compute(const Tensor& x, const Tensor& anchors) const override {
+    const double sigma = options_.sigma ? *options_.sigma : median_distance(anchors);
+    const Tensor d = bridges::kernels::euclidean(x, anchors);
+    return (d * d).mul_(-0.5 / (sigma * sigma)).exp_();
+  }
+
+ private:
+  // The median of the k (k - 1) / 2 distances between distinct anchors, in
+  // float64; 1 when there are fewer than two anchors or they all coincide
+  // (a bandwidth of 0 would divide by zero).
+  static double median_distance(const Tensor& anchors) {
+    const int64_t k = anchors.size(0);
+    if (k < 2) return 1.0;
+    const Tensor a = anchors.to(at::kDouble);
+    const Tensor d = bridges::kernels::euclidean(a, a);
+    const Tensor upper = d.masked_select(at::ones({k, k}, at::kBool).triu(1));
+    const double median = upper.median().item<double>();
+    return median > 0 ? median : 1.0;
+  }
+};
+
 }  // namespace
 
 BRIDGES_PLUGIN(bridges::sdk::component<Cosine>("cosine"),
                bridges::sdk::component<Euclidean>("euclidean"),
                bridges::sdk::component<L1>("l1"),
-               bridges::sdk::component<Linf>("linf"))
+               bridges::sdk::component<Linf>("linf"),
+               bridges::sdk::component<Rbf>("rbf"))

@@ -145,9 +145,6 @@ class Geodesic final : public bridges::sdk::WithOptions<bridges::Similarity, Geo
         mutual_(options_.symmetrize == "mutual"),
         penalty_(options_.unreachable == "penalty") {}
   std::string type() const override { return "geodesic"; }
-  InvarianceSet invariances() const override {
-    return {Invariance::orthogonal, Invariance::translation, Invariance::permutation, Invariance::manifold_isometry};
-  }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {

@@ -124,24 +124,23 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
     info.provider = out.plugin;
     if (!seen.insert(info.qualified_name()).second)
       c.fail(path, fmt::format("{} is listed twice.", info.qualified_name()));
-    // Invariances (similarities, measures) and the transformations a
-    // translator recovers exactly ("represents") share one vocabulary.
-    for (const auto& [key, allowed, who, set] :
-         {std::tuple{"invariances", std::set{ComponentKind::similarity, ComponentKind::measure},
-                     "similarities and measures", &info.invariances},
-          std::tuple{"represents", std::set{ComponentKind::translator}, "translators", &info.represents}}) {
-      if (!e.contains(key)) continue;
-      const std::string at = path + "." + key;
-      if (!allowed.contains(info.kind)) c.fail(at, fmt::format("only {} declare \"{}\".", who, key));
-      if (!e[key].is_array()) c.fail(at, "expected an array of invariance names.");
+    // Invariances (similarities, measures) may depend on options, so they
+    // are parsed below, with the options; the transformations a translator
+    // recovers exactly ("represents") share their vocabulary.
+    if (e.contains("invariances") && info.kind != ComponentKind::similarity && info.kind != ComponentKind::measure)
+      c.fail(path + ".invariances", "only similarities and measures declare \"invariances\".");
+    if (e.contains("represents")) {
+      const std::string at = path + ".represents";
+      if (info.kind != ComponentKind::translator) c.fail(at, "only translators declare \"represents\".");
+      if (!e["represents"].is_array()) c.fail(at, "expected an array of invariance names.");
       std::vector<std::string> names;
       for (Invariance inv : all_invariances()) names.emplace_back(to_string(inv));
-      for (const auto& v : e[key]) {
+      for (const auto& v : e["represents"]) {
         const auto inv = v.is_string() ? parse_invariance(v.get<std::string>()) : std::nullopt;
         if (!inv)
           c.fail(at, fmt::format("{} is not an invariance.{} Known: {}.", found(v),
                                  v.is_string() ? did_you_mean(v.get<std::string>(), names) : "", join(names)));
-        set->insert(*inv);
+        info.represents.insert(*inv);
       }
     }
     if (e.contains("same_width")) {
@@ -181,6 +180,12 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
       info.options = OptionSchema::parse(options, info.qualified_name());
     } catch (const ConfigError& err) {
       c.fail(path + ".options", err.what());
+    }
+    try {
+      info.invariances = InvarianceDeclaration::parse(e.value("invariances", json()), info.options,
+                                                      info.qualified_name());
+    } catch (const ConfigError& err) {
+      c.fail(path + ".invariances", err.what());
     }
     out.provides.push_back(std::move(info));
   }

@@ -247,13 +247,17 @@ std::vector<Registry::Problem> Registry::check() {
           report(fmt::format("{}: the object made is not a Similarity.", info.qualified_name()));
           continue;
         }
-        if (similarity->invariances() != info.invariances)
-          report(fmt::format("{}: the manifest declares invariances [{}] but the code declares [{}].",
-                             info.qualified_name(), to_string(info.invariances), to_string(similarity->invariances())));
         at::Generator gen = at::detail::createCPUGenerator(0);
-        const Tensor r = similarity->project(at::randn({3, 5}, gen), at::randn({2, 5}, gen));
+        const Tensor x = at::randn({3, 5}, gen), anchors = at::randn({4, 5}, gen);
+        const Tensor r = similarity->project(x, anchors);
         if (!r.isfinite().all().item<bool>())
           report(fmt::format("{}: projecting random data gave non-finite values.", info.qualified_name()));
+        // prepare()'s contract: a prepared similarity has nothing left to
+        // prepare (else RelativeProjector would redo the work on every chunk).
+        if (const auto prepared = similarity->prepare(anchors); prepared && prepared->prepare(anchors))
+          report(fmt::format("{}: prepare() returned a similarity whose own prepare() does not return nullptr; a "
+                             "prepared similarity must have nothing left to prepare.",
+                             info.qualified_name()));
       } catch (const std::exception& e) {
         report(e.what());
       }

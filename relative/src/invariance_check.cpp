@@ -91,9 +91,11 @@ double relative_deviation(const Tensor& got, const Tensor& expected) {
 }
 
 // One row per invariance class: `deviation(inv)` measures it (nullopt: not
-// measurable), compared with the manifold tolerance for manifold_isometry
-// and the tolerance otherwise.
-InvarianceReport report_of(std::string name, const InvarianceSet& declared, const InvarianceCheckOptions& options,
+// measurable), compared with the applying claim's tolerance when it is
+// approximate, else the manifold tolerance for manifold_isometry and the
+// tolerance otherwise.
+InvarianceReport report_of(std::string name, const InvarianceDeclaration& declared, const nlohmann::json& component,
+                           const InvarianceCheckOptions& options,
                            const std::function<std::optional<double>(Invariance)>& deviation) {
   InvarianceReport report;
   report.similarity = std::move(name);
@@ -101,12 +103,16 @@ InvarianceReport report_of(std::string name, const InvarianceSet& declared, cons
   for (Invariance inv : all_invariances()) {
     InvarianceMeasurement m;
     m.invariance = inv;
-    m.declared = declared.contains(inv);
+    const std::optional<InvarianceClaim> claim = declared.claim(inv, component);
+    m.declared = claim.has_value();
+    m.approximate = claim && claim->tolerance > 0;
+    m.tolerance = m.approximate                            ? claim->tolerance
+                  : inv == Invariance::manifold_isometry ? options.manifold_tolerance
+                                                         : options.tolerance;
     const std::optional<double> measured = deviation(inv);
     m.measurable = measured.has_value();
     m.deviation = measured.value_or(0.0);
-    m.invariant = m.measurable &&
-                  m.deviation < (inv == Invariance::manifold_isometry ? options.manifold_tolerance : options.tolerance);
+    m.invariant = m.measurable && m.deviation < m.tolerance;
     report.rows.push_back(m);
   }
   return report;
@@ -114,7 +120,8 @@ InvarianceReport report_of(std::string name, const InvarianceSet& declared, cons
 
 }  // namespace
 
-InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceCheckOptions& options) {
+InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceDeclaration& declared,
+                                     const InvarianceCheckOptions& options) {
   at::Generator gen = at::detail::createCPUGenerator(options.seed);
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
   const int64_t d = options.dim;
@@ -125,7 +132,7 @@ InvarianceReport measure_invariances(const Similarity& similarity, const Invaria
   };
   const Tensor reference = represent(x, anchors);
   const RandomTransformations transformations(d, gen);
-  return report_of(similarity.type(), similarity.invariances(), options, [&](Invariance inv) -> std::optional<double> {
+  return report_of(similarity.type(), declared, similarity.to_json(), options, [&](Invariance inv) -> std::optional<double> {
     if (inv == Invariance::manifold_isometry) {
       // Not a map of the random latents: a sheet against its Swiss roll,
       // the first `anchors` samples as anchors, and a looser tolerance,
@@ -149,7 +156,7 @@ InvarianceReport measure_translations(Translator& translator, const InvarianceSe
   const RandomTransformations transformations(d, gen);
   InvarianceCheckOptions plain = options;
   plain.norm = SubspaceNorm::none;  // a translator has no normalisation of its own
-  return report_of(translator.type(), declared, plain, [&](Invariance inv) -> std::optional<double> {
+  return report_of(translator.type(), InvarianceDeclaration(declared), translator.to_json(), plain, [&](Invariance inv) -> std::optional<double> {
     if (inv == Invariance::manifold_isometry) {
       // The sheet (2-D) against its Swiss roll (3-D): fitted on the first
       // `anchors` points, a linear or affine map cannot roll a sheet up.
@@ -162,7 +169,7 @@ InvarianceReport measure_translations(Translator& translator, const InvarianceSe
   });
 }
 
-InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet& declared,
+InvarianceReport measure_invariances(const Measure& measure, const InvarianceDeclaration& declared,
                                      const InvarianceCheckOptions& options) {
   at::Generator gen = at::detail::createCPUGenerator(options.seed);
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
@@ -175,7 +182,7 @@ InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet
   const RandomTransformations transformations(d, gen);
   InvarianceCheckOptions plain = options;
   plain.norm = SubspaceNorm::none;
-  return report_of(measure.type(), declared, plain, [&](Invariance inv) -> std::optional<double> {
+  return report_of(measure.type(), declared, measure.to_json(), plain, [&](Invariance inv) -> std::optional<double> {
     if (inv == Invariance::manifold_isometry) return std::nullopt;  // a measure compares given samples: no manifold
     // Either space may be the transformed one: an asymmetric measure (PWCCA
     // weighs by one side) must hold for both.

@@ -48,14 +48,17 @@ RelativeProjector::RelativeProjector(Tensor anchors, std::vector<std::shared_ptr
                                  describe(anchors_)));
   if (similarities_.empty())
     throw ConfigError("relative projector: give at least one similarity function (e.g. cosine).");
-  for (const auto& s : similarities_)
+  for (const auto& s : similarities_) {
     if (!s) throw ConfigError("relative projector: a similarity function is null.");
+    const std::shared_ptr<const Similarity> prepared = s->prepare(anchors_);
+    prepared_.push_back(prepared ? prepared : s);
+  }
 }
 
 std::vector<Tensor> RelativeProjector::project(const Tensor& x) const {
   std::vector<Tensor> out;
   out.reserve(similarities_.size());
-  for (const auto& similarity : similarities_)
+  for (const auto& similarity : prepared_)
     out.push_back(normalize_subspace(similarity->project(x, anchors_), norm_));
   return out;
 }

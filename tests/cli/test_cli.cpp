@@ -153,7 +153,7 @@ TEST_CASE("plugins list, show and check describe the built-in plugins") {
   const json listed = json::parse(bridges_cli("plugins list --json").out);
   std::map<std::string, std::size_t> components_per_plugin;
   for (const auto& plugin : listed["plugins"]) components_per_plugin[plugin["plugin"]] = plugin["components"].size();
-  CHECK(components_per_plugin["distances"] == 4);
+  CHECK(components_per_plugin["distances"] == 5);
   CHECK(components_per_plugin["aggregators"] == 5);
   CHECK(components_per_plugin["translators"] == 3);
   CHECK(components_per_plugin["measures"] == 18);
@@ -179,7 +179,7 @@ TEST_CASE("plugins list, show and check describe the built-in plugins") {
 
   const auto check = bridges_cli("plugins check");
   CHECK(check.code == 0);
-  CHECK(contains(check.out, "ok   distances 0.1.0 (4 components)"));
+  CHECK(contains(check.out, "ok   distances 0.1.0 (5 components)"));
 }
 
 TEST_CASE("plugins list --kind lists one kind; in a terminal the descriptions wrap to its width") {
@@ -187,7 +187,7 @@ TEST_CASE("plugins list --kind lists one kind; in a terminal the descriptions wr
   CHECK(similarities.code == 0);
   CHECK(contains(similarities.out, "similarity  l1"));
   CHECK_FALSE(contains(similarities.out, "measure "));
-  CHECK(contains(similarities.out, "5 similarity components in"));
+  CHECK(contains(similarities.out, "6 similarity components in"));
   const json only = json::parse(bridges_cli("plugins list --kind translator --json").out);
   for (const auto& plugin : only["plugins"])
     for (const auto& c : plugin["components"]) CHECK(c["kind"] == "translator");
@@ -233,7 +233,7 @@ TEST_CASE("invariances prints the measured table beside the declared one, and fa
   // An option that takes a declared transformation away shows as a disagreement, under the spec as given.
   const auto uncentred = bridges_cli("invariances -t '{\"type\": \"orthogonal\", \"center\": false}'");
   CHECK(uncentred.code == 1);
-  CHECK(contains(uncentred.out, "DISAGREES {\"type\": \"orthogonal\", \"center\": false}: declared translation "
+  CHECK(contains(uncentred.out, "DISAGREES orthogonal {\"center\":false}: declared translation "
                                 "recovered but measured not recovered"));
   const json measured = json::parse(bridges_cli("invariances --json --similarity cosine,l1").out);
   REQUIRE(measured.size() == 2);
@@ -241,11 +241,29 @@ TEST_CASE("invariances prints the measured table beside the declared one, and fa
   CHECK(measured[0]["invariances"]["orthogonal"]["invariant"] == true);
   CHECK(measured[1]["invariances"]["orthogonal"]["invariant"] == false);
   CHECK(measured[1]["agrees"] == true);
+  // A row is named by its type and the options that differ from their defaults; the claim that depends on
+  // sigma holds for one spec only;
+  // every test's tolerance is stated, an approximate claim's beside it.
+  const auto rbf = bridges_cli("invariances -s rbf -s '{\"type\": \"rbf\", \"sigma\": 5}' -s geodesic");
+  CHECK(rbf.code == 0);
+  CHECK(contains(rbf.out, "rbf {\"sigma\":5.0}"));
+  CHECK(contains(rbf.out, "Tolerances ("));
+  CHECK(contains(rbf.out, "1e-06 for each map"));
+  CHECK(contains(rbf.out, "declared approximate: geodesic manifold_isometry 0.05"));
+  CHECK(contains(rbf.out, "yes ~"));
+  const json rbf_json = json::parse(bridges_cli("invariances --json -s rbf -s '{\"type\": \"rbf\", \"sigma\": 5}'").out);
+  CHECK(rbf_json[0]["similarity"] == "rbf");
+  CHECK(rbf_json[1]["similarity"] == "rbf {\"sigma\":5.0}");
+  CHECK(rbf_json[0]["invariances"]["isotropic_scaling"]["declared"] == true);
+  CHECK(rbf_json[0]["invariances"]["isotropic_scaling"]["invariant"] == true);
+  CHECK(rbf_json[1]["invariances"]["isotropic_scaling"]["declared"] == false);
+  CHECK(rbf_json[1]["invariances"]["isotropic_scaling"]["invariant"] == false);
+  CHECK(rbf_json[1]["invariances"]["isotropic_scaling"]["tolerance"] == 1e-6);
   const auto standardized = bridges_cli("invariances --normalize standardize -s l1");
   CHECK(standardized.code == 0);
   CHECK(contains(standardized.out, "yes +"));
 
-  // The faulty fixture declares [orthogonal] in code; permutation is measured too.
+  // The faulty fixture's manifest declares [orthogonal]; permutation is measured too.
   const auto faulty = bridges_cli(std::string("--plugin-path ") + BRIDGES_TEST_FIXTURE_DIR + "/faulty invariances -s faulty");
   CHECK(faulty.code == 1);
   CHECK(contains(faulty.out, "DISAGREES faulty: not declared permutation invariant but measured invariant"));

@@ -27,7 +27,6 @@ class Scaled final : public Similarity {
   }
   std::string type() const override { return "scaled"; }
   json to_json() const override { return {{"type", type()}, {"factor", factor_}}; }
-  InvarianceSet invariances() const override { return {Invariance::orthogonal}; }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& a) const override { return x.mm(a.t()) * factor_; }
@@ -62,7 +61,7 @@ const json kScaledOptions = json::parse(R"({"factor": {"type": "number", "defaul
 
 TEST_CASE("an in-process source makes components with validated, completed options") {
   InProcessSource source;
-  source.add<Scaled>("scaled", kScaledOptions, "x.a scaled");
+  source.add<Scaled>("scaled", {.options = kScaledOptions, .description = "x.a scaled"});
   source.add<MeanAggregator>("mean");
   source.add<Fixed>("fixed");
 
@@ -96,7 +95,7 @@ TEST_CASE("an in-process source makes components with validated, completed optio
 
 TEST_CASE("an in-process source explains unknown names, bad options and failing factories") {
   InProcessSource source;
-  source.add<Scaled>("scaled", kScaledOptions);
+  source.add<Scaled>("scaled", {.options = kScaledOptions});
   CHECK_THROWS_WITH_ALL(source.make<Similarity>("scalde"), UnknownNameError, "similarity 'scalde' does not exist",
                         "Did you mean 'scaled'?");
   CHECK_THROWS_WITH_ALL(source.make<Encoder>("scaled"), UnknownNameError, "encoder 'scaled'", "Available: (none)");
@@ -107,7 +106,7 @@ TEST_CASE("an in-process source explains unknown names, bad options and failing 
                         "the factory broke");
   CHECK_THROWS_WITH_ALL(source.make_from_json<Similarity>(json{{"factor", 1}}), ConfigError,
                         R"({"type": "<name>", ...options})");
-  CHECK_THROWS_WITH_ALL(source.add<Scaled>("scaled", kScaledOptions), ConfigError, "registered twice");
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("scaled", {.options = kScaledOptions}), ConfigError, "registered twice");
   // A factory registered under the wrong kind is caught when cast.
   source.add(ComponentKind::encoder, "impostor", [](const json& o) { return std::make_shared<Scaled>(json{{"factor", 1}}); });
   CHECK_THROWS_WITH_ALL(source.make<Encoder>("impostor"), CreateError, "not a encoder");
@@ -115,15 +114,31 @@ TEST_CASE("an in-process source explains unknown names, bad options and failing 
 
 TEST_CASE("an in-process similarity declares its direction as a manifest does") {
   InProcessSource source;
-  source.add<Scaled>("scaled", kScaledOptions, "a scaled distance", "distance");
-  source.add<Scaled>("undeclared", kScaledOptions);
+  source.add<Scaled>("scaled", {.options = kScaledOptions, .description = "a scaled distance", .direction = "distance"});
+  source.add<Scaled>("undeclared", {.options = kScaledOptions});
   CHECK(source.info(ComponentKind::similarity, "scaled").direction == "distance");
   CHECK(source.info(ComponentKind::similarity, "undeclared").direction.empty());
-  CHECK_THROWS_WITH_ALL(source.add<Scaled>("other", kScaledOptions, "", "dissimilarity"), ConfigError,
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("other", {.options = kScaledOptions, .direction = "dissimilarity"}), ConfigError,
                         "similarity/other", "\"dissimilarity\" is not \"similarity\"");
   const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
-  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, json::object(), "", "distance"), ConfigError,
+  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {.direction = "distance"}), ConfigError,
                         "encoder/e", "only similarities and measures declare a direction");
+}
+
+TEST_CASE("an in-process similarity declares its invariances once, as a manifest does, options included") {
+  InProcessSource source;
+  source.add<Scaled>("scaled", {.options = kScaledOptions,
+                                .invariances = {"orthogonal", {{"invariance", "permutation"}, {"when", {{"factor", 1}}}}}});
+  const ComponentInfo info = source.info(ComponentKind::similarity, "scaled");
+  CHECK(info.invariances.holds(source.make<Similarity>("scaled", {{"factor", 1}})->to_json()) ==
+        InvarianceSet{Invariance::orthogonal, Invariance::permutation});
+  CHECK(info.invariances.holds(source.make<Similarity>("scaled")->to_json()) ==  // the default factor, 2
+        InvarianceSet{Invariance::orthogonal});
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("bad", {.options = kScaledOptions, .invariances = {"rotation"}}), ConfigError,
+                        "similarity/bad", "\"rotation\" is not an invariance");
+  const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
+  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {.invariances = {"orthogonal"}}), ConfigError,
+                        "encoder/e", "only similarities and measures declare invariances");
 }
 
 TEST_CASE("component kinds parse from their JSON spelling") {

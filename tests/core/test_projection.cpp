@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "bridges/error.hpp"
+#include "bridges/options.hpp"
 #include "bridges/relative/invariance_check.hpp"
 #include "bridges/relative/kernels.hpp"
 #include "bridges/util/interrupt.hpp"
@@ -28,6 +29,7 @@
 #include "testing.hpp"
 
 using namespace bridges;
+using nlohmann::json;
 using testing::Metric;
 namespace fs = std::filesystem;
 
@@ -73,9 +75,7 @@ std::vector<std::string> for_each_isa(const std::function<void(const std::string
 // checker finds disagreements.
 class Dot final : public Similarity {
  public:
-  InvarianceSet declared;
   std::string type() const override { return "dot"; }
-  InvarianceSet invariances() const override { return declared; }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& a) const override { return x.mm(a.t()); }
@@ -372,7 +372,6 @@ TEST_CASE("the relative projector returns one normalised subspace per similarity
   auto dot = std::make_shared<Dot>();
   struct Neg final : Similarity {
     std::string type() const override { return "neg"; }
-    InvarianceSet invariances() const override { return {}; }
     Tensor compute(const Tensor& x, const Tensor& a) const override { return -x.mm(a.t()); }
   };
   const Tensor anchors = testing::randn({6, 3}, 1);
@@ -390,20 +389,18 @@ TEST_CASE("the relative projector returns one normalised subspace per similarity
 
 TEST_CASE("the invariance checker measures a dot product and flags a false declaration") {
   Dot dot;
-  dot.declared = {Invariance::orthogonal};
-  auto report = measure_invariances(dot);
+  auto report = measure_invariances(dot, {Invariance::orthogonal});
   CHECK(report.measured() == InvarianceSet{Invariance::orthogonal, Invariance::permutation});
   CHECK_FALSE(report.agrees());  // permutation is measured but not declared
-  dot.declared = {Invariance::orthogonal, Invariance::permutation, Invariance::translation};
-  report = measure_invariances(dot);
+  report = measure_invariances(dot, {Invariance::orthogonal, Invariance::permutation, Invariance::translation});
   CHECK_FALSE(report.agrees());  // translation is declared but not measured
   for (const auto& m : report.rows)
     if (m.invariance == Invariance::translation) {
       CHECK(report.disagrees(m));
       CHECK(m.deviation > 1e-3);
+      CHECK(m.tolerance == 1e-6);
     }
-  dot.declared = {Invariance::orthogonal, Invariance::permutation};
-  CHECK(measure_invariances(dot).agrees());
+  CHECK(measure_invariances(dot, {Invariance::orthogonal, Invariance::permutation}).agrees());
   // manifold_isometry is measured on a sheet and its Swiss roll: a dot
   // product changes completely.
   const auto& manifold = report.rows.back();
@@ -411,6 +408,97 @@ TEST_CASE("the invariance checker measures a dot product and flags a false decla
   CHECK(manifold.measurable);
   CHECK_FALSE(manifold.invariant);
   CHECK(manifold.deviation > 0.5);
+  CHECK(manifold.tolerance == 0.05);
+}
+
+TEST_CASE("an approximate claim is judged by its own tolerance, a conditional one only where its options say") {
+  Dot dot;
+  const OptionSchema schema = OptionSchema::parse(
+      {{"shift", {{"type", "number"}, {"default", 0}}}, {"mode", {{"type", "string"}, {"default", "a"}}}}, "dot");
+  const auto with = [&](json extra) {
+    json all = json::array({"orthogonal", "permutation"});
+    all.push_back(std::move(extra));
+    return InvarianceDeclaration::parse(all, schema, "similarity/dot");
+  };
+  // Translation changes a dot product by a few times its size: a claim with
+  // a loose enough tolerance agrees, a tight one does not.
+  const double deviation = [&] {
+    for (const auto& m : measure_invariances(dot, {}).rows)
+      if (m.invariance == Invariance::translation) return m.deviation;
+    return 0.0;
+  }();
+  REQUIRE(deviation > 0.01);
+  auto loose = measure_invariances(dot, with({{"invariance", "translation"}, {"tolerance", deviation * 2}}));
+  CHECK(loose.agrees());
+  CHECK(loose.measured().contains(Invariance::translation));
+  CHECK_FALSE(measure_invariances(dot, with({{"invariance", "translation"}, {"tolerance", deviation / 2}})).agrees());
+
+  // "when": the claim applies only to matching options (the dot's to_json() has no options: shift is null).
+  const InvarianceDeclaration conditional = with({{"invariance", "translation"}, {"when", {{"mode", "b"}}}});
+  CHECK(conditional.holds({{"mode", "a"}}) == InvarianceSet{Invariance::orthogonal, Invariance::permutation});
+  CHECK(conditional.holds({{"mode", "b"}}).contains(Invariance::translation));
+  CHECK(measure_invariances(dot, conditional).agrees());  // mode is not "b": translation not claimed
+  const InvarianceDeclaration ranged = with({{"invariance", "isotropic_scaling"}, {"when", {{"shift", {{"minimum", 1}, {"maximum", 2}}}}}});
+  CHECK_FALSE(ranged.holds({{"shift", 0.5}}).contains(Invariance::isotropic_scaling));
+  CHECK(ranged.holds({{"shift", 1.5}}).contains(Invariance::isotropic_scaling));
+  CHECK_FALSE(ranged.holds({{"shift", 2.5}}).contains(Invariance::isotropic_scaling));
+  CHECK_FALSE(ranged.holds({{"shift", "x"}}).contains(Invariance::isotropic_scaling));
+  CHECK(ranged.describe() == "orthogonal, permutation, isotropic_scaling if 1 <= shift <= 2");
+  CHECK(with({{"invariance", "translation"}, {"tolerance", 0.05}}).describe() ==
+        "orthogonal, permutation, translation (approximate, 0.05)");
+  // to_json() is what parse() reads.
+  CHECK(InvarianceDeclaration::parse(ranged.to_json(), schema, "x").to_json() == ranged.to_json());
+  CHECK(ranged.to_json()[0] == "orthogonal");
+
+  // Malformed declarations name the entry, what was expected and what was found.
+  CHECK_THROWS_WITH_ALL(with("rotation"), ConfigError, "similarity/dot", "\"invariances\"[2]",
+                        "\"rotation\" is not an invariance", "Known: isotropic_scaling");
+  CHECK_THROWS_WITH_ALL(with({{"invariance", "translation"}, {"tolerance", 0}}), ConfigError, "[2]",
+                        "\"tolerance\" must be a positive number");
+  CHECK_THROWS_WITH_ALL(with({{"invariance", "translation"}, {"tolerance", "1e-3"}}), ConfigError, "positive number");
+  CHECK_THROWS_WITH_ALL(with({{"invariance", "translation"}, {"when", {{"shfit", 1}}}}), ConfigError,
+                        "names option 'shfit', which is not declared", "Did you mean 'shift'?");
+  CHECK_THROWS_WITH_ALL(with({{"invariance", "translation"}, {"when", {{"shift", {{"least", 1}}}}}}), ConfigError,
+                        "must be a range");
+  CHECK_THROWS_WITH_ALL(with({{"invariance", "translation"}, {"when", {{"shift", {{"minimum", "1"}}}}}}), ConfigError,
+                        "when\".shift.minimum must be a number");
+  CHECK_THROWS_WITH_ALL(with({{"invariance", "translation"}, {"tolerence", 1}}), ConfigError,
+                        "unknown key \"tolerence\"", "Did you mean 'tolerance'?");
+  CHECK_THROWS_WITH_ALL(with({{"when", {{"shift", 1}}}}), ConfigError, "a missing \"invariance\"");
+  CHECK_THROWS_WITH_ALL(InvarianceDeclaration::parse("translation", schema, "similarity/dot"), ConfigError,
+                        "must be an array");
+}
+
+TEST_CASE("the relative projector prepares each similarity once per anchor set, not per chunk") {
+  // Prepares by fixing the anchors' mean norm as a divisor: counts how often.
+  struct Scaled final : Similarity {
+    std::shared_ptr<int> prepares = std::make_shared<int>(0);
+    double divisor = 0;  // 0: not prepared
+    std::string type() const override { return "scaled"; }
+    std::shared_ptr<const Similarity> prepare(const Tensor& anchors) const override {
+      if (divisor != 0) return nullptr;
+      ++*prepares;
+      auto prepared = std::make_shared<Scaled>();
+      prepared->prepares = prepares;
+      prepared->divisor = anchors.norm(2, {1}).mean().item<double>();
+      return prepared;
+    }
+    Tensor compute(const Tensor& x, const Tensor& a) const override {
+      REQUIRE(divisor != 0);  // project() always computes through the prepared one
+      return x.mm(a.t()) / divisor;
+    }
+  };
+  auto scaled = std::make_shared<Scaled>();
+  const Tensor anchors = testing::randn({6, 3}, 1), x = testing::randn({10, 3}, 2);
+  const Tensor whole = scaled->project(x, anchors);
+  CHECK(*scaled->prepares == 1);
+  CHECK(testing::max_abs_diff(whole, x.mm(anchors.t()) / anchors.norm(2, {1}).mean()) < 1e-6);
+  const RelativeProjector projector(anchors, {scaled});
+  CHECK(*scaled->prepares == 2);
+  for (int64_t start = 0; start < 10; start += 3)
+    CHECK(projector.project(x.narrow(0, start, std::min<int64_t>(3, 10 - start)))[0].equal(
+        whole.narrow(0, start, std::min<int64_t>(3, 10 - start))));
+  CHECK(*scaled->prepares == 2);  // four chunks, no new preparation
 }
 
 namespace {
@@ -421,7 +509,6 @@ class KernelSimilarity final : public Similarity {
  public:
   KernelSimilarity(Metric metric, int fail_after = -1) : metric_(metric), fail_after_(fail_after) {}
   std::string type() const override { return "kernel" + std::to_string(static_cast<int>(metric_)); }
-  InvarianceSet invariances() const override { return {}; }
 
  protected:
   Tensor compute(const Tensor& x, const Tensor& a) const override {

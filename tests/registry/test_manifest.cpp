@@ -30,10 +30,25 @@ TEST_CASE("a valid manifest is read with its library resolved beside it") {
   CHECK(m.library == dir / "libbridges_demo.so");
   REQUIRE(m.provides.size() == 2);
   CHECK(m.provides[0].qualified_name() == "similarity/angle");
-  CHECK(m.provides[0].invariances == InvarianceSet{Invariance::orthogonal, Invariance::isotropic_scaling});
+  CHECK(m.provides[0].invariances.holds(json{{"eps", 0.1}}) ==
+        InvarianceSet{Invariance::orthogonal, Invariance::isotropic_scaling});
   CHECK(m.provides[0].options.apply(json::object(), "x") == json{{"eps", 0.1}});
   CHECK(m.provides[0].provider == "demo");
   CHECK(m.provides[1].kind == ComponentKind::dataset);
+}
+
+TEST_CASE("a manifest's invariance may depend on an option or be approximate") {
+  json spec = good();
+  spec["provides"][0]["invariances"] = json::parse(R"(["orthogonal",
+      {"invariance": "isotropic_scaling", "when": {"eps": {"maximum": 0.01}}},
+      {"invariance": "manifold_isometry", "tolerance": 0.1}])");
+  const PluginManifest m = parse_manifest(spec, "demo.plugin.json");
+  const InvarianceDeclaration& declared = m.provides[0].invariances;
+  CHECK(declared.holds({{"eps", 0.1}}) == InvarianceSet{Invariance::orthogonal, Invariance::manifold_isometry});
+  CHECK(declared.holds({{"eps", 0.001}}).contains(Invariance::isotropic_scaling));
+  CHECK(declared.claim(Invariance::manifold_isometry, {{"eps", 0.1}})->tolerance == 0.1);
+  CHECK(declared.describe() ==
+        "orthogonal, isotropic_scaling if eps <= 0.01, manifold_isometry (approximate, 0.1)");
 }
 
 TEST_CASE("an option several components share is declared once, in shared_options") {
@@ -79,7 +94,8 @@ TEST_CASE("a similarity declares whether a larger value is closer or farther") {
   std::map<std::string, std::string> direction;
   for (const auto& c : distances.provides) direction[c.name] = c.direction;
   CHECK(direction == std::map<std::string, std::string>{
-                         {"cosine", "similarity"}, {"euclidean", "distance"}, {"l1", "distance"}, {"linf", "distance"}});
+                         {"cosine", "similarity"}, {"euclidean", "distance"}, {"l1", "distance"}, {"linf", "distance"},
+                         {"rbf", "similarity"}});
 }
 
 TEST_CASE("manifest errors name the file, the JSON path, the expectation and the fix") {
@@ -103,6 +119,9 @@ TEST_CASE("manifest errors name the file, the JSON path, the expectation and the
   bad([](json& m) { m["provides"][0]["kind"] = "similarty"; }, {"$.provides[0].kind", "Did you mean 'similarity'?"});
   bad([](json& m) { m["provides"][1]["invariances"] = json::array(); }, {"$.provides[1].invariances", "only similarities"});
   bad([](json& m) { m["provides"][0]["invariances"][0] = "rotation"; }, {"$.provides[0].invariances", "\"rotation\" is not an invariance"});
+  bad([](json& m) { m["provides"][0]["invariances"][1] = {{"invariance", "isotropic_scaling"}, {"when", {{"epsilon", 0}}}}; },
+      {"$.provides[0].invariances", "similarity/angle", "\"invariances\"[1]", "names option 'epsilon'",
+       "Did you mean 'eps'?"});
   bad([](json& m) { m["provides"][1]["name"] = "angle"; m["provides"][1]["kind"] = "similarity"; }, {"similarity/angle is listed twice"});
   bad([](json& m) { m["provides"][0]["options"]["eps"]["type"] = "real"; }, {"$.provides[0].options", "option 'eps'"});
   bad([](json& m) { m["provides"][0]["descripton"] = "x"; }, {"$.provides[0]", "Did you mean 'description'?"});

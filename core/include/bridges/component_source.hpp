@@ -25,7 +25,9 @@ struct BRIDGES_API ComponentInfo {
   std::string description;
   std::string provider;           ///< plugin name, or "in-process"
   OptionSchema options;
-  InvarianceSet invariances;      ///< declared (similarities and measures)
+  /// Declared invariances, possibly depending on options (similarities and
+  /// measures); `invariances.holds(options)` for one made component.
+  InvarianceDeclaration invariances;
   /// The transformation classes a translator recovers exactly from paired
   /// anchors, as declared (translators only).
   InvarianceSet represents;
@@ -91,32 +93,40 @@ class BRIDGES_API ComponentSource {
   [[noreturn]] static void throw_wrong_type(ComponentKind kind, std::string_view name);
 };
 
+/// What a host declares about a component it registers in-process, as a
+/// manifest's "provides" entry does (docs/plugins.md has each field).
+struct BRIDGES_API ComponentDeclaration {
+  nlohmann::json options = nlohmann::json::object();  ///< an OptionSchema spec
+  std::string description;
+  std::string direction;  ///< similarities and measures: "similarity" or "distance"
+  nlohmann::json invariances = nlohmann::json::array();  ///< similarities and measures: the manifest's array
+};
+
 /// A ComponentSource for components compiled into the host program.
 ///
 /// Example:
 ///   bridges::InProcessSource source;
-///   source.add<MySimilarity>("mine", {{"alpha", {{"type", "number"}, {"default", 1.0}}}});
+///   source.add<MySimilarity>("mine", {.options = {{"alpha", {{"type", "number"}, {"default", 1.0}}}},
+///                                     .direction = "distance",
+///                                     .invariances = {"translation", "permutation"}});
 ///   auto sim = source.make<bridges::Similarity>("mine", {{"alpha", 2.0}});
 class BRIDGES_API InProcessSource : public ComponentSource {
  public:
   using Factory = std::function<std::shared_ptr<Component>(const nlohmann::json& options)>;
 
-  /// Registers KIND/NAME. `options_spec` is an OptionSchema spec; options are
-  /// validated against it before `factory` runs. A similarity may declare
-  /// its `direction`, "similarity" or "distance", as a manifest does. Throws
-  /// ConfigError when the name is taken, the spec is malformed or the
-  /// direction is not one of those.
-  void add(ComponentKind kind, std::string name, Factory factory,
-           const nlohmann::json& options_spec = nlohmann::json::object(), std::string description = {},
-           std::string direction = {});
+  using Declaration = ComponentDeclaration;
+
+  /// Registers KIND/NAME. Options are validated against the declared schema
+  /// before `factory` runs. Throws ConfigError when the name is taken or
+  /// the declaration is malformed (a bad schema, direction or invariance).
+  void add(ComponentKind kind, std::string name, Factory factory, const Declaration& declaration = {});
 
   /// Registers class T, made with T(const nlohmann::json& options).
   template <class T>
-  void add(std::string name, const nlohmann::json& options_spec = nlohmann::json::object(),
-           std::string description = {}, std::string direction = {}) {
+  void add(std::string name, const Declaration& declaration = {}) {
     add(T::kind, std::move(name),
         [](const nlohmann::json& options) -> std::shared_ptr<Component> { return std::make_shared<T>(options); },
-        options_spec, std::move(description), std::move(direction));
+        declaration);
   }
 
   std::vector<ComponentInfo> components() const override;

@@ -1,6 +1,8 @@
 #pragma once
 // A similarity function: how a sample is represented relative to anchors.
 
+#include <memory>
+
 #include "bridges/component.hpp"
 #include "bridges/invariance.hpp"
 #include "bridges/tensor.hpp"
@@ -28,9 +30,17 @@ class BRIDGES_API Similarity : public Component {
   /// first bad row and column) or the result is not finite (an overflow).
   Tensor project(const Tensor& x, const Tensor& anchors) const;
 
-  /// The transformation classes this function is invariant to, as declared
-  /// (the `bridges invariances` command measures them).
-  virtual InvarianceSet invariances() const = 0;
+  /// Work that depends on the anchors alone, done once per anchor set
+  /// instead of on every call and chunk (e.g. an RBF kernel's bandwidth
+  /// from the anchors' median distance): returns the similarity to use for
+  /// these anchors, or nullptr when there is nothing to prepare (the
+  /// default). RelativeProjector prepares once per anchor set; project()
+  /// prepares on each call. A prepared similarity must return nullptr from
+  /// its own prepare() (`bridges plugins check` verifies it).
+  ///
+  /// The invariances a similarity has are declared in its manifest (or its
+  /// InProcessSource declaration), not here: `bridges invariances` measures them.
+  virtual std::shared_ptr<const Similarity> prepare(const Tensor& anchors) const;
 
  protected:
   /// x [n, d], anchors [k, d]: already checked to be 2-D, of one floating

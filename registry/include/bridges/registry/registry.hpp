@@ -69,8 +69,8 @@ class BRIDGES_API Registry final : public ComponentSource {
   };
 
   /// Loads every plugin and makes every component that needs no options:
-  /// checks that similarities declare in code what their manifest declares,
-  /// project a small input to the right shape, and write themselves back to
+  /// checks that similarities project a small input to finite values of the
+  /// right shape, keep prepare()'s contract, and write themselves back to
   /// JSON that makes an equal component. Skipped manifests are problems too.
   std::vector<Problem> check();
 

@@ -20,10 +20,12 @@ struct BRIDGES_API InvarianceCheckOptions {
   int64_t anchors = 16;       ///< k random anchors
   int64_t dim = 12;           ///< d
   uint64_t seed = 0;
-  double tolerance = 1e-6;    ///< invariant when deviation < tolerance
+  double tolerance = 1e-6;    ///< invariant when deviation < tolerance (unless an approximate claim sets its own)
   SubspaceNorm norm = SubspaceNorm::none;  ///< applied to both representations
   int64_t manifold_samples = 1000;  ///< samples on the sheet / Swiss roll (manifold_isometry)
-  double manifold_tolerance = 0.05; ///< manifold_isometry: a neighbour graph only approximates the manifold
+  /// manifold_isometry's test, when no claim sets a tolerance: a similarity
+  /// can follow the manifold only through the samples, so never exactly.
+  double manifold_tolerance = 0.05;
 };
 
 /// One transformation's outcome.
@@ -31,8 +33,10 @@ struct BRIDGES_API InvarianceMeasurement {
   Invariance invariance;
   bool measurable = true;   ///< false when a class cannot be measured
   bool invariant = false;   ///< measured
-  bool declared = false;
+  bool declared = false;    ///< a claim applies to the component's options
+  bool approximate = false; ///< ... and promises only `tolerance`
   double deviation = 0.0;   ///< max |r(Tx, Ta) - r(x, a)| / max |r(x, a)|
+  double tolerance = 0.0;   ///< invariant when deviation < tolerance: the claim's, or the test's
 };
 
 struct BRIDGES_API InvarianceReport {
@@ -54,7 +58,10 @@ struct BRIDGES_API InvarianceReport {
 /// dimensions, a random affine and a random linear map; and, for
 /// manifold_isometry, a sheet against the same sheet rolled into a Swiss
 /// roll (deviation below options.manifold_tolerance).
-BRIDGES_API InvarianceReport measure_invariances(const Similarity& similarity,
+/// `declared`: the similarity's declaration (its ComponentInfo), evaluated
+/// for the similarity's own options (to_json()); an approximate claim's
+/// tolerance replaces options.tolerance for its row.
+BRIDGES_API InvarianceReport measure_invariances(const Similarity& similarity, const InvarianceDeclaration& declared,
                                                  const InvarianceCheckOptions& options = {});
 
 /// For each class, fits the translator on random anchors (float64) and the
@@ -72,7 +79,7 @@ BRIDGES_API InvarianceReport measure_translations(Translator& translator, const 
 /// and m(T a, b) against m(a, b) for random related spaces (b = a M +
 /// noise, float64); deviation = the larger change / |m(a, b)|. manifold_isometry is not
 /// measurable for a measure. `declared` is the manifest's "invariances".
-BRIDGES_API InvarianceReport measure_invariances(const Measure& measure, const InvarianceSet& declared,
+BRIDGES_API InvarianceReport measure_invariances(const Measure& measure, const InvarianceDeclaration& declared,
                                                  const InvarianceCheckOptions& options = {});
 
 }  // namespace bridges

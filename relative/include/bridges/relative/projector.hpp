@@ -35,6 +35,7 @@ BRIDGES_API Tensor normalize_subspace(const Tensor& r, SubspaceNorm norm);
 class BRIDGES_API RelativeProjector {
  public:
   /// anchors [k, d] float32 or float64, k >= 1; at least one similarity.
+  /// Each similarity prepares for the anchors here, once (Similarity::prepare).
   RelativeProjector(Tensor anchors, std::vector<std::shared_ptr<const Similarity>> similarities,
                     SubspaceNorm norm = SubspaceNorm::none);
 
@@ -49,6 +50,7 @@ class BRIDGES_API RelativeProjector {
  private:
   Tensor anchors_;
   std::vector<std::shared_ptr<const Similarity>> similarities_;
+  std::vector<std::shared_ptr<const Similarity>> prepared_;  ///< for anchors_, one per similarity
   SubspaceNorm norm_;
 };
 

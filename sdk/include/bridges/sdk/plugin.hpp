@@ -14,7 +14,7 @@
 //    public:
 //     using WithOptions::WithOptions;
 //     std::string type() const override { return "angular"; }
-//     bridges::InvarianceSet invariances() const override { return {...}; }
+//     // invariances: declared in the manifest ("invariances"), not in code
 //    protected:
 //     bridges::Tensor compute(const bridges::Tensor& x, const bridges::Tensor& a) const override;  // options_.eps
 //   };
