@@ -1,5 +1,7 @@
 #include "run_context.hpp"
 
+#include "bridges/experiments/stitching_matrix.hpp"
+
 #include "bridges/util/progress.hpp"
 
 #include <fmt/format.h>
@@ -257,58 +259,36 @@ RelativeClassifier& RunContext::absolute_decoder(std::size_t i, uint64_t seed) {
 // Pairs are grouped as "gcn (across seeds)" or "gcn ↔ graphsage" (both
 // directions). Per decoder seed the mean over the group's pairs, then mean
 // and std over seeds, as the summary.
+// The pair groups and the summary are the public StitchingMatrix's, so that
+// a host program computes the very numbers results.json holds.
 void RunContext::add_pair_groups(json& out, const Cube& acc) const {
-  const std::size_t m = encoders_.size();
-  std::vector<std::string> group(m);
-  std::set<std::string> entries;
-  for (std::size_t i = 0; i < m; ++i) entries.insert(group[i] = this->group(encoders_[i]));
-  if (entries.size() < 2) return;
-  std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> pairs;
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < m; ++j)
-      if (i != j)
-        pairs[group[i] == group[j] ? group[i] + " (across seeds)"
-                                   : std::min(group[i], group[j]) + " ↔ " + std::max(group[i], group[j])]
-            .emplace_back(i, j);
-  json groups = json::object();
-  for (const auto& [name, members] : pairs) {
-    std::vector<double> stitched, index;
-    for (const auto& seed : acc) {
-      double a = 0, x = 0;
-      int count = 0;
-      for (const auto& [i, j] : members)
-        if (!std::isnan(seed[i][j]) && seed[j][j] > 0) {
-          a += seed[i][j];
-          x += seed[i][j] / seed[j][j];
-          ++count;
-        }
-      if (count > 0) {
-        stitched.push_back(a / count);
-        index.push_back(x / count);
-      }
-    }
-    if (!stitched.empty()) groups[name] = {{"pairs", members.size()}, {"stitched", mean_std(stitched)}, {"index", mean_std(index)}};
+  std::vector<std::string> names, group;
+  for (const auto& e : encoders_) {
+    names.push_back(e.name);
+    group.push_back(this->group(e));
   }
-  out["summary"]["groups"] = groups;
+  const auto groups = StitchingMatrix(names, acc).pair_groups(group);
+  if (groups.empty()) return;
+  json by_name = json::object();
+  for (const auto& g : groups)
+    by_name[g.name] = {{"pairs", g.pairs.size()}, {"stitched", to_json(g.stitched)}, {"index", to_json(g.index)}};
+  out["summary"]["groups"] = by_name;
 }
 
 // Cubes are [seed][trained on][evaluated on] (NaN: not evaluated). The
 // index divides by the target's own end-to-end accuracy.
 json RunContext::stitching_result(const Cube& acc, const Cube& f1, const json& projections, const json& aggregator) {
-  Cube index = acc;
-  for (std::size_t s = 0; s < acc.size(); ++s)
-    for (std::size_t i = 0; i < acc[s].size(); ++i)
-      for (std::size_t j = 0; j < acc[s].size(); ++j)
-        index[s][i][j] = !std::isnan(acc[s][i][j]) && acc[s][j][j] > 0 ? acc[s][i][j] / acc[s][j][j] : NAN;
+  const std::vector<std::string> names(acc.at(0).size());  // unnamed: only the numbers are read
+  const StitchingMatrix accuracy(names, acc), macro_f1(names, f1);
   return {{"projections", projections},
           {"aggregator", aggregator},
           {"accuracy", matrix_stats(acc)},
           {"macro_f1", matrix_stats(f1)},
-          {"index", matrix_stats(index)},
+          {"index", matrix_stats(accuracy.index())},
           {"summary",
-           {{"end_to_end", {{"accuracy", summary_stats(acc, true)}, {"macro_f1", summary_stats(f1, true)}}},
-            {"stitched", {{"accuracy", summary_stats(acc, false)}, {"macro_f1", summary_stats(f1, false)}}},
-            {"index", summary_stats(index, false)}}}};
+           {{"end_to_end", {{"accuracy", to_json(accuracy.end_to_end())}, {"macro_f1", to_json(macro_f1.end_to_end())}}},
+            {"stitched", {{"accuracy", to_json(accuracy.stitched())}, {"macro_f1", to_json(macro_f1.stitched())}}},
+            {"index", to_json(accuracy.stitching_index())}}}};
 }
 
 }  // namespace bridges

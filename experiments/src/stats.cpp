@@ -8,13 +8,12 @@ namespace bridges {
 using nlohmann::json;
 
 // mean and sample standard deviation (0 for a single value).
-json mean_std(const std::vector<double>& v) {
-  if (v.empty()) return nullptr;
-  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-  double ss = 0;
-  for (double x : v) ss += (x - mean) * (x - mean);
-  return {{"mean", mean}, {"std", v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0}};
+json to_json(const MeanStd& v) {
+  if (v.count == 0) return nullptr;
+  return {{"mean", v.mean}, {"std", v.std}};
 }
+
+json mean_std(const std::vector<double>& v) { return to_json(MeanStd::of(v)); }
 
 // values[seed][i][j] (NaN: not defined) -> {"mean": [[...]], "std": [[...]]}, null cells where undefined.
 json matrix_stats(const Cube& values) {
@@ -38,7 +37,7 @@ json matrix_stats(const Cube& values) {
 
 // Per seed: the mean over the diagonal (end to end) or off it (stitched),
 // then mean and std over seeds.
-json summary_stats(const Cube& values, bool diagonal) {
+MeanStd seed_means(const Cube& values, bool diagonal) {
   std::vector<double> per_seed;
   for (const auto& seed : values) {
     double sum = 0;
@@ -51,7 +50,9 @@ json summary_stats(const Cube& values, bool diagonal) {
         }
     if (count > 0) per_seed.push_back(sum / count);
   }
-  return mean_std(per_seed);
+  return MeanStd::of(per_seed);
 }
+
+json summary_stats(const Cube& values, bool diagonal) { return to_json(seed_means(values, diagonal)); }
 
 }  // namespace bridges

@@ -64,7 +64,7 @@ TEST_CASE("exit codes: 0 for help and success, 2 for usage errors") {
   CHECK(contains(help.out, "invariances"));
   for (const auto& sub : {"plugins --help", "plugins list --help", "project --help", "invariances --help"})
     CHECK(bridges_cli(sub).code == 0);
-  CHECK(contains(bridges_cli("--version").out, "bridges 0.1.0"));
+  CHECK(contains(bridges_cli("--version").out, "bridges 0.2.0"));
   CHECK(bridges_cli("").code == 2);
   CHECK(bridges_cli("frobnicate").code == 2);
   CHECK(bridges_cli("project --input x.npy").code == 2);
@@ -833,7 +833,7 @@ TEST_CASE("a pipeline run killed at any point resumes to the results of an unint
   // What made the numbers travels with them: build, commit, kernels,
   // threads, date, the command line and the wall time of each step.
   const json provenance = json::parse(read_text(dir / "reference" / "results.json"))["provenance"];
-  CHECK(provenance["bridges"] == "0.1.0");
+  CHECK(provenance["bridges"] == "0.2.0");
   CHECK(provenance["commit"].get<std::string>().size() >= 7);
   CHECK(contains(provenance["build"].get<std::string>(), "torch="));
   CHECK(provenance["threads"].get<int>() >= 1);
@@ -925,7 +925,7 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   REQUIRE(joined["parts"].size() == 3);
   CHECK(joined["parts"][1]["pipeline"] == "study-3-triples");
   for (const auto& part : joined["parts"]) CHECK(part["provenance"]["steps"].size() > 0);  // each part's own
-  CHECK(contains(read_text(dir / "merged" / "report.md"), "| study-3-triples | 0.1.0 (commit "));
+  CHECK(contains(read_text(dir / "merged" / "report.md"), "| study-3-triples | 0.2.0 (commit "));
   joined.erase("parts");
   json whole_numbers = whole;
   whole_numbers.erase("provenance");

@@ -1,11 +1,16 @@
 // Zero-shot stitching on synthetic spaces related by known transformations.
 #include <ATen/ops/cross_entropy_loss.h>
+#include <ATen/ops/eye.h>
 #include <ATen/ops/isfinite.h>
+
+#include <cmath>
+#include <limits>
 
 #include "bridges/relative/kernels.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/aggregator.hpp"
 #include "bridges/experiments/stitching.hpp"
+#include "bridges/experiments/stitching_matrix.hpp"
 #include "bridges/translator.hpp"
 #include "bridges/util/subsets.hpp"
 #include "stitching_support.hpp"
@@ -200,4 +205,78 @@ TEST_CASE("early stopping stops once the validation loss rises and restores the 
   options.val_fraction = 0.001;
   RelativeClassifier tiny(stitching::registry().make<Aggregator>("sum"), 1, 32, classes, options);
   CHECK_THROWS_WITH_ALL(tiny.fit(spaces, labels), ConfigError, "val_fraction 0.001 of 400 training examples");
+}
+
+TEST_CASE("StitchingMatrix: the index, the summaries and the pair groups of a known matrix") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // [seed][trained on][evaluated on]; seed 1 never evaluated a-0's decoder on b-0.
+  const ScoreCube accuracy{{{0.9, 0.8, 0.5}, {0.7, 0.8, 0.4}, {0.3, 0.6, 0.6}},
+                           {{1.0, 0.6, nan}, {0.9, 0.9, 0.45}, {0.5, 0.4, 0.5}}};
+  const StitchingMatrix m({"a-0", "a-1", "b-0"}, accuracy);
+  const ScoreCube index = m.index();
+  CHECK(index[0][0][1] == doctest::Approx(1.0));
+  CHECK(index[0][0][2] == doctest::Approx(0.5 / 0.6));
+  CHECK(index[1][2][0] == doctest::Approx(0.5 / 1.0));
+  CHECK(std::isnan(index[1][0][2]));
+  // Per seed, then over the seeds: diagonal (0.9 + 0.8 + 0.6) / 3 and (1.0 + 0.9 + 0.5) / 3.
+  CHECK(m.end_to_end().mean == doctest::Approx((2.3 / 3 + 2.4 / 3) / 2));
+  CHECK(m.end_to_end().std == doctest::Approx(std::abs(2.3 / 3 - 2.4 / 3) / std::sqrt(2.0)));
+  CHECK(m.end_to_end().count == 2);
+  CHECK(m.stitched().mean == doctest::Approx((3.3 / 6 + 2.85 / 5) / 2));  // the NaN is skipped, not a zero
+  const std::vector<double> pairs = m.pair_means();
+  REQUIRE(pairs.size() == 6);
+  CHECK(pairs[0] == doctest::Approx(0.7));   // (a-0, a-1)
+  CHECK(pairs[1] == doctest::Approx(0.5));   // (a-0, b-0): seed 0 only
+  CHECK(pairs[3] == doctest::Approx(0.425)); // (a-1, b-0)
+
+  const auto groups = m.pair_groups({"a", "a", "b"});
+  REQUIRE(groups.size() == 2);
+  CHECK(groups[0].name == "a (across seeds)");
+  CHECK(groups[0].pairs.size() == 2);
+  CHECK(groups[0].stitched.mean == doctest::Approx(0.75));
+  CHECK(groups[0].stitched.std == doctest::Approx(0.0));
+  CHECK(groups[0].index.mean == doctest::Approx(((1.0 + 0.7 / 0.9) / 2 + (0.6 / 0.9 + 0.9) / 2) / 2));
+  CHECK(groups[1].name == "a ↔ b");
+  CHECK(groups[1].pairs.size() == 4);
+  CHECK(groups[1].stitched.mean == doctest::Approx(0.45));
+  CHECK(m.pair_groups({"a", "a", "a"}).empty());  // one group: nothing to tell apart
+
+  CHECK_THROWS_WITH_ALL(m.pair_groups({"a", "b"}), ShapeError, "2 groups given for 3 encoders");
+  CHECK_THROWS_WITH_ALL(StitchingMatrix({"a", "b"}, accuracy), ShapeError, "seed 0 has 3 rows for 2 encoders");
+  CHECK_THROWS_WITH_ALL(StitchingMatrix({"a"}, ScoreCube{{{1.2}}}), ConfigError, "accuracy 1.2 is not in [0, 1]");
+  CHECK_THROWS_WITH_ALL(StitchingMatrix({"a"}, ScoreCube{}), ShapeError, "at least one encoder and one decoder seed");
+}
+
+TEST_CASE("stitch() trains one decoder per encoder and seed, as a host program would, and scores every pair") {
+  const auto all = stitching::clusters(1200, 16, 4, 1);  // the first 800 to train, the rest to test
+  const stitching::Clusters train{all.x.narrow(0, 0, 800), all.labels.narrow(0, 0, 800)},
+      test{all.x.narrow(0, 800, 400), all.labels.narrow(0, 800, 400)};
+  const Tensor q = stitching::orthogonal(16, 3);
+  auto cosine = stitching::registry().make<Similarity>("cosine");
+  const Tensor anchors = train.x.narrow(0, 0, 32);
+  // Two encoders related by a rotation: their cosine spaces are the same.
+  std::vector<RelativeSpaces> encoders;
+  for (const auto& [name, map] : std::vector<std::pair<std::string, Tensor>>{{"plain", at::eye(16)}, {"rotated", q}}) {
+    const RelativeProjector projector(anchors.mm(map), {cosine});
+    encoders.push_back({name, projector.project(train.x.mm(map)), projector.project(test.x.mm(map))});
+  }
+  DecoderOptions options;
+  options.epochs = 4;
+  options.batch_size = 64;
+  const auto sum = [] { return stitching::registry().make<Aggregator>("sum"); };
+  const StitchingMatrix m = stitch(encoders, train.labels, test.labels, 4, sum, options, {0, 1});
+  CHECK(m.encoders() == std::vector<std::string>{"plain", "rotated"});
+  REQUIRE(m.seeds() == 2);
+  CHECK(m.end_to_end().mean > 0.9);
+  CHECK(m.stitching_index().mean > 0.99);
+  // Entry [1][1][0] is the decoder of seed 1 trained on "rotated", scored on "plain": the same decoder made by hand.
+  options.seed = 1;
+  RelativeClassifier by_hand(sum(), 1, 32, 4, options);
+  by_hand.fit(encoders[1].train, train.labels);
+  CHECK(m.accuracy()[1][1][0] == classification_scores(by_hand.predict(encoders[0].test), test.labels, 4).accuracy);
+  // Spaces of another shape are named.
+  std::vector<RelativeSpaces> wrong = encoders;
+  wrong[1].test[0] = wrong[1].test[0].narrow(1, 0, 16);
+  CHECK_THROWS_WITH_ALL(stitch(wrong, train.labels, test.labels, 4, sum, options, {0}), ShapeError,
+                        "encoder rotated, test subspace 0", "like encoder plain's");
 }

@@ -9,3 +9,4 @@
 #include "bridges/experiments/report.hpp"
 #include "bridges/experiments/runner.hpp"
 #include "bridges/experiments/stitching.hpp"
+#include "bridges/experiments/stitching_matrix.hpp"
