@@ -185,7 +185,17 @@ int main(int argc, char** argv) {
     fmt::print("torch::mm [512, 1280] x [1280, 1280]: {:.1f} GFLOP/s\n", mm_gflops(3.0));
     return 0;
   }
+  if (argc > 1 && std::string(argv[1]).starts_with("-")) {
+    fmt::print("usage: bench_study_parts [FOLDER]   how long each part (a pipeline *.json) of the study in FOLDER takes\n"
+               "                                    (default: examples/pipelines/fashion-mnist-paper)\n"
+               "       bench_study_parts --probe    torch::mm's speed now\n");
+    return std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ? 0 : 2;
+  }
   const fs::path folder = argc > 1 ? fs::path(argv[1]) : fs::path(BRIDGES_BENCH_SOURCE_DIR) / "examples" / "pipelines" / "fashion-mnist-paper";
+  if (std::error_code ec; !fs::is_directory(folder, ec)) {
+    fmt::print(stderr, "{}: not a folder; give the folder of a study's parts (pipeline *.json files).\n", folder.string());
+    return 1;
+  }
   bridges::Registry registry({BRIDGES_BENCH_PLUGIN_DIR});
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))

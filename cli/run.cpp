@@ -17,6 +17,7 @@ namespace {
 struct RunCommandOptions {
   std::string file, out, cache;
   bool dry_run = false;
+  bool no_estimate = false;
 };
 
 void run(Context& context, const RunCommandOptions& o) {
@@ -26,7 +27,7 @@ void run(Context& context, const RunCommandOptions& o) {
   options.cache = o.cache;
   options.command = context.command_line;
   if (o.dry_run) {
-    std::cout << describe_plan(pipeline, context.registry(), options);
+    std::cout << describe_plan(pipeline, context.registry(), options, /*estimate=*/!o.no_estimate);
     std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
     return;
   }
@@ -75,7 +76,8 @@ void add_run_command(CLI::App& app, Context& context) {
   cmd->add_option("--cache", o->cache,
                   "folder of trained encoders, latents and decoders (default: the pipeline's \"cache\", else "
                   "RUN/cache); runs that share encoders and anchors can share one, and train each part once");
-  cmd->add_flag("--dry-run", o->dry_run, "validate and print the plan; run nothing");
+  cmd->add_flag("--no-estimate", o->no_estimate, "with --dry-run: skip timing the decoders (a few seconds per aggregator)");
+  cmd->add_flag("--dry-run", o->dry_run, "validate and print the plan, with the decoders' time estimated from one timed epoch of each; run nothing");
   cmd->callback([&context, o] { run(context, *o); });
 }
 

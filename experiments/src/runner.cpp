@@ -20,6 +20,7 @@
 #include "bridges/relative/kernels.hpp"
 #include "bridges/build_info.hpp"
 #include "bridges/util/runtime.hpp"
+#include "bridges/util/thread_count.hpp"
 #include "bridges/dataset.hpp"
 #include "bridges/encoder.hpp"
 #include "bridges/experiments/encoder_cache.hpp"
@@ -33,6 +34,7 @@
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/util/subsets.hpp"
 #include "bridges/util/messages.hpp"
+#include "bridges/util/progress.hpp"
 #include "experiment.hpp"
 #include "run_context.hpp"
 
@@ -345,7 +347,7 @@ std::pair<fs::path, fs::path> run_folders(const Pipeline& pipeline, const RunOpt
 
 }  // namespace
 
-std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunOptions& options) {
+std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunOptions& options, bool estimate) {
   const auto [out_folder, cache_folder] = run_folders(p, options);
   std::string out = fmt::format("pipeline {}{}\n", p.name, p.description.empty() ? "" : ": " + p.description);
   out += fmt::format("  dataset      {}\n", p.dataset.dump());
@@ -396,6 +398,14 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
                                  : fmt::format("the cache holds {} decoders' scores, of this or other runs: those of this "
                                                "run are read, not trained",
                                                held));
+  }
+  if (estimate && !runs.empty()) {
+    const DecoderEstimate e = estimate_decoders(p, source);
+    out += fmt::format("Estimated time of the decoders here, {} threads, none cached: {}{} for {} decoders (one "
+                       "decoder of each shape timed now for one epoch on random data, scaled to the run's sizes{}). "
+                       "Encoder training, fine-tuning and measures are not included.\n{}",
+                       at::get_num_threads(), e.upper_bound ? "at most " : "", format_duration(e.seconds), e.decoders,
+                       e.upper_bound ? "; early stopping: every decoder at max_epochs" : "", e.detail);
   }
   return out;
 }

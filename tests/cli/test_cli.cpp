@@ -447,8 +447,16 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(plan.out, "is valid; nothing was run"));
   // The main job: 4 singles and the product with sum, the product with mlp_sum: 6 runs of 18 decoders.
   CHECK(contains(plan.out, "Stitching runs: 6 (108 decoders in all"));
+  // The time is estimated from one timed epoch of each decoder shape: the single projections' sum and the product's
+  // sum and mlp_sum.
+  CHECK(contains(plan.out, "Estimated time of the decoders here, 1 threads, none cached: "));
+  CHECK(contains(plan.out, " for 108 decoders"));
+  CHECK(contains(plan.out, "  {\"normalize\":\"standardize\",\"type\":\"sum\"} over 1 subspaces: "));
+  CHECK(contains(plan.out, "\"type\":\"mlp_sum\"} over 4 subspaces: "));
   // The paper-scale study: a run the ablation shares with the stitching is counted once (4 + 5 × 11).
-  CHECK(contains(bridges_cli("run --dry-run " + pipelines + "fashion-mnist-paper.json").out, "Stitching runs: 59 (1062 decoders"));
+  const auto paper = bridges_cli("run --dry-run --no-estimate " + pipelines + "fashion-mnist-paper.json");
+  CHECK(contains(paper.out, "Stitching runs: 59 (1062 decoders"));
+  CHECK_FALSE(contains(paper.out, "Estimated time"));
   testing::TempDir dir;
   write_text_atomically(dir / "bad.json", R"({"name": "x", "encoders": [{"type": "cnn"}, {"type": "mpl"}], "projections": ["cosine"]})");
   const auto bad = bridges_cli("run " + (dir / "bad.json").string());

@@ -46,12 +46,28 @@ struct BRIDGES_API PlannedStitching {
 /// once (and a run in the cache not at all).
 BRIDGES_API std::vector<PlannedStitching> planned_stitching(const Pipeline& pipeline);
 
+/// How long the pipeline's stitching runs will take on this machine, before
+/// any is run: one decoder of each (aggregator, number of subspaces) is
+/// timed now for one epoch on random data of the run's width (at most 1024
+/// examples, scaled linearly to the run's training and test sizes), times
+/// the epochs (under early stopping, max_epochs: an upper bound) and the
+/// decoders (encoders x seeds per run; none assumed cached). Encoder
+/// training, fine-tuning steps and measures are not included.
+struct BRIDGES_API DecoderEstimate {
+  double seconds = 0;        ///< every stitching run's decoders, trained and scored
+  std::size_t decoders = 0;  ///< how many that is
+  bool upper_bound = false;  ///< early stopping: max_epochs each
+  std::string detail;        ///< one line per timed decoder shape
+};
+BRIDGES_API DecoderEstimate estimate_decoders(const Pipeline& pipeline, ComponentSource& source);
+
 /// What the run will do, in words (for `bridges run --dry-run`): its
 /// settings, its folders as run_pipeline would use them, which encoders it
-/// trains and which the cache holds, and how many decoders. Reads the
-/// training split (for the encoders' cache keys); trains nothing.
+/// trains and which the cache holds, how many decoders, and (with
+/// `estimate`) how long they take (estimate_decoders). Reads the data (for
+/// the encoders' cache keys and the sizes); trains nothing.
 BRIDGES_API std::string describe_plan(const Pipeline& pipeline, ComponentSource& source,
-                                      const RunOptions& options = {});
+                                      const RunOptions& options = {}, bool estimate = false);
 
 /// Runs every experiment; returns the results (also in <out>/results.json).
 /// Progress goes to stderr, a summary to `log` and <out>/run.log. Throws
