@@ -47,6 +47,11 @@ Result bridges_cli(const std::string& args, const std::string& env = "") {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// One check per part, each naming the part missing from `text`.
+void check_contains(const std::string& text, std::initializer_list<std::string> parts) {
+  for (const auto& part : parts) CHECK_MESSAGE(contains(text, part), "missing \"", part, "\" in:\n", text);
+}
+
 // A run's results.json without its "provenance" (date, wall times, the
 // command): what must be the same for the same seeds, as text.
 std::string numbers_of(const fs::path& results) {
@@ -246,11 +251,8 @@ TEST_CASE("invariances prints the measured table beside the declared one, and fa
   // every test's tolerance is stated, an approximate claim's beside it.
   const auto rbf = bridges_cli("invariances -s rbf -s '{\"type\": \"rbf\", \"sigma\": 5}' -s geodesic");
   CHECK(rbf.code == 0);
-  CHECK(contains(rbf.out, "rbf {\"sigma\":5.0}"));
-  CHECK(contains(rbf.out, "Tolerances ("));
-  CHECK(contains(rbf.out, "1e-06 for each map"));
-  CHECK(contains(rbf.out, "declared approximate: geodesic manifold_isometry 0.05"));
-  CHECK(contains(rbf.out, "yes ~"));
+  check_contains(rbf.out, {"rbf {\"sigma\":5.0}", "Tolerances (", "1e-06 for each map",
+                           "declared approximate: geodesic manifold_isometry 0.05", "yes ~"});
   const json rbf_json = json::parse(bridges_cli("invariances --json -s rbf -s '{\"type\": \"rbf\", \"sigma\": 5}'").out);
   CHECK(rbf_json[0]["similarity"] == "rbf");
   CHECK(rbf_json[1]["similarity"] == "rbf {\"sigma\":5.0}");
@@ -449,10 +451,9 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(plan.out, "Stitching runs: 6 (108 decoders in all"));
   // The time is estimated from one timed epoch of each decoder shape: the single projections' sum and the product's
   // sum and mlp_sum.
-  CHECK(contains(plan.out, "Estimated time of the decoders here, 1 threads, none cached: "));
-  CHECK(contains(plan.out, " for 108 decoders"));
-  CHECK(contains(plan.out, "  {\"normalize\":\"standardize\",\"type\":\"sum\"} over 1 subspaces: "));
-  CHECK(contains(plan.out, "\"type\":\"mlp_sum\"} over 4 subspaces: "));
+  check_contains(plan.out, {"Estimated time of the decoders here, 1 threads, none cached: ", " for 108 decoders",
+                            "  {\"normalize\":\"standardize\",\"type\":\"sum\"} over 1 subspaces: ",
+                            "\"type\":\"mlp_sum\"} over 4 subspaces: "});
   // The paper-scale study: a run the ablation shares with the stitching is counted once (4 + 5 × 11).
   const auto paper = bridges_cli("run --dry-run --no-estimate " + pipelines + "fashion-mnist-paper.json");
   CHECK(contains(paper.out, "Stitching runs: 59 (1062 decoders"));
