@@ -237,10 +237,12 @@ std::string RunContext::progress_note() const {
   if (decoders_planned_ == 0) return "";
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::string out = fmt::format(" [{} of {} decoders, {} so far", decoders_done_, decoders_planned_, format_duration(elapsed));
-  // Left: the rest at the pace of the decoders trained so far (those the
-  // cache holds take no time, so this is an upper bound).
+  // Left: the rest at the pace of the decoders trained so far. Not a
+  // bound: a slower aggregator still to come (attention after sum) takes
+  // longer, a decoder the cache holds no time; `run --dry-run` times each
+  // kind ahead.
   if (decoders_trained_ > 0 && decoders_done_ < decoders_planned_)
-    out += fmt::format(", at most {} left",
+    out += fmt::format(", about {} left at the pace so far",
                        format_duration(static_cast<double>(decoders_planned_ - decoders_done_) * training_seconds_ /
                                static_cast<double>(decoders_trained_)));
   return out + "]";
