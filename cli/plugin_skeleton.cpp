@@ -10,6 +10,7 @@
 #include <map>
 
 #include "bridges/error.hpp"
+#include "bridges/version.hpp"
 #include "bridges/util/io.hpp"
 
 namespace bridges::cli {
@@ -272,7 +273,9 @@ std::string replaced(std::string text, const std::string& name, const std::strin
   // check (tests/layers) would read it as cli/ including the sdk layer.
   const std::string sdk_include = std::string("#include <bridges/") + "sdk/plugin.hpp>";
   for (const auto& [from, to] :
-       {std::pair<std::string, std::string>{"@NAME@", name}, {"@CLASS@", cls}, {"@INCLUDE_SDK@", sdk_include}})
+       {std::pair<std::string, std::string>{"@NAME@", name}, {"@CLASS@", cls}, {"@INCLUDE_SDK@", sdk_include},
+        // the bridges it is written for: a plugin builds only against the same major.minor
+        {"@BRIDGES_VERSION@", fmt::format("{}.{}", BRIDGES_VERSION_MAJOR, BRIDGES_VERSION_MINOR)}})
     for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
       text.replace(at, from.size(), to);
   return text;
@@ -313,7 +316,7 @@ const char* kCMake = R"(# The @NAME@ plugin, built out of the bridges tree:
 cmake_minimum_required(VERSION 3.25)
 project(bridges_@NAME@ VERSION 0.1.0 LANGUAGES CXX)
 
-find_package(bridges 0.1 CONFIG REQUIRED COMPONENTS sdk registry)
+find_package(bridges @BRIDGES_VERSION@ CONFIG REQUIRED COMPONENTS sdk registry)
 bridges_add_plugin(NAME @NAME@ SOURCES @NAME@.cpp MANIFEST @NAME@.plugin.json)
 
 # The test loads the plugin from where it is staged, as bridges does.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "bridges/util/messages.hpp"
 
 namespace bridges {
@@ -40,29 +42,45 @@ void ComponentSource::throw_wrong_type(ComponentKind kind, std::string_view name
                                 to_string(kind), name, to_string(kind)));
 }
 
-void InProcessSource::add(ComponentKind kind, std::string name, Factory factory, const Declaration& declaration) {
+void InProcessSource::add(ComponentKind kind, std::string name, Factory factory, const json& declaration) {
   ComponentInfo info;
   info.kind = kind;
   info.name = std::move(name);
-  info.description = declaration.description;
   info.provider = "in-process";
-  const std::string& direction = declaration.direction;
+  const std::string where = info.qualified_name();
+  const std::vector<std::string> keys{"options", "description", "direction", "invariances"};
+  if (!declaration.is_object())
+    throw ConfigError(fmt::format("{}: the declaration must be an object with the keys of a manifest entry ({}), found "
+                                  "{}.",
+                                  where, join(keys), json_excerpt(declaration)));
+  for (const auto& [key, value] : declaration.items())
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      throw ConfigError(fmt::format("{}: unknown key \"{}\" in the declaration.{} Keys: {} (the options' schema goes "
+                                    "under \"options\").",
+                                    where, key, did_you_mean(key, keys), join(keys)));
+  const auto text = [&](const char* key) {
+    const json& v = declaration.contains(key) ? declaration[key] : json("");
+    if (!v.is_string())
+      throw ConfigError(fmt::format("{}: \"{}\" must be a string, found {}.", where, key, json_excerpt(v)));
+    return v.get<std::string>();
+  };
+  info.description = text("description");
+  const std::string direction = text("direction");
   const bool relational = kind == ComponentKind::similarity || kind == ComponentKind::measure;
   if (!direction.empty() && !relational)
-    throw ConfigError(fmt::format("{}: only similarities and measures declare a direction.", info.qualified_name()));
+    throw ConfigError(fmt::format("{}: only similarities and measures declare a direction.", where));
   if (!direction.empty() && direction != "similarity" && direction != "distance")
     throw ConfigError(fmt::format("{}: direction \"{}\" is not \"similarity\" (a larger value is closer) or \"distance\" "
                                   "(a larger value is farther).",
-                                  info.qualified_name(), direction));
+                                  where, direction));
   info.direction = direction;
-  info.options = OptionSchema::parse(declaration.options, info.qualified_name());
-  if (!relational && !declaration.invariances.empty())
-    throw ConfigError(fmt::format("{}: only similarities and measures declare invariances.", info.qualified_name()));
-  info.invariances = InvarianceDeclaration::parse(declaration.invariances, info.options, info.qualified_name());
-  const std::string key = info.qualified_name();
-  if (entries_.count(key) != 0)
-    throw ConfigError(fmt::format("{} is registered twice; each name may be added once.", key));
-  entries_.emplace(key, Entry{std::move(info), std::move(factory)});
+  info.options = OptionSchema::parse(declaration.value("options", json::object()), where);
+  if (declaration.contains("invariances") && !relational)
+    throw ConfigError(fmt::format("{}: only similarities and measures declare invariances.", where));
+  info.invariances = InvarianceDeclaration::parse(declaration.value("invariances", json()), info.options, where);
+  if (entries_.count(where) != 0)
+    throw ConfigError(fmt::format("{} is registered twice; each name may be added once.", where));
+  entries_.emplace(where, Entry{std::move(info), std::move(factory)});
 }
 
 std::vector<ComponentInfo> InProcessSource::components() const {

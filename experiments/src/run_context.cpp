@@ -154,6 +154,11 @@ void RunContext::cache_result(const std::string& kind, const Names& set, const j
   cache_result(kind, decoder_key(set, aggregator, i, seed), extra, value);
 }
 
+bool RunContext::holds_decoder(const Names& set, const json& aggregator, std::size_t i, uint64_t seed) const {
+  const auto file = cache_ / "decoders" / (decoder_key(set, aggregator, i, seed) + ".json");
+  return std::filesystem::exists(file) && !read_cached_decoder(file, encoders_.size()).is_null();
+}
+
 json RunContext::cached_result(const std::string& kind, const std::string& decoder, const json& extra) const {
   const auto file = result_file(cache_, kind, decoder, extra);
   if (!std::filesystem::exists(file)) return nullptr;

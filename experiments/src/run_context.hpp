@@ -110,6 +110,8 @@ class RunContext {
   /// The cache key of one decoder of stitch(): trained on encoder i with
   /// `seed`, scored on every encoder.
   std::string decoder_key(const Names& set, const nlohmann::json& aggregator, std::size_t i, uint64_t seed) const;
+  /// Whether the cache holds that decoder's scores, intact (checksum).
+  bool holds_decoder(const Names& set, const nlohmann::json& aggregator, std::size_t i, uint64_t seed) const;
 
   const Pipeline& p_;
   ComponentSource& source_;

@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 #include <numeric>
 #include <optional>
 
@@ -133,6 +134,42 @@ class Run : public RunContext {
     write_text_atomically(out_ / "report.html", html_report(results));
     note(fmt::format("wrote {}, report.md and report.html", (out_ / "results.json").string()));
     return results;
+  }
+
+  // For --dry-run: how many of the run's relative decoders the cache holds
+  // and how many the run has, by their very keys, computed without training:
+  // the data, the encoders' cache keys, the anchors. nullopt when an anchor
+  // strategy chooses in a latent space (farthest_point, kmeans): the anchors
+  // then depend on a trained encoder.
+  std::optional<std::pair<std::size_t, std::size_t>> cached_decoders() {
+    const auto values = [&](const char* key) {
+      const json& v = p_.anchors[key];
+      return v.is_array() ? std::vector<json>(v.begin(), v.end()) : std::vector<json>{v};
+    };
+    for (const json& strategy : values("strategy"))
+      if (strategy == "farthest_point" || strategy == "kmeans") return std::nullopt;
+    load_data();
+    for (const auto& pe : p_.encoders) {
+      EncoderState e{pe.name, source_.make_from_json<Encoder>(pe.spec), {}, {}, {}, {}, {}};
+      e.key = encoder_cache_key(*e.encoder, train_full_);
+      encoders_.push_back(std::move(e));
+    }
+    std::set<std::pair<Names, std::string>> runs;  // a run two experiments ask for trains once
+    for (const auto& run : planned_stitching(p_)) runs.insert({run.projections, run.aggregator.dump()});
+    std::size_t held = 0, all = 0;
+    for (const json& strategy : values("strategy"))
+      for (const json& count : values("count"))
+        for (const json& seed : values("seed")) {
+          anchors_ = select_anchors(strategy.get<std::string>(), count.get<int64_t>(), seed.get<uint64_t>(),
+                                    train_full_.labels, Tensor());
+          for (const auto& [set, aggregator] : runs)
+            for (std::size_t i = 0; i < encoders_.size(); ++i)
+              for (uint64_t s : decoder_seeds()) {
+                ++all;
+                held += holds_decoder(set, json::parse(aggregator), i, s);
+              }
+        }
+    return std::pair{held, all};
   }
 
  private:
@@ -386,18 +423,22 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
   std::set<std::string> runs;  // a run two experiments ask for is trained once
   for (const auto& planned : planned_stitching(p)) runs.insert(fmt::format("{}|{}", join(planned.projections, "+"), planned.aggregator.dump()));
   if (!runs.empty()) {
-    // A decoder's cache key needs the anchors, which latent-space strategies
-    // choose from trained encoders: the cache's count is stated, not matched.
-    std::size_t held = 0;
-    std::error_code ec;
-    if (fs::is_directory(cache_folder / "decoders", ec))
-      for (const auto& entry : fs::directory_iterator(cache_folder / "decoders", ec))
-        held += entry.path().extension() == ".json";
-    out += fmt::format("Stitching runs: {} ({} decoders in all; {}).\n", runs.size(), runs.size() * m * seeds,
-                       held == 0 ? "the cache holds none, every one trains"
-                                 : fmt::format("the cache holds {} decoders' scores, of this or other runs: those of this "
-                                               "run are read, not trained",
-                                               held));
+    // Which decoders of this run the cache holds: their keys, computed as
+    // the run computes them (no training; the data is read).
+    std::ostringstream quiet;
+    Run probe(p, source, out_folder, cache_folder, quiet, "");
+    const auto cached = probe.cached_decoders();
+    const std::size_t all = runs.size() * m * seeds;
+    if (!cached)
+      out += fmt::format("Stitching runs: {} ({} decoders in all per anchor setting; which the cache holds is known only "
+                         "once the anchors are chosen in an encoder's latent space).\n",
+                         runs.size(), all);
+    else
+      out += fmt::format("Stitching runs: {} ({} decoders in all; {}).\n", runs.size(), cached->second,
+                         cached->first == 0                ? "the cache holds none, every one trains"
+                         : cached->first == cached->second ? "the cache holds every one: none trains"
+                                                           : fmt::format("the cache holds {}, {} train", cached->first,
+                                                                         cached->second - cached->first));
   }
   if (estimate && !runs.empty()) {
     const DecoderEstimate e = estimate_decoders(p, source);

@@ -474,7 +474,8 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
               .code == 0);
   write_text_atomically(dir / "two.json", R"({"name": "two", "dataset": )" + dataset +
                                               R"(, "encoders": [{"type": "mlp", "epochs": 1, "seeds": [0, 1]}],
-                                              "projections": ["cosine"], "decoder": {"seeds": [0]},
+                                              "projections": ["cosine"], "anchors": {"count": 20},
+                                              "decoder": {"seeds": [0], "epochs": 1},
                                               "experiments": [{"type": "stitching"}]})");
   const auto two = bridges_cli("run --dry-run " + (dir / "two.json").string() + " --out " + (dir / "run").string() +
                                " --cache " + (dir / "cache").string());
@@ -484,6 +485,18 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(two.out, "Encoders: 1 to train (mlp-1), 1 in the cache (mlp-0)."));
   CHECK(contains(two.out, "the cache holds none, every one trains"));
   CHECK_FALSE(fs::exists(dir / "run"));
+  // After the run, the plan finds each of its decoders in the cache by its key (no training); with a second
+  // decoder seed, half of them.
+  const std::string folders = " --out " + (dir / "run").string() + " --cache " + (dir / "cache").string();
+  REQUIRE(bridges_cli("run " + (dir / "two.json").string() + folders).code == 0);
+  const auto again = bridges_cli("run --dry-run --no-estimate " + (dir / "two.json").string() + folders);
+  check_contains(again.out, {"Encoders: 0 to train, 2 in the cache (mlp-0, mlp-1).",
+                             "Stitching runs: 1 (2 decoders in all; the cache holds every one: none trains)."});
+  json more = json::parse(read_text(dir / "two.json"));
+  more["decoder"]["seeds"] = {0, 1};
+  write_text_atomically(dir / "more.json", more.dump());
+  check_contains(bridges_cli("run --dry-run --no-estimate " + (dir / "more.json").string() + folders).out,
+                 {"Stitching runs: 1 (4 decoders in all; the cache holds 2, 2 train)."});
 }
 
 TEST_CASE("compare: absolute and relative similarity of two spaces, as a table and as JSON") {

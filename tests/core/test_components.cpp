@@ -61,7 +61,7 @@ const json kScaledOptions = json::parse(R"({"factor": {"type": "number", "defaul
 
 TEST_CASE("an in-process source makes components with validated, completed options") {
   InProcessSource source;
-  source.add<Scaled>("scaled", {.options = kScaledOptions, .description = "x.a scaled"});
+  source.add<Scaled>("scaled", {{"options", kScaledOptions}, {"description", "x.a scaled"}});
   source.add<MeanAggregator>("mean");
   source.add<Fixed>("fixed");
 
@@ -95,7 +95,7 @@ TEST_CASE("an in-process source makes components with validated, completed optio
 
 TEST_CASE("an in-process source explains unknown names, bad options and failing factories") {
   InProcessSource source;
-  source.add<Scaled>("scaled", {.options = kScaledOptions});
+  source.add<Scaled>("scaled", {{"options", kScaledOptions}});
   CHECK_THROWS_WITH_ALL(source.make<Similarity>("scalde"), UnknownNameError, "similarity 'scalde' does not exist",
                         "Did you mean 'scaled'?");
   CHECK_THROWS_WITH_ALL(source.make<Encoder>("scaled"), UnknownNameError, "encoder 'scaled'", "Available: (none)");
@@ -106,7 +106,7 @@ TEST_CASE("an in-process source explains unknown names, bad options and failing 
                         "the factory broke");
   CHECK_THROWS_WITH_ALL(source.make_from_json<Similarity>(json{{"factor", 1}}), ConfigError,
                         R"({"type": "<name>", ...options})");
-  CHECK_THROWS_WITH_ALL(source.add<Scaled>("scaled", {.options = kScaledOptions}), ConfigError, "registered twice");
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("scaled", {{"options", kScaledOptions}}), ConfigError, "registered twice");
   // A factory registered under the wrong kind is caught when cast.
   source.add(ComponentKind::encoder, "impostor", [](const json& o) { return std::make_shared<Scaled>(json{{"factor", 1}}); });
   CHECK_THROWS_WITH_ALL(source.make<Encoder>("impostor"), CreateError, "not a encoder");
@@ -114,31 +114,37 @@ TEST_CASE("an in-process source explains unknown names, bad options and failing 
 
 TEST_CASE("an in-process similarity declares its direction as a manifest does") {
   InProcessSource source;
-  source.add<Scaled>("scaled", {.options = kScaledOptions, .description = "a scaled distance", .direction = "distance"});
-  source.add<Scaled>("undeclared", {.options = kScaledOptions});
+  source.add<Scaled>("scaled", {{"options", kScaledOptions}, {"description", "a scaled distance"}, {"direction", "distance"}});
+  source.add<Scaled>("undeclared", {{"options", kScaledOptions}});
   CHECK(source.info(ComponentKind::similarity, "scaled").direction == "distance");
   CHECK(source.info(ComponentKind::similarity, "undeclared").direction.empty());
-  CHECK_THROWS_WITH_ALL(source.add<Scaled>("other", {.options = kScaledOptions, .direction = "dissimilarity"}), ConfigError,
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("other", {{"options", kScaledOptions}, {"direction", "dissimilarity"}}), ConfigError,
                         "similarity/other", "\"dissimilarity\" is not \"similarity\"");
   const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
-  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {.direction = "distance"}), ConfigError,
+  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {{"direction", "distance"}}), ConfigError,
                         "encoder/e", "only similarities and measures declare a direction");
 }
 
 TEST_CASE("an in-process similarity declares its invariances once, as a manifest does, options included") {
   InProcessSource source;
-  source.add<Scaled>("scaled", {.options = kScaledOptions,
-                                .invariances = {"orthogonal", {{"invariance", "permutation"}, {"when", {{"factor", 1}}}}}});
+  source.add<Scaled>("scaled", {{"options", kScaledOptions},
+                                {"invariances", json::array({"orthogonal", {{"invariance", "permutation"},
+                                                                            {"when", {{"factor", 1}}}}})}});
   const ComponentInfo info = source.info(ComponentKind::similarity, "scaled");
   CHECK(info.invariances.holds(source.make<Similarity>("scaled", {{"factor", 1}})->to_json()) ==
         InvarianceSet{Invariance::orthogonal, Invariance::permutation});
   CHECK(info.invariances.holds(source.make<Similarity>("scaled")->to_json()) ==  // the default factor, 2
         InvarianceSet{Invariance::orthogonal});
-  CHECK_THROWS_WITH_ALL(source.add<Scaled>("bad", {.options = kScaledOptions, .invariances = {"rotation"}}), ConfigError,
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("bad", {{"options", kScaledOptions}, {"invariances", json::array({"rotation"})}}),
+                        ConfigError,
                         "similarity/bad", "\"rotation\" is not an invariance");
   const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
-  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {.invariances = {"orthogonal"}}), ConfigError,
+  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {{"invariances", json::array({"orthogonal"})}}),
+                        ConfigError,
                         "encoder/e", "only similarities and measures declare invariances");
+  // The options' schema passed as the declaration itself: named, with where it goes.
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("schema", kScaledOptions), ConfigError, "similarity/schema",
+                        "unknown key \"factor\"", "goes under \"options\"");
 }
 
 TEST_CASE("component kinds parse from their JSON spelling") {

@@ -115,7 +115,7 @@ mkdir -p "$work/components"
 cat > "$work/components/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.25)
 project(components LANGUAGES CXX)
-find_package(bridges 0.1 CONFIG REQUIRED COMPONENTS ${WANTED})
+find_package(bridges 0.2 CONFIG REQUIRED COMPONENTS ${WANTED})
 foreach(target core formats relative text graph experiments registry sdk)
   if(NOT TARGET bridges::${target})
     message(FATAL_ERROR "bridges::${target} is missing")

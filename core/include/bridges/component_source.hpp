@@ -93,37 +93,31 @@ class BRIDGES_API ComponentSource {
   [[noreturn]] static void throw_wrong_type(ComponentKind kind, std::string_view name);
 };
 
-/// What a host declares about a component it registers in-process, as a
-/// manifest's "provides" entry does (docs/plugins.md has each field).
-struct BRIDGES_API ComponentDeclaration {
-  nlohmann::json options = nlohmann::json::object();  ///< an OptionSchema spec
-  std::string description;
-  std::string direction;  ///< similarities and measures: "similarity" or "distance"
-  nlohmann::json invariances = nlohmann::json::array();  ///< similarities and measures: the manifest's array
-};
-
 /// A ComponentSource for components compiled into the host program.
 ///
 /// Example:
 ///   bridges::InProcessSource source;
-///   source.add<MySimilarity>("mine", {.options = {{"alpha", {{"type", "number"}, {"default", 1.0}}}},
-///                                     .direction = "distance",
-///                                     .invariances = {"translation", "permutation"}});
+///   source.add<MySimilarity>("mine", {{"options", {{"alpha", {{"type", "number"}, {"default", 1.0}}}}},
+///                                     {"direction", "distance"},
+///                                     {"invariances", nlohmann::json::array({"translation", "permutation"})}});
 ///   auto sim = source.make<bridges::Similarity>("mine", {{"alpha", 2.0}});
 class BRIDGES_API InProcessSource : public ComponentSource {
  public:
   using Factory = std::function<std::shared_ptr<Component>(const nlohmann::json& options)>;
 
-  using Declaration = ComponentDeclaration;
-
-  /// Registers KIND/NAME. Options are validated against the declared schema
-  /// before `factory` runs. Throws ConfigError when the name is taken or
-  /// the declaration is malformed (a bad schema, direction or invariance).
-  void add(ComponentKind kind, std::string name, Factory factory, const Declaration& declaration = {});
+  /// Registers KIND/NAME. `declaration` is what a manifest's "provides"
+  /// entry says about it (docs/plugins.md): "options" (an OptionSchema
+  /// spec), "description", "direction" and "invariances" (similarities and
+  /// measures); every key optional. Options are validated against the
+  /// schema before `factory` runs. Throws ConfigError when the name is taken
+  /// or the declaration is malformed (an unknown key, a bad schema,
+  /// direction or invariance).
+  void add(ComponentKind kind, std::string name, Factory factory,
+           const nlohmann::json& declaration = nlohmann::json::object());
 
   /// Registers class T, made with T(const nlohmann::json& options).
   template <class T>
-  void add(std::string name, const Declaration& declaration = {}) {
+  void add(std::string name, const nlohmann::json& declaration = nlohmann::json::object()) {
     add(T::kind, std::move(name),
         [](const nlohmann::json& options) -> std::shared_ptr<Component> { return std::make_shared<T>(options); },
         declaration);

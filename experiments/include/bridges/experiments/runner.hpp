@@ -63,7 +63,9 @@ BRIDGES_API DecoderEstimate estimate_decoders(const Pipeline& pipeline, Componen
 
 /// What the run will do, in words (for `bridges run --dry-run`): its
 /// settings, its folders as run_pipeline would use them, which encoders it
-/// trains and which the cache holds, how many decoders, and (with
+/// trains and which the cache holds, how many decoders and how many of them
+/// the cache holds (by their keys; unknown for anchors chosen in a latent
+/// space), and (with
 /// `estimate`) how long they take (estimate_decoders). Reads the data (for
 /// the encoders' cache keys and the sizes); trains nothing.
 BRIDGES_API std::string describe_plan(const Pipeline& pipeline, ComponentSource& source,
