@@ -89,8 +89,10 @@ class Rbf final : public bridges::sdk::WithOptions<bridges::Similarity, RbfOptio
  protected:
   Tensor compute(const Tensor& x, const Tensor& anchors) const override {
     const double sigma = options_.sigma ? *options_.sigma : median_distance(anchors);
-    const Tensor d = bridges::kernels::euclidean(x, anchors);
-    return (d * d).mul_(-0.5 / (sigma * sigma)).exp_();
+    // (d / sigma)^2, not d^2 / sigma^2: with a tiny sigma, sigma^2 would
+    // underflow to 0 and a zero distance give 0 / 0.
+    const Tensor scaled = bridges::kernels::euclidean(x, anchors).div_(sigma);
+    return scaled.mul(scaled).mul_(-0.5).exp_();
   }
 
  private:

@@ -2,6 +2,7 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/eye.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/zeros.h>
@@ -71,6 +72,9 @@ TEST_CASE("rbf is exp(-d^2 / (2 sigma^2)), sigma given or the anchors' median di
     }
   }
   CHECK_THROWS_WITH_ALL(registry().make<Similarity>("rbf", {{"sigma", 0}}), ConfigError, "sigma", "> 0");
+  // A bandwidth whose square underflows: a sample on an anchor is 1 there and 0 elsewhere, never 0 / 0.
+  const Tensor on = at::eye(3, at::kDouble);
+  CHECK(registry().make<Similarity>("rbf", {{"sigma", 1e-200}})->project(on, on).equal(at::eye(3, at::kDouble)));
   // Coinciding anchors have no spread: the bandwidth falls back to 1 instead of dividing by zero.
   const Tensor same = at::ones({3, 4}, at::kDouble);
   CHECK(testing::max_abs_diff(registry().make<Similarity>("rbf")->project(at::zeros({1, 4}, at::kDouble), same),
