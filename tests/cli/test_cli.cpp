@@ -451,7 +451,8 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(plan.out, "Stitching runs: 6 (108 decoders in all"));
   // The time is estimated from one timed epoch of each decoder shape: the single projections' sum and the product's
   // sum and mlp_sum.
-  check_contains(plan.out, {"Estimated time of the decoders here, 1 threads, none cached: ", " for 108 decoders",
+  check_contains(plan.out, {"Estimated encoder training here, 1 threads: ", " for 6 encoders (each kind fitted now",
+                            "Estimated time of the decoders here, 1 threads, none cached: ", " for 108 decoders",
                             "  {\"normalize\":\"standardize\",\"type\":\"sum\"} over 1 subspaces: ",
                             "\"type\":\"mlp_sum\"} over 4 subspaces: "});
   // The paper-scale study: a run the ablation shares with the stitching is counted once (4 + 5 × 11).

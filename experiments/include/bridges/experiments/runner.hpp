@@ -65,8 +65,9 @@ BRIDGES_API DecoderEstimate estimate_decoders(const Pipeline& pipeline, Componen
 /// settings, its folders as run_pipeline would use them, which encoders it
 /// trains and which the cache holds, how many decoders and how many of them
 /// the cache holds (by their keys; unknown for anchors chosen in a latent
-/// space), and (with
-/// `estimate`) how long they take (estimate_decoders). Reads the data (for
+/// space), and (with `estimate`) how long the encoders to train take (each
+/// kind fitted on 512 and 1024 samples and extrapolated; not for graphs) and
+/// the decoders (estimate_decoders). Reads the data (for
 /// the encoders' cache keys and the sizes); trains nothing.
 BRIDGES_API std::string describe_plan(const Pipeline& pipeline, ComponentSource& source,
                                       const RunOptions& options = {}, bool estimate = false);
