@@ -420,57 +420,7 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
                      to_train.empty() ? "" : " (" + join(to_train) + ")", cached.size(),
                      cached.empty() ? "" : " (" + join(cached) + ")",
                      fixed ? fmt::format(", {} fixed (nothing to train)", fixed) : "");
-  if (estimate && !to_train_specs.empty()) {
-    // Each kind of encoder to train (its settings but the seed), fitted now
-    // on the first 512 and 1024 training samples with its own settings
-    // after an untimed warm-up fit: the slope between the two is the cost
-    // per sample, the rest a fixed cost, and a fit is linear in the samples.
-    // Not for graphs: a graph encoder's epoch is full-batch over the whole
-    // graph, whatever the subset.
-    if (dataset->info().modality == Modality::graph) {
-      out += "Estimated encoder training: not estimated for graph data (a full-batch epoch does not scale with a "
-             "subset of nodes).\n";
-    } else {
-      std::map<std::string, std::pair<json, std::size_t>> kinds;  // spec without the seed -> (spec, encoders)
-      for (const auto& spec : to_train_specs) {
-        json kind = spec;
-        kind.erase("seed");
-        auto& entry = kinds[kind.dump()];
-        entry.first = spec;
-        ++entry.second;
-      }
-      const auto fit_seconds = [&](const json& spec, int64_t n) {
-        const auto encoder = source.make_from_json<Encoder>(spec);
-        const Examples few = train.select(at::arange(std::min(n, train.size()), at::TensorOptions().dtype(at::kLong)));
-        const auto start = std::chrono::steady_clock::now();
-        encoder->fit(few);
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      };
-      const double n = static_cast<double>(train.size());
-      double total = 0;
-      std::vector<std::string> failed;
-      for (const auto& [kind, entry] : kinds) {
-        try {
-          fit_seconds(entry.first, 256);  // warm-up: first calls, allocations
-          double one = 0;
-          if (train.size() <= 1024) {
-            one = fit_seconds(entry.first, train.size());  // small enough to time whole
-          } else {
-            const double small = fit_seconds(entry.first, 512), large = fit_seconds(entry.first, 1024);
-            const double per_sample = (large - small) / 512.0;
-            one = per_sample > 0 ? std::max(large, small + per_sample * (n - 512.0)) : large * n / 1024.0;
-          }
-          total += one * static_cast<double>(entry.second);
-        } catch (const Error& e) {
-          failed.push_back(fmt::format("{} ({})", entry.first.value("type", "?"), e.what()));
-        }
-      }
-      out += fmt::format("Estimated encoder training here, {} threads: {} for {} encoders (each kind fitted now on 512 "
-                         "and 1024 of the {} training samples, extrapolated){}.\n",
-                         at::get_num_threads(), format_duration(total), to_train_specs.size(), train.size(),
-                         failed.empty() ? "" : "; not estimated: " + join(failed, "; "));
-    }
-  }
+  if (estimate && !to_train_specs.empty()) out += estimate_encoders(to_train_specs, *dataset, train, source);
   if (trains_decoders(p))
     out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
                        m * seeds, m, seeds, m);

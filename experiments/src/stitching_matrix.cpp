@@ -1,6 +1,5 @@
 #include "bridges/experiments/stitching_matrix.hpp"
 
-#include <ATen/ops/cat.h>
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bridges/component_source.hpp"
+#include "bridges/dataset.hpp"
 #include "bridges/export.hpp"
 #include "bridges/experiments/pipeline.hpp"
 
@@ -60,6 +61,14 @@ struct BRIDGES_API DecoderEstimate {
   std::string detail;        ///< one line per timed decoder shape
 };
 BRIDGES_API DecoderEstimate estimate_decoders(const Pipeline& pipeline, ComponentSource& source);
+
+/// How long training the encoders `to_train` (their specs) on `train` takes
+/// here, in words: each kind (its settings but the seed) fitted now on 512
+/// and 1024 samples after a warm-up fit and extrapolated (a split of at most
+/// 1024 timed whole); not for graph data, whose full-batch epochs do not
+/// scale with a subset. A kind whose fit fails is named, not estimated.
+BRIDGES_API std::string estimate_encoders(const std::vector<nlohmann::json>& to_train, const Dataset& dataset,
+                                          const Examples& train, ComponentSource& source);
 
 /// What the run will do, in words (for `bridges run --dry-run`): its
 /// settings, its folders as run_pipeline would use them, which encoders it
