@@ -5,6 +5,7 @@
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/linalg_qr.h>
 #include <ATen/ops/ones.h>
+#include <ATen/ops/randint.h>
 #include <ATen/ops/stack.h>
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -498,6 +499,57 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   write_text_atomically(dir / "more.json", more.dump());
   check_contains(bridges_cli("run --dry-run --no-estimate " + (dir / "more.json").string() + folders).out,
                  {"Stitching runs: 1 (4 decoders in all; the cache holds 2, 2 train)."});
+}
+
+namespace {
+// Seconds in format_duration's words ("7s", "2m05s", "1h03m").
+double seconds_in(const std::string& words) {
+  double total = 0, number = 0;
+  for (const char c : words) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      number = number * 10 + (c - '0');
+    } else {
+      total += number * (c == 'h' ? 3600 : c == 'm' ? 60 : 1);
+      number = 0;
+    }
+  }
+  return total;
+}
+}  // namespace
+
+TEST_CASE("run --dry-run estimates a graph encoder's full-batch training from timed epochs, scaled to its epochs") {
+  testing::TempDir dir;
+  // A random graph of 3000 nodes with 64 features: every epoch sees all of it.
+  write_npy(dir / "graph" / "x.npy", testing::randn({3000, 64}, 1));
+  write_npy(dir / "graph" / "edge_index.npy", at::randint(0, 3000, {2, 30000}, at::kLong));
+  write_npy(dir / "graph" / "y.npy", at::randint(0, 4, {3000}, at::kLong));
+  const auto plan_with_epochs = [&](int epochs) {
+    const json pipeline = {
+        {"name", "graph"},
+        {"dataset", {{"type", "graph_npy"}, {"path", (dir / "graph").string()}}},
+        {"encoders", {{{"type", "gcn"}, {"epochs", epochs}, {"latent_dim", 32}, {"hidden", 32}, {"seeds", {0, 1}}}}},
+        {"projections", {"cosine"}},
+        {"anchors", {{"count", 50}}},
+        {"decoder", {{"seeds", {0}}, {"epochs", 1}}},
+        {"experiments", {{{"type", "stitching"}}}}};
+    write_text_atomically(dir / "graph.json", pipeline.dump());
+    const auto plan = bridges_cli("run --dry-run " + (dir / "graph.json").string() + " --out " + (dir / "run").string());
+    REQUIRE(plan.code == 0);
+    const std::string head = "Estimated encoder training here, ";
+    const auto at = plan.out.find(head);
+    REQUIRE(at != std::string::npos);
+    const std::string line = plan.out.substr(at, plan.out.find('\n', at) - at);
+    INFO(line);
+    CHECK(contains(line, " for 2 encoders (each kind timed now for 1 and 3 full-batch epochs on the "));
+    CHECK_FALSE(contains(line, "not estimated"));
+    const auto colon = line.find(": ");
+    return seconds_in(line.substr(colon + 2, line.find(' ', colon + 2) - colon - 2));
+  };
+  // 5 timed epochs of a few milliseconds each; 20000 of them take seconds.
+  const double few = plan_with_epochs(3), many = plan_with_epochs(20000);
+  CHECK(few < 5);
+  CHECK(many > few);
+  CHECK(many >= 10);
 }
 
 TEST_CASE("compare: absolute and relative similarity of two spaces, as a table and as JSON") {

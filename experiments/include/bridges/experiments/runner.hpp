@@ -65,8 +65,10 @@ BRIDGES_API DecoderEstimate estimate_decoders(const Pipeline& pipeline, Componen
 /// How long training the encoders `to_train` (their specs) on `train` takes
 /// here, in words: each kind (its settings but the seed) fitted now on 512
 /// and 1024 samples after a warm-up fit and extrapolated (a split of at most
-/// 1024 timed whole); not for graph data, whose full-batch epochs do not
-/// scale with a subset. A kind whose fit fails is named, not estimated.
+/// 1024 timed whole). On graph data, whose full-batch epochs do not scale
+/// with a subset, each kind is timed for 1 and 3 epochs on the whole split
+/// and extrapolated to its "epochs". A kind whose fit fails is named, not
+/// estimated.
 BRIDGES_API std::string estimate_encoders(const std::vector<nlohmann::json>& to_train, const Dataset& dataset,
                                           const Examples& train, ComponentSource& source);
 
