@@ -60,6 +60,29 @@ expect '"agrees": true' "$work/dcor.json"
 BRIDGES_PLUGIN_PATH="$work/dcor/lib/bridges/plugins" "$bridges" plugins show dcor > "$work/dcor-show.txt"
 expect "measure/dcor" "$work/dcor-show.txt"
 
+# The Python package, installed with the rest and used from a virtual
+# environment as the README says (release builds; asan builds no module).
+site="$work/prefix/lib/python3/dist-packages"
+if [ -f "$build_dir/python/bridges/__init__.py" ]; then
+  [ -f "$site/bridges/__init__.py" ] || fail "the build has the Python module but the install has no $site/bridges"
+  /usr/bin/python3 -m venv --system-site-packages --without-pip "$work/venv"
+  venv_site=$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+  echo "$site" > "$venv_site/bridges.pth"
+  PYTHONNOUSERSITE=1 "$work/venv/bin/python" - "$work/prefix" > "$work/python.txt" 2>&1 <<'PY' ||
+import sys, torch, bridges
+prefix = sys.argv[1]
+assert bridges.__file__.startswith(prefix), bridges.__file__
+names = {p["name"]: p for p in bridges.plugins()}
+assert "angular" in names and "cosine" in names, sorted(names)   # BRIDGES_PLUGIN_PATH and the installed ones
+x = torch.randn(20, 6)
+r = bridges.similarity("angular").project(x, x[:4])
+assert r.shape == (20, 4)
+print("python ok", bridges.__version__)
+PY
+    { cat "$work/python.txt" >&2; fail "the installed Python package does not work from a venv"; }
+  expect "python ok" "$work/python.txt"
+fi
+
 # The build tree is a package too: the same plugin built against it, with
 # no install, is used by the build tree's own program.
 cmake -S "$source_dir/examples/custom-similarity" -B "$work/angular-build-tree" "${example_flags[@]}" \
