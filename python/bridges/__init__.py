@@ -73,7 +73,7 @@ def set_threads(threads: int = 0) -> int:
 
 __all__ = [
     "__version__", "build_info", "set_threads", "plugins", "similarity", "Similarity", "project", "select_anchors",
-    "measure", "compare", "translator", "Aggregator", "RelativeLayer", "RelativeClassifier", "stitch", "run", "plan",
+    "measure", "Measure", "compare", "translator", "Translator", "Aggregator", "RelativeLayer", "RelativeClassifier", "stitch", "run", "plan",
     "register_similarity", "Error", "ConfigError", "UnknownNameError", "ShapeError", "UndefinedMeasureError",
     "NonFiniteError", "IoError", "FormatError", "ManifestError", "LoadError", "AbiMismatchError", "CreateError",
     "NotImplementedError",

@@ -5,7 +5,10 @@ import json
 import os
 import re
 import resource
+import signal
 import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -112,6 +115,17 @@ def test_inputs_are_not_copied():
         grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
         assert r.shape == (400_000, 4)
         assert grown_mb < 100, f"peak grew by {grown_mb:.0f} MB: the input was copied"
+
+
+def test_the_result_is_the_memory_bridges_allocated():
+    # bridges allocates results of 4 MiB and more on 2 MiB boundaries (for
+    # huge pages); a copy made on the way to Python would not be.
+    x = latents(400_000, 24, 30)
+    for name in ("l1", "cosine"):
+        r = bridges.similarity(name).project(x, x[:4].clone())
+        assert r.numel() * 4 >= 4 << 20
+        assert r.data_ptr() % (2 << 20) == 0, name
+    assert torch.cdist(x, x[:4], p=1).data_ptr() % (2 << 20) != 0  # the test can tell
 
 
 def test_the_input_tensor_is_the_one_projected():
@@ -253,9 +267,12 @@ def test_errors_are_one_hierarchy_with_the_cli_messages(tmp_path):
         assert bridges.compare(torch.ones(10, 3), torch.randn(10, 3), ["cka_linear"]) == {"cka_linear": None}
     assert caught and "cka_linear" in str(caught[0].message)
     (tmp_path / "bad.json").write_text('{"name": "x", "encoders": [{"type": "mpl"}], "projections": ["cosine"]}')
-    with pytest.raises(bridges.ConfigError, match=r"bad.json: \$.encoders\[0\].type: encoder 'mpl' does not exist"):
+    with pytest.raises(bridges.ConfigError, match=r"bad.json: \$.encoders\[0\].type: encoder 'mpl' does not exist") as e:
         bridges.run(tmp_path / "bad.json", out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+    # Word for word the CLI's message.
+    done = subprocess.run([CLI, "run", tmp_path / "bad.json", "--out", tmp_path / "run"], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {e.value}"
 
 
 # ---- Python similarities in pipelines ---------------------------------------------------------------
@@ -342,3 +359,36 @@ def test_the_readme_python_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_ctrl_c_stops_a_run_with_keyboard_interrupt_and_leaves_no_results(tmp_path):
+    # A pipeline of a few minutes, interrupted once it is under way.
+    script = f"""
+import bridges
+bridges.run({{"name": "long", "dataset": {{"type": "fashion_mnist", "train_limit": 20000, "test_limit": 2000}},
+             "encoders": [{{"type": "cnn", "epochs": 5, "seeds": [0, 1]}}], "projections": ["cosine"],
+             "experiments": [{{"type": "stitching"}}]}}, out={str(tmp_path / "run")!r})
+"""
+    process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    time.sleep(5)  # Python and the data loaded, the first encoder training (its first epoch takes ~30 s)
+    assert process.poll() is None, process.communicate()[1]
+    process.send_signal(signal.SIGINT)
+    try:
+        stderr = process.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the run did not stop within 60 s of Ctrl-C")
+    assert process.returncode != 0
+    assert "KeyboardInterrupt: interrupted" in stderr, stderr[-2000:]
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_the_type_stub_declares_the_public_api():
+    import ast
+    stub = ast.parse((Path(bridges.__file__).parent / "__init__.pyi").read_text())
+    declared = {node.name for node in stub.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    declared |= {t.id for node in stub.body if isinstance(node, ast.AnnAssign) for t in [node.target]}
+    missing = set(bridges.__all__) - declared
+    assert not missing, f"in __all__ but not in __init__.pyi: {sorted(missing)}"
+    for name in bridges.__all__:
+        assert hasattr(bridges, name), name
