@@ -23,7 +23,8 @@ set(layers
   "registry|core registry"
   "sdk|core sdk"
   "plugins|core sdk formats relative text graph"
-  "cli|core formats relative text graph experiments registry")
+  "cli|core formats relative text graph experiments registry"
+  "python|core formats relative experiments registry")
 
 function(prefix_of include out)  # bridges/relative/x.hpp -> relative; bridges/x.hpp -> core
   if(include MATCHES "^bridges/([a-z_]+)/")
