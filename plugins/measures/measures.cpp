@@ -107,8 +107,9 @@ struct KnnOptions {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KnnOptions, knn)
 
-// Three of the retrieval scores of bridges::knn_retrieval, one per measure.
-enum class Retrieval { jaccard, cross_jaccard, mrr };
+// Two of the retrieval scores of bridges::knn_retrieval, one per measure
+// (knn_mrr, which needs no neighbour count, is KnnMrr below).
+enum class Retrieval { jaccard, cross_jaccard };
 
 template <Retrieval R>
 class Knn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions> {
@@ -118,7 +119,6 @@ class Knn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions>
     switch (R) {
       case Retrieval::jaccard: return "knn_jaccard";
       case Retrieval::cross_jaccard: return "knn_cross_jaccard";
-      case Retrieval::mrr: return "knn_mrr";
     }
     return "";
   }
@@ -130,16 +130,28 @@ class Knn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions>
           "measure/{}: compares a_i with b_i and needs representations of the same width, found {} and {}. Compare "
           "relative representations (the same anchors give the same width), or use knn_jaccard.",
           type(), bridges::describe(a), bridges::describe(b)));
-    constexpr unsigned wanted = R == Retrieval::jaccard         ? bridges::retrieve_jaccard
-                                : R == Retrieval::cross_jaccard ? bridges::retrieve_cross_jaccard
-                                                                : bridges::retrieve_mrr;
+    constexpr unsigned wanted = R == Retrieval::jaccard ? bridges::retrieve_jaccard : bridges::retrieve_cross_jaccard;
     const bridges::RetrievalScores s = bridges::knn_retrieval(a, b, options_.knn, wanted);
-    switch (R) {
-      case Retrieval::jaccard: return s.jaccard;
-      case Retrieval::cross_jaccard: return s.cross_jaccard;
-      case Retrieval::mrr: return s.mrr;
-    }
-    return 0;
+    return R == Retrieval::jaccard ? s.jaccard : s.cross_jaccard;
+  }
+};
+
+// The mean reciprocal rank of b_i among all b_j when queried with a_i. It
+// ranks among every sample, so it has no "knn" option (one declared would
+// change nothing); it needs two samples.
+class KnnMrr final : public bridges::Measure {
+ public:
+  explicit KnnMrr(const json&) {}
+  std::string type() const override { return "knn_mrr"; }
+
+ protected:
+  double compute(const Tensor& a, const Tensor& b) const override {
+    if (a.size(1) != b.size(1))
+      throw bridges::ShapeError(fmt::format(
+          "measure/knn_mrr: compares a_i with b_i and needs representations of the same width, found {} and {}. "
+          "Compare relative representations (the same anchors give the same width), or use knn_jaccard.",
+          bridges::describe(a), bridges::describe(b)));
+    return bridges::knn_retrieval(a, b, /*k=*/1, bridges::retrieve_mrr).mrr;
   }
 };
 
@@ -215,7 +227,7 @@ BRIDGES_PLUGIN(bridges::sdk::component<CkaLinear>("cka_linear"), bridges::sdk::c
                bridges::sdk::component<SpearmanPerSample>("spearman_per_sample"),
                bridges::sdk::component<Knn<Retrieval::jaccard>>("knn_jaccard"),
                bridges::sdk::component<Knn<Retrieval::cross_jaccard>>("knn_cross_jaccard"),
-               bridges::sdk::component<Knn<Retrieval::mrr>>("knn_mrr"),
+               bridges::sdk::component<KnnMrr>("knn_mrr"),
                bridges::sdk::component<KnnCosine>("knn_cosine"), bridges::sdk::component<Pwcca>("pwcca"),
                bridges::sdk::component<Procrustes>("procrustes"),
                bridges::sdk::component<AngularShape>("angular_shape"),
