@@ -193,6 +193,8 @@ def compare(a: Array, b: Array, measures: Iterable[Union[str, Measure]] = ("cka_
     A measure that is not defined here (too few samples, a constant space, widths
     that differ for a measure that pairs columns) gives None, with a warning saying why."""
     out: Dict[str, Optional[float]] = {}
+    if isinstance(measures, (str, Measure)):
+        measures = [measures]
     for m in measures:
         chosen = m if isinstance(m, Measure) else Measure(m)
         name = chosen.type if isinstance(m, Measure) else m

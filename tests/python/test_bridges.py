@@ -65,6 +65,8 @@ def test_compare_equals_the_cli(tmp_path):
     for m in measures:
         assert got[m] == expected["measures"]["absolute"][m], m
     assert got["cka_linear"] < 1.0  # the noise shows: the test would see a wrong measure
+    assert bridges.compare(a, b, "cka_linear") == {"cka_linear": got["cka_linear"]}  # one name, not its letters
+    assert bridges.compare(a, b, [bridges.measure("knn_jaccard", knn=3)])["knn_jaccard"] != bridges.compare(a, b, "knn_jaccard")["knn_jaccard"]
 
 
 def test_translate_equals_the_cli(tmp_path):
@@ -126,6 +128,14 @@ def test_the_result_is_the_memory_bridges_allocated():
         assert r.numel() * 4 >= 4 << 20
         assert r.data_ptr() % (2 << 20) == 0, name
     assert torch.cdist(x, x[:4], p=1).data_ptr() % (2 << 20) != 0  # the test can tell
+
+
+def test_a_viewed_array_is_released_after_the_call():
+    x = latents(100, 8, 31).numpy()
+    before = sys.getrefcount(x)
+    r = bridges.similarity("cosine").project(x, x[:10])
+    del r
+    assert sys.getrefcount(x) == before  # the buffer view (and its reference) went with the call
 
 
 def test_the_input_tensor_is_the_one_projected():
@@ -303,6 +313,8 @@ def test_a_python_similarity_runs_in_a_pipeline(tmp_path):
         "decoder": {"seeds": [0], "epochs": 2},
         "experiments": [{"type": "stitching", "projection_sets": ["each"]}],
     }
+    plan = bridges.plan(pipeline, out=tmp_path / "run")
+    assert "Stitching runs: 2 (4 decoders in all" in plan and not (tmp_path / "run").exists()
     results = bridges.run(pipeline, out=tmp_path / "run", verbose=False)
     assert calls, "the pipeline never called the Python similarity"
     runs = {tuple(r["projections"]): r for r in results["stitching"]["runs"]}
