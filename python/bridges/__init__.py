@@ -90,7 +90,8 @@ def _like(result: torch.Tensor, *inputs: Any) -> Any:
 
 
 def build_info() -> Dict[str, Any]:
-    """bridges' version, git commit, build id, the kernels' instruction set and LibTorch's threads."""
+    """bridges' version, git commit, build id, the kernels' instruction set, the BLAS and its kernels,
+    and LibTorch's threads: what results.json records as provenance."""
     return _core.build_info()
 
 

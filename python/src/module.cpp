@@ -169,6 +169,7 @@ PYBIND11_MODULE(_core, m) {
     d["commit"] = std::string(build_commit());
     d["build_id"] = std::string(build_id());
     d["kernel_isa"] = std::string(kernels::isa());
+    d["blas"] = blas_kernels();
     d["threads"] = at::get_num_threads();
     return d;
   });
