@@ -77,7 +77,7 @@ BRIDGES_API std::string estimate_encoders(const std::vector<nlohmann::json>& to_
 /// trains and which the cache holds, how many decoders and how many of them
 /// the cache holds (by their keys; unknown for anchors chosen in a latent
 /// space), and (with `estimate`) how long the encoders to train take (each
-/// kind fitted on 512 and 1024 samples and extrapolated; not for graphs) and
+/// kind fitted on 512 and 1024 samples, or timed for 1 and 3 full-batch epochs on graphs, and extrapolated) and
 /// the decoders (estimate_decoders). Reads the data (for
 /// the encoders' cache keys and the sizes); trains nothing.
 BRIDGES_API std::string describe_plan(const Pipeline& pipeline, ComponentSource& source,
