@@ -271,9 +271,31 @@ RelativeClassifier::RelativeClassifier(std::shared_ptr<Aggregator> aggregator, i
 
 RelativeClassifier::~RelativeClassifier() = default;
 
+namespace {
+
+// Class labels as a classifier trains on them: [n] of an integer type (a
+// float label would be truncated to a class without a word), each in
+// [0, classes). Returns them as int64.
+Tensor class_labels(const Tensor& labels, int64_t classes, const char* where) {
+  if (!labels.defined() || labels.dim() != 1 || at::isFloatingType(labels.scalar_type()) ||
+      labels.scalar_type() == at::kBool)
+    throw ShapeError(fmt::format("relative decoder: {}: labels must be class indices [n] of an integer type, found {}.",
+                                 where, labels.defined() ? describe(labels) : std::string("none")));
+  const Tensor y = labels.to(at::kLong);
+  if (y.numel() > 0) {
+    const int64_t low = y.min().item<int64_t>(), high = y.max().item<int64_t>();
+    if (low < 0 || high >= classes)
+      throw ShapeError(fmt::format("relative decoder: {}: labels must lie in [0, {}) for {} classes, found {} to {}.",
+                                   where, classes, classes, low, high));
+  }
+  return y;
+}
+
+}  // namespace
+
 FitReport RelativeClassifier::fit(const std::vector<Tensor>& subspaces, const Tensor& labels, const std::string& label) {
   const auto& o = impl_->options;
-  const Tensor y = labels.to(at::kLong);
+  const Tensor y = class_labels(labels, impl_->classes, "fit");
   return train(impl_->net, impl_->net.parameters(), subspaces, y, y,
                [](const Tensor& out, const Tensor& t) { return torch::cross_entropy_loss(out, t); }, o, 0, o.lr, o.seed,
                label);
@@ -307,7 +329,7 @@ int64_t RelativeClassifier::finetune(const std::string& params, int64_t steps, d
   } else {
     throw ConfigError(fmt::format("fine-tuning: \"params\" must be \"qkv\" or \"head\", found \"{}\".", params));
   }
-  train(net, chosen, subspaces, labels.to(at::kLong), Tensor(),
+  train(net, chosen, subspaces, class_labels(labels, impl_->classes, "finetune"), Tensor(),
         [](const Tensor& out, const Tensor& y) { return torch::cross_entropy_loss(out, y); }, impl_->options, steps, lr,
         seed, fmt::format("fine-tune {}", params));
   int64_t count = 0;

@@ -272,6 +272,11 @@ def test_errors_are_one_hierarchy_with_the_cli_messages(tmp_path):
         bridges.similarity("cosine").project(np.zeros((3, 4), dtype=np.int16), np.zeros((2, 4), dtype=np.int16))
     with pytest.raises(bridges.UndefinedMeasureError):
         bridges.measure("cka_linear").compare(torch.ones(10, 3), torch.randn(10, 3))
+    classifier = bridges.RelativeClassifier("sum", subspaces=1, anchors=5, classes=2, epochs=1)
+    with pytest.raises(bridges.ShapeError, match="class indices"):
+        classifier.fit([torch.randn(10, 5)], torch.rand(10))  # float labels: no silent truncation to class 0
+    with pytest.raises(bridges.ShapeError, match=r"in \[0, 2\)"):
+        classifier.fit([torch.randn(10, 5)], torch.full((10,), 7))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert bridges.compare(torch.ones(10, 3), torch.randn(10, 3), ["cka_linear"]) == {"cka_linear": None}

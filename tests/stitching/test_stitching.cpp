@@ -114,6 +114,23 @@ TEST_CASE("classification scores: accuracy and macro-F1 from a known confusion")
   CHECK(classification_scores(labels, labels, 5).macro_f1 == doctest::Approx(1.0));  // unseen classes skipped
 }
 
+TEST_CASE("a classifier refuses labels that are not class indices in [0, classes)") {
+  const auto data = stitching::clusters(100, 8, 4, 2);
+  const auto spaces = RelativeProjector(data.x.narrow(0, 0, 16), {stitching::registry().make<Similarity>("cosine")})
+                          .project(data.x);
+  DecoderOptions options;
+  options.epochs = 1;
+  RelativeClassifier c(stitching::registry().make<Aggregator>("sum"), 1, 16, 4, options);
+  // Float labels were truncated to class 0 and trained on without a word.
+  CHECK_THROWS_WITH_ALL(c.fit(spaces, at::rand({100})), ShapeError, "labels must be class indices [n] of an integer type",
+                        "float32 [100]");
+  CHECK_THROWS_WITH_ALL(c.fit(spaces, at::full({100}, 4, at::kLong)), ShapeError, "labels must lie in [0, 4)",
+                        "found 4 to 4");
+  CHECK_THROWS_WITH_ALL(c.finetune("head", 1, 0.01, spaces, at::full({100}, -1, at::kLong), 0), ShapeError,
+                        "finetune: labels must lie in [0, 4)");
+  CHECK(c.fit(spaces, data.labels.to(at::kInt)).epochs == 1);  // any integer type
+}
+
 TEST_CASE("the same decoder seed gives the same decoder; fine-tuning qkv changes only the attention") {
   const auto data = stitching::clusters(400, 8, 4, 2);
   auto sim = stitching::registry().make<Similarity>("cosine");
