@@ -102,6 +102,15 @@ class SpearmanPerSample final : public bridges::Measure {
   double compute(const Tensor& a, const Tensor& b) const override { return bridges::pearson_per_sample(a, b); }
 };
 
+// The retrieval measures that pair a_i with b_i need one width.
+void require_same_width(const std::string& type, const Tensor& a, const Tensor& b) {
+  if (a.size(1) != b.size(1))
+    throw bridges::ShapeError(fmt::format(
+        "measure/{}: compares a_i with b_i and needs representations of the same width, found {} and {}. Compare "
+        "relative representations (the same anchors give the same width), or use knn_jaccard.",
+        type, bridges::describe(a), bridges::describe(b)));
+}
+
 struct KnnOptions {
   int64_t knn;
 };
@@ -125,11 +134,7 @@ class Knn final : public bridges::sdk::WithOptions<bridges::Measure, KnnOptions>
 
  protected:
   double compute(const Tensor& a, const Tensor& b) const override {
-    if (R != Retrieval::jaccard && a.size(1) != b.size(1))
-      throw bridges::ShapeError(fmt::format(
-          "measure/{}: compares a_i with b_i and needs representations of the same width, found {} and {}. Compare "
-          "relative representations (the same anchors give the same width), or use knn_jaccard.",
-          type(), bridges::describe(a), bridges::describe(b)));
+    if (R != Retrieval::jaccard) require_same_width(type(), a, b);
     constexpr unsigned wanted = R == Retrieval::jaccard ? bridges::retrieve_jaccard : bridges::retrieve_cross_jaccard;
     const bridges::RetrievalScores s = bridges::knn_retrieval(a, b, options_.knn, wanted);
     return R == Retrieval::jaccard ? s.jaccard : s.cross_jaccard;
@@ -146,11 +151,7 @@ class KnnMrr final : public bridges::Measure {
 
  protected:
   double compute(const Tensor& a, const Tensor& b) const override {
-    if (a.size(1) != b.size(1))
-      throw bridges::ShapeError(fmt::format(
-          "measure/knn_mrr: compares a_i with b_i and needs representations of the same width, found {} and {}. "
-          "Compare relative representations (the same anchors give the same width), or use knn_jaccard.",
-          bridges::describe(a), bridges::describe(b)));
+    require_same_width(type(), a, b);
     return bridges::knn_retrieval(a, b, /*k=*/1, bridges::retrieve_mrr).mrr;
   }
 };
@@ -164,10 +165,7 @@ class KnnCosine final : public bridges::Measure {
 
  protected:
   double compute(const Tensor& a, const Tensor& b) const override {
-    if (a.size(1) != b.size(1))
-      throw bridges::ShapeError(fmt::format("measure/knn_cosine: compares a_i with b_i and needs representations of "
-                                            "the same width, found {} and {}.",
-                                            bridges::describe(a), bridges::describe(b)));
+    require_same_width(type(), a, b);
     const auto unit = [](const Tensor& t) {
       const Tensor f = t.to(at::kDouble);
       return f / f.norm(2, 1, true).clamp_min(1e-300);

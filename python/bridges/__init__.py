@@ -18,6 +18,7 @@ Errors are ``bridges.Error`` and its subclasses (``ConfigError``,
 """
 from __future__ import annotations
 
+import keyword
 import os
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
@@ -104,16 +105,13 @@ def plugins(kind: Optional[str] = None) -> List[Dict[str, Any]]:
     return [c for c in found if kind is None or c["kind"] == kind]
 
 
-class Similarity:
-    """A similarity function of the registry (or one registered from Python).
+class _Component:
+    """A component made by the registry: its name, its spec, its repr."""
 
-    ``project(x [n, d], anchors [k, d]) -> [n, k]``: row i holds f(x_i, a_j)
-    for every anchor j, in x's dtype (float32 or float64, both inputs alike).
-    Differentiable where the similarity is (cosine, euclidean, l1, linf and
-    the other built-ins): gradients flow to x and the anchors."""
+    _factory = "component"
 
-    def __init__(self, name: str, **options: Any) -> None:
-        self._impl = _core.make_similarity(name, options)
+    def __init__(self, impl: Any) -> None:
+        self._impl = impl
 
     @property
     def type(self) -> str:
@@ -123,14 +121,32 @@ class Similarity:
         """{"type": name, ...every option}: the spec a pipeline takes."""
         return self._impl.to_json()
 
+    def __repr__(self) -> str:  # the call that makes it: bridges.similarity('rbf', sigma=None)
+        spec = self.to_json()
+        named = {k: v for k, v in spec.items() if k != "type" and k.isidentifier() and not keyword.iskeyword(k)}
+        rest = {k: v for k, v in spec.items() if k != "type" and k not in named}  # "lambda": not a keyword argument
+        options = "".join(f", {key}={value!r}" for key, value in named.items()) + (f", **{rest!r}" if rest else "")
+        return f"bridges.{self._factory}({spec['type']!r}{options})"
+
+
+class Similarity(_Component):
+    """A similarity function of the registry (or one registered from Python).
+
+    ``project(x [n, d], anchors [k, d]) -> [n, k]``: row i holds f(x_i, a_j)
+    for every anchor j, in x's dtype (float32 or float64, both inputs alike).
+    Differentiable where the similarity is (cosine, euclidean, l1, linf and
+    the other built-ins): gradients flow to x and the anchors."""
+
+    _factory = "similarity"
+
+    def __init__(self, name: str, **options: Any) -> None:
+        super().__init__(_core.make_similarity(name, options))
+
     def project(self, x: Array, anchors: Array) -> Array:
         return _like(self._impl.project(x, anchors), x, anchors)
 
     def __call__(self, x: Array, anchors: Array) -> Array:
         return self.project(x, anchors)
-
-    def __repr__(self) -> str:
-        return f"bridges.similarity({self.to_json()!r})"
 
 
 def similarity(name: str, **options: Any) -> Similarity:
@@ -161,27 +177,19 @@ def select_anchors(strategy: str, count: int, seed: int = 0, latents: Optional[A
     return _like(result, latents, labels)
 
 
-class Measure:
+class Measure(_Component):
     """A latent-similarity measure of the registry: ``compare(a [n, da], b [n, db]) -> float``."""
 
+    _factory = "measure"
+
     def __init__(self, name: str, **options: Any) -> None:
-        self._impl = _core.make_measure(name, options)
-
-    @property
-    def type(self) -> str:
-        return self._impl.type
-
-    def to_json(self) -> Dict[str, Any]:
-        return self._impl.to_json()
+        super().__init__(_core.make_measure(name, options))
 
     def compare(self, a: Array, b: Array) -> float:
         """Raises UndefinedMeasureError (with the reason) where the measure is not defined."""
         return self._impl.compare(a, b)
 
     __call__ = compare
-
-    def __repr__(self) -> str:
-        return f"bridges.measure({self.to_json()!r})"
 
 
 def measure(name: str, **options: Any) -> Measure:
@@ -207,19 +215,14 @@ def compare(a: Array, b: Array, measures: Iterable[Union[str, Measure]] = ("cka_
     return out
 
 
-class Translator:
+class Translator(_Component):
     """Latent-space translation fitted on paired anchors: ``fit(source [k, d1], target [k, d2])``,
     then ``translate(x [n, d1]) -> [n, d2]``."""
 
+    _factory = "translator"
+
     def __init__(self, name: str, **options: Any) -> None:
-        self._impl = _core.make_translator(name, options)
-
-    @property
-    def type(self) -> str:
-        return self._impl.type
-
-    def to_json(self) -> Dict[str, Any]:
-        return self._impl.to_json()
+        super().__init__(_core.make_translator(name, options))
 
     def fit(self, source: Array, target: Array) -> "Translator":
         self._impl.fit(source, target)
@@ -229,9 +232,6 @@ class Translator:
         return _like(self._impl.translate(x), x)
 
     __call__ = translate
-
-    def __repr__(self) -> str:
-        return f"bridges.translator({self.to_json()!r})"
 
 
 def translator(name: str, **options: Any) -> Translator:

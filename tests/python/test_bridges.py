@@ -80,6 +80,13 @@ def test_translate_equals_the_cli(tmp_path):
     assert torch.equal(got, torch.from_numpy(np.load(tmp_path / "y.npy")))
 
 
+def test_components_show_the_call_that_makes_them():
+    for made in (bridges.similarity("rbf", sigma=2.0), bridges.measure("knn_jaccard", knn=3),
+                 bridges.translator("linear", **{"lambda": 0.5})):
+        again = eval(repr(made), {"bridges": bridges})
+        assert again.to_json() == made.to_json() and type(again) is type(made)
+
+
 def test_select_anchors_equals_the_core_strategies():
     labels = torch.arange(1000) % 7
     random = bridges.select_anchors("random", 50, seed=3, labels=labels)
