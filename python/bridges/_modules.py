@@ -41,6 +41,7 @@ class Aggregator(torch.nn.Module):
         impl = _core.make_aggregator(type, options, subspaces, anchors, seed)
         # Through object.__setattr__: the C++ object is not a Module attribute.
         object.__setattr__(self, "_impl", impl)
+        self._made_with = (type, subspaces, anchors, seed, dict(options))
         self.subspaces = subspaces
         self.anchors = anchors
         self.output_dim: int = impl.output_dim(subspaces, anchors)
@@ -61,6 +62,12 @@ class Aggregator(torch.nn.Module):
     def to_json(self) -> Dict[str, Any]:
         return self._impl.to_json()
 
+    def __reduce__(self) -> Any:
+        # copy.deepcopy and pickle: a new C++ module made the same way, then
+        # this one's tensors (the C++ object itself cannot be pickled).
+        state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        return (_restore_aggregator, (self._made_with, state, self.training))
+
     def train(self, mode: bool = True) -> "Aggregator":
         super().train(mode)
         self._impl.train(mode)
@@ -78,6 +85,13 @@ class Aggregator(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.to_json()}, subspaces={self.subspaces}, anchors={self.anchors}, output_dim={self.output_dim}"
+
+
+def _restore_aggregator(made_with: Any, state: Dict[str, torch.Tensor], training: bool) -> Aggregator:
+    type, subspaces, anchors, seed, options = made_with
+    aggregator = Aggregator(type, subspaces, anchors, seed=seed, **options)
+    aggregator.load_state_dict(state)
+    return aggregator.train(training)
 
 
 class RelativeLayer(torch.nn.Module):

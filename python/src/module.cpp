@@ -189,6 +189,13 @@ PYBIND11_MODULE(_core, m) {
   // ---- similarities and relative projection
   py::class_<Similarity, std::shared_ptr<Similarity>>(m, "Similarity")
       .def_property_readonly("type", &Similarity::type)
+      // Immutable: a deep copy (of a RelativeLayer, say) may share it; a
+      // pickle is its spec, made again where it is loaded.
+      .def("__deepcopy__", [](py::object self, py::handle) { return self; })
+      .def(py::pickle([](const Similarity& s) { return py::str(s.to_json().dump()); },
+                      [](const py::str& spec) {
+                        return source().make_from_json<Similarity>(json::parse(spec.cast<std::string>()));
+                      }))
       .def("to_json", [](const Similarity& s) { return from_json(s.to_json()); })
       .def(
           "project",

@@ -234,6 +234,14 @@ def test_a_model_trains_through_a_relative_layer():
     assert losses[-1] < 0.5 * losses[0]
     assert encoder.weight.grad is not None and aggregator_weight.grad is not None
     assert not torch.equal(aggregator_weight.detach(), start)  # the C++ module's own tensor was trained
+    # A snapshot of the layer (as for keeping the best model) is independent of it.
+    import copy
+    snapshot = copy.deepcopy(layer)
+    z = latents(8, 8, 26)
+    assert torch.equal(snapshot(z), layer(z))
+    with torch.no_grad():
+        aggregator_weight.add_(1.0)
+    assert not torch.equal(snapshot(z), layer(z))
 
 
 def test_aggregators_are_modules_with_the_cpp_parameters():
@@ -249,6 +257,17 @@ def test_aggregators_are_modules_with_the_cpp_parameters():
         twin.load_state_dict({k: v + 1 for k, v in agg.state_dict().items()})
         if list(agg.parameters()):
             assert not torch.equal(twin(r), out), kind
+    # deepcopy and pickle: an independent module with the same weights.
+    import copy
+    import pickle
+    trained = bridges.Aggregator("mlp_sum", subspaces=3, anchors=12, seed=2)
+    with torch.no_grad():
+        next(trained.parameters()).add_(1.0)
+    for clone in (copy.deepcopy(trained), pickle.loads(pickle.dumps(trained))):
+        assert torch.equal(clone(r), trained(r))
+        with torch.no_grad():
+            next(clone.parameters()).add_(1.0)
+        assert not torch.equal(clone(r), trained(r))  # its own tensors
     attention = bridges.Aggregator("self_attention", subspaces=3, anchors=12, heads=2, dim=16)
     attention(r)
     assert attention.attention().shape == (30, 2, 3, 3)
