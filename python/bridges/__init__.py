@@ -74,7 +74,7 @@ def set_threads(threads: int = 0) -> int:
 
 __all__ = [
     "__version__", "build_info", "set_threads", "plugins", "similarity", "Similarity", "project", "select_anchors",
-    "measure", "Measure", "compare", "translator", "Translator", "Aggregator", "RelativeLayer", "RelativeClassifier", "stitch", "run", "plan",
+    "measure", "Measure", "compare", "translator", "Translator", "Aggregator", "RelativeLayer", "RelativeClassifier", "stitch", "encode", "run", "plan",
     "register_similarity", "Error", "ConfigError", "UnknownNameError", "ShapeError", "UndefinedMeasureError",
     "NonFiniteError", "IoError", "FormatError", "ManifestError", "LoadError", "AbiMismatchError", "CreateError",
     "NotImplementedError",
@@ -274,6 +274,27 @@ def stitch(encoders: Mapping[str, Any], train_labels: Array, test_labels: Array,
     spec = {"type": aggregator} if isinstance(aggregator, str) else dict(aggregator)
     return _core.stitch(dict(encoders), train_labels, test_labels, classes, spec, dict(decoder or {}), list(seeds),
                         None if groups is None else list(groups))
+
+
+def _spec(spec: Union[str, Mapping[str, Any]]) -> Dict[str, Any]:
+    return {"type": spec} if isinstance(spec, str) else dict(spec)
+
+
+def encode(dataset: Union[str, Mapping[str, Any]], encoder: Union[str, Mapping[str, Any]], split: str = "test",
+           cache: Union[None, bool, str, "os.PathLike[str]"] = None) -> Dict[str, Any]:
+    """An encoder of the registry on a data set, as ``bridges encode`` does: trained on the
+    train split (or loaded from the cache ``bridges encode`` and pipelines share, keyed by the
+    encoder's every option and the data; ``cache=False`` trains without it, a path uses that
+    folder), then run on ``split``. Returns {"latents" [n, d], "labels" [n] int64 or None,
+    "indices" [n] int64 (the samples' rows in the data set), "quality" (e.g. {"accuracy": ...}),
+    "encoder" (its spec with every option)}.
+
+        cnn = bridges.encode({"type": "fashion_mnist", "test_limit": 1000}, {"type": "cnn", "seed": 0})
+        mlp = bridges.encode({"type": "fashion_mnist", "test_limit": 1000}, {"type": "mlp", "seed": 0})
+        bridges.compare(cnn["latents"], mlp["latents"], ["cka_linear"])
+    """
+    folder = "" if cache is None or isinstance(cache, bool) else os.fspath(cache)
+    return _core.encode(_spec(dataset), _spec(encoder), split, folder, cache is not False)
 
 
 PipelineLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]

@@ -107,6 +107,9 @@ def register_similarity(name: str, function: Optional[Callable[..., torch.Tensor
 def stitch(encoders: Mapping[str, Tuple[Sequence[Array], Sequence[Array]]], train_labels: Array, test_labels: Array,
            classes: int, aggregator: Union[str, Mapping[str, Any]] = ..., decoder: Optional[Mapping[str, Any]] = ...,
            seeds: Sequence[int] = ..., groups: Optional[Sequence[str]] = ...) -> Dict[str, Any]: ...
+def encode(dataset: Union[str, Mapping[str, Any]], encoder: Union[str, Mapping[str, Any]], split: str = ...,
+           cache: Union[None, bool, PathLike] = ...) -> Dict[str, Any]:
+    """-> {"latents" [n, d], "labels" [n] | None, "indices" [n], "quality", "encoder"}."""
 def run(pipeline: PipelineLike, out: Optional[PathLike] = ..., cache: Optional[PathLike] = ...,
         verbose: bool = ...) -> Dict[str, Any]: ...
 def plan(pipeline: PipelineLike, out: Optional[PathLike] = ..., cache: Optional[PathLike] = ...,

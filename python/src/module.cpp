@@ -16,6 +16,9 @@
 #include "bridges/aggregator.hpp"
 #include "bridges/build_info.hpp"
 #include "bridges/error.hpp"
+#include "bridges/dataset.hpp"
+#include "bridges/encoder.hpp"
+#include "bridges/experiments/encoder_cache.hpp"
 #include "bridges/experiments/pipeline.hpp"
 #include "bridges/experiments/runner.hpp"
 #include "bridges/experiments/stitching.hpp"
@@ -27,6 +30,7 @@
 #include "bridges/similarity.hpp"
 #include "bridges/translator.hpp"
 #include "bridges/util/interrupt.hpp"
+#include "bridges/util/paths.hpp"
 #include "bridges/util/random.hpp"
 #include "bridges/util/runtime.hpp"
 #include "convert.hpp"
@@ -456,6 +460,47 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("encoders"), py::arg("train_labels"), py::arg("test_labels"), py::arg("classes"),
       py::arg("aggregator"), py::arg("decoder"), py::arg("seeds"), py::arg("groups"));
+
+  // ---- encoders on data sets (as `bridges encode`, sharing its cache)
+  m.def(
+      "encode",
+      [](py::dict dataset_spec, py::dict encoder_spec, const std::string& split, const std::string& cache,
+         bool use_cache) {
+        auto dataset = source().make_from_json<Dataset>(to_json(dataset_spec, "dataset"));
+        auto encoder = source().make_from_json<Encoder>(to_json(encoder_spec, "encoder"));
+        py::dict out;
+        Examples examples;
+        at::Tensor latents;
+        json quality;
+        {
+          InterruptScope interrupt;
+          py::gil_scoped_release release;
+          if (encoder->trainable()) {
+            const Examples train = dataset->split("train");
+            if (use_cache) {
+              const CachedFit fit =
+                  fit_cached(*encoder, train, cache.empty() ? cache_dir() / "encoders" : std::filesystem::path(cache));
+              if (!fit.warning.empty()) std::cerr << "warning: " << fit.warning << '\n';
+            } else {
+              encoder->fit(train);
+            }
+          }
+          examples = dataset->split(split);
+          try {
+            quality = encoder->quality(examples);
+          } catch (const NotImplemented&) {
+            // an encoder without an end-to-end task (precomputed latents, TorchScript)
+          }
+          latents = encoder->encode(examples);
+        }
+        out["latents"] = latents;
+        out["labels"] = examples.labels.defined() ? py::cast(examples.labels) : py::none();
+        out["indices"] = examples.indices.defined() ? py::cast(examples.indices) : py::none();
+        out["quality"] = from_json(quality);
+        out["encoder"] = from_json(encoder->to_json());
+        return out;
+      },
+      py::arg("dataset"), py::arg("encoder"), py::arg("split"), py::arg("cache"), py::arg("use_cache"));
 
   // ---- pipelines
   m.def(

@@ -366,6 +366,28 @@ def test_a_python_similarity_runs_in_a_pipeline(tmp_path):
         bridges.similarity("wrong_shape").project(x, a)
 
 
+def test_encode_trains_once_shares_the_cli_cache_and_gives_the_cli_latents(tmp_path):
+    dataset = {"type": "fashion_mnist", "train_limit": 500, "test_limit": 200}
+    encoder = {"type": "mlp", "epochs": 1, "seed": 3}
+    first = bridges.encode(dataset, encoder, cache=tmp_path / "cache")
+    assert first["latents"].shape[0] == 200 and first["labels"].shape == (200,)
+    indices = first["indices"]  # the samples' rows in the whole test split (test_limit draws 200 of 10000)
+    assert indices.shape == (200,) and len(set(indices.tolist())) == 200 and 0 <= indices.min() < indices.max() < 10000
+    assert 0.0 <= first["quality"]["accuracy"] <= 1.0
+    assert first["encoder"]["seed"] == 3 and first["encoder"]["epochs"] == 1  # every option filled in
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    # The CLI loads the encoder Python trained (one cache) and writes the same latents.
+    out = cli("encode", "-d", json.dumps(dataset), "-e", json.dumps(encoder), "--cache", tmp_path / "cache",
+              "-o", tmp_path / "z.npy")
+    assert "loaded from the cache" in out
+    assert torch.equal(torch.from_numpy(np.load(tmp_path / "z.npy")), first["latents"])
+    again = bridges.encode(dataset, encoder, cache=tmp_path / "cache")
+    assert torch.equal(again["latents"], first["latents"])
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    with pytest.raises(bridges.ConfigError, match="Did you mean 'mlp'"):
+        bridges.encode(dataset, "mpl")
+
+
 def test_stitch_and_the_relative_classifier():
     g = torch.Generator().manual_seed(0)
     labels = torch.randint(0, 3, (400,), generator=g)
