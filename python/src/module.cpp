@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <mutex>
 #include <sstream>
 
 #include "bridges/aggregator.hpp"
@@ -90,20 +91,42 @@ py::dict mean_std(const MeanStd& m) {
 
 // SIGINT during a long call: the C++ loops check bridges' interrupt flag
 // (Python's own handler would only run after the call returns), and the
-// call ends with KeyboardInterrupt; the previous handler is restored.
+// call ends with KeyboardInterrupt. Calls may overlap (Python threads): the
+// first to enter installs the handler and the last to leave restores
+// Python's, so a Ctrl-C stops every call in progress and none is left
+// holding SIGINT.
 class InterruptScope {
  public:
   InterruptScope() {
-    clear_interrupt();
-    previous_ = std::signal(SIGINT, [](int) { request_interrupt(); });
+    std::lock_guard lock(mutex());
+    if (active()++ == 0) {
+      clear_interrupt();
+      previous() = std::signal(SIGINT, [](int) { request_interrupt(); });
+    }
   }
   ~InterruptScope() {
-    std::signal(SIGINT, previous_);
-    clear_interrupt();
+    std::lock_guard lock(mutex());
+    if (--active() == 0) {
+      std::signal(SIGINT, previous());
+      clear_interrupt();
+    }
   }
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
 
  private:
-  void (*previous_)(int) = SIG_DFL;
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static int& active() {
+    static int count = 0;
+    return count;
+  }
+  static void (*&previous())(int) {
+    static void (*handler)(int) = SIG_DFL;
+    return handler;
+  }
 };
 
 Pipeline pipeline_of(py::handle pipeline) {

@@ -448,6 +448,31 @@ bridges.run({{"name": "long", "dataset": {{"type": "fashion_mnist", "train_limit
     assert not (tmp_path / "run" / "results.json").exists()
 
 
+def test_overlapping_long_calls_give_sigint_back_to_python():
+    # Two threads in long calls, the first leaving before the second: when
+    # both are done, Ctrl-C must be Python's KeyboardInterrupt again, not a
+    # bridges flag nobody checks.
+    script = """
+import os, signal, threading, time, torch, bridges
+def fit(epochs):
+    x, y = [torch.randn(4000, 64)], torch.randint(0, 3, (4000,))
+    bridges.RelativeClassifier("sum", subspaces=1, anchors=64, classes=3, epochs=epochs).fit(x, y)
+first = threading.Thread(target=fit, args=(2,))
+first.start()
+time.sleep(0.3)
+fit(8)  # starts after the first and ends after it
+first.join()
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(2)
+    print("no KeyboardInterrupt")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "KeyboardInterrupt", done.stdout + done.stderr[-2000:]
+
+
 def test_the_type_stub_declares_the_public_api():
     import ast
     stub = ast.parse((Path(bridges.__file__).parent / "__init__.pyi").read_text())
