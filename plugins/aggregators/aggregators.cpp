@@ -46,17 +46,23 @@ class Base : public bridges::sdk::WithOptions<bridges::Aggregator, Options> {
   void build(int64_t s, int64_t k) override { build_norms(s, k); }
 
  protected:
-  // Registers the per-subspace LayerNorms (for "layernorm"); every build() calls it.
+  // Remembers what the aggregator is built for and registers the
+  // per-subspace LayerNorms (for "layernorm"); every build() calls it.
   void build_norms(int64_t s, int64_t k) {
+    built_s_ = s;
+    built_k_ = k;
     if (!layer_norm_) return;
     nn::ModuleList list;
     for (int64_t i = 0; i < s; ++i) list->push_back(nn::LayerNorm(nn::LayerNormOptions({k})));
     norms_ = this->register_module("norms", list);
   }
 
-  // Each subspace normalised, checked to share n and k.
+  // Each subspace normalised, checked to share n and k, and, once built, to
+  // be what the aggregator was built for (concat and sum, which have no
+  // parameters, may also be used unbuilt, on any number and width).
   std::vector<Tensor> normalized(const std::vector<Tensor>& subspaces) {
     if (subspaces.empty()) throw bridges::ShapeError(fmt::format("aggregator/{}: no subspaces to aggregate.", this->type()));
+    if (built_s_ >= 0) check_built(subspaces);
     if (layer_norm_ && (norms_.is_empty() || norms_->size() != subspaces.size()))
       throw bridges::ConfigError(fmt::format("aggregator/{}: \"normalize\": \"layernorm\" has one LayerNorm per subspace; "
                                              "call build({}, k) before aggregate.",
@@ -72,13 +78,16 @@ class Base : public bridges::sdk::WithOptions<bridges::Aggregator, Options> {
     return out;
   }
 
-  void check_built(const std::vector<Tensor>& subspaces, int64_t s, int64_t k) const {
-    if (s < 0) throw bridges::ConfigError(fmt::format("aggregator/{}: call build(num_subspaces, k) before aggregate.", this->type()));
-    if (static_cast<int64_t>(subspaces.size()) != s || subspaces[0].size(1) != k)
-      throw bridges::ShapeError(fmt::format("aggregator/{}: built for {} subspaces of {} anchors, given {} of {}.", this->type(), s,
-                                            k, subspaces.size(), subspaces[0].size(1)));
+  void check_built(const std::vector<Tensor>& subspaces) const {
+    if (built_s_ < 0)
+      throw bridges::ConfigError(fmt::format("aggregator/{}: call build(num_subspaces, k) before aggregate.", this->type()));
+    const int64_t k = subspaces.empty() || subspaces[0].dim() != 2 ? -1 : subspaces[0].size(1);
+    if (static_cast<int64_t>(subspaces.size()) != built_s_ || (k >= 0 && k != built_k_))
+      throw bridges::ShapeError(fmt::format("aggregator/{}: built for {} subspaces of {} anchors, given {} of {}.",
+                                            this->type(), built_s_, built_k_, subspaces.size(), k));
   }
 
+  int64_t built_s_ = -1, built_k_ = -1;  ///< what build() was given; -1 before
   bool layer_norm_;
   bridges::SubspaceNorm norm_;
   nn::ModuleList norms_{nullptr};
@@ -132,11 +141,9 @@ class MlpSum final : public Base<MergeOptions> {
   void build(int64_t s, int64_t k) override {
     build_norms(s, k);
     mlps_ = register_module("mlps", subspace_mlps(s, k));
-    s_ = s;
-    k_ = k;
   }
   Tensor aggregate(const std::vector<Tensor>& subspaces) override {
-    check_built(subspaces, s_, k_);
+    check_built(subspaces);
     const auto parts = through_mlps(mlps_, normalized(subspaces));
     Tensor out = parts[0];
     for (std::size_t i = 1; i < parts.size(); ++i) out = out + parts[i];
@@ -146,7 +153,6 @@ class MlpSum final : public Base<MergeOptions> {
 
  private:
   nn::ModuleList mlps_{nullptr};
-  int64_t s_ = -1, k_ = -1;
 };
 
 // Each subspace is a token. Multi-head scaled dot-product attention over the
@@ -173,22 +179,20 @@ class SelfAttention : public Base<AttentionOptions> {
     k_proj_ = register_module("k", nn::Linear(d_, d_));
     v_ = register_module("v", nn::Linear(d_, d_));
     out_ = register_module("out", nn::Linear(d_, d_));
-    s_ = s;
-    k_ = k;
   }
 
   Tensor aggregate(const std::vector<Tensor>& subspaces) override {
-    check_built(subspaces, s_, k_);
+    check_built(subspaces);
     auto parts = normalized(subspaces);
     if (mlp_) parts = through_mlps(mlps_, parts);
     Tensor tokens = torch::stack(parts, 1);  // [n, s, k]
     if (!embed_.is_empty()) tokens = embed_->forward(tokens);
     const int64_t n = tokens.size(0), heads = options_.heads, hd = d_ / heads;
-    const auto split = [&](const Tensor& t) { return t.view({n, s_, heads, hd}).transpose(1, 2); };  // [n, h, s, hd]
+    const auto split = [&](const Tensor& t) { return t.view({n, built_s_, heads, hd}).transpose(1, 2); };  // [n, h, s, hd]
     const Tensor q = split(q_->forward(tokens)), key = split(k_proj_->forward(tokens)), v = split(v_->forward(tokens));
     const Tensor weights = torch::softmax(q.matmul(key.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
     attention_ = weights.detach();
-    const Tensor mixed = weights.matmul(v).transpose(1, 2).reshape({n, s_, d_});
+    const Tensor mixed = weights.matmul(v).transpose(1, 2).reshape({n, built_s_, d_});
     const Tensor out = tokens + out_->forward(mixed);
     return options_.pool == "sum" ? out.sum(1) : out.mean(1);
   }

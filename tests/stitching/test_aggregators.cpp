@@ -97,6 +97,17 @@ TEST_CASE("aggregators refuse what they were not built for") {
   CHECK_THROWS_WITH_ALL(attention->build(2, 8), ConfigError, "multiple of \"heads\" (3)", "\"dim\"");
   CHECK_THROWS_WITH_ALL(stitching::registry().make<Aggregator>("sum")->aggregate({at::ones({2, 3}), at::ones({2, 4})}),
                         ShapeError, "one shape");
+  // Parameter-free merges take any width unbuilt, but once built only what they were built for (a sum of the
+  // wrong width gave an output of the wrong width, without a word).
+  for (const char* name : {"sum", "concat"}) {
+    auto merge = stitching::registry().make<Aggregator>(name);
+    CHECK(merge->aggregate(subspaces(2, 3, 9, false)).size(0) == 3);
+    merge->build(2, 8);
+    CHECK_THROWS_WITH_ALL(merge->aggregate(subspaces(2, 3, 9, false)), ShapeError,
+                          "built for 2 subspaces of 8 anchors, given 2 of 9");
+    CHECK_THROWS_WITH_ALL(merge->aggregate(subspaces(3, 3, 8, false)), ShapeError, "given 3 of 8");
+    CHECK(merge->aggregate(subspaces(2, 3, 8, false)).size(1) == merge->output_dim(2, 8));
+  }
 }
 
 TEST_CASE("each aggregator has the structure its description documents") {
