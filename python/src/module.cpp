@@ -129,6 +129,19 @@ class InterruptScope {
   }
 };
 
+// A component kind as Python sees it: its class (type, to_json) and the
+// factory make_<kind>(name, options) through the process's source.
+template <class T>
+py::class_<T, std::shared_ptr<T>> bind_component(py::module_& m, const char* class_name, const char* factory) {
+  m.def(
+      factory,
+      [](const std::string& name, py::dict options) { return source().make<T>(name, to_json(options, "options")); },
+      py::arg("name"), py::arg("options"));
+  return py::class_<T, std::shared_ptr<T>>(m, class_name)
+      .def_property_readonly("type", &T::type)
+      .def("to_json", [](const T& c) { return from_json(c.to_json()); });
+}
+
 Pipeline pipeline_of(py::handle pipeline) {
   if (py::isinstance<py::dict>(pipeline)) return Pipeline::parse(to_json(pipeline, "pipeline"), source(), "pipeline");
   const std::string path = py::str(pipeline).cast<std::string>();  // str or os.PathLike
@@ -214,8 +227,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("plugin_warnings", [] { return source().registry().warnings(); });
 
   // ---- similarities and relative projection
-  py::class_<Similarity, std::shared_ptr<Similarity>>(m, "Similarity")
-      .def_property_readonly("type", &Similarity::type)
+  bind_component<Similarity>(m, "Similarity", "make_similarity")
       // Immutable: a deep copy (of a RelativeLayer, say) may share it; a
       // pickle is its spec, made again where it is loaded.
       .def("__deepcopy__", [](py::object self, py::handle) { return self; })
@@ -223,7 +235,6 @@ PYBIND11_MODULE(_core, m) {
                       [](const py::str& spec) {
                         return source().make_from_json<Similarity>(json::parse(spec.cast<std::string>()));
                       }))
-      .def("to_json", [](const Similarity& s) { return from_json(s.to_json()); })
       .def(
           "project",
           [](const Similarity& s, py::handle x, py::handle anchors) {
@@ -232,12 +243,6 @@ PYBIND11_MODULE(_core, m) {
             return s.project(tx, ta);
           },
           py::arg("x"), py::arg("anchors"));
-  m.def(
-      "make_similarity",
-      [](const std::string& name, py::dict options) {
-        return source().make<Similarity>(name, to_json(options, "options"));
-      },
-      py::arg("name"), py::arg("options"));
   m.def(
       "relative",
       [](py::handle x, py::handle anchors, const std::vector<std::shared_ptr<Similarity>>& similarities,
@@ -270,9 +275,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("name"), py::arg("function"), py::arg("declaration"));
 
   // ---- measures and translators
-  py::class_<Measure, std::shared_ptr<Measure>>(m, "Measure")
-      .def_property_readonly("type", &Measure::type)
-      .def("to_json", [](const Measure& s) { return from_json(s.to_json()); })
+  bind_component<Measure>(m, "Measure", "make_measure")
       .def(
           "compare",
           [](const Measure& measure, py::handle a, py::handle b) {
@@ -281,14 +284,8 @@ PYBIND11_MODULE(_core, m) {
             return measure.compare(ta, tb);
           },
           py::arg("a"), py::arg("b"));
-  m.def(
-      "make_measure",
-      [](const std::string& name, py::dict options) { return source().make<Measure>(name, to_json(options, "options")); },
-      py::arg("name"), py::arg("options"));
 
-  py::class_<Translator, std::shared_ptr<Translator>>(m, "Translator")
-      .def_property_readonly("type", &Translator::type)
-      .def("to_json", [](const Translator& s) { return from_json(s.to_json()); })
+  bind_component<Translator>(m, "Translator", "make_translator")
       .def(
           "fit",
           [](Translator& t, py::handle source_anchors, py::handle target_anchors) {
@@ -308,12 +305,6 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("fitted", &Translator::fitted)
       .def_property_readonly("source_dim", &Translator::source_dim)
       .def_property_readonly("target_dim", &Translator::target_dim);
-  m.def(
-      "make_translator",
-      [](const std::string& name, py::dict options) {
-        return source().make<Translator>(name, to_json(options, "options"));
-      },
-      py::arg("name"), py::arg("options"));
 
   // ---- aggregators (wrapped as torch.nn.Modules by the package)
   // Held through a plain handle: pybind11's holder logic mishandles a class
