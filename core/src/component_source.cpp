@@ -1,5 +1,7 @@
 #include "bridges/component_source.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -48,6 +50,13 @@ void InProcessSource::add(ComponentKind kind, std::string name, Factory factory,
   info.name = std::move(name);
   info.provider = "in-process";
   const std::string where = info.qualified_name();
+  // A name is how pipelines, specs and qualified names ("similarity/NAME") refer to it.
+  const bool bad_name = info.name.empty() || std::any_of(info.name.begin(), info.name.end(), [](unsigned char c) {
+                          return c == '/' || std::isspace(c) || std::iscntrl(c);
+                        });
+  if (bad_name)
+    throw ConfigError(fmt::format("{}: a component name must be non-empty, without '/' or spaces, found \"{}\".",
+                                  where, info.name));
   const std::vector<std::string> keys{"options", "description", "direction", "invariances"};
   if (!declaration.is_object())
     throw ConfigError(fmt::format("{}: the declaration must be an object with the keys of a manifest entry ({}), found "

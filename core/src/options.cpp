@@ -131,6 +131,20 @@ OptionSchema OptionSchema::parse(const json& spec, std::string_view where) {
   return schema;
 }
 
+namespace {
+
+// A NaN or an infinity can reach options only from code (JSON text has
+// neither): JSON would write it back as null, and a comparison with a bound
+// lets NaN through, so it is refused before any check.
+bool all_finite(const json& v) {
+  if (v.is_number_float()) return std::isfinite(v.get<double>());
+  if (v.is_structured())
+    for (const auto& item : v) if (!all_finite(item)) return false;
+  return true;
+}
+
+}  // namespace
+
 json OptionSchema::apply(const json& options, std::string_view component) const {
   json given = options.is_null() ? json::object() : options;
   if (!given.is_object())
@@ -144,6 +158,9 @@ json OptionSchema::apply(const json& options, std::string_view component) const 
                                                   : fmt::format("Its options: {}", join(known))));
     }
     const json& decl = spec_[name];
+    if (!all_finite(value))
+      throw ConfigError(fmt::format("{}: option '{}' must be {}, found a NaN or an infinity.", component, name,
+                                    expectation(decl)));
     const std::string problem = check_value(decl, value);
     if (!problem.empty())
       throw ConfigError(fmt::format("{}: option '{}' must be {}, found {}.", component, name, expectation(decl),

@@ -1,3 +1,4 @@
+#include <cmath>
 #include "bridges/error.hpp"
 #include "bridges/options.hpp"
 #include "bridges/util/messages.hpp"
@@ -85,6 +86,12 @@ TEST_CASE("option schema: an exclusive minimum and a list of types") {
   CHECK(schema.apply({{"sigma", 1e-9}}, "similarity/rbf")["sigma"] == 1e-9);
   CHECK_THROWS_WITH_ALL(schema.apply({{"sigma", 0}}, "similarity/rbf"), ConfigError, "option 'sigma'",
                         "a number > 0", "found 0");
+  // NaN passed the bound (NaN <= 0 is false) and JSON wrote it back as null: refused, as an infinity is.
+  for (const double bad : {std::nan(""), HUGE_VAL})
+    CHECK_THROWS_WITH_ALL(schema.apply({{"sigma", bad}}, "similarity/rbf"), ConfigError, "option 'sigma'",
+                          "found a NaN or an infinity");
+  CHECK_THROWS_WITH_ALL(schema.apply({{"projections", json::array({1.0, std::nan("")})}}, "similarity/rbf"),
+                        ConfigError, "option 'projections'", "NaN");
   CHECK(schema.apply({{"projections", json::array({"cosine"})}}, "similarity/rbf")["projections"] ==
         json::array({"cosine"}));
   CHECK(schema.apply({{"projections", "each"}}, "similarity/rbf")["projections"] == "each");

@@ -333,6 +333,11 @@ def test_a_python_similarity_runs_in_a_pipeline(tmp_path):
     assert info["invariances"] == ["orthogonal", "translation", "permutation"]
     with pytest.raises(bridges.ConfigError, match="distances"):
         bridges.register_similarity("cosine", negative_l2)  # a plugin's name
+    for bad in ("", "my/sim", "my sim"):
+        with pytest.raises(bridges.ConfigError, match="a component name must be non-empty"):
+            bridges.register_similarity(bad, negative_l2)
+    with pytest.raises(bridges.ConfigError, match="found a NaN or an infinity"):
+        bridges.similarity("negative_l2", scale=float("nan"))  # NaN became null before
 
     pipeline = {
         "name": "python-similarity",
