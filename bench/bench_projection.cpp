@@ -133,6 +133,17 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("bridges cosine", similarity, std::string("cosine"))->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("bridges euclidean", similarity, std::string("euclidean"))->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("bridges l1", similarity, std::string("l1"))->Unit(ms)->Iterations(3);
+  using Kernel = std::function<Tensor(const Tensor&, const Tensor&)>;
+  const auto kernel = [](benchmark::State& state, const std::string& name, const Kernel& f) {
+    timed(state, name, [&] { return f(data().x, data().anchors); });
+  };
+  // The engine alone, without Similarity::project's finite checks.
+  benchmark::RegisterBenchmark("kernels::cosine", kernel, std::string("kernel cosine"),
+                               Kernel([](const Tensor& x, const Tensor& a) { return bridges::kernels::cosine(x, a); }))
+      ->Unit(ms)->Iterations(5);
+  benchmark::RegisterBenchmark("kernels::euclidean", kernel, std::string("kernel euclidean"),
+                               Kernel([](const Tensor& x, const Tensor& a) { return bridges::kernels::euclidean(x, a); }))
+      ->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("find_nonfinite(x) + find_nonfinite(result)", finite_checks)->Unit(ms)->Iterations(5);
   benchmark::RegisterBenchmark("bridges linf", similarity, std::string("linf"))->Unit(ms)->Iterations(3);
   benchmark::RegisterBenchmark("torch::cdist p=2", torch_cdist, 2.0, std::string("cdist p=2"))->Unit(ms)->Iterations(2);

@@ -36,26 +36,35 @@ std::string describe(const Tensor& t) {
 
 namespace {
 
-// Index of the first non-finite value in p[0, n), or n. Blocks are screened
-// with an integer max over the magnitude bits, which the compiler
-// vectorises; only a block that holds a bad value is searched exactly.
+// Whether p[0, kBlock) holds a NaN or an infinity (all exponent bits set).
+// An OR of compares over a block of fixed length, which GCC vectorises at
+// -O2 even for plain SSE2 (an unsigned max, the first version, needs SSE4.1
+// and compiled to a scalar loop of one element per cycle: 19 ms for the
+// 81 MB scanned around a [10000, 1280] projection, 18 % of cosine's time).
+template <class T, class Bits, int64_t kBlock>
+bool block_has_nonfinite(const T* p) {
+  static_assert(sizeof(T) == sizeof(Bits));
+  constexpr Bits kExponent = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  Bits bad = 0;
+  for (int64_t i = 0; i < kBlock; ++i) {
+    Bits b;
+    std::memcpy(&b, p + i, sizeof b);
+    bad |= (b & kExponent) == kExponent ? ~Bits{0} : Bits{0};
+  }
+  return bad != 0;
+}
+
+// Index of the first non-finite value in p[0, n), or n. Whole blocks are
+// screened by block_has_nonfinite; only a block that holds a bad value, and
+// the last partial one, are searched element by element.
 template <class T, class Bits>
 int64_t first_nonfinite_in(const T* p, int64_t n) {
-  static_assert(sizeof(T) == sizeof(Bits));
-  constexpr Bits kMagnitude = std::numeric_limits<Bits>::max() >> 1;
-  constexpr Bits kExponent = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
   constexpr int64_t kBlock = 4096;
   for (int64_t begin = 0; begin < n; begin += kBlock) {
     const int64_t end = std::min(n, begin + kBlock);
-    Bits largest = 0;
-    for (int64_t i = begin; i < end; ++i) {
-      Bits b;
-      std::memcpy(&b, p + i, sizeof b);
-      largest = std::max<Bits>(largest, b & kMagnitude);
-    }
-    if (largest >= kExponent)
-      for (int64_t i = begin; i < end; ++i)
-        if (!std::isfinite(p[i])) return i;
+    if (end - begin == kBlock && !block_has_nonfinite<T, Bits, kBlock>(p + begin)) continue;
+    for (int64_t i = begin; i < end; ++i)
+      if (!std::isfinite(p[i])) return i;
   }
   return n;
 }

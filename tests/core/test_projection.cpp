@@ -39,10 +39,11 @@ struct Shape {
   int64_t n, k, d;
 };
 // Awkward on purpose: d not a multiple of the vector width, k = 1, n = 1,
-// n = 0, row counts that leave micro-tile remainders, k wider than one tile,
-// n over one 64-row block (threads split it).
-const std::vector<Shape> kShapes{{1, 1, 1}, {0, 3, 4}, {7, 3, 5},    {33, 17, 9},
-                                 {5, 1, 31}, {4, 16, 8}, {130, 19, 67}, {67, 40, 3}};
+// n = 0, row counts that leave micro-tile remainders, k wider than one tile
+// (AVX-512's float tile is 64 anchors wide) with a partial last tile, n over
+// one 96-row block (threads split it).
+const std::vector<Shape> kShapes{{1, 1, 1},     {0, 3, 4},     {7, 3, 5},   {33, 17, 9}, {5, 1, 31},
+                                 {4, 16, 8},    {130, 19, 67}, {67, 40, 3}, {13, 150, 11}};
 
 Tensor run(Metric metric, const Tensor& x, const Tensor& a) {
   switch (metric) {

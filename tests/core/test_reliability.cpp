@@ -72,6 +72,24 @@ TEST_CASE("find_nonfinite reports the first NaN or infinity by row and column, a
     CHECK(find_nonfinite(big)->row == 4);
   }
   CHECK_FALSE(find_nonfinite(at::arange(10, at::kLong)).has_value());
+  // One bad value anywhere: at the edges of the screened blocks (4096
+  // values), in the partial last block, and past the first thread's share.
+  for (const auto dtype : {at::kFloat, at::kDouble}) {
+    const int64_t n = 20 * 4096 + 100;
+    for (const int64_t at_index : {int64_t{0}, int64_t{4095}, int64_t{4096}, int64_t{8191}, int64_t{20 * 4096 - 1},
+                                   int64_t{20 * 4096}, n - 1}) {
+      for (const double bad_value : {std::numeric_limits<double>::quiet_NaN(), -std::numeric_limits<double>::infinity()}) {
+        Tensor x = at::full({n}, -0.0, at::TensorOptions(dtype));
+        x[0] = std::numeric_limits<double>::denorm_min();
+        x[n - 2] = dtype == at::kFloat ? std::numeric_limits<float>::lowest() : std::numeric_limits<double>::lowest();
+        CHECK_FALSE(find_nonfinite(x).has_value());
+        x[at_index] = bad_value;
+        const auto found = find_nonfinite(x);
+        REQUIRE(found.has_value());
+        CHECK(found->column == at_index);
+      }
+    }
+  }
   CHECK_THROWS_WITH_ALL(require_finite(at::full({4, 2}, NAN), "z.npy", "drop them", 1000), NonFiniteError, "z.npy",
                         "row 1000, column 0", "NaN", "drop them");
 }

@@ -13,6 +13,7 @@ struct F32 {
   using T = float;
   using V = __m256;
   static constexpr int kLanes = 8;
+  static constexpr int kRows = 6, kCols = 2;  // 12 accumulators of 16 registers
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const T* p) { return _mm256_loadu_ps(p); }
   static V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
@@ -31,6 +32,7 @@ struct F64 {
   using T = double;
   using V = __m256d;
   static constexpr int kLanes = 4;
+  static constexpr int kRows = 6, kCols = 2;  // 12 accumulators of 16 registers
   static V zero() { return _mm256_setzero_pd(); }
   static V load(const T* p) { return _mm256_loadu_pd(p); }
   static V broadcast(const T* p) { return _mm256_broadcast_sd(p); }

@@ -13,6 +13,7 @@ struct Generic {
   using T = Scalar;
   typedef T V __attribute__((vector_size(16)));
   static constexpr int kLanes = Lanes;
+  static constexpr int kRows = 6, kCols = 2;
   static V zero() { return V{}; }
   static V load(const T* p) {
     V v;

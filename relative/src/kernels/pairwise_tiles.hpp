@@ -1,5 +1,5 @@
 // The pairwise tile engine (L1, L-inf, dot products), written once against a SIMD traits class S:
-//   S::T, S::V, S::kLanes, S::zero(), S::load(p), S::broadcast(p),
+//   S::T, S::V, S::kLanes, S::kRows, S::kCols, S::zero(), S::load(p), S::broadcast(p),
 //   S::set1(t), S::absdiff(a, b), S::add(a, b), S::max(a, b), S::mul(a, b),
 //   S::fma(a, b, c) = a * b + c, S::sqrt(a), S::store(p, v)
 // Each variant file defines S and includes this file inside its own
@@ -9,9 +9,11 @@
 // Vectorised across anchors: a vector holds one coordinate of kLanes
 // consecutive anchors (the anchors are packed transposed, in panels of one
 // tile's width, so a micro-tile reads one contiguous panel). A micro-tile of
-// kRows samples x kCols vectors keeps kRows * kCols accumulators in
-// registers; per coordinate it loads kCols anchor vectors and broadcasts
-// kRows sample values. A block of kBlockRows samples stays in L2 while every
+// S::kRows samples x S::kCols vectors keeps S::kRows * S::kCols accumulators
+// in registers; per coordinate it loads S::kCols anchor vectors and
+// broadcasts S::kRows sample values. The tile's shape is the variant's: it
+// must leave registers for the loads (16 vector registers on AVX2, 32 on
+// AVX-512). A block of kBlockRows samples stays in L2 while every
 // anchor tile streams past it.
 //
 // Reduce::dot is the same engine with a fused multiply-add: a GEMM whose
@@ -21,13 +23,11 @@
 
 namespace tiles {
 
-constexpr int kRows = 6;  // 6 and 8 measured the same on AVX-512, also for the dot product
-constexpr int kCols = 2;
 constexpr int64_t kBlockRows = 96;
 
 template <class S>
 constexpr int64_t tile_width() {
-  return int64_t{S::kLanes} * kCols;
+  return int64_t{S::kLanes} * S::kCols;
 }
 
 // The finished value of accumulator v for sample row i and the anchors of
@@ -53,21 +53,21 @@ inline __attribute__((always_inline)) void micro_tile(const typename S::T* __res
                                                       const Epilogue<typename S::T>& e, int64_t i) {
   using T = typename S::T;
   using V = typename S::V;
-  V acc[Rows][kCols];
+  V acc[Rows][S::kCols];
 #pragma GCC unroll 8
   for (int r = 0; r < Rows; ++r)
 #pragma GCC unroll 4
-    for (int c = 0; c < kCols; ++c) acc[r][c] = S::zero();
+    for (int c = 0; c < S::kCols; ++c) acc[r][c] = S::zero();
   const T* a = at + j0 * d;  // the panel of anchors j0 ... j0 + tile_width - 1
   for (int64_t t = 0; t < d; ++t, a += tile_width<S>()) {
-    V av[kCols];
+    V av[S::kCols];
 #pragma GCC unroll 4
-    for (int c = 0; c < kCols; ++c) av[c] = S::load(a + c * S::kLanes);
+    for (int c = 0; c < S::kCols; ++c) av[c] = S::load(a + c * S::kLanes);
 #pragma GCC unroll 8
     for (int r = 0; r < Rows; ++r) {
       const V xv = S::broadcast(x + r * d + t);
 #pragma GCC unroll 4
-      for (int c = 0; c < kCols; ++c) {
+      for (int c = 0; c < S::kCols; ++c) {
         if constexpr (R == Reduce::dot) {
           acc[r][c] = S::fma(xv, av[c], acc[r][c]);
         } else {
@@ -81,15 +81,15 @@ inline __attribute__((always_inline)) void micro_tile(const typename S::T* __res
 #pragma GCC unroll 8
     for (int r = 0; r < Rows; ++r)
 #pragma GCC unroll 4
-      for (int c = 0; c < kCols; ++c) acc[r][c] = finish<S>(acc[r][c], e, i + r, j0 + c * S::kLanes);
+      for (int c = 0; c < S::kCols; ++c) acc[r][c] = finish<S>(acc[r][c], e, i + r, j0 + c * S::kLanes);
   const int64_t width = k - j0 < tile_width<S>() ? k - j0 : tile_width<S>();
   for (int r = 0; r < Rows; ++r) {
     if (width == tile_width<S>()) {
 #pragma GCC unroll 4
-      for (int c = 0; c < kCols; ++c) S::store(out + r * k + j0 + c * S::kLanes, acc[r][c]);
+      for (int c = 0; c < S::kCols; ++c) S::store(out + r * k + j0 + c * S::kLanes, acc[r][c]);
     } else {  // the last, partial tile: through a buffer, never past row end
       T buffer[tile_width<S>()];
-      for (int c = 0; c < kCols; ++c) S::store(buffer + c * S::kLanes, acc[r][c]);
+      for (int c = 0; c < S::kCols; ++c) S::store(buffer + c * S::kLanes, acc[r][c]);
       for (int64_t j = 0; j < width; ++j) out[r * k + j0 + j] = buffer[j];
     }
   }
@@ -116,9 +116,9 @@ inline __attribute__((always_inline)) void rows(const typename S::T* x, int64_t 
     const int64_t b1 = i1 < b0 + kBlockRows ? i1 : b0 + kBlockRows;
     for (int64_t j0 = 0; j0 < k; j0 += tile_width<S>()) {
       int64_t i = b0;
-      for (; i + kRows <= b1; i += kRows)
-        micro_tile<S, R, kRows>(x + i * d, d, at, j0, k, out + i * k, e, i);
-      tail<S, R, kRows - 1>(b1 - i, x + i * d, d, at, j0, k, out + i * k, e, i);
+      for (; i + S::kRows <= b1; i += S::kRows)
+        micro_tile<S, R, S::kRows>(x + i * d, d, at, j0, k, out + i * k, e, i);
+      tail<S, R, S::kRows - 1>(b1 - i, x + i * d, d, at, j0, k, out + i * k, e, i);
     }
   }
 }
