@@ -670,11 +670,14 @@ Section c6(std::vector<Run>& runs) {
     const auto collect = [&](json& results, const std::string& strategy) {
       json& summary = results["latent_similarity"]["summary"];
       if (!summary.is_object()) return;
+      // A measure is labelled by its type and the options that differ from
+      // its defaults ("knn_mrr (knn: 5)"): match the type.
       for (auto& [group, reps] : summary.items())
         for (auto& [rep, by_measure] : reps.items())
-          for (const auto& m : measures)
-            if (by_measure.contains(m) && by_measure[m]["mean"].is_number())
-              values[strategy][rep][m].push_back(by_measure[m]["mean"].get<double>());
+          for (auto& [label, value] : by_measure.items())
+            for (const auto& m : measures)
+              if ((label == m || label.rfind(m + " (", 0) == 0) && value["mean"].is_number())
+                values[strategy][rep][m].push_back(value["mean"].get<double>());
     };
     if (run.r["sweep"].is_array())
       for (auto& entry : run.r["sweep"]) collect(entry["results"], entry["strategy"].is_string() ? entry["strategy"].get<std::string>() : "?");
