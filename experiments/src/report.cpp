@@ -103,17 +103,39 @@ std::string field(json& p, const char* key) {
   return p[key].is_string() ? p[key].get<std::string>() : p[key].dump();
 }
 
-// "0.1.0, commit 0668712a1b2c; OpenBLAS SkylakeX, bridges kernels avx512;
-// 2 threads on Intel(R) Xeon(R) Processor (2 cores); started ...".
-std::string provenance_row(json p) {
-  return fmt::format("| {} (commit {}) | {} | {}; bridges {} | {} threads on {} ({} cores) | {} | {} s | `{}` |",
-                     field(p, "bridges"), field(p, "commit"), field(p, "build"), field(p, "blas"), field(p, "kernels"),
-                     field(p, "threads"), field(p, "cpu"), field(p, "cores"), field(p, "started"), field(p, "seconds"),
-                     field(p, "command"));
+// One run's provenance as a table of two columns, one field a row: as seven
+// columns (the first layout) the build, BLAS and command strings ran off
+// the right edge of the HTML page.
+std::string provenance_table(json p) {
+  std::string out = "| what | value |\n|---|---|\n";
+  const auto row = [&](const std::string& what, std::string value) {
+    for (std::size_t b = value.find('|'); b != std::string::npos; b = value.find('|', b + 2)) value.insert(b, "\\");
+    out += fmt::format("| {} | {} |\n", what, value);
+  };
+  row("bridges", fmt::format("{} (commit {})", field(p, "bridges"), field(p, "commit")));
+  row("build", field(p, "build"));
+  row("kernels", fmt::format("{}; bridges {}", field(p, "blas"), field(p, "kernels")));
+  row("machine", fmt::format("{} threads on {} ({} cores)", field(p, "threads"), field(p, "cpu"), field(p, "cores")));
+  row("started (UTC)", field(p, "started"));
+  row("wall time", fmt::format("{} s", field(p, "seconds")));
+  row("command", fmt::format("`{}`", field(p, "command")));
+  // The longest steps (a step ends at its run.log line).
+  if (p.contains("steps") && p["steps"].is_array() && !p["steps"].empty()) {
+    std::vector<std::pair<double, std::string>> steps;
+    for (auto& step : p["steps"])
+      if (step.is_object() && step.contains("seconds") && step["seconds"].is_number())
+        steps.emplace_back(step["seconds"].get<double>(), step.value("step", std::string("?")));
+    std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (steps.size() > 5) steps.resize(5);
+    std::string longest;
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      longest += fmt::format("{}{} ({:.1f} s)", i ? "; " : "", steps[i].second, steps[i].first);
+    if (!longest.empty()) row("longest steps", longest);
+  }
+  return out;
 }
 
-// What made the numbers: the run's provenance, or each part's for a merge,
-// and the wall time of the steps that took longest.
+// What made the numbers: the run's provenance, or each part's for a merge.
 std::string provenance_section(json& r) {
   std::vector<std::pair<std::string, json>> runs;
   if (r.contains("provenance") && r["provenance"].is_object()) runs.emplace_back("", r["provenance"]);
@@ -122,25 +144,8 @@ std::string provenance_section(json& r) {
       if (part.is_object() && part.contains("provenance") && part["provenance"].is_object())
         runs.emplace_back(part.value("pipeline", std::string("?")), part["provenance"]);
   if (runs.empty()) return "";
-  const bool parts = !runs.front().first.empty();
-  std::string out = "\n## Provenance\n\nWhat made these numbers (results.json, \"provenance\").\n\n";
-  out += fmt::format("|{} bridges | build | kernels | machine | started (UTC) | wall time | command |\n|{}---|---|---|---|---|---|---|\n",
-                     parts ? " part |" : "", parts ? "---|" : "");
-  for (auto& [name, p] : runs) out += (parts ? fmt::format("| {} ", name) : std::string()) + provenance_row(p) + "\n";
-  // The longest steps of each run (a step ends at its run.log line).
-  for (auto& [name, p] : runs) {
-    if (!p.contains("steps") || !p["steps"].is_array() || p["steps"].empty()) continue;
-    std::vector<std::pair<double, std::string>> steps;
-    for (auto& step : p["steps"])
-      if (step.is_object() && step.contains("seconds") && step["seconds"].is_number())
-        steps.emplace_back(step["seconds"].get<double>(), step.value("step", std::string("?")));
-    std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    if (steps.size() > 5) steps.resize(5);
-    out += fmt::format("\nLongest steps{}: ", name.empty() ? "" : " of " + name);
-    for (std::size_t i = 0; i < steps.size(); ++i)
-      out += fmt::format("{}{} ({:.1f} s)", i ? "; " : "", steps[i].second, steps[i].first);
-    out += ".\n";
-  }
+  std::string out = "\n## Provenance\n\nWhat made these numbers (results.json, \"provenance\").\n";
+  for (auto& [name, p] : runs) out += (name.empty() ? "\n" : fmt::format("\nPart `{}`:\n\n", name)) + provenance_table(p);
   return out;
 }
 
@@ -216,7 +221,7 @@ std::string html_report(const json& results) {
                     R"(</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f4f6fa;white-space:normal}td:first-child,th:first-child{text-align:left}code{font-size:90%}
-td.code{text-align:left;white-space:normal;word-break:break-all}.maps{display:flex;flex-wrap:wrap;gap:1em}
+td.code{text-align:left;white-space:normal;word-break:break-all}td.text{text-align:left;white-space:normal}.maps{display:flex;flex-wrap:wrap;gap:1em}
 .map{border:1px solid #eee;padding:.5em}</style></head><body>)";
   // The tables of the Markdown report, rendered simply: each "|"-row becomes an HTML row.
   std::string md = markdown_report(r);
@@ -237,13 +242,19 @@ td.code{text-align:left;white-space:normal;word-break:break-all}.maps{display:fl
       std::size_t a = 1;
       while (a < line.size()) {
         std::size_t b = line.find('|', a);
+        while (b != std::string::npos && line[b - 1] == '\\') b = line.find('|', b + 1);  // "\|": a '|' inside a cell
         if (b == std::string::npos) break;
         std::string cell = line.substr(a, b - a);
+        for (std::size_t e = cell.find("\\|"); e != std::string::npos; e = cell.find("\\|", e)) cell.erase(e, 1);
         cell.erase(0, cell.find_first_not_of(' '));
         cell.erase(cell.find_last_not_of(' ') + 1);
         const std::string html = inline_markdown(cell);
+        // Numbers stay on one line; code and prose (a sentence-long cell, as
+        // in the provenance) wrap, or the table runs off the page.
         const bool code = html.rfind("<code>", 0) == 0;
-        body += fmt::format("<{0}{1}>{2}</{0}>", header ? "th" : "td", code ? " class=\"code\"" : "", html);
+        const bool prose = !code && cell.size() > 60;
+        body += fmt::format("<{0}{1}>{2}</{0}>", header ? "th" : "td",
+                            code ? " class=\"code\"" : prose ? " class=\"text\"" : "", html);
         a = b + 1;
       }
       body += "</tr>";

@@ -659,18 +659,45 @@ TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a c
                              {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}}, {"index", ms}}}};
   };
   const json four{"cosine", "euclidean", "l1", "linf"};
+  // The absolute baseline, far below the rest (0.05 .. 0.34), as on real data.
+  json absolute = run({"absolute"}, "", 0.05);
+  absolute.erase("aggregator");
   json results{{"pipeline", "figures"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}},
                {"classes", 10}, {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
                {"stitching", {{"encoders", names},
                               {"runs", {run({"cosine"}, "sum", 0.59), run({"euclidean"}, "sum", 0.62),
-                                        run(four, "mlp_self_attention", 0.60), run(four, "sum", 0.61)}}}},
+                                        run(four, "mlp_self_attention", 0.60), run(four, "sum", 0.61)}},
+                              {"absolute", absolute}}},
                {"finetune", {{{"params", "qkv"}, {"projections", four}, {"steps", 10}, {"samples", 100}, {"aggregator", "self_attention"},
                               {"pairs", {{{"source", names[1]}, {"target", names[2]},
                                           {"attention_before", {0.25, 0.25, 0.25, 0.25}},
                                           {"attention_after", {0.4, 0.2, 0.2, 0.2}}}}}}}}};
+  // Provenance as the runner writes it; step names hold a '|'.
+  results["provenance"] = {{"bridges", "0.2.0"}, {"commit", "abc1234"}, {"build", "bridges=0.2;torch=1.13.1"},
+                           {"blas", "OpenBLAS 0.3.21 (kernels: SkylakeX)"}, {"kernels", "avx512"}, {"threads", 2},
+                           {"cpu", "Intel(R) Xeon(R) Processor"}, {"cores", 2}, {"started", "2026-12-07T05:22:36Z"},
+                           {"seconds", 349.5}, {"command", "bridges run p.json --out runs/p"},
+                           {"steps", {{{"step", "stitching cosine+l1|sum: end to end 0.85"}, {"seconds", 12.0}},
+                                      {{"step", "encoder cnn-0: trained"}, {"seconds", 30.5}}}}};
   const std::string html = html_report(results);
+  // One field a row, two cells each (seven columns ran off the page), and a
+  // '|' inside a cell stays text instead of splitting it.
+  const std::size_t provenance = html.find("<h2>Provenance</h2>");
+  REQUIRE(provenance != std::string::npos);
+  const std::string table = html.substr(provenance, html.find("</table>", provenance) - provenance);
+  CHECK(table.find("<tr><td>machine</td><td>2 threads on Intel(R) Xeon(R) Processor (2 cores)</td></tr>") != std::string::npos);
+  // A sentence-long cell wraps (class "text"); numbers stay on one line.
+  CHECK(table.find("<tr><td>longest steps</td><td class=\"text\">encoder cnn-0: trained (30.5 s); stitching "
+                   "cosine+l1|sum: end to end 0.85 (12.0 s)</td></tr>") != std::string::npos);
+  CHECK(html.find("td.text{text-align:left;white-space:normal}") != std::string::npos);
+  for (std::size_t row = table.find("<tr>"); row != std::string::npos; row = table.find("<tr>", row + 1)) {
+    const std::string cells = table.substr(row, table.find("</tr>", row) - row);
+    std::size_t count = 0;
+    for (std::size_t c = cells.find("<t"); c != std::string::npos; c = cells.find("<t", c + 1)) ++count;
+    CHECK_MESSAGE(count == 3, cells);  // <tr> and two cells
+  }
   const auto layout = testing::check_svg_layout(html);
-  CHECK(layout.svgs == 7);  // the dot plot, the bars, four stitching matrices, the attention bars
+  CHECK(layout.svgs == 8);  // the dot plot, the bars, five stitching matrices, the attention bars
   CHECK(layout.texts > 100);
   for (const auto& problem : layout.problems) FAIL_CHECK(problem);
   // Axis titles, the colour bar's title and the reference lines are drawn.
@@ -678,8 +705,9 @@ TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a c
                            ">accuracy (mean ± std over decoder seeds)</text>", ">chance: 1 / 10 classes</text>",
                            ">mean attention weight</text>", ">uniform: 1 / 4 subspaces</text>"})
     CHECK_MESSAGE(html.find(text) != std::string::npos, text);
-  // One colour scale fitted to the values of every matrix (0.59 .. 0.91, the top being 0.62 + 0.29), not
-  // 0 .. 1: about 4 round ticks, so every 0.1 from 0.6 to 0.9, and no 0.
+  // One colour scale fitted to the values of every relative matrix (0.59 .. 0.91, the top being 0.62 + 0.29),
+  // not 0 .. 1 and not stretched down to the absolute baseline's 0.05: about 4 round ticks, so every 0.1 from
+  // 0.6 to 0.9, and no 0.
   const std::size_t maps = html.find("<h2>Stitching matrices");
   REQUIRE(maps != std::string::npos);
   const std::string first_map = html.substr(maps, html.find("</svg>", maps) - maps);
@@ -688,6 +716,14 @@ TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a c
   CHECK(first_map.find(">0.5</text>") == std::string::npos);  // below the range
   CHECK(first_map.find(">1.0</text>") == std::string::npos);  // above it
   CHECK(first_map.find(">0.00</text>") == std::string::npos);
+  // The absolute baseline's map has a scale of its own, fitted to its values.
+  const std::size_t absolute_map = html.find("<h3>absolute</h3>", maps);
+  REQUIRE(absolute_map != std::string::npos);
+  const std::string last_map = html.substr(absolute_map, html.find("</svg>", absolute_map) - absolute_map);
+  CHECK(last_map.find(">0.10</text>") != std::string::npos);
+  CHECK(last_map.find(">0.30</text>") != std::string::npos);
+  CHECK(last_map.find(">0.6</text>") == std::string::npos);
+  CHECK(last_map.find(">0.60</text>") == std::string::npos);
 
   // The checker itself: it sees text leaving the picture, overlapping text
   // and unbalanced tags.
