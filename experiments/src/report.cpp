@@ -222,7 +222,7 @@ std::string html_report(const json& results) {
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f4f6fa;white-space:normal}td:first-child,th:first-child{text-align:left}code{font-size:90%}
 td.code{text-align:left;white-space:normal;word-break:break-all}td.text{text-align:left;white-space:normal}.maps{display:flex;flex-wrap:wrap;gap:1em}
-.map{border:1px solid #eee;padding:.5em}</style></head><body>)";
+.map{border:1px solid #eee;padding:.5em}svg{max-width:100%;height:auto}</style></head><body>)";
   // The tables of the Markdown report, rendered simply: each "|"-row becomes an HTML row.
   std::string md = markdown_report(r);
   std::string body;

@@ -167,7 +167,9 @@ std::pair<double, double> fitted_range(const std::vector<json>& matrices) {
 }
 
 std::string svg_heatmap(json names, json mean, double lo, double hi, int digits, const HeatmapTitles& titles) {
-  const int n = static_cast<int>(names.size()), cell = 64;
+  // Cells of 64 px up to 11 encoders, smaller beyond so that the map fits the
+  // page (20 encoders at 64 px ran 1400 px wide, off a 1100 px page).
+  const int n = static_cast<int>(names.size()), cell = std::clamp(720 / std::max(n, 1), 36, 64);
   double longest = 0;
   for (const json& name : names) longest = std::max(longest, text_width(name));
   // Row title (rotated) | row labels | cells | colour bar | its ticks | its title (rotated).

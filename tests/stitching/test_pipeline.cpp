@@ -641,6 +641,34 @@ TEST_CASE("the report's verdict ranks every row against the best single projecti
   for (const auto& problem : layout.problems) FAIL_CHECK(problem);
 }
 
+TEST_CASE("a stitching matrix of 20 encoders fits the report's page, its labels clear of each other") {
+  json names = json::array(), mean = json::array(), zeros = json::array();
+  for (int i = 0; i < 20; ++i) {
+    names.push_back(fmt::format("lin_vae-{}", i));
+    mean.push_back(json::array());
+    zeros.push_back(json::array());
+    for (int j = 0; j < 20; ++j) {
+      mean[i].push_back(i == j ? 0.9 : -0.5 + 0.05 * ((i * 7 + j * 3) % 20));  // negative values: the widest labels
+      zeros[i].push_back(0.0);
+    }
+  }
+  const json stats{{"mean", mean}, {"std", zeros}}, ms{{"mean", 0.5}, {"std", 0.01}};
+  const json run{{"projections", {"cosine"}}, {"aggregator", "sum"}, {"accuracy", stats}, {"macro_f1", stats}, {"index", stats},
+                 {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
+                              {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}}, {"index", ms}}}};
+  const json results{{"pipeline", "wide"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}},
+                     {"classes", 10}, {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
+                     {"stitching", {{"encoders", names}, {"runs", {run}}}}};
+  const std::string html = html_report(results);
+  const std::size_t maps = html.find("<h2>Stitching matrices");
+  REQUIRE(maps != std::string::npos);
+  int width = 0;
+  REQUIRE(std::sscanf(html.c_str() + html.find("<svg", maps), "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d", &width) == 1);
+  CHECK(width <= 1060);  // the page is 1100 px, the map's frame takes some (64 px cells made it 1400)
+  const auto layout = testing::check_svg_layout(html);
+  for (const auto& problem : layout.problems) FAIL_CHECK(problem);
+}
+
 TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a chance line, no clipped or overlapping text") {
   // Long names, as real runs make them: every label must stay inside its
   // picture and clear of every other.
