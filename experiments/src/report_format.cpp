@@ -166,6 +166,16 @@ std::pair<double, double> fitted_range(const std::vector<json>& matrices) {
   return {lo, hi};
 }
 
+std::vector<std::pair<double, double>> colour_ranges(const std::vector<json>& matrices, const std::vector<bool>& own) {
+  std::vector<json> shared_matrices;
+  for (std::size_t i = 0; i < matrices.size(); ++i)
+    if (!own[i]) shared_matrices.push_back(matrices[i]);
+  const auto shared = fitted_range(shared_matrices);
+  std::vector<std::pair<double, double>> ranges;
+  for (std::size_t i = 0; i < matrices.size(); ++i) ranges.push_back(own[i] ? fitted_range({matrices[i]}) : shared);
+  return ranges;
+}
+
 std::string svg_heatmap(json names, json mean, double lo, double hi, int digits, const HeatmapTitles& titles) {
   // Cells of 64 px up to 11 encoders, smaller beyond so that the map fits the
   // page (20 encoders at 64 px ran 1400 px wide, off a 1100 px page).

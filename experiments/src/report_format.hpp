@@ -49,6 +49,13 @@ std::string md_matrix(nlohmann::json names, nlohmann::json stats, int digits);
 /// matrices: one colour scale for several heatmaps, fitted to their values
 /// (a 0-1 scale flattens 0.59 against 0.88). [0, 1] when there is none.
 std::pair<double, double> fitted_range(const std::vector<nlohmann::json>& matrices);
+
+/// The colour range of each of a figure's matrices: one fitted range shared
+/// by every matrix, so they compare at a glance, except those marked `own`
+/// (a baseline on raw latents), which get their own: far below the rest,
+/// they would stretch the shared range and flatten every other map.
+std::vector<std::pair<double, double>> colour_ranges(const std::vector<nlohmann::json>& matrices,
+                                                     const std::vector<bool>& own);
 /// What a heatmap's axes and colour bar say.
 struct HeatmapTitles {
   std::string rows, columns, values;

@@ -669,6 +669,34 @@ TEST_CASE("a stitching matrix of 20 encoders fits the report's page, its labels 
   for (const auto& problem : layout.problems) FAIL_CHECK(problem);
 }
 
+TEST_CASE("latent-similarity maps share one colour scale over the relative representations; the absolute one has its own") {
+  // Absolute latents of different seeds barely correlate (-0.6 .. 0.6); the
+  // relative ones do (0.80 .. 0.98). In one shared scale the relative maps
+  // were a single dark blue.
+  json pairs = json::array();
+  const std::vector<std::string> names{"ae-0", "ae-1", "ae-2", "ae-3"};
+  int c = 0;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    for (std::size_t j = i + 1; j < names.size(); ++j, ++c)
+      pairs.push_back({{"a", names[i]}, {"b", names[j]}, {"group", "ae (across seeds)"},
+                       {"values", {{"absolute", {{"pearson", -0.6 + 0.24 * c}}}, {"cosine", {{"pearson", 0.80 + 0.035 * c}}}}}});
+  const json results{{"pipeline", "similarity"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}}, {"classes", 10},
+                     {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
+                     {"latent_similarity", {{"measures", {"pearson"}}, {"representations", {"absolute", "cosine"}}, {"pairs", pairs},
+                                            {"summary", json::object()}}}};
+  const std::string html = html_report(results);
+  const auto map_of = [&](const std::string& rep) {
+    const std::size_t at = html.find("<h3>" + rep + "</h3>");
+    REQUIRE(at != std::string::npos);
+    return html.substr(at, html.find("</svg>", at) - at);
+  };
+  const std::string cosine = map_of("cosine"), absolute = map_of("absolute");
+  CHECK(cosine.find(">0.90</text>") != std::string::npos);  // ticks within 0.80 .. 0.98
+  for (const char* tick : {">0.0</text>", ">0.00</text>", ">-0.5</text>", ">0.5</text>"})
+    CHECK_MESSAGE(cosine.find(tick) == std::string::npos, tick);
+  CHECK(absolute.find(">0.0</text>") != std::string::npos);  // -0.6 .. 0.6: its own scale
+}
+
 TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a chance line, no clipped or overlapping text") {
   // Long names, as real runs make them: every label must stay inside its
   // picture and clear of every other.

@@ -208,9 +208,12 @@ class LatentSimilarityExperiment final : public Experiment {
     std::string out;
     for (auto& m : ls["measures"]) {
       out += "<h2>Latent similarity: " + escape(m.get<std::string>()) + " between encoders</h2><div class=\"maps\">";
-      // One colour scale per measure, fitted to its values over every representation.
+      // One colour scale per measure, fitted to its values over every
+      // relative representation; the absolute latents' map has its own.
       std::vector<json> matrices;
+      std::vector<bool> own;
       for (auto& rep : ls["representations"]) {
+        own.push_back(rep == "absolute");
         json matrix = json::array();
         for (std::size_t i = 0; i < names.size(); ++i) matrix.push_back(json(std::vector<json>(names.size(), json())));
         for (auto& pair : ls["pairs"]) {
@@ -221,11 +224,11 @@ class LatentSimilarityExperiment final : public Experiment {
         }
         matrices.push_back(std::move(matrix));
       }
-      const auto [lo, hi] = fitted_range(matrices);
-      std::size_t index_of_rep = 0;
-      for (auto& rep : ls["representations"])
-        out += "<div class=\"map\"><h3>" + escape(rep.get<std::string>()) + "</h3>" +
-               svg_heatmap(names, matrices[index_of_rep++], lo, hi, 2, {"encoder", "encoder", m.get<std::string>()}) + "</div>";
+      const auto ranges = colour_ranges(matrices, own);
+      for (std::size_t i = 0; i < matrices.size(); ++i)
+        out += "<div class=\"map\"><h3>" + escape(ls["representations"][i].get<std::string>()) + "</h3>" +
+               svg_heatmap(names, matrices[i], ranges[i].first, ranges[i].second, 2, {"encoder", "encoder", m.get<std::string>()}) +
+               "</div>";
       out += "</div>";
     }
     return out;

@@ -225,24 +225,21 @@ class StitchingExperiment final : public Experiment {
       axes.reference_label = fmt::format("chance: 1 / {} classes", r["classes"].get<int64_t>());
     }
     out += "<h2>Accuracy per projection set and aggregator</h2>" + svg_bars(labels, {"end to end", "stitched"}, values, 1.0, axes);
-    // One colour scale for the relative and translated matrices, fitted to
-    // their values, so that the maps compare at a glance. The absolute
-    // baseline (mostly below chance) gets a scale of its own: in the shared
-    // one it stretched the range down to ~0 and flattened 0.61 against 0.88.
-    const auto is_absolute = [](json& run) { return !run["name"].is_string() && run["projections"] == json{"absolute"}; };
+    // The absolute baseline (mostly below chance) gets a colour scale of its own.
     std::vector<json> matrices;
-    for (auto& run : runs)
-      if (!is_absolute(run)) matrices.push_back(run["accuracy"]["mean"]);
-    const auto shared = fitted_range(matrices);
+    std::vector<bool> own;
+    for (auto& run : runs) {
+      matrices.push_back(run["accuracy"]["mean"]);
+      own.push_back(!run["name"].is_string() && run["projections"] == json{"absolute"});
+    }
+    const auto ranges = colour_ranges(matrices, own);
     out += "<h2>Stitching matrices: accuracy of a decoder trained on one encoder and evaluated on another</h2>"
            "<div class=\"maps\">";
-    for (auto& run : runs) {
-      const auto [lo, hi] = is_absolute(run) ? fitted_range({run["accuracy"]["mean"]}) : shared;
-      out += "<div class=\"map\"><h3>" + escape(run_name(run)) + "</h3>" +
-             svg_heatmap(r["stitching"]["encoders"], run["accuracy"]["mean"], lo, hi, 2,
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      out += "<div class=\"map\"><h3>" + escape(run_name(runs[i])) + "</h3>" +
+             svg_heatmap(r["stitching"]["encoders"], matrices[i], ranges[i].first, ranges[i].second, 2,
                          {"decoder trained on", "evaluated on", "accuracy"}) +
              "</div>";
-    }
     return out + "</div>";
   }
 
