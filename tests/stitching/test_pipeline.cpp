@@ -399,6 +399,18 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   run_pipeline(parse(extended), stitching::registry(), {dir.path()}, more);
   CHECK(more.str().find("stitching cosine|sum: 4 of 6 decoders from the cache") != std::string::npos);
   CHECK(cached_decoders(more.str()) == 6 * 4);
+  // 64 anchors for 64 latent dimensions: a least-squares translator without a
+  // ridge (affine, lambda 0) interpolates the anchors, and the log says so
+  // with the fix; orthogonal Procrustes and a ridge affine map are not
+  // least-squares fits at lambda 0 (the note named orthogonal too).
+  CHECK(log.str().find("underdetermined") == std::string::npos);
+  json plain_affine = minimal();
+  plain_affine["experiments"][0]["translators"].push_back("affine");
+  std::ostringstream plain;
+  run_pipeline(parse(plain_affine), stitching::registry(), {dir.path()}, plain);
+  CHECK(plain.str().find("translation affine: 64 anchors for 64 latent dimensions of mlp-0: least squares") !=
+        std::string::npos);
+  CHECK(plain.str().find("translation orthogonal: 64 anchors") == std::string::npos);
   run_pipeline(p, stitching::registry(), {dir.path()}, more);  // the run folder holds the two-seed results again
 
   // Flipped bits in a cached latents file are noticed and the latents encoded

@@ -332,9 +332,13 @@ class StitchingExperiment final : public Experiment {
     // Fewer anchors than a least-squares map has unknowns per output: the
     // fit interpolates the anchors (its documented minimum-norm answer) and
     // says nothing about the rest of the space. Said in the log, with the fix.
+    // Least-squares translators are those with a ridge "lambda"; with
+    // lambda > 0 the fit is determined, and orthogonal Procrustes is not a
+    // least-squares fit (the note was printed for it too).
     const int64_t k = run.anchors().size(0);
+    const bool unpenalised_least_squares = spec.contains("lambda") && spec["lambda"].is_number() && spec["lambda"].get<double>() == 0;
     for (const auto& e : encoders)
-      if (k <= e.anchors.size(1) + 1) {
+      if (unpenalised_least_squares && k <= e.anchors.size(1) + 1) {
         run.note(fmt::format("translation {}: {} anchors for {} latent dimensions of {}: least squares (linear, affine) "
                              "is underdetermined there and interpolates the anchors; use more anchors than "
                              "dimensions, or \"lambda\" > 0",
