@@ -1002,7 +1002,7 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   REQUIRE(joined["parts"].size() == 3);
   CHECK(joined["parts"][1]["pipeline"] == "study-3-triples");
   for (const auto& part : joined["parts"]) CHECK(part["provenance"]["steps"].size() > 0);  // each part's own
-  CHECK(contains(read_text(dir / "merged" / "report.md"), "| study-3-triples | 0.2.0 (commit "));
+  CHECK(contains(read_text(dir / "merged" / "report.md"), "Part `study-3-triples`:\n\n| what | value |\n|---|---|\n| bridges | 0.2.0 (commit "));
   joined.erase("parts");
   json whole_numbers = whole;
   whole_numbers.erase("provenance");
