@@ -323,11 +323,6 @@ Verdict paired_verdict(double diff, int wins, int pairs) {
   return sign_test_p(wins, pairs) >= 0.05 ? Verdict::partly : Verdict::fails;
 }
 
-std::string sign_test_text(int wins, int pairs) {
-  const double p = sign_test_p(wins, pairs);
-  return p < 0.001 ? std::string("sign test p < 0.001") : fmt::format("sign test p = {:.3f}", p);
-}
-
 Section c2(std::vector<Run>& runs) {
   Section s;
   s.body = header_of("C2", "the product matches or beats the best single projection in zero-shot stitching",
@@ -607,13 +602,21 @@ Section c5(std::vector<Run>& runs) {
                          run.name(), mean_of(after["qkv"]), std_of(after["qkv"]), mean_of(after["head"]), std_of(after["head"]),
                          after["qkv"].size(), signed3(mean_of(gain["qkv"])), signed3(mean_of(gain["head"])), verdict_text(first));
     // The attention: does it move to the best single projection's subspace?
-    std::string best;
-    double best_mean = -INFINITY;
-    for (const auto& v : verdict(run.r))
-      if (v.single && v.mean > best_mean) {
-        best_mean = v.mean;
-        best = v.projections.front();
-      }
+    // Known from the run's own single-projection rows, or else from a run
+    // of the same setting (a study's parts: one stitches, another fine-tunes).
+    std::string best, best_from;
+    const auto best_single_of = [&](Run& from) {
+      double best_mean = -INFINITY;
+      for (const auto& v : verdict(from.r))
+        if (v.single && v.mean > best_mean) {
+          best_mean = v.mean;
+          best = v.projections.front();
+        }
+      if (!best.empty()) best_from = from.name();
+    };
+    best_single_of(run);
+    for (Run& other : runs)
+      if (best.empty() && &other != &run && other.setting_key() == run.setting_key()) best_single_of(other);
     if (qkv != nullptr && !best.empty()) {
       json& projections = (*qkv)["projections"];
       std::size_t at = projections.size();
@@ -635,8 +638,9 @@ Section c5(std::vector<Run>& runs) {
           const double moved = mean_of(shift);
           const Verdict second = moved > 0 && 2 * top > pairs ? Verdict::holds : moved > 0 ? Verdict::partly : Verdict::fails;
           verdicts.push_back(second);
-          table += fmt::format("| {} | attention on {} (the best single projection) | {} ± {:.3f} over {} pairs; the largest weight in {} of {} | {} |\n",
-                               run.name(), best, signed3(moved), std_of(shift), pairs, top, pairs, verdict_text(second));
+          table += fmt::format("| {} | attention on {} (the best single projection{}) | {} ± {:.3f} over {} pairs; the largest weight in {} of {} | {} |\n",
+                               run.name(), best, best_from == run.name() ? "" : " in " + best_from, signed3(moved),
+                               std_of(shift), pairs, top, pairs, verdict_text(second));
         }
       }
     }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "report_format.hpp"
 
 namespace bridges {
@@ -31,6 +33,11 @@ double sign_test_p(int wins, int n) {
   for (int i = 0; i <= k; ++i)
     tail += std::exp(std::lgamma(n + 1.0) - std::lgamma(i + 1.0) - std::lgamma(n - i + 1.0) - n * std::log(2.0));
   return std::min(1.0, 2 * tail);
+}
+
+std::string sign_test_text(int wins, int n) {
+  const double p = sign_test_p(wins, n);
+  return p < 0.001 ? std::string("sign test p < 0.001") : fmt::format("sign test p = {:.3f}", p);
 }
 
 namespace {

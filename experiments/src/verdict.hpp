@@ -31,6 +31,8 @@ double std_of(const std::vector<double>& v);
 /// The two-sided sign test: the chance of a split at least as uneven as
 /// `wins` of `n` when either side is as likely (exact binomial, p = 1/2).
 double sign_test_p(int wins, int n);
+/// "sign test p = 0.362", or "sign test p < 0.001" (never "p = 0.000").
+std::string sign_test_text(int wins, int n);
 
 /// The relative runs of results["stitching"] and its translation baselines,
 /// best first, against the best single projection; empty when no run has a

@@ -111,6 +111,12 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                             {"pairs", {pair(0.6, 0.8, uniform, json{0.4, 0.2, 0.2, 0.2}), pair(0.6, 0.7, uniform, json{0.3, 0.3, 0.2, 0.2})}}},
                            {{"params", "head"}, {"projections", four}, {"steps", 10}, {"samples", 100}, {"aggregator", "self_attention"},
                             {"pairs", {pair(0.6, 0.65, json(), json()), pair(0.6, 0.66, json(), json())}}}};
+  // A study's part that only fine-tunes (no single-projection rows of its
+  // own): the best single projection comes from the part of the same setting
+  // that stitches (`wins`).
+  json finetune_part = finetuned;
+  finetune_part["pipeline"] = "vision-finetune-part";
+  finetune_part.erase("stitching");
   // C1: two data sets; cosine wins on one, euclidean on the other, both clearly.
   const auto analysis = [&](const std::string& name, double cosine, double euclidean) {
     json reps{{"absolute", {{"cka_linear", {{"mean", 0.99}, {"std", 0.001}}}}},
@@ -136,7 +142,7 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
 
   testing::TempDir dir;
   const std::vector<std::pair<std::string, json>> folders{
-      {"wins", wins}, {"tie", tie}, {"loss", loss}, {"finetune", finetuned},
+      {"wins", wins}, {"tie", tie}, {"loss", loss}, {"finetune", finetuned}, {"finetune-part", finetune_part},
       {"mnist", analysis("analysis-mnist", 0.90, 0.80)}, {"fashion", analysis("analysis-fashion", 0.70, 0.85)}, {"words", words}};
   std::vector<ClaimsRun> runs;
   for (const auto& [folder, results] : folders) {
@@ -175,6 +181,8 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   // C5: QKV 0.750 ± 0.071 after vs head 0.655 ± 0.007; attention on cosine +0.100 ± 0.071, the largest weight in both pairs.
   CHECK(has(md, "0.750 ± 0.071 vs 0.655 ± 0.007 (2 pairs each); gain +0.150 vs +0.055 | holds |"));
   CHECK(has(md, "| attention on cosine (the best single projection) | +0.100 ± 0.071 over 2 pairs; the largest weight in 2 of 2 | holds |"));
+  CHECK(has(md, "| vision-finetune-part | attention on cosine (the best single projection in vision-wins) | +0.100 ± 0.071 "
+                "over 2 pairs; the largest weight in 2 of 2 | holds |"));
   // C1: cosine wins on one data set, euclidean on the other, each by 0.1 > its std.
   CHECK(has(md, "| analysis-mnist-data | ae | cosine | +0.100 |"));
   CHECK(has(md, "| analysis-fashion-data | ae | euclidean | +0.150 |"));

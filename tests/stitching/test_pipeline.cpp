@@ -668,9 +668,16 @@ TEST_CASE("a stitching matrix of 20 encoders fits the report's page, its labels 
   const json run{{"projections", {"cosine"}}, {"aggregator", "sum"}, {"accuracy", stats}, {"macro_f1", stats}, {"index", stats},
                  {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
                               {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}}, {"index", ms}}}};
+  // A product 0.01 above it in every one of the 380 pairs.
+  json product = run;
+  product["projections"] = {"cosine", "l1"};
+  for (auto& row : product["accuracy"]["mean"])
+    for (auto& v : row) v = v.get<double>() + 0.01;
   const json results{{"pipeline", "wide"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}},
                      {"classes", 10}, {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
-                     {"stitching", {{"encoders", names}, {"runs", {run}}}}};
+                     {"stitching", {{"encoders", names}, {"runs", {run, product}}}}};
+  // A p-value below 0.001 reads so, not "p = 0.000".
+  CHECK(markdown_report(results).find("higher in 380 of 380 pairs (two-sided sign test p < 0.001).") != std::string::npos);
   const std::string html = html_report(results);
   const std::size_t maps = html.find("<h2>Stitching matrices");
   REQUIRE(maps != std::string::npos);

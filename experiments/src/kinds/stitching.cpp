@@ -52,9 +52,8 @@ std::string verdict_section(json& r) {
   // The one-line answer, for every multi-projection row.
   for (const VerdictRow& v : rows)
     if (!v.single)
-      out += fmt::format("\n- {}: {} ± {:.3f} against {}, higher in {} of {} pairs (two-sided sign test p = {:.3f}).",
-                         v.name, signed_num(v.diff), v.diff_std, best_single->name, v.wins, v.pairs,
-                         sign_test_p(v.wins, v.pairs));
+      out += fmt::format("\n- {}: {} ± {:.3f} against {}, higher in {} of {} pairs (two-sided {}).", v.name,
+                         signed_num(v.diff), v.diff_std, best_single->name, v.wins, v.pairs, sign_test_text(v.wins, v.pairs));
   return out + "\n";
 }
 
