@@ -9,7 +9,8 @@
 // torch::mm's throughput it reaches says how close to the machine it runs.
 // 2 threads unless BRIDGES_BENCH_THREADS says otherwise.
 //
-//   build/release/bin/bench_stitching
+//   build/release/bin/bench_stitching                  # both parts
+//   build/release/bin/bench_stitching --method-scale   # the second only
 #include <ATen/Parallel.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <string>
 
 #include "bridges/aggregator.hpp"
 #include "bridges/registry/registry.hpp"
@@ -92,11 +94,20 @@ void method_scale(bridges::Registry& registry, int64_t n, int64_t s, int64_t k, 
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   bridges::keep_freed_memory();
   bench::use_bench_threads();
   bridges::Registry registry({BRIDGES_BENCH_PLUGIN_DIR});
   const int64_t n = 5000, k = 1280, classes = 10, evaluated = 5000;
+  const int64_t scale_examples = bench::env_int("BRIDGES_BENCH_SCALE_EXAMPLES", 60000);
+  if (argc > 1) {
+    if (std::string(argv[1]) != "--method-scale") {
+      fmt::print(stderr, "usage: bench_stitching [--method-scale]\n");
+      return 2;
+    }
+    method_scale(registry, scale_examples, 4, k, classes);
+    return 0;
+  }
   bridges::DecoderOptions options;
   options.epochs = 3;
   options.batch_size = 512;
@@ -130,5 +141,5 @@ int main() {
       fmt::print("  {:<26} {:>9} {:>10.2f} {:>12.0f} {:>12.3f} s\n", name, s, fit,
                  static_cast<double>(n * options.epochs) / fit, evaluate);
     }
-  method_scale(registry, bench::env_int("BRIDGES_BENCH_SCALE_EXAMPLES", 60000), 4, k, classes);
+  method_scale(registry, scale_examples, 4, k, classes);
 }

@@ -1,4 +1,5 @@
 #include "bridges/experiments/stitching.hpp"
+#include "bridges/experiments/adam.hpp"
 
 #include "bridges/aggregator.hpp"
 
@@ -12,6 +13,7 @@
 #include "bridges/error.hpp"
 #include "bridges/util/progress.hpp"
 #include "bridges/util/random.hpp"
+#include "bridges/util/runtime.hpp"
 #include "bridges/util/subsets.hpp"
 
 namespace bridges {
@@ -166,6 +168,7 @@ void restore(Net& net, const std::vector<Tensor>& saved) {
 FitReport train(Net& net, const std::vector<Tensor>& params, const std::vector<Tensor>& subspaces,
                 const Tensor& targets, const Tensor& strata, const Loss& loss, const DecoderOptions& o, int64_t steps,
                 double lr, uint64_t seed, const std::string& label) {
+  const GemmBoundScope gemm_bound;  // util/runtime.hpp: the BLAS and LibTorch's threads must not spin against each other
   const int64_t n = targets.size(0), batch = o.batch_size;
   check_inputs(net, subspaces, n);
   if (n == 0) throw ConfigError(fmt::format("{}: no training examples.", label));
@@ -179,7 +182,7 @@ FitReport train(Net& net, const std::vector<Tensor>& params, const std::vector<T
   }
   const int64_t m = train_rows.size(0);
   net.train();
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(lr));
+  FusedAdam optimizer(params, lr);
   std::mt19937_64 rng(seed);
   const int64_t max_epochs = early ? o.max_epochs : o.epochs;
   const int64_t total = steps > 0 ? steps * std::min(batch, m) : max_epochs * m;
@@ -236,6 +239,7 @@ Tensor evaluate(Net& net, const std::vector<Tensor>& subspaces) {
   if (subspaces.empty()) throw ShapeError("relative decoder: no subspaces given.");
   const int64_t n = subspaces[0].size(0);
   check_inputs(net, subspaces, n);
+  const GemmBoundScope gemm_bound;
   torch::NoGradGuard no_grad;
   net.eval();
   std::vector<Tensor> parts;
@@ -362,6 +366,7 @@ void RelativeClassifier::copy_weights(const RelativeClassifier& trained) {
 Tensor RelativeClassifier::mean_attention(const std::vector<Tensor>& subspaces) {
   Net& net = impl_->net;
   if (!net.aggregator) return {};
+  const GemmBoundScope gemm_bound;
   torch::NoGradGuard no_grad;
   net.eval();
   const int64_t n = subspaces.at(0).size(0);

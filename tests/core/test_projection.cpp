@@ -1,4 +1,5 @@
 #include <c10/core/CPUAllocator.h>
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
@@ -163,6 +164,27 @@ TEST_CASE("keep_freed_memory: a freed block of 32 MiB or more is handed out agai
     static_cast<char*>(raw)[bytes - 1] = 1;
     allocator->raw_deallocate(raw);
   }
+}
+
+TEST_CASE("GemmBoundScope: one LibTorch thread inside when the BLAS has its own threads; restored after") {
+  const int before = at::get_num_threads();
+  REQUIRE(before >= 1);
+  {
+    const GemmBoundScope scope;
+    CHECK(at::get_num_threads() == (blas_has_own_threads() ? 1 : before));
+    {
+      const GemmBoundScope nested;
+      CHECK(at::get_num_threads() == (blas_has_own_threads() ? 1 : before));
+    }
+    CHECK(at::get_num_threads() == (blas_has_own_threads() ? 1 : before));
+  }
+  CHECK(at::get_num_threads() == before);
+  // The BLAS the project installs (Debian's libopenblas0-pthread) has its own
+  // threads; a test machine with another BLAS skips this check.
+  const std::string blas = blas_kernels();
+  if (blas.find("OpenBLAS") != std::string::npos && blas.find("USE_OPENMP") == std::string::npos &&
+      blas.find("SINGLE_THREADED") == std::string::npos)
+    CHECK(blas_has_own_threads());
 }
 
 TEST_CASE("kernels handle large values, negative zeros and non-contiguous inputs") {
@@ -364,6 +386,29 @@ TEST_CASE("subspace normalisations work row by row") {
   const Tensor flat = at::ones({2, 4}, at::kDouble);
   CHECK(normalize_subspace(flat, SubspaceNorm::standardize).abs().max().item<double>() == 0.0);
   CHECK(normalize_subspace(flat * 0, SubspaceNorm::l2).abs().max().item<double>() == 0.0);
+  // Rows whose deviation is below the floor (1e-6 in float32) are divided
+  // by the floor, not by their deviation; the other rows are standardised.
+  Tensor mixed = testing::randn({4, 6}, 5) * 3 + 1;
+  mixed[1] = testing::randn({6}, 6) * 1e-7f + 0.5f;
+  const Tensor near_constant = mixed[1].clone();
+  REQUIRE(near_constant.std().item<double>() > 0);  // not rounded to one value
+  REQUIRE(near_constant.std().item<double>() < 1e-6);
+  const Tensor mixed_st = normalize_subspace(mixed, SubspaceNorm::standardize);
+  // Within one float32 step of 0.5 (6e-8) divided by the floor: the two
+  // means may round differently.
+  CHECK(testing::max_abs_diff(mixed_st[1], (near_constant - near_constant.mean()) / 1e-6) < 0.061);
+  CHECK(mixed_st[1].abs().max().item<double>() < 0.5);  // not blown up to unit deviation
+  const Tensor rows = mixed.index_select(0, at::tensor({0, 2, 3}, at::kLong));
+  const Tensor centred = rows - rows.mean({1}, true);
+  CHECK(testing::max_abs_diff(mixed_st.index_select(0, at::tensor({0, 2, 3}, at::kLong)),
+                              centred / centred.pow(2).mean({1}, true).sqrt()) < 1e-5);
+  // NaN stays NaN (the finite checks downstream name it); no rows, no error.
+  Tensor with_nan = mixed.clone();
+  with_nan[2][3] = NAN;
+  const Tensor nan_st = normalize_subspace(with_nan, SubspaceNorm::standardize);
+  CHECK(nan_st[2].isnan().all().item<bool>());
+  CHECK(testing::max_abs_diff(nan_st[0], mixed_st[0]) == 0.0);
+  CHECK(normalize_subspace(at::zeros({0, 6}), SubspaceNorm::standardize).size(0) == 0);
   CHECK(normalize_subspace(r, SubspaceNorm::none).equal(r));
   CHECK(parse_subspace_norm("standardize") == SubspaceNorm::standardize);
   CHECK_THROWS_WITH_ALL(parse_subspace_norm("l2norm"), UnknownNameError, "Did you mean 'l2'?");

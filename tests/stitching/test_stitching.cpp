@@ -1,5 +1,6 @@
 // Zero-shot stitching on synthetic spaces related by known transformations.
 #include <ATen/ops/cross_entropy_loss.h>
+#include <torch/optim/adam.h>
 #include <ATen/ops/eye.h>
 #include <ATen/ops/isfinite.h>
 
@@ -9,6 +10,7 @@
 #include "bridges/relative/kernels.hpp"
 #include "bridges/relative/projector.hpp"
 #include "bridges/aggregator.hpp"
+#include "bridges/experiments/adam.hpp"
 #include "bridges/experiments/stitching.hpp"
 #include "bridges/experiments/stitching_matrix.hpp"
 #include "bridges/translator.hpp"
@@ -129,6 +131,55 @@ TEST_CASE("a classifier refuses labels that are not class indices in [0, classes
   CHECK_THROWS_WITH_ALL(c.finetune("head", 1, 0.01, spaces, at::full({100}, -1, at::kLong), 0), ShapeError,
                         "finetune: labels must lie in [0, 4)");
   CHECK(c.fit(spaces, data.labels.to(at::kInt)).epochs == 1);  // any integer type
+}
+
+TEST_CASE("FusedAdam takes the steps LibTorch's Adam takes, per parameter, and refuses what it cannot update") {
+  // Sizes: one below a vector's width, one split across threads (more than
+  // the 32768 elements of a task), one matrix.
+  const std::vector<std::vector<int64_t>> shapes{{5}, {3, 40000}, {17, 33}};
+  std::vector<Tensor> ours, theirs;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const Tensor start = testing::randn(shapes[i], 10 + i);  // the same again below
+    ours.push_back(start.clone().requires_grad_(true));
+    theirs.push_back(start.clone().requires_grad_(true));
+  }
+  const double lr = 0.01;
+  FusedAdam fused(ours, lr);
+  torch::optim::Adam reference(theirs, torch::optim::AdamOptions(lr));
+  for (int step = 0; step < 6; ++step) {
+    fused.zero_grad();
+    reference.zero_grad();
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      // Parameter 1 has no gradient at step 2: it must not move, and its
+      // step count (the bias correction) must not advance.
+      if (i == 1 && step == 2) {
+        theirs[i].mutable_grad() = Tensor();
+        continue;
+      }
+      const Tensor g = testing::randn(shapes[i], 100 * step + i) * (step + 1);
+      ours[i].mutable_grad() = g.clone();
+      theirs[i].mutable_grad() = g.clone();
+    }
+    const Tensor held = ours[1].detach().clone();
+    fused.step();
+    reference.step();
+    if (step == 2) CHECK(at::equal(ours[1].detach(), held));
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      CAPTURE(step);
+      CAPTURE(i);
+      const Tensor moved = (theirs[i] - ours[i]).detach();
+      CHECK(moved.abs().max().item<double>() < 1e-6);  // every step moves a parameter by up to lr
+    }
+  }
+  // Both moved every parameter (six steps of up to lr each), so the
+  // agreement above is not two optimisers that did nothing.
+  for (std::size_t i = 0; i < shapes.size(); ++i)
+    CHECK(testing::max_abs_diff(ours[i].detach(), testing::randn(shapes[i], 10 + i)) > 0.02);
+  fused.zero_grad();
+  for (const auto& p : ours) CHECK_FALSE(p.grad().defined());
+  CHECK_THROWS_WITH_ALL(FusedAdam({at::zeros({3}, at::kDouble).requires_grad_(true)}, lr), ShapeError, "Adam",
+                        "contiguous float32", "float64 [3]");
+  CHECK_THROWS_WITH_ALL(FusedAdam({at::zeros({4, 3}).t().requires_grad_(true)}, lr), ShapeError, "contiguous float32");
 }
 
 TEST_CASE("the same decoder seed gives the same decoder; fine-tuning qkv changes only the attention") {

@@ -242,4 +242,17 @@ ThreadScope::ThreadScope(int64_t threads) : previous_(at::get_num_threads()) {
 
 ThreadScope::~ThreadScope() { at::set_num_threads(previous_); }
 
+bool blas_has_own_threads() {
+  // openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP.
+  static const bool own = [] {
+    auto* parallel = openblas<int()>("openblas_get_parallel");
+    return parallel != nullptr && parallel() == 1;
+  }();
+  return own;
+}
+
+GemmBoundScope::GemmBoundScope() {
+  if (blas_has_own_threads()) threads_.emplace(1);
+}
+
 }  // namespace bridges
