@@ -499,7 +499,20 @@ Section c3(std::vector<Run>& runs) {
     }
     // The ablation: per subset, the aggregator with the best stitched accuracy (mean over decoder seeds).
     json& ablation = run.r["ablation"];
-    if (ablation.is_object() && ablation["rows"].is_array() && !ablation["rows"].empty()) {
+    // An ablation judges C3 only when it compares mlp_sum with another
+    // aggregator: a study's part may hold one family of aggregators (the
+    // paper-scale parts 3-8), and only their merge compares them all.
+    std::set<std::string> ablation_aggregators;
+    if (ablation.is_object() && ablation["rows"].is_array())
+      for (auto& row : ablation["rows"])
+        if (row.is_object() && row["aggregator"].is_string()) ablation_aggregators.insert(row["aggregator"].get<std::string>());
+    if (!ablation_aggregators.empty() && (ablation_aggregators.count("mlp_sum") == 0 || ablation_aggregators.size() < 2)) {
+      std::string names;
+      for (const auto& a : ablation_aggregators) names += (names.empty() ? "" : ", ") + a;
+      table += fmt::format("| {} | ablation of {} only | not judged: {} | – | {} |\n", run.name(), names,
+                           ablation_aggregators.count("mlp_sum") ? "nothing to compare mlp_sum with" : "no mlp_sum to compare",
+                           verdict_text(Verdict::unmeasured));
+    } else if (ablation.is_object() && ablation["rows"].is_array() && !ablation["rows"].empty()) {
       std::map<std::string, std::pair<double, std::string>> best_by_subset;
       std::map<std::string, int> wins;
       for (auto& row : ablation["rows"]) {

@@ -201,6 +201,34 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                                                            stitching_run(four, "sum", std::vector<double>(6, NAN))}}}}});
   CHECK(has(claims_report({{"hollow", hollow, "", "", {}}}), "| C2 | not measured by these runs |"));
 
+  // C3 from an ablation: judged only when it compares mlp_sum with another
+  // aggregator. A study's part with concat and sum alone is not a verdict
+  // against mlp_sum (the paper-scale parts 3 and 4 once made C3 "does not
+  // hold here" that way).
+  const auto ablation_row = [&](json projections, const std::string& aggregator, double mean) {
+    json row = stitching_run(std::move(projections), aggregator, base);
+    row["summary"]["stitched"]["accuracy"]["mean"] = mean;
+    return row;
+  };
+  const json concat_sum = results_of("part-concat-sum", "image",
+                                     {{"ablation", {{"rows", {ablation_row({"cosine", "l1"}, "concat", 0.80),
+                                                              ablation_row({"cosine", "l1"}, "sum", 0.50)}}}}});
+  CHECK(has(claims_report({{"part", concat_sum, "", "", {}}}), "| C3 | not measured by these runs |"));
+  json mlp_sum_only = concat_sum;
+  mlp_sum_only["ablation"]["rows"] = {ablation_row({"cosine", "l1"}, "mlp_sum", 0.80)};
+  CHECK(has(claims_report({{"part", mlp_sum_only, "", "", {}}}), "| C3 | not measured by these runs |"));
+  // Beside a judged ablation the part is listed, not counted: mlp_sum wins
+  // one subset of two, concat the other (partly).
+  const json all_aggregators = results_of("merged", "image",
+                                          {{"ablation", {{"rows", {ablation_row({"cosine", "l1"}, "concat", 0.80),
+                                                                   ablation_row({"cosine", "l1"}, "mlp_sum", 0.82),
+                                                                   ablation_row({"euclidean", "l1"}, "concat", 0.80),
+                                                                   ablation_row({"euclidean", "l1"}, "mlp_sum", 0.70)}}}}});
+  const std::string c3_md = claims_report({{"part", concat_sum, "", "", {}}, {"merged", all_aggregators, "", "", {}}});
+  CHECK(has(c3_md, "| C3 | holds partly | 1 comparisons |"));
+  CHECK(has(c3_md, "| part-concat-sum | ablation of concat, sum only | not judged: no mlp_sum to compare |"));
+  CHECK(has(c3_md, "| merged | ablation, 2 subsets | subsets won: concat 1; mlp_sum 1 | mlp_sum | holds partly |"));
+
   // A merge of parts is remade by each part's run, with its own logged
   // time, then the merge.
   json merged = tie;
