@@ -89,7 +89,9 @@ BRIDGES_API bool blas_has_own_threads();
 /// --method-scale, mlp_sum, 20000 examples): an epoch took 6.4 s with both
 /// pools, 3.5 s with this scope, 3.6 s with OMP_WAIT_POLICY=PASSIVE (which
 /// only takes effect at process start). Nothing changes with an OpenMP BLAS,
-/// whose products run on LibTorch's own threads.
+/// whose products run on LibTorch's own threads. Process-wide, like
+/// ThreadScope: a host program that trains decoders on several threads at
+/// once should hold one scope around all of them.
 class BRIDGES_API GemmBoundScope {
  public:
   GemmBoundScope();
