@@ -4,11 +4,11 @@
 // Why not torch::optim::Adam: its step is seven ATen operations per
 // parameter (two of them allocate), each a pass over parameter-sized
 // memory. The relative decoders hold millions of parameters updated after
-// every batch of 512 (mlp_sum on 4 x 1280 anchors: 6.9 M), so at the
-// method's scale those passes took about as long as the batch's matrix
-// products (bench_stitching --method-scale; perf: half the calling thread's
-// time). Fused, the step reads parameter, gradient and both moments once
-// and writes three of them once.
+// every batch of 512 (mlp_sum on 4 x 1280 anchors: 6.9 M). Fused, the step
+// reads parameter, gradient and both moments once and writes three of them
+// once: an mlp_sum epoch on 20000 examples went from 3.99 s to 3.52 s
+// (bench_stitching --method-scale), and Adam is now about 10 % of the
+// calling thread's time (perf).
 //
 // Same arithmetic as torch::optim::Adam 1.13, step by step and in the same
 // order, in float; results agree with it to rounding (the tests compare
