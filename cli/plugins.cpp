@@ -42,6 +42,7 @@ json component_json(const ComponentInfo& c) {
     out["direction"] = c.direction.empty() ? json(nullptr) : json(c.direction);
   }
   if (c.kind == ComponentKind::translator) out["represents"] = names(c.represents);
+  if (c.kind == ComponentKind::aggregator) out["symmetric"] = c.symmetric;
   if (c.kind == ComponentKind::measure) {
     out["invariances"] = c.invariances.to_json();
     out["same_width"] = c.same_width;
@@ -104,6 +105,9 @@ void show_component(const ComponentInfo& c, const PluginManifest& m) {
                                                    : c.direction == "distance" ? "distance (a larger value is farther)"
                                                                                : "not declared");
   }
+  if (c.kind == ComponentKind::aggregator && c.symmetric)
+    std::cout << "  symmetric: treats every subspace alike (permuting them changes nothing), so merge subspaces of one "
+                 "direction (\"orientation\": \"closer_is_larger\")\n";
   if (c.kind == ComponentKind::translator)
     std::cout << fmt::format("  represents: {} (recovered exactly from paired anchors)\n",
                              c.represents.empty() ? "none" : to_string(c.represents));

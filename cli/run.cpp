@@ -28,6 +28,7 @@ void run(Context& context, const RunCommandOptions& o) {
   options.command = context.command_line;
   if (o.dry_run) {
     std::cout << describe_plan(pipeline, context.registry(), options, /*estimate=*/!o.no_estimate);
+    for (const auto& warning : pipeline.warnings) std::cout << fmt::format("warning: {}: {}\n", o.file, warning);
     std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
     return;
   }

@@ -57,7 +57,7 @@ void InProcessSource::add(ComponentKind kind, std::string name, Factory factory,
   if (bad_name)
     throw ConfigError(fmt::format("{}: a component name must be non-empty, without '/' or spaces, found \"{}\".",
                                   where, info.name));
-  const std::vector<std::string> keys{"options", "description", "direction", "invariances"};
+  const std::vector<std::string> keys{"options", "description", "direction", "invariances", "symmetric"};
   if (!declaration.is_object())
     throw ConfigError(fmt::format("{}: the declaration must be an object with the keys of a manifest entry ({}), found "
                                   "{}.",
@@ -83,6 +83,14 @@ void InProcessSource::add(ComponentKind kind, std::string name, Factory factory,
                                   "(a larger value is farther).",
                                   where, direction));
   info.direction = direction;
+  if (declaration.contains("symmetric")) {
+    if (kind != ComponentKind::aggregator)
+      throw ConfigError(fmt::format("{}: only aggregators declare \"symmetric\".", where));
+    if (!declaration["symmetric"].is_boolean())
+      throw ConfigError(fmt::format("{}: \"symmetric\" must be true or false, found {}.", where,
+                                    json_excerpt(declaration["symmetric"])));
+    info.symmetric = declaration["symmetric"].get<bool>();
+  }
   info.options = OptionSchema::parse(declaration.value("options", json::object()), where);
   if (declaration.contains("invariances") && !relational)
     throw ConfigError(fmt::format("{}: only similarities and measures declare invariances.", where));

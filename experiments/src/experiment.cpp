@@ -18,6 +18,10 @@ void Experiment::add_result(json& results, json part) const { results[std::strin
 
 std::vector<PlannedStitching> Experiment::stitching_plan(const Pipeline&, const json&) const { return {}; }
 
+std::vector<PlannedStitching> Experiment::merges(const Pipeline& pipeline, const json& options) const {
+  return stitching_plan(pipeline, options);
+}
+
 std::vector<PlannedStitching> planned_stitching(const Pipeline& pipeline) {
   std::vector<PlannedStitching> plan;
   for (const auto& e : pipeline.experiments)

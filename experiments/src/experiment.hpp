@@ -88,6 +88,10 @@ class Experiment {
   /// The stitching runs (projection set, aggregator) it asks for, in the
   /// order it runs them; none by default.
   virtual std::vector<PlannedStitching> stitching_plan(const Pipeline& pipeline, const nlohmann::json& options) const;
+  /// Every (projection set, aggregator) whose subspaces it merges: its
+  /// stitching runs by default, plus the decoders it trains otherwise
+  /// (fine-tuning). The pipeline's checks read it, nothing is counted.
+  virtual std::vector<PlannedStitching> merges(const Pipeline& pipeline, const nlohmann::json& options) const;
 
   /// Runs the experiment on the current anchors; returns its part of results.json.
   virtual nlohmann::json run(RunContext& run, const nlohmann::json& options) const = 0;

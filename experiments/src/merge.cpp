@@ -109,7 +109,7 @@ json merge_runs(const std::vector<MergePart>& parts, const std::string& name) {
             "were made by different builds or data. Run both parts again with one build.",
             part.folder, fact, first.folder, first_difference(first.results.value(fact, json()), part.results.value(fact, json()), "$." + std::string(fact)).path));
     for (const auto& [key, value] : part.results.items()) {
-      if (key == "pipeline" || key == "provenance" || std::find_if(std::begin(kSharedFacts), std::end(kSharedFacts),
+      if (key == "pipeline" || key == "provenance" || key == "warnings" || std::find_if(std::begin(kSharedFacts), std::end(kSharedFacts),
                                             [&](const char* f) { return key == f; }) != std::end(kSharedFacts))
         continue;
       if (!is_experiment(key))
@@ -117,6 +117,11 @@ json merge_runs(const std::vector<MergePart>& parts, const std::string& name) {
                                       "another version? Run the part again.",
                                       part.folder, key));
     }
+    // Each part's warnings once: the parts of one study often share them.
+    for (const json& warning : part.results.value("warnings", json::array()))
+      if (!merged.contains("warnings") || std::find(merged["warnings"].begin(), merged["warnings"].end(), warning) ==
+                                              merged["warnings"].end())
+        merged["warnings"].push_back(warning);
     // Each part keeps what made it (its build, machine, date, time).
     merged["parts"].push_back({{"pipeline", part.results.value("pipeline", std::string())},
                                {"run", part.folder},

@@ -10,6 +10,7 @@
 #include "bridges/util/io.hpp"
 #include "bridges/options.hpp"
 #include "bridges/util/messages.hpp"
+#include "bridges/experiments/runner.hpp"
 #include "experiment.hpp"
 
 namespace bridges {
@@ -112,6 +113,49 @@ json experiment(const Checker& c, const json& value, const Pipeline& p, const st
              }));
   options["type"] = type;
   return options;
+}
+
+// A symmetric aggregator (sum, self_attention: the same weights for every
+// subspace) that merges a similarity with distances as they are adds rows
+// that are nearly each other's negatives once normalised, and the two cancel
+// (docs/study.md, sections 1 and 7: cosine + L-inf by sum 0.29 raw, 0.79
+// with the distances negated). Valid, and the method's own choice, so a
+// warning, given only when "orientation" is left to its default.
+std::vector<std::string> opposite_directions_warnings(const Pipeline& p, const ComponentSource& source) {
+  const auto direction = [&](const std::string& projection) {
+    return source.info(ComponentKind::similarity, p.projection(projection).spec["type"].get<std::string>()).direction;
+  };
+  // Per symmetric aggregator (in pipeline order), the projections of every
+  // merge by it that mixes directions: one warning each, the same for a
+  // whole study and for the union of its parts.
+  std::vector<std::string> warnings;
+  for (const auto& aggregator : p.aggregators) {
+    const std::string type = aggregator["type"];
+    if (!source.info(ComponentKind::aggregator, type).symmetric) continue;
+    std::set<std::string> involved;
+    for (const auto& e : p.experiments)
+      for (const auto& merge : find_experiment(e.type).merges(p, e.options)) {
+        if (merge.aggregator != aggregator) continue;
+        const auto of = [&](const char* d) {
+          return std::any_of(merge.projections.begin(), merge.projections.end(),
+                             [&](const std::string& name) { return direction(name) == d; });
+        };
+        if (of("similarity") && of("distance")) involved.insert(merge.projections.begin(), merge.projections.end());
+      }
+    std::vector<std::string> similarities, distances;
+    for (const auto& name : p.projection_names())
+      if (involved.count(name) != 0) (direction(name) == "similarity" ? similarities : distances).push_back(name);
+    if (similarities.empty()) continue;
+    warnings.push_back(fmt::format(
+        "$.orientation: aggregator {} treats every subspace alike, and merges the {} {} with the {} {} as they are "
+        "(\"orientation\" defaults to \"raw\"). Normalised, their rows are nearly each other's negatives and cancel "
+        "(docs/study.md, section 1). Set \"orientation\": \"closer_is_larger\" to negate the distances; or \"raw\" "
+        "to keep them as they are, as the method does, without this warning; or merge with an aggregator that weighs "
+        "each subspace on its own (concat, mlp_sum).",
+        type, similarities.size() == 1 ? "similarity" : "similarities", join(similarities, ", "),
+        distances.size() == 1 ? "distance" : "distances", join(distances, ", ")));
+  }
+  return warnings;
 }
 
 }  // namespace
@@ -351,6 +395,8 @@ Pipeline Pipeline::parse(const json& raw, const ComponentSource& source, const s
   p.cache = c.string(j, "cache", "", "$");
   if (j.contains("cache") && p.cache.empty())
     c.fail("$.cache", "expected a folder, found \"\"; leave \"cache\" out to keep the caches in the run folder.");
+  // A pipeline that writes "orientation" has chosen it: only the default warns.
+  if (!j.contains("orientation")) p.warnings = opposite_directions_warnings(p, source);
   return p;
 }
 

@@ -171,6 +171,11 @@ std::string markdown_report(const json& results) {
   else  // unlabelled samples (e.g. words): nothing is classified
     out += fmt::format("Data set `{}`: {} samples, unlabelled. {}\n\n", r["dataset"].value("type", "?"),
                        integer(r["samples"]["test"]), anchors);
+  if (r.contains("warnings") && r["warnings"].is_array() && !r["warnings"].empty()) {
+    out += "**Warnings** (the pipeline is valid, but probably not what was meant):\n\n";
+    for (const auto& warning : r["warnings"]) out += fmt::format("- {}\n", warning.is_string() ? warning.get<std::string>() : warning.dump());
+    out += "\n";
+  }
   out += "## Encoders\n\n| encoder | spec | latent | own quality (test) |\n|---|---|---|---|\n";
   for (auto& [name, e] : r["encoders"].items()) {
     std::string quality = "–";

@@ -94,6 +94,7 @@ class Run : public RunContext {
     write_text_atomically(out_ / "pipeline.json", p_.to_json().dump(2) + "\n");
     note(fmt::format("pipeline {} -> {}", p_.name, out_.string()));
     if (cache_lock) note(fmt::format("cache: {} (shared)", cache_.string()));
+    for (const auto& warning : p_.warnings) note("warning: " + warning);
     load_data();
     prepare_encoders();
     // "count", "strategy" and "seed" may each be a list: every experiment
@@ -128,6 +129,7 @@ class Run : public RunContext {
       results["sweep"] = sweep;
     }
     note("experiments done");
+    if (!p_.warnings.empty()) results["warnings"] = p_.warnings;
     results["provenance"] = provenance();
     write_text_atomically(out_ / "results.json", results.dump(2) + "\n");
     write_text_atomically(out_ / "report.md", markdown_report(results));

@@ -78,6 +78,7 @@ py::dict info_dict(const ComponentInfo& info) {
     d["invariances"] = from_json(info.invariances.to_json());
     d["direction"] = info.direction;
   }
+  if (info.kind == ComponentKind::aggregator) d["symmetric"] = info.symmetric;
   return d;
 }
 

@@ -21,7 +21,7 @@ namespace {
 const std::vector<std::string> kTopKeys{"manifest_version", "plugin",   "version",       "description",
                                         "library",          "abi",      "shared_options", "provides"};
 const std::vector<std::string> kEntryKeys{"kind",      "name",           "description", "invariances", "represents",
-                                          "same_width", "direction", "shared_options", "options"};
+                                          "same_width", "direction", "symmetric", "shared_options", "options"};
 
 std::string found(const json& v) {
   std::string s = v.dump();
@@ -150,6 +150,14 @@ PluginManifest parse_manifest(const json& m, const fs::path& file) {
                                                 "with entry (i, c) of the other) or false, found {}.",
                                                 found(e["same_width"])));
       info.same_width = e["same_width"].get<bool>();
+    }
+    if (e.contains("symmetric")) {
+      if (info.kind != ComponentKind::aggregator) c.fail(path + ".symmetric", "only aggregators declare \"symmetric\".");
+      if (!e["symmetric"].is_boolean())
+        c.fail(path + ".symmetric", fmt::format("expected true (the aggregator treats every subspace alike: permuting "
+                                               "them changes nothing) or false, found {}.",
+                                               found(e["symmetric"])));
+      info.symmetric = e["symmetric"].get<bool>();
     }
     if (e.contains("direction")) {
       if (info.kind != ComponentKind::similarity && info.kind != ComponentKind::measure)

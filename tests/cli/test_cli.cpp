@@ -1003,6 +1003,9 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   CHECK(joined["parts"][1]["pipeline"] == "study-3-triples");
   for (const auto& part : joined["parts"]) CHECK(part["provenance"]["steps"].size() > 0);  // each part's own
   CHECK(contains(read_text(dir / "merged" / "report.md"), "Part `study-3-triples`:\n\n| what | value |\n|---|---|\n| bridges | 0.2.0 (commit "));
+  // Every part warns of sum over cosine and the distances (orientation left
+  // to its default); the merge keeps the warning once, as the whole run has it.
+  CHECK(whole["warnings"].size() == 1);
   joined.erase("parts");
   json whole_numbers = whole;
   whole_numbers.erase("provenance");

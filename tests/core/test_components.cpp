@@ -123,6 +123,14 @@ TEST_CASE("an in-process similarity declares its direction as a manifest does") 
   const auto factory = [](const json&) { return std::make_shared<Scaled>(json{{"factor", 1}}); };
   CHECK_THROWS_WITH_ALL(source.add(ComponentKind::encoder, "e", factory, {{"direction", "distance"}}), ConfigError,
                         "encoder/e", "only similarities and measures declare a direction");
+  // Aggregators say whether they treat every subspace alike, as a manifest does.
+  source.add(ComponentKind::aggregator, "merge", factory, {{"symmetric", true}});
+  CHECK(source.info(ComponentKind::aggregator, "merge").symmetric);
+  CHECK_FALSE(source.info(ComponentKind::similarity, "scaled").symmetric);
+  CHECK_THROWS_WITH_ALL(source.add(ComponentKind::aggregator, "m2", factory, {{"symmetric", 1}}), ConfigError,
+                        "aggregator/m2", "\"symmetric\" must be true or false, found 1");
+  CHECK_THROWS_WITH_ALL(source.add<Scaled>("s2", {{"options", kScaledOptions}, {"symmetric", true}}), ConfigError,
+                        "similarity/s2", "only aggregators declare \"symmetric\"");
 }
 
 TEST_CASE("an in-process similarity declares its invariances once, as a manifest does, options included") {

@@ -98,6 +98,30 @@ TEST_CASE("a similarity declares whether a larger value is closer or farther") {
                          {"rbf", "similarity"}});
 }
 
+TEST_CASE("an aggregator declares whether it treats every subspace alike (symmetric)") {
+  json m = good();
+  m["provides"].push_back({{"kind", "aggregator"}, {"name", "merge"}, {"description", "d"}});
+  CHECK_FALSE(parse_manifest(m, "/p/demo.plugin.json").provides[2].symmetric);  // optional
+  m["provides"][2]["symmetric"] = true;
+  CHECK(parse_manifest(m, "/p/demo.plugin.json").provides[2].symmetric);
+  m["provides"][2]["symmetric"] = "yes";
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[2].symmetric",
+                        "expected true", "found \"yes\"");
+  m["provides"][2]["symmetric"] = false;
+  m["provides"][0]["symmetric"] = true;
+  CHECK_THROWS_WITH_ALL(parse_manifest(m, "/p/demo.plugin.json"), ManifestError, "$.provides[0].symmetric",
+                        "only aggregators declare \"symmetric\"");
+  // The built-in ones: sum and self_attention share everything across subspaces.
+  const PluginManifest aggregators = read_manifest(fs::path(BRIDGES_TEST_PLUGIN_DIR) / "aggregators.plugin.json");
+  std::map<std::string, bool> symmetric;
+  for (const auto& c : aggregators.provides) symmetric[c.name] = c.symmetric;
+  CHECK(symmetric == std::map<std::string, bool>{{"concat", false},
+                                                 {"sum", true},
+                                                 {"mlp_sum", false},
+                                                 {"self_attention", true},
+                                                 {"mlp_self_attention", false}});
+}
+
 TEST_CASE("manifest errors name the file, the JSON path, the expectation and the fix") {
   const std::string file = "/plugins/demo.plugin.json";
   const auto bad = [&](const std::function<void(json&)>& edit, std::vector<std::string> parts) {

@@ -260,6 +260,66 @@ TEST_CASE("orientation closer_is_larger negates the distances, as their manifest
   }
 }
 
+TEST_CASE("a symmetric aggregator merging a similarity with distances, orientation left to its default, is warned") {
+  const auto warned = [](const Pipeline& p, const std::string& aggregator) {
+    return std::count_if(p.warnings.begin(), p.warnings.end(), [&](const std::string& w) {
+      return w.find("aggregator " + aggregator + " ") != std::string::npos;
+    });
+  };
+  json j = minimal();  // cosine + smooth (L-inf, a distance); sum and self_attention; "orientation" left out
+  j["experiments"] = json::array({"stitching"});
+  Pipeline p = parse(j);
+  REQUIRE(p.warnings.size() == 2);
+  CHECK(warned(p, "sum") == 1);
+  CHECK(warned(p, "self_attention") == 1);
+  for (const char* part : {"$.orientation", "merges the similarity cosine with the distance smooth as they are",
+                           "\"closer_is_larger\"", "\"raw\""})
+    CHECK_MESSAGE(p.warnings[0].find(part) != std::string::npos, p.warnings[0] << " lacks: " << part);
+  CHECK(parse(p.to_json()).warnings.empty());  // the resolved form writes "orientation": chosen
+
+  // Written out, either way, it is a choice: no warning.
+  for (const char* orientation : {"raw", "closer_is_larger"}) {
+    j["orientation"] = orientation;
+    CHECK(parse(j).warnings.empty());
+  }
+  j.erase("orientation");
+  // Aggregators that weigh each subspace on their own may merge them raw.
+  j["aggregators"] = json::array({"concat", "mlp_sum", "mlp_self_attention"});
+  CHECK(parse(j).warnings.empty());
+  // Every subspace a distance, or each alone: nothing opposite is merged.
+  j["aggregators"] = json::array({"sum"});
+  j["projections"] = json::array({"euclidean", "l1"});
+  CHECK(parse(j).warnings.empty());
+  j["projections"] = json::array({"cosine", "euclidean"});
+  j["experiments"] = json::array({{{"type", "stitching"}, {"projection_sets", json::array({"each"})}}});
+  CHECK(parse(j).warnings.empty());
+  // Only the merges that mix directions count: here the ablation's pairs with cosine.
+  j["projections"] = json::array({"cosine", "euclidean", "l1", "linf"});
+  j["experiments"] = json::array({{{"type", "ablation"}, {"max_size", 2}}});
+  j["aggregators"] = json::array({"sum", "self_attention"});
+  p = parse(j);
+  REQUIRE(p.warnings.size() == 2);
+  CHECK(p.warnings[0].find("aggregator sum treats every subspace alike, and merges the similarity cosine with the "
+                           "distances euclidean, l1, linf as they are") != std::string::npos);
+  j["aggregators"] = json::array({"sum"});
+  j["projections"] = json::array({"euclidean", "l1", "cosine"});
+  j["experiments"] = json::array(
+      {{{"type", "stitching"}, {"projection_sets", json::array({json::array({"euclidean", "l1"}), json::array({"l1", "cosine"})})}}});
+  p = parse(j);
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0].find("merges the similarity cosine with the distance l1 as they are") != std::string::npos);
+  // Fine-tuning merges too: its self_attention decoder over all projections.
+  j["aggregators"] = json::array({"concat", "self_attention"});
+  j["experiments"] = json::array({{{"type", "stitching"}, {"aggregators", json::array({"concat"})}}, "finetune"});
+  p = parse(j);
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0].find("aggregator self_attention treats every subspace alike") != std::string::npos);
+  // A similarity of undeclared direction is not guessed at.
+  WithoutDirection source(stitching::registry(), "euclidean");
+  j["projections"] = json::array({"cosine", "euclidean"});
+  CHECK(Pipeline::parse(j, source, "t.json").warnings.empty());
+}
+
 TEST_CASE("decoder training: \"all\" samples, early stopping's options and their conflicts") {
   json j = minimal();
   j["decoder"]["train_samples"] = "all";
@@ -341,6 +401,14 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   CHECK(layout.svgs >= 4);
   for (const auto& problem : layout.problems) FAIL_CHECK(problem);
   CHECK(read_text(dir / "report.md").find("| cosine · sum |") != std::string::npos);
+  // Its sum and self_attention merge cosine with L-inf raw: warned in the log,
+  // results.json and both reports.
+  REQUIRE(p.warnings.size() == 2);
+  CHECK(first["warnings"] == json(p.warnings));
+  CHECK(log.str().find("warning: " + p.warnings[0]) != std::string::npos);
+  CHECK(read_text(dir / "report.md").find("**Warnings**") != std::string::npos);
+  CHECK(read_text(dir / "report.md").find("- " + p.warnings[1]) != std::string::npos);
+  CHECK(report.find("aggregator self_attention treats every subspace alike") != std::string::npos);
   CHECK(json::parse(read_text(dir / "pipeline.json")) == p.to_json());
   // The test latents under readable names, row i the same sample everywhere.
   const Tensor z0 = read_npy(dir / "latents" / "mlp-0-test.npy"), z1 = read_npy(dir / "latents" / "mlp-1-test.npy");

@@ -39,6 +39,12 @@ struct BRIDGES_API ComponentInfo {
   /// farther ("distance": L1, Euclidean, the Procrustes distance);
   /// similarities and measures, "" when not declared (a measure: similarity).
   std::string direction;
+  /// Aggregators only: the merge treats every subspace alike (permuting the
+  /// subspaces changes nothing: sum, self-attention with weights shared by
+  /// the subspace tokens), so it cannot undo one subspace's sign. Merging a
+  /// similarity with distances as they are makes their rows cancel; a
+  /// pipeline doing so is warned (Pipeline::warnings).
+  bool symmetric = false;
 
   /// "similarity/cosine"
   std::string qualified_name() const;

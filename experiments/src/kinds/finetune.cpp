@@ -61,6 +61,11 @@ class FinetuneExperiment final : public Experiment {
     }
   }
 
+  std::vector<PlannedStitching> merges(const Pipeline& p, const json& options) const override {
+    return {{"finetune", p.projection_sets(json::array({options["projections"]})).at(0),
+             p.aggregator_specs(json::array({options["aggregator"]})).at(0)}};
+  }
+
   json run(RunContext& run, const json& options) const override {
     const Names set = run.expand_sets(json::array({options["projections"]})).at(0);
     json aggregator;

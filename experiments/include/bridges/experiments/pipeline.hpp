@@ -69,6 +69,12 @@ struct BRIDGES_API Pipeline {
   /// Pipelines that share encoders and anchors (the parts of one study)
   /// share a cache, so each part trains only what no other part did.
   std::string cache;
+  /// What is valid but most likely not meant, found while validating (a
+  /// symmetric aggregator merging a similarity with distances as they are,
+  /// "orientation" left to its default).
+  /// `bridges run` prints them, writes them to run.log, results.json
+  /// ("warnings") and the report. Not part of to_json(): parse() finds them again.
+  std::vector<std::string> warnings;
 
   /// Reads, expands ${VAR} in every string, and validates the whole file:
   /// unknown keys, unknown component names and invalid options are
