@@ -121,9 +121,12 @@ std::string estimate_encoders(const std::vector<nlohmann::json>& to_train, const
   }
   const auto fit_seconds = [&](const json& spec, int64_t n) {
     const auto encoder = source.make_from_json<Encoder>(spec);
-    const Examples few = n >= train.size()
-                             ? train
-                             : train.select(at::arange(n, at::TensorOptions().dtype(at::kLong)));
+    // Every (N/n)-th sample, not the first n: a split sorted by class (the
+    // SpamAssassin corpus: ham, then spam) would give a classifier one class.
+    const Examples few = n >= train.size() ? train
+                                           : train.select(at::arange(n, at::TensorOptions().dtype(at::kLong))
+                                                              .mul(train.size())
+                                                              .div(n, "floor"));
     return seconds_of([&] { encoder->fit(few); });
   };
   // A graph encoder trains full-batch: each epoch sees the whole graph,

@@ -552,6 +552,31 @@ TEST_CASE("run --dry-run estimates a graph encoder's full-batch training from ti
   CHECK(many >= 10);
 }
 
+TEST_CASE("run --dry-run times a classifier encoder on a split sorted by class") {
+  // The training texts sorted by label, as the SpamAssassin corpus is (ham,
+  // then spam): the timed fits must see both classes, not the first 512.
+  testing::TempDir dir;
+  std::string train = "text,label\n", test = "text,label\n";
+  for (int i = 0; i < 2400; ++i) train += fmt::format("{} word{} common,{}\n", i < 1200 ? "alpha" : "beta", i % 50, i < 1200 ? "a" : "b");
+  for (int i = 0; i < 100; ++i) test += fmt::format("{} common,{}\n", i % 2 ? "alpha" : "beta", i % 2 ? "a" : "b");
+  write_text_atomically(dir / "train.csv", train);
+  write_text_atomically(dir / "test.csv", test);
+  const json pipeline = {
+      {"name", "sorted"},
+      {"dataset", {{"type", "text_csv"}, {"train", (dir / "train.csv").string()}, {"test", (dir / "test.csv").string()}}},
+      {"encoders", {{{"type", "text_bow"}, {"epochs", 1}, {"seeds", {0, 1}}}}},
+      {"projections", {"cosine"}},
+      {"anchors", {{"count", 20}}},
+      {"decoder", {{"seeds", {0}}, {"epochs", 1}}},
+      {"experiments", {{{"type", "stitching"}}}}};
+  write_text_atomically(dir / "sorted.json", pipeline.dump());
+  const auto plan = bridges_cli("run --dry-run " + (dir / "sorted.json").string() + " --out " + (dir / "run").string());
+  REQUIRE(plan.code == 0);
+  INFO(plan.out);
+  CHECK(contains(plan.out, " for 2 encoders (each kind fitted now on 512 and 1024 of the 2400 training samples"));
+  CHECK_FALSE(contains(plan.out, "not estimated"));
+}
+
 TEST_CASE("compare: absolute and relative similarity of two spaces, as a table and as JSON") {
   testing::TempDir dir;
   // B is A rotated: CKA sees through the rotation, entry-wise correlation of
