@@ -28,7 +28,6 @@ void run(Context& context, const RunCommandOptions& o) {
   options.command = context.command_line;
   if (o.dry_run) {
     std::cout << describe_plan(pipeline, context.registry(), options, /*estimate=*/!o.no_estimate);
-    for (const auto& warning : pipeline.warnings) std::cout << fmt::format("warning: {}: {}\n", o.file, warning);
     std::cout << fmt::format("{} is valid; nothing was run (--dry-run).\n", o.file);
     return;
   }
@@ -52,6 +51,8 @@ void run(Context& context, const RunCommandOptions& o) {
       if (results["stitching"].contains("absolute")) add(results["stitching"]["absolute"], "absolute");
       print_table(std::cout, {"PROJECTIONS | AGGREGATOR", "END TO END", "STITCHED", "INDEX"}, rows);
     }
+    // Again after the numbers they qualify: the log's first lines are long gone by now.
+    for (const auto& warning : pipeline.warnings) std::cout << fmt::format("\nwarning: {}: {}\n", o.file, warning);
   } catch (const Interrupted& e) {
     clear_interrupt();
     std::cerr << e.what() << '\n';

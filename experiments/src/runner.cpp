@@ -454,6 +454,7 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
                        at::get_num_threads(), e.upper_bound ? "at most " : "", format_duration(e.seconds), e.decoders,
                        e.upper_bound ? "; early stopping: every decoder at max_epochs" : "", e.detail);
   }
+  for (const auto& warning : p.warnings) out += "warning: " + warning + "\n";
   return out;
 }
 

@@ -310,6 +310,8 @@ def run(pipeline: PipelineLike, out: Optional[Union[str, "os.PathLike[str]"]] = 
     results, log = _core.run(source, os.fspath(out) if out else "", os.fspath(cache) if cache else "")
     if verbose:
         print(log, end="")
+    for warning in results.get("warnings", []):  # valid, but most likely not what was meant
+        warnings.warn(warning, UserWarning, stacklevel=2)
     return results
 
 

@@ -358,6 +358,13 @@ def test_a_python_similarity_runs_in_a_pipeline(tmp_path):
     accuracy = runs[("negative_l2",)]["summary"]["stitched"]["accuracy"]["mean"]
     assert 0.2 < accuracy <= 1.0  # 10 classes, 600 samples, one epoch: twice chance at least
     assert json.loads((tmp_path / "run" / "results.json").read_text())["stitching"]["runs"] == results["stitching"]["runs"]
+    assert "warnings" not in results  # each alone: nothing merged
+
+    # Merging a similarity with a distance by sum, "orientation" left out: a warning, in the plan and as a Python one.
+    mixed = dict(pipeline, projections=["cosine", "euclidean"], experiments=[{"type": "stitching", "projection_sets": ["all"]}])
+    assert "warning: $.orientation: aggregator sum treats every subspace alike" in bridges.plan(mixed, out=tmp_path / "mixed")
+    with pytest.warns(UserWarning, match="aggregator sum treats every subspace alike"):
+        assert len(bridges.run(mixed, out=tmp_path / "mixed", verbose=False)["warnings"]) == 1
 
     # A Python error inside the run reaches the caller as itself.
     @bridges.register_similarity("broken")
