@@ -128,22 +128,22 @@ struct Run {
 
   // The command that remakes the folder, and the time its log states. A
   // merge (bridges report --merge) is remade by its parts' runs, each with
-  // its time, and the merge.
+  // its time, and the merge: a nested list, one command a line.
   std::string reproduce() {
     if (!r.contains("parts") || !r["parts"].is_array())
       return run_command(source->pipeline_file.empty() ? source->folder + "/pipeline.json" : source->pipeline_file,
                          source->folder, source->log);
     const std::vector<std::string> logs = part_logs();
-    std::string out, folders;
+    std::string out = fmt::format("its {} parts one by one, then their merge:", r["parts"].size()), folders;
     for (std::size_t i = 0; i < r["parts"].size(); ++i) {
       const std::string folder = r["parts"][i].value("run", std::string("?"));
       const std::string file = i < source->part_pipeline_files.size() && !source->part_pipeline_files[i].empty()
                                    ? source->part_pipeline_files[i]
                                    : folder + "/pipeline.json";
-      out += fmt::format("{}{}", out.empty() ? "" : ", then ", run_command(file, folder, i < logs.size() ? logs[i] : ""));
+      out += "\n  - " + run_command(file, folder, i < logs.size() ? logs[i] : "");
       folders += " " + folder;
     }
-    return out + fmt::format(", then `bridges report --merge{} -o {}`", folders, source->folder);
+    return out + fmt::format("\n  - `bridges report --merge{} -o {}`", folders, source->folder);
   }
 
   // The time of the run that did the work (the longest in run.log, which

@@ -237,9 +237,10 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                                                "== part 1 of 2: runs/tie-1 (tie-1)\n[   90.0s] wrote\n"
                                                "== part 2 of 2: runs/tie-2 (tie-2)\n[    1.0s] 2 of 2 decoders from the cache\n[  600.0s] wrote\n",
                                                "", {"pipelines/tie-1.json", ""}}});
-  CHECK(has(parts_md, "`bridges run pipelines/tie-1.json --out runs/tie-1` (90 s as logged, from a cold cache), then "
-                      "`bridges run runs/tie-2/pipeline.json --out runs/tie-2` (10 min as logged, partly from the cache), then "
-                      "`bridges report --merge runs/tie-1 runs/tie-2 -o runs/tie`"));
+  CHECK(has(parts_md, ": its 2 parts one by one, then their merge:\n"
+                      "  - `bridges run pipelines/tie-1.json --out runs/tie-1` (90 s as logged, from a cold cache)\n"
+                      "  - `bridges run runs/tie-2/pipeline.json --out runs/tie-2` (10 min as logged, partly from the cache)\n"
+                      "  - `bridges report --merge runs/tie-1 runs/tie-2 -o runs/tie`\n"));
 
   // run.log keeps every run into a folder: the time given is the one of the
   // run that did the work, with the last when it came after.
