@@ -502,7 +502,8 @@ TEST_CASE("the ablation and reconstruction experiments on real images") {
   json j = minimal();
   j["aggregators"] = json::array({"sum", "concat"});
   j["decoder"] = {{"epochs", 3}, {"batch_size", 64}, {"seeds", {0}}, {"train_samples", 1000}, {"hidden", 128}};
-  j["experiments"] = json::array({json{{"type", "ablation"}},
+  j["experiments"] = json::array({json{{"type", "stitching"}, {"projection_sets", {"each"}}, {"aggregators", {"sum"}}},
+                                  json{{"type", "ablation"}},
                                   json{{"type", "reconstruction"}, {"projection_sets", {"all"}}, {"aggregators", {"sum"}}}});
   std::ostringstream log;
   const json r = run_pipeline(parse(j), stitching::registry(), {dir.path()}, log);
@@ -523,6 +524,20 @@ TEST_CASE("the ablation and reconstruction experiments on real images") {
   const std::string report = read_text(dir / "report.md");
   CHECK(report.find("## Aggregation ablation") != std::string::npos);
   CHECK(report.find("## Reconstruction stitching") != std::string::npos);
+  // The subset x aggregator table: the row's best in bold, and its margin
+  // over the best single projection of the run's stitching.
+  const auto stitched = [](const json& row) { return row["summary"]["stitched"]["accuracy"]["mean"].get<double>(); };
+  const double sum = stitched(r["ablation"]["rows"][0]), concat = stitched(r["ablation"]["rows"][1]);
+  REQUIRE(r["stitching"]["runs"].size() == 2);
+  const double single = std::max(stitched(r["stitching"]["runs"][0]), stitched(r["stitching"]["runs"][1]));
+  const std::string best_single = stitched(r["stitching"]["runs"][0]) >= stitched(r["stitching"]["runs"][1]) ? "cosine" : "smooth";
+  CHECK(report.find(fmt::format("best single projection of this run's stitching, {} · sum ({:.3f})", best_single, single)) !=
+        std::string::npos);
+  CHECK(report.find("| projections | sum | concat | best − best single |") != std::string::npos);
+  const auto cell = [](double v, bool best) { return best ? fmt::format("**{:.3f}**", v) : fmt::format("{:.3f}", v); };
+  const std::string row = fmt::format("| cosine + smooth | {} | {} | {:+.3f} |", cell(sum, sum >= concat), cell(concat, concat >= sum),
+                                      std::max(sum, concat) - single);
+  CHECK_MESSAGE(report.find(row) != std::string::npos, report << " lacks " << row);
 }
 
 TEST_CASE("an anchor sweep runs every experiment once per count and seed, and reports the mean over seeds") {

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 
 #include "bridges/experiments/pipeline.hpp"
 #include "bridges/experiments/runner.hpp"
@@ -98,14 +100,75 @@ class AblationExperiment final : public Experiment {
 
   std::string markdown(json& r) const override {
     if (!r.contains("ablation")) return "";
-    std::string out =
-        "\n## Aggregation ablation\n\n| projections | aggregator | end to end | stitched | stitching index |\n|---|---|---|---|---|\n";
+    std::string out = "\n## Aggregation ablation\n" + subset_by_aggregator(r) +
+                      "\n| projections | aggregator | end to end | stitched | stitching index |\n|---|---|---|---|---|\n";
     for (auto& row : r["ablation"]["rows"]) {
       std::string projections;
       for (auto& p : row["projections"]) projections += (projections.empty() ? "" : " + ") + p.get<std::string>();
       out += fmt::format("| {} | {} | {} | {} | {} |\n", projections, row["aggregator"].get<std::string>(),
                          pm(row["summary"]["end_to_end"]["accuracy"]), pm(row["summary"]["stitched"]["accuracy"]),
                          pm(row["summary"]["index"]));
+    }
+    return out;
+  }
+
+ private:
+  // The question an ablation asks, at a glance: one row per subset, one
+  // column per aggregator (stitched accuracy, mean over pairs), the best of
+  // each row in bold, and its margin over the run's best single projection.
+  static std::string subset_by_aggregator(json& r) {
+    std::vector<std::string> subsets, aggregators;
+    std::map<std::pair<std::string, std::string>, double> stitched;
+    const auto stitched_mean = [](json& row) {
+      const json& m = row["summary"]["stitched"]["accuracy"]["mean"];
+      return m.is_number() ? m.get<double>() : NAN;
+    };
+    for (auto& row : r["ablation"]["rows"]) {
+      std::string subset;
+      for (auto& p : row["projections"]) subset += (subset.empty() ? "" : " + ") + p.get<std::string>();
+      const std::string aggregator = row["aggregator"];
+      if (std::find(subsets.begin(), subsets.end(), subset) == subsets.end()) subsets.push_back(subset);
+      if (std::find(aggregators.begin(), aggregators.end(), aggregator) == aggregators.end())
+        aggregators.push_back(aggregator);
+      stitched[{subset, aggregator}] = stitched_mean(row);
+    }
+    std::string best_single_name;
+    double best_single = NAN;
+    if (r.contains("stitching") && r["stitching"].contains("runs"))
+      for (auto& run : r["stitching"]["runs"])
+        if (run["projections"].size() == 1 && !(stitched_mean(run) <= best_single)) {
+          best_single = stitched_mean(run);
+          best_single_name = run["projections"][0].get<std::string>() + " · " + run["aggregator"].get<std::string>();
+        }
+    const bool vs_single = std::isfinite(best_single);
+    if (aggregators.size() < 2 && !vs_single) return "";  // the flat table below says it all
+    std::string out = "\nStitched accuracy (mean over encoder pairs) of every subset by every aggregator; the best of "
+                      "each row in bold" +
+                      (vs_single ? fmt::format(", and its difference to the best single projection of this run's "
+                                               "stitching, {} ({:.3f})",
+                                               best_single_name, best_single)
+                                 : std::string()) +
+                      ".\n\n| projections |";
+    for (const auto& a : aggregators) out += " " + a + " |";
+    out += vs_single ? " best − best single |\n|---|" : "\n|---|";
+    for (std::size_t i = 0; i < aggregators.size() + (vs_single ? 1 : 0); ++i) out += "---|";
+    out += "\n";
+    for (const auto& subset : subsets) {
+      double best = NAN;
+      for (const auto& a : aggregators)
+        if (const auto it = stitched.find({subset, a}); it != stitched.end() && !(it->second <= best)) best = it->second;
+      out += "| " + subset + " |";
+      for (const auto& a : aggregators) {
+        const auto it = stitched.find({subset, a});
+        if (it == stitched.end() || !std::isfinite(it->second)) {
+          out += " – |";
+          continue;
+        }
+        const std::string cell = fmt::format("{:.3f}", it->second);
+        out += it->second == best ? " **" + cell + "** |" : " " + cell + " |";
+      }
+      if (vs_single) out += std::isfinite(best) ? fmt::format(" {:+.3f} |", best - best_single) : " – |";
+      out += "\n";
     }
     return out;
   }
