@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <map>
 #include <set>
@@ -376,9 +377,14 @@ Section c2(std::vector<Run>& runs) {
                           product->mean, product->pair_std, signed3(product->diff), product->diff_std, product->wins,
                           product->pairs, sign_test_text(product->wins, product->pairs), verdict_text(v));
     // The baseline a reviewer asks for: a map estimated between the spaces
-    // (latent-space translation), where the run has one. Not part of the verdict.
-    const auto translation = std::find_if(rows.begin(), rows.end(), [](const VerdictRow& r) { return r.baseline; });
-    if (translation != rows.end())
+    // (latent-space translation), the best any run of the setting has (the
+    // run with the best product may have none). Not part of the verdict.
+    std::optional<VerdictRow> best_translation;
+    for (Run* run : by_setting[key])
+      for (const VerdictRow& r : verdict(run->r))
+        if (r.baseline && (!best_translation || r.mean > best_translation->mean)) best_translation = r;
+    const VerdictRow* translation = best_translation ? &*best_translation : nullptr;
+    if (translation != nullptr)
       translations += fmt::format("| {} | {} {:.3f} ± {:.3f} | {} ± {:.3f} | {} of {} ({}) | {} |\n", run_names,
                                   translation->name, translation->mean, translation->pair_std, signed3(translation->diff),
                                   translation->diff_std, translation->wins, translation->pairs,

@@ -166,6 +166,15 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   // The translation baseline is reported beside, not as the product: +0.050 over cosine, +0.015 over mlp_sum.
   CHECK(has(md, "| vision-wins (best of vision-wins, vision-finetune) | orthogonal translation 0.750 ± 0.089 | +0.050 ± 0.000 | "
                 "6 of 6 (sign test p = 0.031) | +0.015 |"));
+  // Runs of one setting: the translation baseline is the best any of them
+  // has, even when the run with the best product has none (an aggregator study).
+  json better = wins;
+  better["pipeline"] = "vision-aggregators";
+  better["stitching"].erase("translations");
+  better["stitching"]["runs"][3] = stitching_run(four, "mlp_sum", shifted({0.045, 0.045, 0.045, 0.045, 0.045, 0.045}));
+  const std::string same_setting = claims_report({{"runs/wins", wins, "", "", {}}, {"runs/better", better, "", "", {}}});
+  CHECK(has(same_setting, "| vision-aggregators (best of vision-wins, vision-aggregators) | orthogonal translation 0.750 ± "
+                          "0.089 | +0.050 ± 0.000 | 6 of 6 (sign test p = 0.031) | +0.005 |"));
   // The best product row is mlp_sum's: +0.035 ± 0.012 over cosine, 6 of 6.
   CHECK(has(md, "| +0.035 ± 0.012 | 6 of 6"));
   // Every product row in the details, with the difference of its pair-group means.
