@@ -600,6 +600,7 @@ Section c5(std::vector<Run>& runs) {
     json& finetune = run.r["finetune"];
     if (!finetune.is_array()) continue;
     std::map<std::string, std::vector<double>> after, gain;
+    std::map<std::string, std::map<std::string, double>> after_by_pair;  // params -> "source -> target" -> after
     json* qkv = nullptr;
     for (auto& f : finetune) {
       const std::string params = f["params"].is_string() ? f["params"].get<std::string>() : "?";
@@ -609,6 +610,10 @@ Section c5(std::vector<Run>& runs) {
         if (!std::isfinite(a) || !std::isfinite(b)) continue;
         after[params].push_back(a);
         gain[params].push_back(a - b);
+        // The k-th occurrence of a (source, target), should a pair repeat.
+        std::string key = p.value("source", std::string("?")) + " -> " + p.value("target", std::string("?"));
+        for (int k = 1; after_by_pair[params].count(key); ++k) key = fmt::format("{} #{}", key.substr(0, key.find(" #")), k);
+        after_by_pair[params][key] = a;
       }
       if (params == "qkv") qkv = &f;
     }
@@ -617,9 +622,18 @@ Section c5(std::vector<Run>& runs) {
     const double difference = mean_of(after["qkv"]) - mean_of(after["head"]);
     const Verdict first = difference > 0 ? Verdict::holds : Verdict::fails;
     verdicts.push_back(first);
-    table += fmt::format("| {} | QKV vs head: accuracy after | {:.3f} ± {:.3f} vs {:.3f} ± {:.3f} ({} pairs each); gain {} vs {} | {} |\n",
+    // Paired on the pairs both fine-tunings have: how often QKV is higher.
+    std::size_t paired = 0, qkv_higher = 0;
+    for (const auto& [pair, a] : after_by_pair["qkv"])
+      if (const auto h = after_by_pair["head"].find(pair); h != after_by_pair["head"].end()) {
+        ++paired;
+        qkv_higher += a > h->second ? 1 : 0;
+      }
+    table += fmt::format("| {} | QKV vs head: accuracy after | {:.3f} ± {:.3f} vs {:.3f} ± {:.3f} ({} pairs each; QKV higher "
+                         "in {} of {} paired, {}); gain {} vs {} | {} |\n",
                          run.name(), mean_of(after["qkv"]), std_of(after["qkv"]), mean_of(after["head"]), std_of(after["head"]),
-                         after["qkv"].size(), signed3(mean_of(gain["qkv"])), signed3(mean_of(gain["head"])), verdict_text(first));
+                         after["qkv"].size(), qkv_higher, paired, sign_test_text(qkv_higher, paired),
+                         signed3(mean_of(gain["qkv"])), signed3(mean_of(gain["head"])), verdict_text(first));
     // The attention: does it move to the best single projection's subspace?
     // Known from the run's own single-projection rows, or else from a run
     // of the same setting (a study's parts: one stitches, another fine-tunes).
