@@ -128,23 +128,29 @@ std::vector<std::string> opposite_directions_warnings(const Pipeline& p, const C
   // Per symmetric aggregator (in pipeline order), the projections of every
   // merge by it that mixes directions: one warning each, the same for a
   // whole study and for the union of its parts.
+  std::vector<PlannedStitching> merges;
+  for (const auto& e : p.experiments)
+    for (auto& merge : find_experiment(e.type).merges(p, e.options)) merges.push_back(std::move(merge));
   std::vector<std::string> warnings;
   for (const auto& aggregator : p.aggregators) {
     const std::string type = aggregator["type"];
     if (!source.info(ComponentKind::aggregator, type).symmetric) continue;
     std::set<std::string> involved;
-    for (const auto& e : p.experiments)
-      for (const auto& merge : find_experiment(e.type).merges(p, e.options)) {
-        if (merge.aggregator != aggregator) continue;
-        const auto of = [&](const char* d) {
-          return std::any_of(merge.projections.begin(), merge.projections.end(),
-                             [&](const std::string& name) { return direction(name) == d; });
-        };
-        if (of("similarity") && of("distance")) involved.insert(merge.projections.begin(), merge.projections.end());
-      }
+    for (const auto& merge : merges) {
+      if (merge.aggregator != aggregator) continue;
+      const auto of = [&](const char* d) {
+        return std::any_of(merge.projections.begin(), merge.projections.end(),
+                           [&](const std::string& name) { return direction(name) == d; });
+      };
+      if (of("similarity") && of("distance")) involved.insert(merge.projections.begin(), merge.projections.end());
+    }
+    // Named by their declared direction; one of undeclared direction is neither.
     std::vector<std::string> similarities, distances;
-    for (const auto& name : p.projection_names())
-      if (involved.count(name) != 0) (direction(name) == "similarity" ? similarities : distances).push_back(name);
+    for (const auto& name : p.projection_names()) {
+      if (involved.count(name) == 0) continue;
+      if (direction(name) == "similarity") similarities.push_back(name);
+      if (direction(name) == "distance") distances.push_back(name);
+    }
     if (similarities.empty()) continue;
     warnings.push_back(fmt::format(
         "$.orientation: aggregator {} treats every subspace alike, and merges the {} {} with the {} {} as they are "

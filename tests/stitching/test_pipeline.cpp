@@ -318,6 +318,10 @@ TEST_CASE("a symmetric aggregator merging a similarity with distances, orientati
   WithoutDirection source(stitching::registry(), "euclidean");
   j["projections"] = json::array({"cosine", "euclidean"});
   CHECK(Pipeline::parse(j, source, "t.json").warnings.empty());
+  j["projections"] = json::array({"cosine", "euclidean", "l1"});  // nor named as either
+  p = Pipeline::parse(j, source, "t.json");
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0].find("merges the similarity cosine with the distance l1 as they are") != std::string::npos);
 }
 
 TEST_CASE("decoder training: \"all\" samples, early stopping's options and their conflicts") {
