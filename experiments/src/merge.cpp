@@ -118,7 +118,12 @@ json merge_runs(const std::vector<MergePart>& parts, const std::string& name) {
                                       part.folder, key));
     }
     // Each part's warnings once: the parts of one study often share them.
-    for (const json& warning : part.results.value("warnings", json::array()))
+    const json warnings = part.results.value("warnings", json::array());
+    if (!warnings.is_array() || !std::all_of(warnings.begin(), warnings.end(), [](const json& w) { return w.is_string(); }))
+      throw FormatError(fmt::format("{}: results.json field \"warnings\" is {}, not a list of texts as bridges writes "
+                                    "it. Run the part again, or remove the field.",
+                                    part.folder, json_excerpt(warnings)));
+    for (const json& warning : warnings)
       if (!merged.contains("warnings") || std::find(merged["warnings"].begin(), merged["warnings"].end(), warning) ==
                                               merged["warnings"].end())
         merged["warnings"].push_back(warning);

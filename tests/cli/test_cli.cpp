@@ -1065,6 +1065,15 @@ TEST_CASE("a study cut into parts over one shared cache merges into the results 
   CHECK(clash.code == 1);
   CHECK(contains(clash.err, (dir / "edited").string() + ": its stitching run \"cosine · sum\" differs from the same stitching run of an earlier run"));
   CHECK_FALSE(fs::exists(dir / "refused" / "results.json"));
+  // Warnings that are not a list of texts (a hand-edited file) are refused, naming the field.
+  edited = json::parse(read_text(dir / "part-1" / "results.json"));
+  edited["warnings"] = 5;
+  write_text_atomically(dir / "edited" / "results.json", edited.dump());
+  const auto bad_warnings = bridges_cli("report --merge " + (dir / "part-1").string() + " " + (dir / "edited").string() +
+                                        " -o " + (dir / "refused").string());
+  CHECK(bad_warnings.code == 1);
+  CHECK(contains(bad_warnings.err, (dir / "edited").string() + ": results.json field \"warnings\" is 5, not a list of texts"));
+  CHECK_FALSE(fs::exists(dir / "refused" / "results.json"));
   // An empty "cache" is a mistake, not the run folder.
   std::string empty_cache = read_text(dir / "part-2.json");
   empty_cache.replace(empty_cache.find(cache), cache.size(), "");
