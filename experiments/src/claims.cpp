@@ -228,10 +228,11 @@ Section unmeasured(Section s, const std::string& needs, const std::string& why) 
 
 // The end every section shares: the verdict over its comparisons (`counted`
 // names them), optionally each run's setting, and how to reproduce it.
-Section conclude(Section s, const std::vector<Verdict>& verdicts, const std::vector<Run*>& used, const std::string& counted,
-                 bool settings) {
+// `one` and `many` name what the verdicts count ("1 measure", "3 measures").
+Section conclude(Section s, const std::vector<Verdict>& verdicts, const std::vector<Run*>& used, std::string_view one,
+                 std::string_view many, bool settings) {
   s.verdict = majority(verdicts);
-  s.summary = fmt::format("{} {}", verdicts.size(), counted);
+  s.summary = fmt::format("{} {}", verdicts.size(), verdicts.size() == 1 ? one : many);
   if (settings) {
     s.body += "\nSetting:\n\n";
     for (Run* run : used) s.body += fmt::format("- {}: {}\n", run->name(), run->setting());
@@ -301,7 +302,7 @@ Section c1(std::vector<Run>& runs) {
   s.body += fmt::format("\nVerdict per measure (holds: two or more projections each win somewhere by more than the spread; "
                         "partly: the winners differ only within the spread; does not hold: one projection wins everywhere):\n\n{}",
                         lines);
-  return conclude(s, per_measure, used, "measures", false);
+  return conclude(s, per_measure, used, "measure", "measures", false);
 }
 
 // ---- C2, C3, C4: stitching ------------------------------------------------
@@ -552,7 +553,7 @@ Section c3(std::vector<Run>& runs) {
             "the aggregator with the best stitched accuracy in each subset of projections; holds when mlp_sum wins most "
             "subsets.\n\n| run | comparison | figures | best | verdict |\n|---|---|---|---|---|\n" +
             table;
-  return conclude(s, verdicts, used, "comparisons", false);
+  return conclude(s, verdicts, used, "comparison", "comparisons", false);
 }
 
 Section c4(std::vector<Run>& runs) {
@@ -581,7 +582,7 @@ Section c4(std::vector<Run>& runs) {
   s.body += "The stitching index (stitched accuracy / the target's end-to-end accuracy, mean ± std over decoder seeds) "
             "of every product row; holds: ≥ 0.95, partly: ≥ 0.90.\n\n| run | product | stitching index | verdict |\n|---|---|---|---|\n" +
             table;
-  return conclude(s, verdicts, used, "product rows", true);
+  return conclude(s, verdicts, used, "product row", "product rows", true);
 }
 
 // ---- C5: stitch-time fine-tuning -------------------------------------------
@@ -685,7 +686,7 @@ Section c5(std::vector<Run>& runs) {
             "subspace; holds when it rises and is the largest weight in most pairs, partly when it only rises.\n\n"
             "| run | comparison | figures | verdict |\n|---|---|---|---|\n" +
             table;
-  return conclude(s, verdicts, used, "comparisons", false);
+  return conclude(s, verdicts, used, "comparison", "comparisons", false);
 }
 
 // ---- C6: word retrieval ------------------------------------------------------
@@ -750,7 +751,7 @@ Section c6(std::vector<Run>& runs) {
             "cosine rows; holds: above absolute by more than 3 std on every measure):\n\n"
             "| run | representation | anchors | Jaccard | MRR | cosine | verdict |\n|---|---|---|---|---|---|---|\n" +
             table;
-  return conclude(s, verdicts, used, "anchor strategies", true);
+  return conclude(s, verdicts, used, "anchor strategy", "anchor strategies", true);
 }
 
 }  // namespace

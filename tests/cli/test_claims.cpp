@@ -184,9 +184,10 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                             sign_test(5, 6))));
   // C3: mlp_sum is the best aggregator of the four-way product in `wins`.
   CHECK(has(md, "| vision-wins | stitching, 4 projections | mlp_sum 0.735 ± 0.097; sum 0.720 ± 0.105 | mlp_sum | holds |"));
-  CHECK(has(md, "| C3 | holds | 1 comparisons |"));  // `finetune` repeats the setting of `wins`: counted once
+  CHECK(has(md, "| C3 | holds | 1 comparison |"));  // `finetune` repeats the setting of `wins`: counted once
   // C4: the graph run's product index 0.960 >= 0.95.
   CHECK(has(md, "| graph-loss | cosine + euclidean + l1 + linf · sum | 0.960 ± 0.004 | holds |"));
+  CHECK(has(md, "| C4 | holds | 1 product row |"));  // one row: singular
   // C5: QKV 0.750 ± 0.071 after vs head 0.655 ± 0.007; attention on cosine +0.100 ± 0.071, the largest weight in both pairs.
   CHECK(has(md, "0.750 ± 0.071 vs 0.655 ± 0.007 (2 pairs each; QKV higher in 2 of 2 paired, sign test p = 0.500); gain "
                 "+0.150 vs +0.055 | holds |"));
@@ -235,7 +236,7 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                                                                    ablation_row({"euclidean", "l1"}, "concat", 0.80),
                                                                    ablation_row({"euclidean", "l1"}, "mlp_sum", 0.70)}}}}});
   const std::string c3_md = claims_report({{"part", concat_sum, "", "", {}}, {"merged", all_aggregators, "", "", {}}});
-  CHECK(has(c3_md, "| C3 | holds partly | 1 comparisons |"));
+  CHECK(has(c3_md, "| C3 | holds partly | 1 comparison |"));
   CHECK(has(c3_md, "| part-concat-sum | ablation of concat, sum only | not judged: no mlp_sum to compare |"));
   CHECK(has(c3_md, "| merged | ablation, 2 subsets | subsets won: concat 1; mlp_sum 1 | mlp_sum | holds partly |"));
 
