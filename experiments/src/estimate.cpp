@@ -92,7 +92,7 @@ DecoderEstimate estimate_decoders(const Pipeline& p, ComponentSource& source) {
   std::set<std::string> runs;                                // a run two experiments ask for trains once
   for (const auto& run : planned) {
     if (!runs.insert(fmt::format("{}|{}", join(run.projections, "+"), run.aggregator.dump())).second) continue;
-    const std::string shape = fmt::format("{} over {} subspaces", run.aggregator.dump(), run.projections.size());
+    const std::string shape = fmt::format("{} over {}", run.aggregator.dump(), counted(run.projections.size(), "subspace"));
     auto it = timed.find(shape);
     if (it == timed.end()) {
       it = timed.emplace(shape, per_example(source, run.aggregator, run.projections.size(), k, classes, options)).first;
@@ -180,8 +180,9 @@ std::string estimate_encoders(const std::vector<nlohmann::json>& to_train, const
                                train.size())
                  : fmt::format("each kind fitted now on 512 and 1024 of the {} training samples, extrapolated",
                                train.size());
-  return fmt::format("Estimated encoder training here, {} threads: {} for {} encoders ({}){}.\n", at::get_num_threads(),
-                     format_duration(total), to_train.size(), how,
+  return fmt::format("Estimated encoder training here, {}: {} for {} ({}){}.\n",
+                     counted(static_cast<std::size_t>(at::get_num_threads()), "thread"), format_duration(total),
+                     counted(to_train.size(), "encoder"), how,
                      failed.empty() ? "" : "; not estimated: " + join(failed, "; "));
 }
 

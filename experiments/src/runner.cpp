@@ -335,7 +335,8 @@ class Run : public RunContext {
     anchor_setting_ = {{"count", anchors_.size(0)}, {"strategy", strategy}, {"seed", seed}};
     const Examples anchor_examples = train_full_.select(anchors_);
     for (auto& e : encoders_) e.anchors = latents(e, e.key, anchor_examples, "anchors");
-    note(fmt::format("{} {} anchors (seed {}); latents of {} encoders ready", count, strategy, seed, encoders_.size()));
+    note(fmt::format("{} {} anchors (seed {}); latents of {} ready", count, strategy, seed,
+                     counted(encoders_.size(), "encoder")));
   }
 
   EncoderState& state(const std::string& name) {
@@ -360,8 +361,8 @@ class Run : public RunContext {
                            e.name, pr.name, flat, train.size(0) + test.size(0)));
       }
     }
-    note(fmt::format("relative spaces: {} projections x {} encoders x {} anchors", p_.projections.size(), encoders_.size(),
-                     anchors_.size(0)));
+    note(fmt::format("relative spaces: {} x {} x {} anchors", counted(p_.projections.size(), "projection"),
+                     counted(encoders_.size(), "encoder"), anchors_.size(0)));
   }
 
   std::string command_, started_;
@@ -424,8 +425,8 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
                      fixed ? fmt::format(", {} fixed (nothing to train)", fixed) : "");
   if (estimate && !to_train_specs.empty()) out += estimate_encoders(to_train_specs, *dataset, train, source);
   if (trains_decoders(p))
-    out += fmt::format("Each stitching run trains {} decoders ({} encoders x {} seeds) and scores each on {} encoders.\n",
-                       m * seeds, m, seeds, m);
+    out += fmt::format("Each stitching run trains {} ({} x {}) and scores each on {}.\n", counted(m * seeds, "decoder"),
+                       counted(m, "encoder"), counted(seeds, "seed"), counted(m, "encoder"));
   std::set<std::string> runs;  // a run two experiments ask for is trained once
   for (const auto& planned : planned_stitching(p)) runs.insert(fmt::format("{}|{}", join(planned.projections, "+"), planned.aggregator.dump()));
   if (!runs.empty()) {
@@ -448,10 +449,11 @@ std::string describe_plan(const Pipeline& p, ComponentSource& source, const RunO
   }
   if (estimate && !runs.empty()) {
     const DecoderEstimate e = estimate_decoders(p, source);
-    out += fmt::format("Estimated time of the decoders here, {} threads, none cached: {}{} for {} decoders (one "
+    out += fmt::format("Estimated time of the decoders here, {}, none cached: {}{} for {} (one "
                        "decoder of each shape timed now for one epoch on random data, scaled to the run's sizes{}). "
                        "Fine-tuning and measures are not included.\n{}",
-                       at::get_num_threads(), e.upper_bound ? "at most " : "", format_duration(e.seconds), e.decoders,
+                       counted(static_cast<std::size_t>(at::get_num_threads()), "thread"), e.upper_bound ? "at most " : "",
+                       format_duration(e.seconds), counted(e.decoders, "decoder"),
                        e.upper_bound ? "; early stopping: every decoder at max_epochs" : "", e.detail);
   }
   for (const auto& warning : p.warnings) out += "warning: " + warning + "\n";

@@ -452,9 +452,9 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(plan.out, "Stitching runs: 6 (108 decoders in all"));
   // The time is estimated from one timed epoch of each decoder shape: the single projections' sum and the product's
   // sum and mlp_sum.
-  check_contains(plan.out, {"Estimated encoder training here, 1 threads: ", " for 6 encoders (each kind fitted now",
-                            "Estimated time of the decoders here, 1 threads, none cached: ", " for 108 decoders",
-                            "  {\"normalize\":\"standardize\",\"type\":\"sum\"} over 1 subspaces: ",
+  check_contains(plan.out, {"Estimated encoder training here, 1 thread: ", " for 6 encoders (each kind fitted now",
+                            "Estimated time of the decoders here, 1 thread, none cached: ", " for 108 decoders",
+                            "  {\"normalize\":\"standardize\",\"type\":\"sum\"} over 1 subspace: ",
                             "\"type\":\"mlp_sum\"} over 4 subspaces: "});
   // The paper-scale study: a run the ablation shares with the stitching is counted once (4 + 5 × 11).
   const auto paper = bridges_cli("run --dry-run --no-estimate " + pipelines + "fashion-mnist-paper.json");
@@ -486,6 +486,8 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   CHECK(contains(two.out, "cache        " + (dir / "cache").string() + " (shared)\n"));
   CHECK(contains(two.out, "Encoders: 1 to train (mlp-1), 1 in the cache (mlp-0)."));
   CHECK(contains(two.out, "the cache holds none, every one trains"));
+  // A count of one is singular.
+  CHECK(contains(two.out, "Each stitching run trains 2 decoders (2 encoders x 1 seed) and scores each on 2 encoders."));
   CHECK_FALSE(fs::exists(dir / "run"));
   // After the run, the plan finds each of its decoders in the cache by its key (no training); with a second
   // decoder seed, half of them.

@@ -56,6 +56,10 @@ std::string did_you_mean(std::string_view name, const std::vector<std::string>& 
   return best ? fmt::format(" Did you mean '{}'?", *best) : std::string{};
 }
 
+std::string counted(std::size_t n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view separator, std::string_view empty) {
   if (items.empty()) return std::string(empty);
   return fmt::format("{}", fmt::join(items, separator));

@@ -34,6 +34,10 @@ BRIDGES_API std::string did_you_mean(std::string_view name, const std::vector<st
 BRIDGES_API std::string join(const std::vector<std::string>& items, std::string_view separator = ", ",
                              std::string_view empty = "(none)");
 
+/// "1 seed", "3 seeds": a count and its noun, plural unless the count is one
+/// (nouns whose plural adds an "s").
+BRIDGES_API std::string counted(std::size_t n, std::string_view noun);
+
 /// Splits "a,b, c" on `separator`, trimming blanks and dropping empty items.
 BRIDGES_API std::vector<std::string> split_list(std::string_view text, char separator = ',');
 
