@@ -71,7 +71,7 @@ std::string choice_statement(const std::map<std::string, std::string>& choice_by
   return out;
 }
 
-std::string md_matrix(json names, json stats, int digits) {
+std::string md_matrix(json names, json stats, int digits, bool spread) {
   std::string out = "| trained on ↓ / evaluated on → |";
   for (auto& n : names) out += fmt::format(" {} |", n.get<std::string>());
   out += "\n|---|";
@@ -82,7 +82,8 @@ std::string md_matrix(json names, json stats, int digits) {
     for (std::size_t j = 0; j < names.size(); ++j)
       out += fmt::format(" {} |", stats["mean"][i][j].is_null()
                                       ? std::string("–")
-                                      : fmt::format("{} ± {}", num(stats["mean"][i][j], digits), num(stats["std"][i][j], digits)));
+                                      : spread ? fmt::format("{} ± {}", num(stats["mean"][i][j], digits), num(stats["std"][i][j], digits))
+                                               : num(stats["mean"][i][j], digits));
     out += "\n";
   }
   return out;

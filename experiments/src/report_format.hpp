@@ -43,8 +43,9 @@ Winners cross_seed_winners(nlohmann::json latent_similarity);
 std::string choice_statement(const std::map<std::string, std::string>& choice_by_name);
 
 /// A matrix as a Markdown table: rows are the encoder a decoder was trained
-/// on, columns the encoder it was evaluated on.
-std::string md_matrix(nlohmann::json names, nlohmann::json stats, int digits);
+/// on, columns the encoder it was evaluated on; each cell "mean ± std", or
+/// the mean alone without `spread`.
+std::string md_matrix(nlohmann::json names, nlohmann::json stats, int digits, bool spread = true);
 /// The smallest [lo, hi] holding every finite number of the [n][n]
 /// matrices: one colour scale for several heatmaps, fitted to their values
 /// (a 0-1 scale flattens 0.59 against 0.88). [0, 1] when there is none.

@@ -493,6 +493,10 @@ TEST_CASE("run --dry-run validates a pipeline and prints its plan; an invalid on
   // decoder seed, half of them.
   const std::string folders = " --out " + (dir / "run").string() + " --cache " + (dir / "cache").string();
   REQUIRE(bridges_cli("run " + (dir / "two.json").string() + folders).code == 0);
+  // results.json records the decoder seeds: with one, the report shows no spread over seeds.
+  const json written = json::parse(read_text(dir / "run" / "results.json"));
+  CHECK(written["stitching"]["decoder_seeds"] == json{0});
+  CHECK(contains(read_text(dir / "run" / "report.md"), "Accuracy of one decoder seed (no spread over seeds to show)."));
   const auto again = bridges_cli("run --dry-run --no-estimate " + (dir / "two.json").string() + folders);
   check_contains(again.out, {"Encoders: 0 to train, 2 in the cache (mlp-0, mlp-1).",
                              "Stitching runs: 1 (2 decoders in all; the cache holds every one: none trains)."});

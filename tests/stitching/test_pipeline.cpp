@@ -803,6 +803,40 @@ TEST_CASE("latent-similarity maps share one colour scale over the relative repre
   CHECK(absolute.find(">0.0</text>") != std::string::npos);  // -0.6 .. 0.6: its own scale
 }
 
+TEST_CASE("a run of one decoder seed shows no spread over seeds (its std is 0 by construction, not measured)") {
+  const json names{"a-0", "a-1", "b-0"};
+  const json matrix{{0.9, 0.7, 0.6}, {0.8, 0.9, 0.5}, {0.6, 0.7, 0.8}};
+  const json zeros{{0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}};
+  const auto run = [&](json projections, double shift) {
+    json mean = matrix;
+    for (auto& row : mean)
+      for (auto& v : row) v = v.get<double>() + shift;
+    const json stats{{"mean", mean}, {"std", zeros}};
+    const json ms{{"mean", 0.7 + shift}, {"std", 0.0}};
+    return json{{"projections", projections}, {"aggregator", "sum"}, {"accuracy", stats}, {"macro_f1", stats},
+                {"index", stats},
+                {"summary", {{"end_to_end", {{"accuracy", ms}, {"macro_f1", ms}}},
+                             {"stitched", {{"accuracy", ms}, {"macro_f1", ms}}}, {"index", ms}}}};
+  };
+  json results{{"pipeline", "one-seed"}, {"dataset", {{"type", "d"}}}, {"samples", {{"train", 10}, {"test", 10}}},
+               {"classes", 10}, {"anchors", {{"count", 4}, {"strategy", "random"}}}, {"encoders", json::object()},
+               {"stitching", {{"encoders", names}, {"decoder_seeds", {0}},
+                              {"runs", {run({"cosine"}, 0.0), run({"cosine", "euclidean"}, 0.01)}}}}};
+  const std::string one = markdown_report(results);
+  CHECK(one.find("Accuracy of one decoder seed (no spread over seeds to show).") != std::string::npos);
+  CHECK(one.find("| cosine · sum | 0.700 | 0.700 | 0.700 | 0.700 | 0.700 |") != std::string::npos);
+  CHECK(one.find("| **a-0** | 0.900 | 0.700 | 0.600 |") != std::string::npos);
+  CHECK(one.find("| 0.700 ± ") == std::string::npos);  // the summary's spread over pairs stays, that over seeds goes
+  CHECK(one.find(" | – | best single | – |") != std::string::npos);
+  CHECK(html_report(results).find(">accuracy (one decoder seed)</text>") != std::string::npos);
+  // Two seeds: the spread over seeds is shown, zero or not.
+  results["stitching"]["decoder_seeds"] = {0, 1};
+  const std::string two = markdown_report(results);
+  CHECK(two.find("Accuracy, mean ± std over decoder seeds.") != std::string::npos);
+  CHECK(two.find("| cosine · sum | 0.700 ± 0.000 | 0.700 ± 0.000 |") != std::string::npos);
+  CHECK(two.find("| **a-0** | 0.900 ± 0.000 | 0.700 ± 0.000 | 0.600 ± 0.000 |") != std::string::npos);
+}
+
 TEST_CASE("the report's figures: titled axes, colour bars on a fitted range, a chance line, no clipped or overlapping text") {
   // Long names, as real runs make them: every label must stay inside its
   // picture and clear of every other.

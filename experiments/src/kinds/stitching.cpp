@@ -28,6 +28,19 @@ namespace {
 
 std::string signed_num(double x) { return std::isfinite(x) ? fmt::format("{:+.3f}", x) : "–"; }
 
+// Whether the run trained one decoder seed: its "std over decoder seeds" is
+// then 0 by construction, not a measured spread, and the report shows none.
+// (Runs written before "decoder_seeds" was recorded show their spread as before.)
+bool one_decoder_seed(json& r) {
+  json& seeds = r["stitching"]["decoder_seeds"];
+  return seeds.is_array() && seeds.size() == 1;
+}
+
+// "0.807 ± 0.001" over decoder seeds, or "0.807" when there was one.
+std::string over_seeds(json ms, bool one_seed) {
+  return one_seed && ms.is_object() ? num(ms["mean"]) : pm(std::move(ms));
+}
+
 // "Does the product beat the best single projection?", answered from the runs.
 std::string verdict_section(json& r) {
   const auto rows = verdict(r);
@@ -35,7 +48,8 @@ std::string verdict_section(json& r) {
   const auto best_single = std::find_if(rows.begin(), rows.end(), [](const VerdictRow& v) { return v.single; });
   std::string out = fmt::format(
       "\n### Verdict: each row against the best single projection\n\nStitched accuracy over the {} encoder pairs "
-      "(each pair averaged over decoder seeds): mean ± std over pairs, and the std over decoder seeds of the mean. "
+      "(each pair averaged over decoder seeds): mean ± std over pairs, and the std over decoder seeds of the mean "
+      "(– for a run of one decoder seed). "
       "*vs best single*: the paired difference to **{}** on the same pairs, mean ± std over pairs; *wins*: pairs where "
       "the row is higher. The best row is in bold.\n\n",
       best_single->pairs, best_single->name);
@@ -46,8 +60,8 @@ std::string verdict_section(json& r) {
     const std::string stitched = fmt::format("{:.3f} ± {:.3f}", v.mean, v.pair_std);
     const std::string diff = &v == &*best_single ? std::string("best single")
                                                  : fmt::format("{} ± {:.3f}", signed_num(v.diff), v.diff_std);
-    out += fmt::format("| {} | {} | {:.3f} | {} | {} |\n", name, i == 0 ? "**" + stitched + "**" : stitched, v.seed_std,
-                       diff, &v == &*best_single ? std::string("–") : fmt::format("{} of {}", v.wins, v.pairs));
+    const std::string seeds = one_decoder_seed(r) ? std::string("–") : fmt::format("{:.3f}", v.seed_std);
+    out += fmt::format("| {} | {} | {} | {} | {} |\n", name, i == 0 ? "**" + stitched + "**" : stitched, seeds, diff, &v == &*best_single ? std::string("–") : fmt::format("{} of {}", v.wins, v.pairs));
   }
   // The one-line answer, for every multi-projection row.
   for (const VerdictRow& v : rows)
@@ -94,7 +108,7 @@ class StitchingExperiment final : public Experiment {
       throw_if_interrupted();
       runs.push_back(run.stitch(planned.projections, planned.aggregator));
     }
-    json out{{"encoders", run.encoder_names()}, {"runs", runs}};
+    json out{{"encoders", run.encoder_names()}, {"decoder_seeds", run.decoder_seeds()}, {"runs", runs}};
     json& absolute_done = run.memo("stitching: absolute");
     if (options["absolute"].get<bool>() && absolute_done.is_null()) {
       out["absolute"] = absolute(run);
@@ -131,6 +145,7 @@ class StitchingExperiment final : public Experiment {
       return;
     }
     json& into = results["stitching"];
+    if (from.contains("decoder_seeds") && !into.contains("decoder_seeds")) into["decoder_seeds"] = from["decoder_seeds"];
     merge_entries(into["runs"], from["runs"], [](const json& run) { return run_name(run); }, "stitching run", where);
     if (from.contains("translations")) {
       if (!into.contains("translations")) into["translations"] = json::array();
@@ -148,9 +163,11 @@ class StitchingExperiment final : public Experiment {
 
   std::string markdown(json& r) const override {
     if (!r.contains("stitching")) return "";
-    std::string out =
+    const bool one_seed = one_decoder_seed(r);
+    std::string out = std::string(
         "\n## Zero-shot stitching\n\nA decoder is trained on one encoder's relative space and evaluated, untouched, "
-        "on every encoder's. Accuracy, mean ± std over decoder seeds. *End to end*: evaluated on the encoder it was "
+        "on every encoder's. ") + (one_seed ? "Accuracy of one decoder seed (no spread over seeds to show)." :
+        "Accuracy, mean ± std over decoder seeds.") + " *End to end*: evaluated on the encoder it was "
         "trained on; *stitched*: on the others; *stitching index*: stitched accuracy / the target's end-to-end "
         "accuracy. *absolute*: the same decoder on raw latents, stitched only where dimensions match.";
     if (r["stitching"].contains("translations"))
@@ -168,9 +185,10 @@ class StitchingExperiment final : public Experiment {
            "|---|---|---|---|---|---|\n";
     for (auto& run : stitching_runs(r)) {
       json& s = run["summary"];
-      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", run_name(run), pm(s["end_to_end"]["accuracy"]),
-                         pm(s["stitched"]["accuracy"]), pm(s["index"]), pm(s["end_to_end"]["macro_f1"]),
-                         pm(s["stitched"]["macro_f1"]));
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", run_name(run),
+                         over_seeds(s["end_to_end"]["accuracy"], one_seed), over_seeds(s["stitched"]["accuracy"], one_seed),
+                         over_seeds(s["index"], one_seed), over_seeds(s["end_to_end"]["macro_f1"], one_seed),
+                         over_seeds(s["stitched"]["macro_f1"], one_seed));
     }
     out += verdict_section(r);
     // Pairs grouped by encoder entry: across seeds of one architecture, or across architectures.
@@ -188,14 +206,15 @@ class StitchingExperiment final : public Experiment {
         json groups = run["summary"].value("groups", json::object());
         for (auto& [group, g0] : groups0.items())
           out += groups.contains(group)
-                     ? fmt::format(" {} ({}) |", pm(groups[group]["stitched"]), num(groups[group]["index"]["mean"], 3))
+                     ? fmt::format(" {} ({}) |", over_seeds(groups[group]["stitched"], one_seed),
+                                   num(groups[group]["index"]["mean"], 3))
                      : std::string(" – |");
         out += "\n";
       }
     }
     for (auto& run : stitching_runs(r)) {
       out += fmt::format("\n### {}: accuracy\n\n", run_name(run));
-      out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3);
+      out += md_matrix(r["stitching"]["encoders"], run["accuracy"], 3, !one_seed);
     }
     return out;
   }
@@ -218,7 +237,7 @@ class StitchingExperiment final : public Experiment {
              svg_dots(dots, fmt::format("stitched accuracy, mean ± std over {} encoder pairs", best_single->pairs),
                       best_single->mean, "best single projection: " + best_single->name);
     }
-    BarAxes axes{"accuracy (mean ± std over decoder seeds)"};
+    BarAxes axes{one_decoder_seed(r) ? "accuracy (one decoder seed)" : "accuracy (mean ± std over decoder seeds)"};
     if (r["classes"].is_number_integer() && r["classes"].get<int64_t>() > 0) {
       axes.reference = 1.0 / static_cast<double>(r["classes"].get<int64_t>());
       axes.reference_label = fmt::format("chance: 1 / {} classes", r["classes"].get<int64_t>());
