@@ -164,10 +164,16 @@ std::string markdown_report(const json& results) {
                                     r["anchors"]["strategy"].get<std::string>());
   if (r.value("orientation", "raw") == "closer_is_larger")
     anchors += " Distances are negated, so that a larger value means closer in every subspace.";
-  if (integer(r["classes"]) > 0)
-    out += fmt::format("Data set `{}`: decoders trained on {} samples, evaluated on {} test samples, {} classes. {}\n\n",
-                       r["dataset"].value("type", "?"), integer(r["samples"]["train"]),
-                       integer(r["samples"]["test"]), integer(r["classes"]), anchors);
+  if (integer(r["classes"]) > 0) {
+    // Under early stopping the decoders train on the rest of the training samples.
+    const int64_t held = r["samples"]["validation"].is_number() ? integer(r["samples"]["validation"]) : 0;
+    const std::string trained =
+        held > 0 ? fmt::format("{} samples ({} more held out for early stopping)", integer(r["samples"]["train"]) - held, held)
+                 : fmt::format("{} samples", integer(r["samples"]["train"]));
+    out += fmt::format("Data set `{}`: decoders trained on {}, evaluated on {} test samples, {} classes. {}\n\n",
+                       r["dataset"].value("type", "?"), trained, integer(r["samples"]["test"]), integer(r["classes"]),
+                       anchors);
+  }
   else  // unlabelled samples (e.g. words): nothing is classified
     out += fmt::format("Data set `{}`: {} samples, unlabelled. {}\n\n", r["dataset"].value("type", "?"),
                        integer(r["samples"]["test"]), anchors);

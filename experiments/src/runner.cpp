@@ -196,9 +196,13 @@ class Run : public RunContext {
   }
 
   json run_experiments() {
+    json samples{{"train", train_labels_.size(0)}, {"test", test_labels_.size(0)}};
+    // Early stopping holds part of the training samples out (the same for every decoder).
+    if (const int64_t held = p_.decoder_options(0).validation_size(train_labels_.size(0)); held > 0)
+      samples["validation"] = held;
     json results{{"pipeline", p_.name},
                  {"dataset", p_.dataset},
-                 {"samples", {{"train", train_labels_.size(0)}, {"test", test_labels_.size(0)}}},
+                 {"samples", samples},
                  {"classes", classes_},
                  {"anchors", {{"count", anchor_setting_["count"]}, {"strategy", anchor_setting_["strategy"]},
                               {"seed", anchor_setting_["seed"]}, {"fingerprint", Fingerprint().add(anchors_).hex()}}},

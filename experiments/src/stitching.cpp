@@ -43,6 +43,10 @@ json DecoderOptions::to_json() const {
   return out;
 }
 
+int64_t DecoderOptions::validation_size(int64_t n) const {
+  return patience > 0 ? static_cast<int64_t>(std::llround(val_fraction * static_cast<double>(n))) : 0;
+}
+
 Scores classification_scores(const Tensor& predicted, const Tensor& labels, int64_t classes) {
   if (predicted.sizes() != labels.sizes() || predicted.dim() != 1)
     throw ShapeError(fmt::format("classification scores: predictions {} and labels {} must both be [n].",
@@ -119,8 +123,9 @@ using Loss = std::function<Tensor(const Tensor& out, const Tensor& target)>;
 // `fraction` of the n examples when `strata` (labels) is defined, else a
 // seeded uniform one. Seed 0 for every decoder: one validation set per
 // training set. Sorted.
-Tensor validation_rows(const Tensor& strata, int64_t n, double fraction, const std::string& label) {
-  const auto count = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+Tensor validation_rows(const Tensor& strata, int64_t n, const DecoderOptions& o, const std::string& label) {
+  const double fraction = o.val_fraction;
+  const int64_t count = o.validation_size(n);
   if (count < 1 || count >= n)
     throw ConfigError(fmt::format("{}: val_fraction {} of {} training examples leaves {} for validation and {} for "
                                   "training; both need at least one (raise the fraction or the number of examples).",
@@ -175,7 +180,7 @@ FitReport train(Net& net, const std::vector<Tensor>& params, const std::vector<T
   const bool early = steps <= 0 && o.patience > 0;
   Tensor train_rows = at::arange(n, at::TensorOptions().dtype(at::kLong)), val_rows;
   if (early) {
-    val_rows = validation_rows(strata, n, o.val_fraction, label);
+    val_rows = validation_rows(strata, n, o, label);
     Tensor keep = torch::ones({n}, torch::kBool);
     keep.index_fill_(0, val_rows, false);
     train_rows = keep.nonzero().flatten();

@@ -499,6 +499,22 @@ TEST_CASE("a reduced real-data pipeline runs end to end, reuses its caches, and 
   CHECK(third_log.str().find(cached.string() + ": its content does not match its checksum; encoding again") !=
         std::string::npos);
   CHECK(numbers(third) == numbers(first));
+
+  // Early stopping holds part of the decoders' training samples out: results.json records how many, and the
+  // report counts the rest as trained on (it said all 1000). The encoders come from the cache above.
+  CHECK_FALSE(first["samples"].contains("validation"));
+  json early = minimal();
+  early["projections"] = {"cosine"};
+  early["aggregators"] = {"sum"};
+  early["decoder"] = {{"batch_size", 64}, {"seeds", {0}}, {"train_samples", 1000}, {"patience", 1},
+                      {"max_epochs", 2}, {"val_fraction", 0.2}};
+  early["experiments"] = {{{"type", "stitching"}, {"absolute", false}}};
+  std::ostringstream early_log;
+  const json stopped = run_pipeline(parse(early), stitching::registry(), {dir / "early", dir / "cache"}, early_log);
+  CHECK(stopped["samples"]["train"] == 1000);
+  CHECK(stopped["samples"]["validation"] == 200);
+  CHECK(read_text(dir / "early" / "report.md").find("decoders trained on 800 samples (200 more held out for early "
+                                                    "stopping), evaluated on 400 test samples") != std::string::npos);
 }
 
 TEST_CASE("the ablation and reconstruction experiments on real images") {

@@ -42,6 +42,9 @@ struct BRIDGES_API DecoderOptions {
   /// keep their defaults; "seed" is set by the caller).
   static DecoderOptions from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
+  /// How many of n training examples are held out for validation: 0
+  /// without early stopping, else round(val_fraction * n).
+  int64_t validation_size(int64_t n) const;
 };
 
 /// How a training went.
