@@ -18,6 +18,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <cctype>
 #include <sstream>
 
 #include "report_format.hpp"
@@ -158,13 +159,28 @@ struct Run {
     });
     if (longest == runs.end() || !std::isfinite(logged_seconds(*longest))) return out;
     const auto duration = [](double s) { return s >= 120 ? fmt::format("{:.0f} min", s / 60) : fmt::format("{:.0f} s", s); };
-    const auto cache = [](const std::string& run) {
-      return run.find("from the cache") != std::string::npos ? "partly from the cache" : "from a cold cache";
-    };
+    const auto cache = [](const std::string& run) { return read_from_cache(run) ? "partly from the cache" : "from a cold cache"; };
     out += fmt::format(" ({} as logged, {}", duration(logged_seconds(*longest)), cache(*longest));
     if (longest != runs.end() - 1 && std::isfinite(logged_seconds(runs.back())))
       out += fmt::format("; run again later, {}, in {}", cache(runs.back()), duration(logged_seconds(runs.back())));
     return out + ")";
+  }
+
+  // Whether a logged run read anything from its cache: an encoder "loaded from the cache", or "K of N ... from
+  // the cache" with K > 0 ("0 of 6 decoders' scores from the cache" says that nothing was).
+  static bool read_from_cache(const std::string& run) {
+    std::istringstream lines(run);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const std::size_t at = line.find("from the cache");
+      if (at == std::string::npos) continue;
+      const std::size_t of = line.rfind(" of ", at);
+      if (of == std::string::npos) return true;  // e.g. "encoder cnn-0: loaded from the cache"
+      std::size_t digits = of;
+      while (digits > 0 && std::isdigit(static_cast<unsigned char>(line[digits - 1]))) --digits;
+      if (digits == of || line.substr(digits, of - digits).find_first_not_of('0') != std::string::npos) return true;
+    }
+    return false;
   }
 
   // The runs a run.log holds: each starts with its "[    0.0s] pipeline NAME -> FOLDER" line.

@@ -261,6 +261,17 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
                                                "", {}}});
   CHECK(has(rerun_md, "`bridges run runs/tie/pipeline.json --out runs/tie` (42 min as logged, from a cold cache; run again "
                       "later, partly from the cache, in 16 s)"));
+  // "0 of 6 ... from the cache" says nothing came from it: a cold run.
+  const std::string cold_md = claims_report({{"runs/tie", tie,
+                                              "[    0.0s] pipeline text-tie -> runs/tie\n[  100.0s] absolute: 0 of 6 "
+                                              "decoders' scores from the cache\n[ 1500.0s] wrote\n",
+                                              "", {}}});
+  CHECK(has(cold_md, "`bridges run runs/tie/pipeline.json --out runs/tie` (25 min as logged, from a cold cache)"));
+  const std::string loaded_md = claims_report({{"runs/tie", tie,
+                                                "[    0.0s] pipeline text-tie -> runs/tie\n[    1.0s] encoder cnn-0: loaded "
+                                                "from the cache\n[ 1500.0s] wrote\n",
+                                                "", {}}});
+  CHECK(has(loaded_md, "(25 min as logged, partly from the cache)"));
 
   // Nothing measured: every claim says so rather than inventing a verdict.
   const std::string none = claims_report({});
