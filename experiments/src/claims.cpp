@@ -476,50 +476,58 @@ Section c3(std::vector<Run>& runs) {
   std::vector<Verdict> verdicts;
   std::vector<Run*> used;
   std::string table;
-  // The aggregators each stitching run compares on its largest projection set.
-  const auto compared = [](Run& run) {
-    const auto rows = verdict(run.r);
-    std::size_t largest = 0, count = 0;
-    for (const auto& v : rows) largest = std::max(largest, v.projections.size());
-    for (const auto& v : rows) count += largest > 1 && v.projections.size() == largest;
-    return count;
-  };
-  // Of the runs of one setting, only the one comparing the most aggregators counts (the first of equals).
-  std::map<std::string, Run*> widest;
+  // The runs of one setting (e.g. a stitching run and a study of more aggregators on its caches) are judged
+  // together: every aggregator any of them ran on the largest projection set, on the same encoder pairs.
+  std::map<std::string, std::vector<Run*>> by_setting;
+  std::vector<std::string> order;
   for (Run& run : runs) {
-    Run*& best = widest[run.setting_key()];
-    if (best == nullptr || compared(run) > compared(*best)) best = &run;
+    const std::string key = run.setting_key();
+    if (by_setting[key].empty()) order.push_back(key);
+    by_setting[key].push_back(&run);
+  }
+  for (const auto& key : order) {
+    std::size_t largest = 0;
+    for (Run* run : by_setting[key])
+      for (const auto& v : verdict(run->r)) largest = std::max(largest, v.projections.size());
+    if (largest < 2) continue;
+    std::vector<VerdictRow> candidates;  // one row per aggregator, from the first run that has it
+    std::vector<Run*> with;
+    for (Run* run : by_setting[key]) {
+      bool added = false;
+      for (const auto& v : verdict(run->r))
+        if (v.projections.size() == largest &&
+            std::none_of(candidates.begin(), candidates.end(), [&](const VerdictRow& c) { return c.aggregator == v.aggregator; })) {
+          candidates.push_back(v);
+          added = true;
+        }
+      if (added) with.push_back(run);
+    }
+    if (candidates.size() < 2) continue;
+    std::stable_sort(candidates.begin(), candidates.end(), [](const VerdictRow& a, const VerdictRow& b) { return a.mean > b.mean; });
+    const VerdictRow* best = &candidates.front();
+    std::string all;
+    for (const auto& v : candidates) all += fmt::format("{}{} {:.3f} ± {:.3f}", all.empty() ? "" : "; ", v.aggregator, v.mean, v.pair_std);
+    const auto mlp_sum = std::find_if(candidates.begin(), candidates.end(), [](const VerdictRow& v) { return v.aggregator == "mlp_sum"; });
+    Verdict v = Verdict::unmeasured;
+    if (mlp_sum != candidates.end()) {
+      // mlp_sum against the best aggregator, paired over the same encoder pairs.
+      std::vector<double> d;
+      for (std::size_t c = 0; c < mlp_sum->cells.size() && c < best->cells.size(); ++c)
+        if (std::isfinite(mlp_sum->cells[c]) && std::isfinite(best->cells[c])) d.push_back(mlp_sum->cells[c] - best->cells[c]);
+      const int wins = static_cast<int>(std::count_if(d.begin(), d.end(), [](double x) { return x > 0; }));
+      v = best->aggregator == "mlp_sum" ? Verdict::holds : paired_verdict(mean_of(d), wins, static_cast<int>(d.size()));
+      if (best->aggregator != "mlp_sum")
+        all += fmt::format(" (mlp_sum − {}: {} ± {:.3f}, higher in {} of {} pairs, {})", best->aggregator, signed3(mean_of(d)),
+                           std_of(d), wins, d.size(), sign_test_text(wins, static_cast<int>(d.size())));
+      verdicts.push_back(v);
+    }
+    std::vector<std::string> names;
+    for (Run* run : with) names.push_back(run->name());
+    table += fmt::format("| {} | stitching, {} projections | {} | {} | {} |\n", fmt::format("{}", fmt::join(names, " + ")),
+                         largest, all, best->aggregator, verdict_text(v));
+    for (Run* run : with) used.push_back(run);
   }
   for (Run& run : runs) {
-    // Stitching runs: the aggregators of the largest projection set.
-    const auto rows = verdict(run.r);
-    std::size_t largest = 0;
-    for (const auto& v : rows) largest = std::max(largest, v.projections.size());
-    std::vector<const VerdictRow*> candidates;
-    for (const auto& v : rows)
-      if (largest > 1 && v.projections.size() == largest) candidates.push_back(&v);
-    if (candidates.size() >= 2 && widest[run.setting_key()] == &run) {
-      const VerdictRow* best = candidates.front();  // ranked best first
-      std::string all;
-      for (const auto* v : candidates) all += fmt::format("{}{} {:.3f} ± {:.3f}", all.empty() ? "" : "; ", v->aggregator, v->mean, v->pair_std);
-      const auto mlp_sum = std::find_if(candidates.begin(), candidates.end(), [](const VerdictRow* v) { return v->aggregator == "mlp_sum"; });
-      Verdict v = Verdict::unmeasured;
-      if (mlp_sum != candidates.end()) {
-        // mlp_sum against the best aggregator, paired over the same encoder pairs.
-        std::vector<double> d;
-        for (std::size_t c = 0; c < (*mlp_sum)->cells.size() && c < best->cells.size(); ++c)
-          if (std::isfinite((*mlp_sum)->cells[c]) && std::isfinite(best->cells[c])) d.push_back((*mlp_sum)->cells[c] - best->cells[c]);
-        const int wins = static_cast<int>(std::count_if(d.begin(), d.end(), [](double x) { return x > 0; }));
-        v = best->aggregator == "mlp_sum" ? Verdict::holds : paired_verdict(mean_of(d), wins, static_cast<int>(d.size()));
-        if (best->aggregator != "mlp_sum")
-          all += fmt::format(" (mlp_sum − {}: {} ± {:.3f}, higher in {} of {} pairs, {})", best->aggregator, signed3(mean_of(d)),
-                             std_of(d), wins, d.size(), sign_test_text(wins, static_cast<int>(d.size())));
-        verdicts.push_back(v);
-      }
-      table += fmt::format("| {} | stitching, {} projections | {} | {} | {} |\n", run.name(), largest, all, best->aggregator,
-                           verdict_text(v));
-      used.push_back(&run);
-    }
     // The ablation: per subset, the aggregator with the best stitched accuracy (mean over decoder seeds).
     json& ablation = run.r["ablation"];
     // An ablation judges C3 only when it compares mlp_sum with another
