@@ -175,6 +175,18 @@ TEST_CASE("the claims report: every claim's numbers, its verdict by the stated r
   const std::string same_setting = claims_report({{"runs/wins", wins, "", "", {}}, {"runs/better", better, "", "", {}}});
   CHECK(has(same_setting, "| vision-aggregators (best of vision-wins, vision-aggregators) | orthogonal translation 0.750 ± "
                           "0.089 | +0.050 ± 0.000 | 6 of 6 (sign test p = 0.031) | +0.005 |"));
+  // C3 judges the runs of one setting together: an aggregator study's concat, above mlp_sum in every pair, is
+  // the best merge of the setting, though the run holding mlp_sum has none (it read "holds" from that run alone).
+  json concat_study = results_of("vision-concat", "image",
+                                 {{"stitching", {{"encoders", {"a-0", "a-1", "b-0"}},
+                                                 {"runs", {stitching_run({"cosine"}, "sum", base),
+                                                           stitching_run(four, "concat", shifted({0.05, 0.05, 0.05, 0.05, 0.05, 0.05}))}}}}});
+  concat_study["dataset"] = wins["dataset"];  // the same setting
+  const std::string together = claims_report({{"runs/wins", wins, "", "", {}}, {"runs/concat", concat_study, "", "", {}}});
+  CHECK(has(together, "| vision-wins + vision-concat | stitching, 4 projections | concat 0.750 ± 0.089; mlp_sum 0.735 ± 0.097; "
+                      "sum 0.720 ± 0.105 (mlp_sum − concat: -0.015 ± 0.012, higher in 0 of 6 pairs, sign test p = 0.031) | "
+                      "concat | does not hold here |"));
+  CHECK(has(together, "| C3 | does not hold here | 1 comparison |"));
   // The best product row is mlp_sum's: +0.035 ± 0.012 over cosine, 6 of 6.
   CHECK(has(md, "| +0.035 ± 0.012 | 6 of 6"));
   // Every product row in the details, with the difference of its pair-group means.
