@@ -166,9 +166,11 @@ std::string markdown_report(const json& results) {
     anchors += " Distances are negated, so that a larger value means closer in every subspace.";
   if (integer(r["classes"]) > 0) {
     // Under early stopping the decoders train on the rest of the training samples.
+    // A hand-edited count outside (0, train) is not believed: the header then gives the split's size alone.
+    const int64_t train = integer(r["samples"]["train"]);
     const int64_t held = r["samples"]["validation"].is_number() ? integer(r["samples"]["validation"]) : 0;
     const std::string trained =
-        held > 0 ? fmt::format("{} samples ({} more held out for early stopping)", integer(r["samples"]["train"]) - held, held)
+        held > 0 && held < train ? fmt::format("{} samples ({} more held out for early stopping)", integer(r["samples"]["train"]) - held, held)
                  : fmt::format("{} samples", integer(r["samples"]["train"]));
     out += fmt::format("Data set `{}`: decoders trained on {}, evaluated on {} test samples, {} classes. {}\n\n",
                        r["dataset"].value("type", "?"), trained, integer(r["samples"]["test"]), integer(r["classes"]),
